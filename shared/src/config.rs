@@ -1,0 +1,565 @@
+//! One typed configuration, parsed once from the environment at start.
+//!
+//! Every variable of the seed's "Configuration Defaults" keeps its name and default (model IDs updated:
+//! the seed's are retired). A malformed value is an error that names the variable; a secret's value is
+//! never repeated in an error or in `Debug` output.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A variable is set but cannot be parsed.
+    #[error("{var} is invalid: {reason}")]
+    Invalid {
+        /// The variable's name.
+        var: &'static str,
+        /// What was wrong, without echoing secrets.
+        reason: String,
+    },
+    /// A variable the chosen mode needs is not set.
+    #[error("{var} must be set: {why}")]
+    Missing {
+        /// The variable's name.
+        var: &'static str,
+        /// Which setting needs it.
+        why: &'static str,
+    },
+}
+
+impl ConfigError {
+    fn invalid(var: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid { var, reason: reason.into() }
+    }
+}
+
+/// An inclusive range of delays, in milliseconds as the seed gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DelayRange {
+    /// Shortest delay.
+    pub min: Duration,
+    /// Longest delay.
+    pub max: Duration,
+}
+
+/// Which model provider writes the personas' text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmProvider {
+    /// Google Gemini over its REST API.
+    Gemini,
+    /// Any server speaking OpenAI's chat-completions API (OpenAI, Ollama, llama.cpp, vLLM).
+    OpenAiCompatible,
+    /// Deterministic text from templates, no network. Not a language model.
+    Offline,
+}
+
+impl FromStr for LlmProvider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gemini" => Ok(Self::Gemini),
+            "openai" | "openai-compatible" | "openai_compatible" => Ok(Self::OpenAiCompatible),
+            "offline" => Ok(Self::Offline),
+            other => Err(format!("expected one of gemini, openai, offline; got {other:?}")),
+        }
+    }
+}
+
+/// Output format of processed images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// JPEG (mozjpeg).
+    Jpeg,
+    /// Lossy WebP (libwebp).
+    Webp,
+}
+
+impl FromStr for ImageFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "jpeg" | "jpg" => Ok(Self::Jpeg),
+            "webp" => Ok(Self::Webp),
+            other => Err(format!("expected jpeg or webp; got {other:?}")),
+        }
+    }
+}
+
+/// Database connection settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `DATABASE_URL`; `None` when unset (the demo then starts a private PostgreSQL).
+    pub url: Option<SecretString>,
+    /// `DATABASE_CA_CERT`: a PEM file with the CA that signs the server's certificate (Supabase's
+    /// `prod-supabase.cer`), added to the public roots.
+    pub ca_cert: Option<PathBuf>,
+    /// `DATABASE_POOL_SIZE`: connections per process.
+    pub pool_size: usize,
+}
+
+/// Gemini settings.
+#[derive(Debug, Clone)]
+pub struct GeminiConfig {
+    /// `GEMINI_API_KEY`.
+    pub api_key: Option<SecretString>,
+    /// `GEMINI_MODEL`.
+    pub model: String,
+    /// `GEMINI_IMAGE_MODEL`.
+    pub image_model: String,
+    /// `GEMINI_BASE_URL`, for fakes and proxies.
+    pub base_url: String,
+    /// `GEMINI_MAX_REQUESTS_PER_MINUTE`, across every process.
+    pub max_requests_per_minute: u32,
+    /// `GEMINI_TIMEOUT_MS`: per request.
+    pub timeout: Duration,
+}
+
+/// OpenAI-compatible provider settings.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// `OPENAI_BASE_URL`.
+    pub base_url: String,
+    /// `OPENAI_API_KEY` (optional: local servers need none).
+    pub api_key: Option<SecretString>,
+    /// `OPENAI_MODEL`.
+    pub model: String,
+}
+
+/// Supabase Storage settings; `None` when `SUPABASE_URL` is unset (images then go to a local directory).
+#[derive(Debug, Clone)]
+pub struct SupabaseConfig {
+    /// `SUPABASE_URL`.
+    pub url: String,
+    /// `SUPABASE_SERVICE_ROLE_KEY`.
+    pub service_role_key: SecretString,
+    /// `SUPABASE_STORAGE_BUCKET`.
+    pub bucket: String,
+}
+
+/// Scheduler and worker sizing.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// `SCHEDULER_ENABLED`.
+    pub enabled: bool,
+    /// `SCHEDULER_INTERVAL_MS`.
+    pub interval: Duration,
+    /// `MAX_CONCURRENT_TASKS`.
+    pub max_concurrent_tasks: usize,
+    /// `MAX_TASKS_PER_TICK`.
+    pub max_tasks_per_tick: usize,
+    /// `TASK_TIMEOUT_MS`: one task's time limit inside the worker.
+    pub task_timeout: Duration,
+}
+
+/// Queue behaviour.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// `TASK_LEASE_SECONDS`: how long a claim holds a task before it can be rescued. Must exceed the
+    /// worker's time limit, or a slow but live worker's task is rescued under it.
+    pub lease: Duration,
+    /// `TASK_MAX_RETRIES`: the `max_retries` given to new tasks.
+    pub max_retries: i32,
+}
+
+/// Per-persona limits.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// `PERSONA_MAX_ACTIONS_PER_HOUR`.
+    pub max_actions_per_hour: u32,
+    /// `PERSONA_MAX_POSTS_PER_DAY`.
+    pub max_posts_per_day: u32,
+}
+
+/// Human-like delays.
+#[derive(Debug, Clone)]
+pub struct DelaysConfig {
+    /// `DELAY_COMMENT_MIN` / `DELAY_COMMENT_MAX`.
+    pub comment: DelayRange,
+    /// `DELAY_REPLY_MIN` / `DELAY_REPLY_MAX`.
+    pub reply: DelayRange,
+    /// `DELAY_VOTE_MIN` / `DELAY_VOTE_MAX`.
+    pub vote: DelayRange,
+    /// `DELAY_POST_MIN` / `DELAY_POST_MAX`.
+    pub post: DelayRange,
+}
+
+/// Conversation limits.
+#[derive(Debug, Clone)]
+pub struct ConversationConfig {
+    /// `CONVERSATION_MAX_DEPTH`.
+    pub max_depth: u32,
+    /// `CONVERSATION_MAX_REPLIES_PER_THREAD`.
+    pub max_replies_per_thread: u32,
+    /// `CONVERSATION_REPLY_PROBABILITY`.
+    pub reply_probability: f64,
+}
+
+/// Admin API settings.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `ADMIN_PORT`.
+    pub port: u16,
+    /// `ADMIN_API_KEY`; without it every route but `/health` refuses.
+    pub api_key: Option<SecretString>,
+}
+
+/// Image processing and storage.
+#[derive(Debug, Clone)]
+pub struct ImageConfig {
+    /// `IMAGE_MAX_WIDTH`.
+    pub max_width: u32,
+    /// `IMAGE_QUALITY` (1–100).
+    pub quality: u8,
+    /// `IMAGE_FORMAT` (`webp` or `jpeg`).
+    pub format: ImageFormat,
+    /// `MEDIA_DIR`: where images go when Supabase Storage is not configured.
+    pub local_dir: PathBuf,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Database.
+    pub database: DatabaseConfig,
+    /// `LLM_PROVIDER` (default `gemini` when `GEMINI_API_KEY` is set, else `offline`).
+    pub llm_provider: LlmProvider,
+    /// Gemini.
+    pub gemini: GeminiConfig,
+    /// OpenAI-compatible provider.
+    pub openai: OpenAiConfig,
+    /// Supabase Storage.
+    pub supabase: Option<SupabaseConfig>,
+    /// Scheduler and worker.
+    pub scheduler: SchedulerConfig,
+    /// Queue.
+    pub queue: QueueConfig,
+    /// Per-persona limits.
+    pub limits: LimitsConfig,
+    /// Delays.
+    pub delays: DelaysConfig,
+    /// Conversations.
+    pub conversation: ConversationConfig,
+    /// Admin API.
+    pub admin: AdminConfig,
+    /// Images.
+    pub image: ImageConfig,
+}
+
+/// Current Gemini text model (the seed's `gemini-2.5-flash` no longer serves new keys).
+pub const DEFAULT_GEMINI_MODEL: &str = "gemini-3.6-flash";
+/// Current Gemini image model (the seed's `gemini-2.0-flash` never made images and is shut down).
+pub const DEFAULT_GEMINI_IMAGE_MODEL: &str = "gemini-3.1-flash-image";
+/// Gemini's public endpoint.
+pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+/// Reads variables from somewhere: the process environment or, in tests, a map.
+struct Vars<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Vars<'_> {
+    /// The variable's value, with surrounding whitespace removed; empty counts as unset.
+    fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn parsed<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|e| ConfigError::invalid(var, format!("{e} (got {raw:?})"))),
+        }
+    }
+
+    fn bool(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+            Some(v) => Err(ConfigError::invalid(var, format!("expected true or false, got {v:?}"))),
+        }
+    }
+
+    fn positive<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Default + Copy,
+        T::Err: fmt::Display,
+    {
+        let value = self.parsed(var, default)?;
+        if value <= T::default() {
+            return Err(ConfigError::invalid(var, "must be greater than zero"));
+        }
+        Ok(value)
+    }
+
+    fn millis(&self, var: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_millis(self.parsed(var, default_ms)?))
+    }
+
+    fn delay(
+        &self,
+        min_var: &'static str,
+        max_var: &'static str,
+        defaults: (u64, u64),
+    ) -> Result<DelayRange, ConfigError> {
+        let range = DelayRange { min: self.millis(min_var, defaults.0)?, max: self.millis(max_var, defaults.1)? };
+        if range.min > range.max {
+            return Err(ConfigError::invalid(
+                max_var,
+                format!("must be at least {min_var} ({} ms)", range.min.as_millis()),
+            ));
+        }
+        Ok(range)
+    }
+
+    fn secret(&self, var: &str) -> Option<SecretString> {
+        self.get(var).map(SecretString::from)
+    }
+
+    fn url(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let value = self.get(var).unwrap_or_else(|| default.to_owned());
+        if !(value.starts_with("http://") || value.starts_with("https://")) {
+            return Err(ConfigError::invalid(var, format!("expected an http:// or https:// URL, got {value:?}")));
+        }
+        Ok(value.trim_end_matches('/').to_owned())
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|var| std::env::var(var).ok())
+    }
+
+    /// Reads from a map, for tests.
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|var| map.get(var).cloned())
+    }
+
+    /// Reads variables through `lookup`.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let v = Vars { lookup };
+
+        let database_url = v.secret("DATABASE_URL");
+        let gemini_key = v.secret("GEMINI_API_KEY");
+        let llm_provider = match v.get("LLM_PROVIDER") {
+            Some(raw) => raw.parse().map_err(|e: String| ConfigError::invalid("LLM_PROVIDER", e))?,
+            None if gemini_key.is_some() => LlmProvider::Gemini,
+            None => LlmProvider::Offline,
+        };
+        if llm_provider == LlmProvider::Gemini && gemini_key.is_none() {
+            return Err(ConfigError::Missing { var: "GEMINI_API_KEY", why: "LLM_PROVIDER is gemini" });
+        }
+
+        let supabase = match v.get("SUPABASE_URL") {
+            None => None,
+            Some(_) => Some(SupabaseConfig {
+                url: v.url("SUPABASE_URL", "")?,
+                service_role_key: v.secret("SUPABASE_SERVICE_ROLE_KEY").ok_or(ConfigError::Missing {
+                    var: "SUPABASE_SERVICE_ROLE_KEY",
+                    why: "SUPABASE_URL is set, so images are uploaded to Supabase Storage",
+                })?,
+                bucket: v.get("SUPABASE_STORAGE_BUCKET").unwrap_or_else(|| "media".into()),
+            }),
+        };
+
+        let quality: u8 = v.positive("IMAGE_QUALITY", 82)?;
+        if quality > 100 {
+            return Err(ConfigError::invalid("IMAGE_QUALITY", format!("must be between 1 and 100, got {quality}")));
+        }
+        let reply_probability: f64 = v.parsed("CONVERSATION_REPLY_PROBABILITY", 0.20)?;
+        if !(0.0..=1.0).contains(&reply_probability) {
+            return Err(ConfigError::invalid(
+                "CONVERSATION_REPLY_PROBABILITY",
+                format!("must be between 0 and 1, got {reply_probability}"),
+            ));
+        }
+        let lease = Duration::from_secs(v.positive("TASK_LEASE_SECONDS", 300u64)?);
+        let task_timeout = v.millis("TASK_TIMEOUT_MS", 90_000)?;
+        if task_timeout.is_zero() || task_timeout >= lease {
+            return Err(ConfigError::invalid(
+                "TASK_TIMEOUT_MS",
+                format!(
+                    "must be above zero and below TASK_LEASE_SECONDS ({} s), or a live task would be rescued",
+                    lease.as_secs()
+                ),
+            ));
+        }
+
+        Ok(Self {
+            database: DatabaseConfig {
+                url: database_url,
+                ca_cert: v.get("DATABASE_CA_CERT").map(PathBuf::from),
+                pool_size: v.positive("DATABASE_POOL_SIZE", 4usize)?,
+            },
+            llm_provider,
+            gemini: GeminiConfig {
+                api_key: gemini_key,
+                model: v.get("GEMINI_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_MODEL.into()),
+                image_model: v.get("GEMINI_IMAGE_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_IMAGE_MODEL.into()),
+                base_url: v.url("GEMINI_BASE_URL", DEFAULT_GEMINI_BASE_URL)?,
+                max_requests_per_minute: v.positive("GEMINI_MAX_REQUESTS_PER_MINUTE", 30)?,
+                timeout: v.millis("GEMINI_TIMEOUT_MS", 60_000)?,
+            },
+            openai: OpenAiConfig {
+                base_url: v.url("OPENAI_BASE_URL", "https://api.openai.com/v1")?,
+                api_key: v.secret("OPENAI_API_KEY"),
+                model: v.get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            },
+            supabase,
+            scheduler: SchedulerConfig {
+                enabled: v.bool("SCHEDULER_ENABLED", true)?,
+                interval: Duration::from_millis(v.positive("SCHEDULER_INTERVAL_MS", 120_000u64)?),
+                max_concurrent_tasks: v.positive("MAX_CONCURRENT_TASKS", 3)?,
+                max_tasks_per_tick: v.positive("MAX_TASKS_PER_TICK", 5)?,
+                task_timeout,
+            },
+            queue: QueueConfig { lease, max_retries: v.parsed("TASK_MAX_RETRIES", 3)? },
+            limits: LimitsConfig {
+                max_actions_per_hour: v.parsed("PERSONA_MAX_ACTIONS_PER_HOUR", 4)?,
+                max_posts_per_day: v.parsed("PERSONA_MAX_POSTS_PER_DAY", 2)?,
+            },
+            delays: DelaysConfig {
+                comment: v.delay("DELAY_COMMENT_MIN", "DELAY_COMMENT_MAX", (900_000, 7_200_000))?,
+                reply: v.delay("DELAY_REPLY_MIN", "DELAY_REPLY_MAX", (300_000, 3_600_000))?,
+                vote: v.delay("DELAY_VOTE_MIN", "DELAY_VOTE_MAX", (60_000, 1_800_000))?,
+                post: v.delay("DELAY_POST_MIN", "DELAY_POST_MAX", (3_600_000, 21_600_000))?,
+            },
+            conversation: ConversationConfig {
+                max_depth: v.parsed("CONVERSATION_MAX_DEPTH", 4)?,
+                max_replies_per_thread: v.parsed("CONVERSATION_MAX_REPLIES_PER_THREAD", 8)?,
+                reply_probability,
+            },
+            admin: AdminConfig { port: v.parsed("ADMIN_PORT", 3001)?, api_key: v.secret("ADMIN_API_KEY") },
+            image: ImageConfig {
+                max_width: v.positive("IMAGE_MAX_WIDTH", 1600)?,
+                quality,
+                format: v.parsed("IMAGE_FORMAT", ImageFormat::Webp)?,
+                local_dir: PathBuf::from(v.get("MEDIA_DIR").unwrap_or_else(|| "media".into())),
+            },
+        })
+    }
+
+    /// The embedded defaults: what an empty environment gives.
+    pub fn defaults() -> Self {
+        Self::from_lookup(&|_| None).expect("the built-in defaults are valid")
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Jpeg => "jpeg",
+            Self::Webp => "webp",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_map(&map)
+    }
+
+    #[test]
+    fn an_empty_environment_gives_the_seed_defaults() {
+        let c = parse(&[]).unwrap();
+        assert!(c.database.url.is_none());
+        assert_eq!(c.llm_provider, LlmProvider::Offline);
+        assert!(c.scheduler.enabled);
+        assert_eq!(c.scheduler.interval, Duration::from_millis(120_000));
+        assert_eq!(c.scheduler.max_concurrent_tasks, 3);
+        assert_eq!(c.scheduler.max_tasks_per_tick, 5);
+        assert_eq!(c.limits.max_actions_per_hour, 4);
+        assert_eq!(c.limits.max_posts_per_day, 2);
+        assert_eq!(c.gemini.max_requests_per_minute, 30);
+        assert_eq!(c.delays.comment, DelayRange { min: Duration::from_secs(900), max: Duration::from_secs(7200) });
+        assert_eq!(c.delays.reply, DelayRange { min: Duration::from_secs(300), max: Duration::from_secs(3600) });
+        assert_eq!(c.delays.vote, DelayRange { min: Duration::from_secs(60), max: Duration::from_secs(1800) });
+        assert_eq!(c.delays.post, DelayRange { min: Duration::from_secs(3600), max: Duration::from_secs(21600) });
+        assert_eq!(c.conversation.max_depth, 4);
+        assert_eq!(c.conversation.max_replies_per_thread, 8);
+        assert!((c.conversation.reply_probability - 0.20).abs() < f64::EPSILON);
+        assert_eq!(c.admin.port, 3001);
+        assert_eq!(c.image.max_width, 1600);
+        assert_eq!(c.image.quality, 82);
+        assert!(c.supabase.is_none());
+        assert_eq!(c.gemini.model, DEFAULT_GEMINI_MODEL);
+        assert_ne!(c.gemini.image_model, "gemini-2.0-flash");
+        assert_eq!(c.queue.max_retries, 3);
+    }
+
+    #[test]
+    fn a_malformed_number_names_the_variable() {
+        let err = parse(&[("MAX_TASKS_PER_TICK", "five")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "MAX_TASKS_PER_TICK", .. }), "{err}");
+        assert!(err.to_string().starts_with("MAX_TASKS_PER_TICK is invalid"), "{err}");
+    }
+
+    #[test]
+    fn zero_concurrency_is_refused() {
+        let err = parse(&[("MAX_CONCURRENT_TASKS", "0")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "MAX_CONCURRENT_TASKS", .. }));
+    }
+
+    #[test]
+    fn a_delay_range_upside_down_is_refused() {
+        let err = parse(&[("DELAY_VOTE_MIN", "5000"), ("DELAY_VOTE_MAX", "10")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "DELAY_VOTE_MAX", .. }), "{err}");
+    }
+
+    #[test]
+    fn a_gemini_key_selects_gemini_and_the_key_is_not_printed() {
+        let c = parse(&[("GEMINI_API_KEY", "AIzaSecretValue123")]).unwrap();
+        assert_eq!(c.llm_provider, LlmProvider::Gemini);
+        assert!(!format!("{c:?}").contains("AIzaSecretValue123"));
+    }
+
+    #[test]
+    fn gemini_without_a_key_is_a_missing_variable() {
+        let err = parse(&[("LLM_PROVIDER", "gemini")]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing { var: "GEMINI_API_KEY", why: "LLM_PROVIDER is gemini" });
+    }
+
+    #[test]
+    fn supabase_url_without_its_key_is_refused() {
+        let err = parse(&[("SUPABASE_URL", "https://x.supabase.co")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { var: "SUPABASE_SERVICE_ROLE_KEY", .. }));
+    }
+
+    #[test]
+    fn a_probability_above_one_is_refused() {
+        let err = parse(&[("CONVERSATION_REPLY_PROBABILITY", "1.5")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "CONVERSATION_REPLY_PROBABILITY", .. }));
+    }
+
+    #[test]
+    fn a_task_timeout_longer_than_the_lease_is_refused() {
+        let err = parse(&[("TASK_LEASE_SECONDS", "60"), ("TASK_TIMEOUT_MS", "120000")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "TASK_TIMEOUT_MS", .. }));
+    }
+
+    #[test]
+    fn bad_booleans_and_urls_are_refused() {
+        assert!(matches!(
+            parse(&[("SCHEDULER_ENABLED", "maybe")]).unwrap_err(),
+            ConfigError::Invalid { var: "SCHEDULER_ENABLED", .. }
+        ));
+        assert!(matches!(
+            parse(&[("GEMINI_BASE_URL", "localhost:9")]).unwrap_err(),
+            ConfigError::Invalid { var: "GEMINI_BASE_URL", .. }
+        ));
+    }
+}

@@ -1,0 +1,648 @@
+//! Every statement on `persona_tasks`. The queue's rules (when a task may move, and where) live in
+//! [`crate::queue`]; this module only says how each move is written.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Row;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use super::{DbError, GenericClient};
+
+/// A task's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskStatus {
+    /// Waiting for its `scheduled_at`.
+    Pending,
+    /// Claimed by a worker, under a lease.
+    Running,
+    /// Its effect is committed.
+    Done,
+    /// A permanent error, or retries exhausted.
+    Failed,
+    /// Not applicable any more (target gone, blocked, duplicate, cancelled, "no reply").
+    Skipped,
+}
+
+impl TaskStatus {
+    /// All states, in lifecycle order.
+    pub const ALL: [TaskStatus; 5] = [Self::Pending, Self::Running, Self::Done, Self::Failed, Self::Skipped];
+
+    /// The value stored in `persona_tasks.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Running => "RUNNING",
+            Self::Done => "DONE",
+            Self::Failed => "FAILED",
+            Self::Skipped => "SKIPPED",
+        }
+    }
+
+    /// Parses a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl std::fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `persona_tasks` row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    /// Primary key.
+    pub id: Uuid,
+    /// Who acts.
+    pub persona_id: Uuid,
+    /// What to do: `comment`, `post`, `reply`, `vote`, `image_post` (kept as stored, so a type this
+    /// build does not know can still be read and failed with a clear error).
+    pub task_type: String,
+    /// Target post.
+    pub post_id: Option<Uuid>,
+    /// Target comment.
+    pub comment_id: Option<Uuid>,
+    /// Target board.
+    pub board_id: Option<Uuid>,
+    /// Lifecycle state.
+    pub status: TaskStatus,
+    /// Not before.
+    pub scheduled_at: DateTime<Utc>,
+    /// When the latest claim took it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached DONE, FAILED or SKIPPED.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// What it created.
+    pub result_id: Option<Uuid>,
+    /// `post`, `comment` or `vote`.
+    pub result_type: Option<String>,
+    /// Why it FAILED.
+    pub error_message: Option<String>,
+    /// Retries used so far.
+    pub retry_count: i32,
+    /// Retries allowed.
+    pub max_retries: i32,
+    /// Model tokens in (summed over attempts).
+    pub prompt_tokens: Option<i32>,
+    /// Model tokens out (summed over attempts).
+    pub completion_tokens: Option<i32>,
+    /// When it was enqueued.
+    pub created_at: Option<DateTime<Utc>>,
+    /// While RUNNING: when the lease ends.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// While RUNNING: which claim holds it.
+    #[serde(skip)]
+    pub claim_token: Option<Uuid>,
+    /// The latest attempt's error or reschedule reason.
+    pub last_error: Option<String>,
+    /// Why it was SKIPPED.
+    pub skip_reason: Option<String>,
+    /// Extra input (admin-forced tasks, moderation decisions).
+    pub payload: serde_json::Value,
+}
+
+const COLUMNS: &str = "id, persona_id, task_type, post_id, comment_id, board_id, status, scheduled_at, started_at, \
+     completed_at, result_id, result_type, error_message, retry_count, max_retries, prompt_tokens, \
+     completion_tokens, created_at, locked_until, claim_token, last_error, skip_reason, payload";
+
+impl TryFrom<&Row> for Task {
+    type Error = DbError;
+    fn try_from(row: &Row) -> Result<Self, DbError> {
+        let status: String = row.try_get("status")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            persona_id: row.try_get("persona_id")?,
+            task_type: row.try_get("task_type")?,
+            post_id: row.try_get("post_id")?,
+            comment_id: row.try_get("comment_id")?,
+            board_id: row.try_get("board_id")?,
+            status: TaskStatus::parse(&status)
+                .ok_or_else(|| DbError::Config(format!("persona_tasks.status has an unknown value {status:?}")))?,
+            scheduled_at: row.try_get("scheduled_at")?,
+            started_at: row.try_get("started_at")?,
+            completed_at: row.try_get("completed_at")?,
+            result_id: row.try_get("result_id")?,
+            result_type: row.try_get("result_type")?,
+            error_message: row.try_get("error_message")?,
+            retry_count: row.try_get("retry_count")?,
+            max_retries: row.try_get("max_retries")?,
+            prompt_tokens: row.try_get("prompt_tokens")?,
+            completion_tokens: row.try_get("completion_tokens")?,
+            created_at: row.try_get("created_at")?,
+            locked_until: row.try_get("locked_until")?,
+            claim_token: row.try_get("claim_token")?,
+            last_error: row.try_get("last_error")?,
+            skip_reason: row.try_get("skip_reason")?,
+            payload: row.try_get("payload")?,
+        })
+    }
+}
+
+fn tasks(rows: &[Row]) -> Result<Vec<Task>, DbError> {
+    rows.iter().map(Task::try_from).collect()
+}
+
+/// The columns of a task to insert.
+#[derive(Debug, Clone, Default)]
+pub struct TaskInsert {
+    /// Who acts.
+    pub persona_id: Uuid,
+    /// What to do.
+    pub task_type: String,
+    /// Target post.
+    pub post_id: Option<Uuid>,
+    /// Target comment.
+    pub comment_id: Option<Uuid>,
+    /// Target board.
+    pub board_id: Option<Uuid>,
+    /// Not before.
+    pub scheduled_at: DateTime<Utc>,
+    /// Retries allowed.
+    pub max_retries: i32,
+    /// Extra input.
+    pub payload: serde_json::Value,
+}
+
+/// Inserts many tasks in one statement, skipping any that a live (PENDING/RUNNING) task with the same
+/// (persona, type, target) already covers; returns the ids inserted.
+pub async fn insert_many(
+    c: &impl GenericClient,
+    rows: &[TaskInsert],
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let persona_ids: Vec<Uuid> = rows.iter().map(|r| r.persona_id).collect();
+    let types: Vec<&str> = rows.iter().map(|r| r.task_type.as_str()).collect();
+    let post_ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.post_id).collect();
+    let comment_ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.comment_id).collect();
+    let board_ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.board_id).collect();
+    let scheduled: Vec<DateTime<Utc>> = rows.iter().map(|r| r.scheduled_at).collect();
+    let max_retries: Vec<i32> = rows.iter().map(|r| r.max_retries).collect();
+    let payloads: Vec<&serde_json::Value> = rows.iter().map(|r| &r.payload).collect();
+    let inserted = c
+        .query_typed(
+            "INSERT INTO persona_tasks
+                 (persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, created_at)
+             SELECT n.persona_id, n.task_type, n.post_id, n.comment_id, n.board_id, n.scheduled_at, n.max_retries,
+                    n.payload, $9
+             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8)
+                  AS n(persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+            &[
+                (&persona_ids, Type::UUID_ARRAY),
+                (&types, Type::TEXT_ARRAY),
+                (&post_ids, Type::UUID_ARRAY),
+                (&comment_ids, Type::UUID_ARRAY),
+                (&board_ids, Type::UUID_ARRAY),
+                (&scheduled, Type::TIMESTAMPTZ_ARRAY),
+                (&max_retries, Type::INT4_ARRAY),
+                (&payloads, Type::JSONB_ARRAY),
+                (&now, Type::TIMESTAMPTZ),
+            ],
+        )
+        .await?;
+    Ok(inserted.iter().map(|r| r.get(0)).collect())
+}
+
+/// Key space of the transaction-scoped advisory locks the claim takes per persona ("pe").
+const PERSONA_LOCK_CLASS: i32 = 0x7065;
+
+/// Claims up to `limit` due PENDING tasks into RUNNING under `claim_token` until `lease_until`, never
+/// two of one persona, and none of a persona that already has a RUNNING task. Rows another claimer has
+/// locked are skipped, not waited for.
+///
+/// Two claimers could still pick different tasks of one persona at the same instant; the partial unique
+/// index would then make them wait on each other and deadlock. A transaction-scoped advisory lock per
+/// persona (released at commit, so pooler-safe) lets only one in-flight claim take a persona; the other
+/// skips it. A claim whose snapshot predates a just-committed claim of the same persona gets a unique
+/// violation from the index, which the caller retries.
+pub async fn claim_due(
+    c: &impl GenericClient,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    claim_token: Uuid,
+    limit: i64,
+) -> Result<Vec<Task>, DbError> {
+    // Oversampling lets the claim fill `limit` even when several due tasks belong to one persona.
+    let scan_limit = limit.saturating_mul(4).max(limit + 8);
+    let rows = c
+        .query_typed(
+            &format!(
+                "WITH due AS (
+                     SELECT t.id, t.persona_id, t.scheduled_at
+                     FROM persona_tasks t
+                     WHERE t.status = 'PENDING' AND t.scheduled_at <= $1
+                       AND NOT EXISTS (SELECT 1 FROM persona_tasks r
+                                       WHERE r.persona_id = t.persona_id AND r.status = 'RUNNING')
+                     ORDER BY t.scheduled_at, t.id
+                     LIMIT $4
+                     FOR UPDATE OF t SKIP LOCKED
+                 ), one_per_persona AS (
+                     SELECT DISTINCT ON (persona_id) id, scheduled_at
+                     FROM due
+                     WHERE pg_try_advisory_xact_lock($6, hashtext(persona_id::text))
+                     ORDER BY persona_id, scheduled_at, id
+                 ), picked AS (
+                     SELECT id FROM one_per_persona ORDER BY scheduled_at, id LIMIT $5
+                 )
+                 UPDATE persona_tasks t
+                 SET status = 'RUNNING', started_at = $1, locked_until = $2, claim_token = $3
+                 FROM picked
+                 WHERE t.id = picked.id
+                 RETURNING {}",
+                qualified_columns("t")
+            ),
+            &[
+                (&now, Type::TIMESTAMPTZ),
+                (&lease_until, Type::TIMESTAMPTZ),
+                (&claim_token, Type::UUID),
+                (&scan_limit, Type::INT8),
+                (&limit, Type::INT8),
+                (&PERSONA_LOCK_CLASS, Type::INT4),
+            ],
+        )
+        .await?;
+    let mut claimed = tasks(&rows)?;
+    claimed.sort_by_key(|t| (t.scheduled_at, t.id));
+    Ok(claimed)
+}
+
+fn qualified_columns(alias: &str) -> String {
+    COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// What a finished task produced.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome<'a> {
+    /// The created row.
+    pub result_id: Option<Uuid>,
+    /// `post`, `comment` or `vote`.
+    pub result_type: Option<&'a str>,
+    /// Model tokens in, this attempt.
+    pub prompt_tokens: Option<i32>,
+    /// Model tokens out, this attempt.
+    pub completion_tokens: Option<i32>,
+}
+
+/// RUNNING → DONE, only under `claim_token`. Returns whether the row was updated.
+pub async fn mark_done(
+    c: &impl GenericClient,
+    id: Uuid,
+    claim_token: Uuid,
+    now: DateTime<Utc>,
+    outcome: &Outcome<'_>,
+) -> Result<bool, DbError> {
+    let rows = c
+        .query_typed(
+            "UPDATE persona_tasks
+             SET status = 'DONE', completed_at = $3, locked_until = NULL, claim_token = NULL,
+                 result_id = $4, result_type = $5,
+                 prompt_tokens = CASE WHEN $6::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $6 END,
+                 completion_tokens = CASE WHEN $7::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $7 END
+             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
+             RETURNING id",
+            &[
+                (&id, Type::UUID),
+                (&claim_token, Type::UUID),
+                (&now, Type::TIMESTAMPTZ),
+                (&outcome.result_id, Type::UUID),
+                (&outcome.result_type, Type::TEXT),
+                (&outcome.prompt_tokens, Type::INT4),
+                (&outcome.completion_tokens, Type::INT4),
+            ],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// RUNNING → SKIPPED with `reason`, only under `claim_token`.
+pub async fn mark_skipped(
+    c: &impl GenericClient,
+    id: Uuid,
+    claim_token: Uuid,
+    now: DateTime<Utc>,
+    reason: &str,
+    outcome: &Outcome<'_>,
+) -> Result<bool, DbError> {
+    let rows = c
+        .query_typed(
+            "UPDATE persona_tasks
+             SET status = 'SKIPPED', completed_at = $3, locked_until = NULL, claim_token = NULL, skip_reason = $4,
+                 prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
+                 completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
+             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
+             RETURNING id",
+            &[
+                (&id, Type::UUID),
+                (&claim_token, Type::UUID),
+                (&now, Type::TIMESTAMPTZ),
+                (&reason, Type::TEXT),
+                (&outcome.prompt_tokens, Type::INT4),
+                (&outcome.completion_tokens, Type::INT4),
+            ],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// RUNNING → FAILED at once (a permanent error), only under `claim_token`.
+pub async fn mark_failed(
+    c: &impl GenericClient,
+    id: Uuid,
+    claim_token: Uuid,
+    now: DateTime<Utc>,
+    error: &str,
+    outcome: &Outcome<'_>,
+) -> Result<bool, DbError> {
+    let rows = c
+        .query_typed(
+            "UPDATE persona_tasks
+             SET status = 'FAILED', completed_at = $3, locked_until = NULL, claim_token = NULL,
+                 error_message = $4, last_error = $4,
+                 prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
+                 completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
+             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
+             RETURNING id",
+            &[
+                (&id, Type::UUID),
+                (&claim_token, Type::UUID),
+                (&now, Type::TIMESTAMPTZ),
+                (&error, Type::TEXT),
+                (&outcome.prompt_tokens, Type::INT4),
+                (&outcome.completion_tokens, Type::INT4),
+            ],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// How long to wait before the next attempt: `base · 2^retry_count`, at most `cap`, times `jitter`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Delay before the first retry, seconds.
+    pub base_secs: f64,
+    /// Longest delay, seconds.
+    pub cap_secs: f64,
+    /// Multiplier drawn around 1.0 so retries of a burst spread out.
+    pub jitter: f64,
+}
+
+/// Fills `{next_attempt_at}` in `sql` with the next attempt's time, computed from the row's
+/// `retry_count` before it is incremented: the one place the backoff formula is written, shared by
+/// failures and rescues. The arguments name the statement's parameters.
+fn with_backoff(sql: &str, now: &str, base: &str, cap: &str, jitter: &str) -> String {
+    let next = format!("{now} + make_interval(secs => least({base} * power(2, retry_count), {cap}) * {jitter})");
+    sql.replace("{next_attempt_at}", &next)
+}
+
+/// The result of a retryable failure or a rescue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryDecision {
+    /// PENDING again, or FAILED for good.
+    pub status: TaskStatus,
+    /// Retries used, after this one.
+    pub retry_count: i32,
+    /// When it runs next (unchanged when FAILED).
+    pub scheduled_at: DateTime<Utc>,
+}
+
+/// RUNNING → PENDING with backoff while retries remain, else → FAILED; only under `claim_token`.
+/// `None` when the claim no longer holds the task.
+pub async fn mark_retry_or_failed(
+    c: &impl GenericClient,
+    id: Uuid,
+    claim_token: Uuid,
+    now: DateTime<Utc>,
+    error: &str,
+    backoff: Backoff,
+    outcome: &Outcome<'_>,
+) -> Result<Option<RetryDecision>, DbError> {
+    let sql = with_backoff(
+        "UPDATE persona_tasks
+         SET status = CASE WHEN retry_count < max_retries THEN 'PENDING' ELSE 'FAILED' END,
+             scheduled_at = CASE WHEN retry_count < max_retries THEN {next_attempt_at} ELSE scheduled_at END,
+             completed_at = CASE WHEN retry_count < max_retries THEN NULL ELSE $3 END,
+             error_message = CASE WHEN retry_count < max_retries THEN error_message
+                                  ELSE format('%s (gave up after %s attempts)', $4::text, retry_count + 1) END,
+             retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
+             last_error = $4, locked_until = NULL, claim_token = NULL,
+             prompt_tokens = CASE WHEN $8::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $8 END,
+             completion_tokens = CASE WHEN $9::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $9 END
+         WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
+         RETURNING status, retry_count, scheduled_at",
+        "$3",
+        "$5",
+        "$6",
+        "$7",
+    );
+    let row = c
+        .query_typed_opt(
+            &sql,
+            &[
+                (&id, Type::UUID),
+                (&claim_token, Type::UUID),
+                (&now, Type::TIMESTAMPTZ),
+                (&error, Type::TEXT),
+                (&backoff.base_secs, Type::FLOAT8),
+                (&backoff.cap_secs, Type::FLOAT8),
+                (&backoff.jitter, Type::FLOAT8),
+                (&outcome.prompt_tokens, Type::INT4),
+                (&outcome.completion_tokens, Type::INT4),
+            ],
+        )
+        .await?;
+    row.map(|r| retry_decision(&r)).transpose()
+}
+
+fn retry_decision(row: &Row) -> Result<RetryDecision, DbError> {
+    let status: String = row.try_get(0)?;
+    Ok(RetryDecision {
+        status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Failed),
+        retry_count: row.try_get(1)?,
+        scheduled_at: row.try_get(2)?,
+    })
+}
+
+/// RUNNING → PENDING at `at` without using a retry (rate limits), only under `claim_token`.
+pub async fn mark_rescheduled(
+    c: &impl GenericClient,
+    id: Uuid,
+    claim_token: Uuid,
+    at: DateTime<Utc>,
+    reason: &str,
+    outcome: &Outcome<'_>,
+) -> Result<bool, DbError> {
+    let rows = c
+        .query_typed(
+            "UPDATE persona_tasks
+             SET status = 'PENDING', scheduled_at = $3, locked_until = NULL, claim_token = NULL, last_error = $4,
+                 prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
+                 completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
+             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
+             RETURNING id",
+            &[
+                (&id, Type::UUID),
+                (&claim_token, Type::UUID),
+                (&at, Type::TIMESTAMPTZ),
+                (&reason, Type::TEXT),
+                (&outcome.prompt_tokens, Type::INT4),
+                (&outcome.completion_tokens, Type::INT4),
+            ],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// One task the rescue moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rescued {
+    /// Which task.
+    pub id: Uuid,
+    /// PENDING (retry counted) or FAILED (retries exhausted).
+    pub status: TaskStatus,
+}
+
+/// Every RUNNING task whose lease ended before `now`: → PENDING with a retry counted and backoff, or
+/// → FAILED when its retries are used up. One statement, whatever the number.
+pub async fn rescue_expired(
+    c: &impl GenericClient,
+    now: DateTime<Utc>,
+    backoff: Backoff,
+) -> Result<Vec<Rescued>, DbError> {
+    let sql = with_backoff(
+        "UPDATE persona_tasks
+         SET status = CASE WHEN retry_count < max_retries THEN 'PENDING' ELSE 'FAILED' END,
+             scheduled_at = CASE WHEN retry_count < max_retries THEN {next_attempt_at} ELSE scheduled_at END,
+             completed_at = CASE WHEN retry_count < max_retries THEN NULL ELSE $1 END,
+             error_message = CASE WHEN retry_count < max_retries THEN error_message
+                                  ELSE format('lease expired at %s with no result (gave up after %s attempts)',
+                                              locked_until, retry_count + 1) END,
+             retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
+             last_error = format('lease expired at %s with no result (worker crashed or timed out)', locked_until),
+             locked_until = NULL, claim_token = NULL
+         WHERE status = 'RUNNING' AND locked_until < $1
+         RETURNING id, status",
+        "$1",
+        "$2",
+        "$3",
+        "$4",
+    );
+    let rows = c
+        .query_typed(
+            &sql,
+            &[
+                (&now, Type::TIMESTAMPTZ),
+                (&backoff.base_secs, Type::FLOAT8),
+                (&backoff.cap_secs, Type::FLOAT8),
+                (&backoff.jitter, Type::FLOAT8),
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.try_get(1)?;
+            Ok(Rescued { id: r.try_get(0)?, status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Failed) })
+        })
+        .collect()
+}
+
+/// PENDING or RUNNING → SKIPPED with `reason`. A RUNNING task's worker then finds its claim gone and
+/// rolls its effect back. `None` when the task is in another state or missing.
+pub async fn cancel(
+    c: &impl GenericClient,
+    id: Uuid,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<Option<Task>, DbError> {
+    let row = c
+        .query_typed_opt(
+            &format!(
+                "UPDATE persona_tasks
+                 SET status = 'SKIPPED', completed_at = $2, skip_reason = $3, locked_until = NULL, claim_token = NULL
+                 WHERE id = $1 AND status IN ('PENDING', 'RUNNING')
+                 RETURNING {COLUMNS}"
+            ),
+            &[(&id, Type::UUID), (&now, Type::TIMESTAMPTZ), (&reason, Type::TEXT)],
+        )
+        .await?;
+    row.as_ref().map(Task::try_from).transpose()
+}
+
+/// PENDING, FAILED or SKIPPED → PENDING due at `now`, retries reset. `None` when the task is RUNNING,
+/// DONE or missing.
+pub async fn retry_now(c: &impl GenericClient, id: Uuid, now: DateTime<Utc>) -> Result<Option<Task>, DbError> {
+    let row = c
+        .query_typed_opt(
+            &format!(
+                "UPDATE persona_tasks
+                 SET status = 'PENDING', scheduled_at = $2, retry_count = 0, completed_at = NULL,
+                     last_error = coalesce(error_message, skip_reason, last_error),
+                     error_message = NULL, skip_reason = NULL
+                 WHERE id = $1 AND status IN ('PENDING', 'FAILED', 'SKIPPED')
+                 RETURNING {COLUMNS}"
+            ),
+            &[(&id, Type::UUID), (&now, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    row.as_ref().map(Task::try_from).transpose()
+}
+
+/// One task by id.
+pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Option<Task>, DbError> {
+    let row =
+        c.query_typed_opt(&format!("SELECT {COLUMNS} FROM persona_tasks WHERE id = $1"), &[(&id, Type::UUID)]).await?;
+    row.as_ref().map(Task::try_from).transpose()
+}
+
+/// Queue counts at `now`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Counts {
+    /// (status, task_type, count).
+    pub by_status_and_type: Vec<(String, String, i64)>,
+    /// Seconds since the oldest due PENDING task became due; 0 when none is due.
+    pub oldest_due_age_secs: f64,
+    /// Tasks that reached FAILED in the 24 hours before `now`.
+    pub failed_last_24h: i64,
+    /// Model tokens (in, out) recorded on tasks finished in the 24 hours before `now`.
+    pub tokens_last_24h: (i64, i64),
+}
+
+/// Counts by status and type, the oldest due task's age, and the last day's failures and tokens.
+pub async fn counts(c: &impl GenericClient, now: DateTime<Utc>) -> Result<Counts, DbError> {
+    let groups = c
+        .query_typed(
+            "SELECT status, task_type, count(*) FROM persona_tasks GROUP BY status, task_type ORDER BY status, task_type",
+            &[],
+        )
+        .await?;
+    let summary = c
+        .query_typed_one(
+            "SELECT
+                 coalesce(extract(epoch FROM $1 - (SELECT min(scheduled_at) FROM persona_tasks
+                                                  WHERE status = 'PENDING' AND scheduled_at <= $1))::float8, 0),
+                 (SELECT count(*) FROM persona_tasks
+                  WHERE status = 'FAILED' AND completed_at > $1 - interval '24 hours' AND completed_at <= $1),
+                 coalesce(sum(prompt_tokens), 0)::int8,
+                 coalesce(sum(completion_tokens), 0)::int8
+             FROM persona_tasks
+             WHERE completed_at > $1 - interval '24 hours' AND completed_at <= $1",
+            &[(&now, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(Counts {
+        by_status_and_type: groups
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_, DbError>>()?,
+        oldest_due_age_secs: summary.try_get(0)?,
+        failed_last_24h: summary.try_get(1)?,
+        tokens_last_24h: (summary.try_get(2)?, summary.try_get(3)?),
+    })
+}

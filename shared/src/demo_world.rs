@@ -1,0 +1,227 @@
+//! The demo world: a dozen personas with distinct voices and interests, a few boards, and human-authored
+//! posts and comments to react to. Ids are derived from names, so seeding twice changes nothing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::db::seed::{self as rows, BoardRow, CommentRow, PersonaRow, PostRow};
+use crate::db::{DbError, GenericClient};
+
+const WORLD_JSON: &str = include_str!("../seed/world.json");
+
+/// Namespace for the demo world's deterministic ids.
+const NAMESPACE: Uuid = Uuid::from_u128(0x5e3d_0c1e_9a4b_4f7e_8c2d_6b1a_0f9e_7d31);
+
+/// A human account of the demo world (the platform's users live outside this schema).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Human {
+    /// Their user id.
+    pub id: Uuid,
+    /// Their handle.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct BoardSpec {
+    slug: String,
+    name: String,
+    description: String,
+    topics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PersonaSpec {
+    username: String,
+    display_name: String,
+    bio: String,
+    voice: String,
+    traits: Vec<String>,
+    modules: Vec<String>,
+    interests: Vec<String>,
+    timezone: String,
+    active_hours_start: i16,
+    active_hours_end: i16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PostSpec {
+    key: String,
+    board: String,
+    author: String,
+    hours_ago: i64,
+    title: String,
+    body: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CommentSpec {
+    key: String,
+    post: String,
+    #[serde(default)]
+    parent: Option<String>,
+    author: String,
+    minutes_after_post: i64,
+    body: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WorldSpec {
+    humans: Vec<Human>,
+    boards: Vec<BoardSpec>,
+    personas: Vec<PersonaSpec>,
+    posts: Vec<PostSpec>,
+    comments: Vec<CommentSpec>,
+}
+
+/// How many rows a seeding inserted (0 each when the world was already there).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct SeedReport {
+    /// New personas.
+    pub personas: u64,
+    /// New boards.
+    pub boards: u64,
+    /// New posts.
+    pub posts: u64,
+    /// New comments.
+    pub comments: u64,
+}
+
+/// The demo world, parsed.
+#[derive(Debug, Clone)]
+pub struct DemoWorld {
+    spec: WorldSpec,
+}
+
+/// A stable id for a named thing of the demo world.
+pub fn id_for(kind: &str, name: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{kind}:{name}").as_bytes())
+}
+
+impl DemoWorld {
+    /// Loads the world embedded in the binary.
+    pub fn embedded() -> Self {
+        Self { spec: serde_json::from_str(WORLD_JSON).expect("seed/world.json is valid (checked by a test)") }
+    }
+
+    /// The human accounts.
+    pub fn humans(&self) -> &[Human] {
+        &self.spec.humans
+    }
+
+    /// Persona usernames.
+    pub fn persona_usernames(&self) -> impl Iterator<Item = &str> {
+        self.spec.personas.iter().map(|p| p.username.as_str())
+    }
+
+    /// Inserts the world with posts dated relative to `now`.
+    pub async fn seed(&self, c: &impl GenericClient, now: DateTime<Utc>) -> Result<SeedReport, DbError> {
+        let humans: HashMap<&str, Uuid> = self.spec.humans.iter().map(|h| (h.name.as_str(), h.id)).collect();
+        let human = |name: &str| -> Result<Uuid, DbError> {
+            humans.get(name).copied().ok_or_else(|| DbError::Config(format!("seed world: unknown human {name:?}")))
+        };
+        let personas: Vec<PersonaRow> = self
+            .spec
+            .personas
+            .iter()
+            .map(|p| PersonaRow {
+                id: id_for("persona", &p.username),
+                username: p.username.clone(),
+                display_name: p.display_name.clone(),
+                bio: p.bio.clone(),
+                voice: p.voice.clone(),
+                traits: p.traits.clone(),
+                modules: p.modules.clone(),
+                interests: p.interests.clone(),
+                timezone: p.timezone.clone(),
+                active_hours_start: p.active_hours_start,
+                active_hours_end: p.active_hours_end,
+            })
+            .collect();
+        let boards: Vec<BoardRow> = self
+            .spec
+            .boards
+            .iter()
+            .map(|b| BoardRow {
+                id: id_for("board", &b.slug),
+                slug: b.slug.clone(),
+                name: b.name.clone(),
+                description: b.description.clone(),
+                topics: b.topics.clone(),
+            })
+            .collect();
+        let mut post_times = HashMap::new();
+        let mut posts = Vec::new();
+        for p in &self.spec.posts {
+            let created_at = now - Duration::hours(p.hours_ago);
+            post_times.insert(p.key.as_str(), created_at);
+            posts.push(PostRow {
+                id: id_for("post", &p.key),
+                board_id: id_for("board", &p.board),
+                author_id: Some(human(&p.author)?),
+                persona_id: None,
+                title: p.title.clone(),
+                body: p.body.clone(),
+                created_at,
+            });
+        }
+        let depth_of = |key: &str| -> i32 {
+            let mut depth = 0;
+            let mut current = self.spec.comments.iter().find(|c| c.key == key);
+            while let Some(parent) = current.and_then(|c| c.parent.as_deref()) {
+                depth += 1;
+                current = self.spec.comments.iter().find(|c| c.key == parent);
+            }
+            depth
+        };
+        let mut comments = Vec::new();
+        for c in &self.spec.comments {
+            let posted = post_times.get(c.post.as_str()).ok_or_else(|| {
+                DbError::Config(format!("seed world: comment {} names unknown post {}", c.key, c.post))
+            })?;
+            comments.push(CommentRow {
+                id: id_for("comment", &c.key),
+                post_id: id_for("post", &c.post),
+                parent_id: c.parent.as_deref().map(|k| id_for("comment", k)),
+                depth: depth_of(&c.key),
+                body: c.body.clone(),
+                author_id: Some(human(&c.author)?),
+                persona_id: None,
+                created_at: (*posted + Duration::minutes(c.minutes_after_post)).min(now),
+            });
+        }
+
+        Ok(SeedReport {
+            personas: rows::insert_personas(c, &personas, now).await?,
+            boards: rows::insert_boards(c, &boards, now).await?,
+            posts: rows::insert_posts(c, &posts).await?,
+            comments: rows::insert_comments(c, &comments).await?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_world_is_a_dozen_distinct_personas() {
+        let world = DemoWorld::embedded();
+        let names: std::collections::HashSet<&str> = world.persona_usernames().collect();
+        assert_eq!(names.len(), 12);
+        let voices: std::collections::HashSet<&str> = world.spec.personas.iter().map(|p| p.voice.as_str()).collect();
+        assert_eq!(voices.len(), 12, "every persona has its own voice");
+        for p in &world.spec.personas {
+            assert!(!p.interests.is_empty(), "{} has interests", p.username);
+            assert!(p.timezone.contains('/'), "{} has an IANA zone", p.username);
+        }
+        for c in &world.spec.comments {
+            assert!(world.spec.posts.iter().any(|p| p.key == c.post), "comment {} names a real post", c.key);
+            if let Some(parent) = &c.parent {
+                assert!(world.spec.comments.iter().any(|p| &p.key == parent), "comment {} names a real parent", c.key);
+            }
+        }
+    }
+}

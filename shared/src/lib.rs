@@ -1,0 +1,11 @@
+//! persona-engine: AI personas that post, comment, reply and vote like people on a Reddit-like platform.
+//!
+//! The Lambda functions, the local runner and the tests all call into this crate; see `design.md` in
+//! the handbook for how the modules fit together.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo_world;
+pub mod queue;
+pub mod telemetry;

@@ -1,0 +1,511 @@
+//! The durable task queue on `persona_tasks`: the whole lifecycle, readable in one place.
+//!
+//! ```text
+//! (none) ──enqueue──► PENDING ──claim (lease)──► RUNNING ──► DONE | SKIPPED | FAILED
+//!                       ▲  ▲                        │
+//!                       │  └── retryable error, backoff (retry counted) / lease expired (rescue)
+//!                       └───── rate limited: reschedule (no retry used)
+//! ```
+//! Every finalising statement requires the task to be RUNNING under the caller's claim token, so a
+//! worker whose lease expired (and whose task was rescued and claimed again) cannot finalise it twice.
+//! Time comes from the injected clock, never from SQL `now()`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::clock::SharedClock;
+use crate::db::tasks::{self, Backoff, Counts, Outcome, RetryDecision, TaskInsert};
+use crate::db::{DbError, GenericClient};
+
+pub use crate::db::tasks::{Task, TaskStatus};
+
+/// What a persona can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskType {
+    /// A top-level comment on a post.
+    Comment,
+    /// An original text post on a board.
+    Post,
+    /// A reply to a comment.
+    Reply,
+    /// An up- or down-vote on a post or comment.
+    Vote,
+    /// A post with a generated image.
+    ImagePost,
+}
+
+impl TaskType {
+    /// Every type.
+    pub const ALL: [TaskType; 5] = [Self::Comment, Self::Post, Self::Reply, Self::Vote, Self::ImagePost];
+
+    /// The value stored in `persona_tasks.task_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Comment => "comment",
+            Self::Post => "post",
+            Self::Reply => "reply",
+            Self::Vote => "vote",
+            Self::ImagePost => "image_post",
+        }
+    }
+
+    /// Parses a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for TaskType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a task acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Target {
+    /// A post (comments, votes on posts).
+    pub post_id: Option<Uuid>,
+    /// A comment (replies, votes on comments).
+    pub comment_id: Option<Uuid>,
+    /// A board (original posts).
+    pub board_id: Option<Uuid>,
+}
+
+/// A task to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// Who acts.
+    pub persona_id: Uuid,
+    /// What to do.
+    pub task_type: TaskType,
+    /// On what.
+    pub target: Target,
+    /// Not before.
+    pub scheduled_at: DateTime<Utc>,
+    /// Extra input, e.g. an operator's instructions for a forced task.
+    pub payload: serde_json::Value,
+}
+
+impl NewTask {
+    /// A task with an empty payload.
+    pub fn new(persona_id: Uuid, task_type: TaskType, target: Target, scheduled_at: DateTime<Utc>) -> Self {
+        Self { persona_id, task_type, target, scheduled_at, payload: serde_json::json!({}) }
+    }
+}
+
+/// How an enqueue went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EnqueueReport {
+    /// Ids of the tasks inserted.
+    pub inserted: Vec<Uuid>,
+    /// How many were skipped because a live task already covered them.
+    pub skipped: usize,
+}
+
+/// A failure to report for a RUNNING task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// May succeed later: back to PENDING with backoff while retries remain.
+    Retryable(String),
+    /// Will not succeed: FAILED now.
+    Permanent(String),
+}
+
+/// Where a failed task ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FailureOutcome {
+    /// PENDING (will retry) or FAILED.
+    pub status: TaskStatus,
+    /// Retries used.
+    pub retry_count: i32,
+    /// Next attempt (PENDING only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// What the rescue did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RescueReport {
+    /// Back to PENDING, a retry counted.
+    pub requeued: Vec<Uuid>,
+    /// FAILED: no retries left.
+    pub failed: Vec<Uuid>,
+}
+
+/// Queue figures at a moment.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueStats {
+    /// When they were taken.
+    pub at: DateTime<Utc>,
+    /// Count per status.
+    pub by_status: std::collections::BTreeMap<String, i64>,
+    /// Count per status, then per task type.
+    pub by_status_and_type: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
+    /// Seconds since the oldest due PENDING task became due (0 when none waits).
+    pub oldest_due_age_secs: f64,
+    /// Tasks that FAILED in the last 24 hours.
+    pub failed_last_24h: i64,
+    /// Model tokens in, on tasks finished in the last 24 hours.
+    pub prompt_tokens_last_24h: i64,
+    /// Model tokens out, on tasks finished in the last 24 hours.
+    pub completion_tokens_last_24h: i64,
+}
+
+/// Why a queue operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// No task has this id.
+    #[error("task {0} not found")]
+    NotFound(Uuid),
+    /// The task's state does not allow this.
+    #[error("task {id} is {status}: cannot {action} it")]
+    IllegalTransition {
+        /// Which task.
+        id: Uuid,
+        /// Its state.
+        status: TaskStatus,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// The claim no longer holds the task (lease expired and rescued, or cancelled): its effect must be
+    /// rolled back.
+    #[error("task {0} is no longer held by this claim (its lease expired or it was cancelled); nothing was written")]
+    LostClaim(Uuid),
+    /// Another PENDING or RUNNING task covers the same persona, type and target.
+    #[error("task {0} cannot be requeued: another pending or running task covers the same persona, type and target")]
+    Duplicate(Uuid),
+}
+
+impl QueueError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Db(e) => e.is_retryable(),
+            Self::NotFound(_) | Self::IllegalTransition { .. } | Self::LostClaim(_) | Self::Duplicate(_) => false,
+        }
+    }
+}
+
+/// Retry timing: `base · 2^retry_count`, capped, jittered by ± `jitter`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry (the seed's 30 s).
+    pub base: Duration,
+    /// Longest delay.
+    pub cap: Duration,
+    /// Fraction of spread around the delay (0.1 = ±10 %).
+    pub jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { base: Duration::seconds(30), cap: Duration::hours(1), jitter: 0.1 }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay after `retry_count` retries, before jitter.
+    pub fn delay(&self, retry_count: i32) -> Duration {
+        let secs = self.base.num_milliseconds() as f64 / 1000.0 * 2f64.powi(retry_count.clamp(0, 30));
+        Duration::milliseconds((secs.min(self.cap.num_milliseconds() as f64 / 1000.0) * 1000.0) as i64)
+    }
+
+    fn backoff(&self) -> Backoff {
+        let jitter =
+            if self.jitter > 0.0 { rand::rng().random_range(1.0 - self.jitter..=1.0 + self.jitter) } else { 1.0 };
+        Backoff {
+            base_secs: self.base.num_milliseconds() as f64 / 1000.0,
+            cap_secs: self.cap.num_milliseconds() as f64 / 1000.0,
+            jitter,
+        }
+    }
+}
+
+/// The queue. Cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    clock: SharedClock,
+    lease: Duration,
+    retry: RetryPolicy,
+    max_retries: i32,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").field("lease", &self.lease).field("retry", &self.retry).finish()
+    }
+}
+
+/// How often a claim is retried when it raced another claimer for one persona.
+const CLAIM_ATTEMPTS: usize = 5;
+
+impl Queue {
+    /// A queue whose claims last `lease` and whose new tasks allow `max_retries` retries.
+    pub fn new(clock: SharedClock, lease: std::time::Duration, max_retries: i32) -> Self {
+        Self {
+            clock,
+            lease: Duration::from_std(lease).unwrap_or(Duration::minutes(5)),
+            retry: RetryPolicy::default(),
+            max_retries,
+        }
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The clock this queue reads.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The current time by the queue's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// How long a claim holds a task.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// Enqueues tasks in one statement. A task whose (persona, type, target) already has a PENDING or
+    /// RUNNING task is skipped, not an error.
+    pub async fn enqueue(&self, c: &impl GenericClient, new: &[NewTask]) -> Result<EnqueueReport, QueueError> {
+        let rows: Vec<TaskInsert> = new
+            .iter()
+            .map(|t| TaskInsert {
+                persona_id: t.persona_id,
+                task_type: t.task_type.as_str().to_owned(),
+                post_id: t.target.post_id,
+                comment_id: t.target.comment_id,
+                board_id: t.target.board_id,
+                scheduled_at: t.scheduled_at,
+                max_retries: self.max_retries,
+                payload: t.payload.clone(),
+            })
+            .collect();
+        let inserted = tasks::insert_many(c, &rows, self.clock.now()).await?;
+        Ok(EnqueueReport { skipped: new.len() - inserted.len(), inserted })
+    }
+
+    /// Claims up to `limit` due tasks into RUNNING under one new claim token, at most one per persona.
+    /// Run it outside a transaction: it commits on its own, so the lease is visible at once.
+    pub async fn claim(&self, c: &impl GenericClient, limit: usize) -> Result<Vec<Task>, QueueError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        let token = Uuid::new_v4();
+        for _ in 0..CLAIM_ATTEMPTS {
+            match tasks::claim_due(c, now, now + self.lease, token, limit as i64).await {
+                // Two claimers picked different tasks of one persona in the same instant; the index
+                // refused the second. A fresh statement sees the first claim and steps around it.
+                Err(e) if e.is_unique_violation_of("persona_tasks_one_running_per_persona_key") => continue,
+                Err(e) if e.sql_state() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// RUNNING → DONE. Call it inside the transaction that writes the task's effect: if the claim no
+    /// longer holds the task the result is [`QueueError::LostClaim`] and the caller must roll back.
+    pub async fn complete(
+        &self,
+        tx: &impl GenericClient,
+        task: &Task,
+        outcome: &Outcome<'_>,
+    ) -> Result<(), QueueError> {
+        let updated = tasks::mark_done(tx, task.id, claim_token(task)?, self.clock.now(), outcome).await?;
+        updated.then_some(()).ok_or(QueueError::LostClaim(task.id))
+    }
+
+    /// RUNNING → SKIPPED with `reason` (not applicable: target gone, blocked, duplicate).
+    pub async fn skip(
+        &self,
+        c: &impl GenericClient,
+        task: &Task,
+        reason: &str,
+        outcome: &Outcome<'_>,
+    ) -> Result<(), QueueError> {
+        let updated = tasks::mark_skipped(c, task.id, claim_token(task)?, self.clock.now(), reason, outcome).await?;
+        updated.then_some(()).ok_or(QueueError::LostClaim(task.id))
+    }
+
+    /// Records a failure: retryable → PENDING after backoff while retries remain, else FAILED; permanent
+    /// → FAILED now.
+    pub async fn fail(
+        &self,
+        c: &impl GenericClient,
+        task: &Task,
+        failure: &Failure,
+        outcome: &Outcome<'_>,
+    ) -> Result<FailureOutcome, QueueError> {
+        let token = claim_token(task)?;
+        let now = self.clock.now();
+        match failure {
+            Failure::Permanent(message) => {
+                let updated = tasks::mark_failed(c, task.id, token, now, message, outcome).await?;
+                updated
+                    .then_some(FailureOutcome {
+                        status: TaskStatus::Failed,
+                        retry_count: task.retry_count,
+                        next_attempt_at: None,
+                    })
+                    .ok_or(QueueError::LostClaim(task.id))
+            }
+            Failure::Retryable(message) => {
+                let decision =
+                    tasks::mark_retry_or_failed(c, task.id, token, now, message, self.retry.backoff(), outcome)
+                        .await?
+                        .ok_or(QueueError::LostClaim(task.id))?;
+                Ok(failure_outcome(decision))
+            }
+        }
+    }
+
+    /// RUNNING → PENDING at `at` without using a retry (the persona or the model is rate limited).
+    pub async fn reschedule(
+        &self,
+        c: &impl GenericClient,
+        task: &Task,
+        at: DateTime<Utc>,
+        reason: &str,
+        outcome: &Outcome<'_>,
+    ) -> Result<(), QueueError> {
+        let updated = tasks::mark_rescheduled(c, task.id, claim_token(task)?, at, reason, outcome).await?;
+        updated.then_some(()).ok_or(QueueError::LostClaim(task.id))
+    }
+
+    /// Frees every task whose lease has expired: back to PENDING with a retry counted (after backoff),
+    /// or FAILED when no retries are left.
+    pub async fn rescue_expired(&self, c: &impl GenericClient) -> Result<RescueReport, QueueError> {
+        let rescued = tasks::rescue_expired(c, self.clock.now(), self.retry.backoff()).await?;
+        let mut report = RescueReport::default();
+        for r in rescued {
+            match r.status {
+                TaskStatus::Pending => report.requeued.push(r.id),
+                _ => report.failed.push(r.id),
+            }
+        }
+        if !report.requeued.is_empty() || !report.failed.is_empty() {
+            tracing::warn!(
+                requeued = report.requeued.len(),
+                failed = report.failed.len(),
+                "rescued tasks whose lease expired"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Cancels a PENDING or RUNNING task (→ SKIPPED). A running worker's effect is then rolled back when
+    /// it tries to commit.
+    pub async fn cancel(&self, c: &impl GenericClient, id: Uuid, reason: &str) -> Result<Task, QueueError> {
+        match tasks::cancel(c, id, self.clock.now(), reason).await? {
+            Some(task) => Ok(task),
+            None => Err(self.refusal(c, id, "cancel").await),
+        }
+    }
+
+    /// Makes a PENDING, FAILED or SKIPPED task due now with its retries reset.
+    pub async fn retry_now(&self, c: &impl GenericClient, id: Uuid) -> Result<Task, QueueError> {
+        match tasks::retry_now(c, id, self.clock.now()).await {
+            Ok(Some(task)) => Ok(task),
+            Ok(None) => Err(self.refusal(c, id, "retry").await),
+            Err(e) if e.is_unique_violation_of("persona_tasks_live_dedupe_key") => Err(QueueError::Duplicate(id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn refusal(&self, c: &impl GenericClient, id: Uuid, action: &'static str) -> QueueError {
+        match tasks::find(c, id).await {
+            Ok(Some(task)) => QueueError::IllegalTransition { id, status: task.status, action },
+            Ok(None) => QueueError::NotFound(id),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// One task.
+    pub async fn get(&self, c: &impl GenericClient, id: Uuid) -> Result<Task, QueueError> {
+        tasks::find(c, id).await?.ok_or(QueueError::NotFound(id))
+    }
+
+    /// Counts by status and type, the oldest due task's age, and the last day's failures and tokens.
+    pub async fn stats(&self, c: &impl GenericClient) -> Result<QueueStats, QueueError> {
+        let now = self.clock.now();
+        let Counts { by_status_and_type, oldest_due_age_secs, failed_last_24h, tokens_last_24h } =
+            tasks::counts(c, now).await?;
+        let mut by_status: std::collections::BTreeMap<String, i64> =
+            TaskStatus::ALL.iter().map(|s| (s.as_str().to_owned(), 0)).collect();
+        let mut nested: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>> =
+            std::collections::BTreeMap::new();
+        for (status, task_type, count) in by_status_and_type {
+            *by_status.entry(status.clone()).or_default() += count;
+            nested.entry(status).or_default().insert(task_type, count);
+        }
+        Ok(QueueStats {
+            at: now,
+            by_status,
+            by_status_and_type: nested,
+            oldest_due_age_secs,
+            failed_last_24h,
+            prompt_tokens_last_24h: tokens_last_24h.0,
+            completion_tokens_last_24h: tokens_last_24h.1,
+        })
+    }
+}
+
+fn claim_token(task: &Task) -> Result<Uuid, QueueError> {
+    task.claim_token.ok_or(QueueError::IllegalTransition { id: task.id, status: task.status, action: "finalise" })
+}
+
+fn failure_outcome(decision: RetryDecision) -> FailureOutcome {
+    FailureOutcome {
+        status: decision.status,
+        retry_count: decision.retry_count,
+        next_attempt_at: (decision.status == TaskStatus::Pending).then_some(decision.scheduled_at),
+    }
+}
+
+/// A shareable queue handle.
+pub type SharedQueue = Arc<Queue>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_delay_doubles_from_thirty_seconds_and_is_capped() {
+        let policy = RetryPolicy { base: Duration::seconds(30), cap: Duration::minutes(10), jitter: 0.0 };
+        let delays: Vec<i64> = (0..7).map(|n| policy.delay(n).num_seconds()).collect();
+        assert_eq!(delays, vec![30, 60, 120, 240, 480, 600, 600]);
+    }
+
+    #[test]
+    fn task_types_round_trip_and_unknown_ones_do_not_parse() {
+        for t in TaskType::ALL {
+            assert_eq!(TaskType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(TaskType::parse("dance"), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_its_band() {
+        let policy = RetryPolicy { jitter: 0.1, ..RetryPolicy::default() };
+        for _ in 0..1000 {
+            let j = policy.backoff().jitter;
+            assert!((0.9..=1.1).contains(&j), "{j}");
+        }
+    }
+}

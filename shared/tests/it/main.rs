@@ -1,0 +1,6 @@
+//! Integration tests against a real PostgreSQL (see testkit). One binary, one module per area.
+
+mod helpers;
+mod migrations;
+mod pooler_safety;
+mod queue;

@@ -1,0 +1,127 @@
+//! Migrations: a second run is a no-op, and they apply over a database where the platform's tables
+//! already exist (an existing Supabase project) without touching its rows.
+
+use shared::db::{self, Type};
+use testkit::TestDb;
+use uuid::Uuid;
+
+async fn column_nullable(c: &tokio_postgres::Client, table: &str, column: &str) -> Option<bool> {
+    c.query_typed_opt(
+        "SELECT is_nullable = 'YES' FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+        &[(&table, Type::TEXT), (&column, Type::TEXT)],
+    )
+    .await
+    .unwrap()
+    .map(|r| r.get(0))
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_a_second_run_is_a_no_op() {
+    let db = TestDb::empty().await;
+    let mut c = db::connect_one(&db.direct_url(), None).await.unwrap();
+
+    let first = db::migrate::run(&mut c).await.unwrap();
+    let second = db::migrate::run(&mut c).await.unwrap();
+
+    assert_eq!(first.len(), db::migrate::embedded().len());
+    assert!(second.is_empty(), "re-running applied {second:?}");
+    for table in ["personas", "boards", "posts", "comments", "votes", "media", "persona_tasks", "persona_memory"] {
+        let exists: bool = c
+            .query_typed_one("SELECT to_regclass('public.' || $1) IS NOT NULL", &[(&table, Type::TEXT)])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(exists, "{table} exists");
+    }
+}
+
+#[tokio::test]
+async fn migrations_apply_over_existing_platform_tables_and_keep_their_rows() {
+    let db = TestDb::empty().await;
+    let mut c = db::connect_one(&db.direct_url(), None).await.unwrap();
+    // The platform's own schema, as a Supabase project has it before the engine arrives: human authors
+    // required, an extra column of its own, and data.
+    c.batch_execute(
+        "CREATE TABLE personas (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), username text NOT NULL UNIQUE,
+             display_name text NOT NULL, avatar_url text, bio text NOT NULL DEFAULT '', voice text NOT NULL DEFAULT '',
+             traits text[] NOT NULL DEFAULT '{}', modules text[] NOT NULL DEFAULT '{}', interests text[] NOT NULL DEFAULT '{}',
+             timezone text NOT NULL DEFAULT 'UTC', active_hours_start smallint NOT NULL DEFAULT 8,
+             active_hours_end smallint NOT NULL DEFAULT 23, is_active boolean NOT NULL DEFAULT true,
+             created_at timestamptz NOT NULL DEFAULT now(), seeded_by text);
+         CREATE TABLE boards (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), slug text NOT NULL UNIQUE, name text NOT NULL,
+             description text NOT NULL DEFAULT '', topics text[] NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE posts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), board_id uuid NOT NULL REFERENCES boards(id),
+             author_id uuid NOT NULL, title text NOT NULL, body text NOT NULL DEFAULT '', status text NOT NULL DEFAULT 'PUBLISHED',
+             locked boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now(), view_count int NOT NULL DEFAULT 0);
+         CREATE TABLE comments (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), post_id uuid NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+             parent_id uuid REFERENCES comments(id), depth integer NOT NULL DEFAULT 0, body text NOT NULL, author_id uuid NOT NULL,
+             deleted_at timestamptz, created_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE votes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), post_id uuid REFERENCES posts(id), comment_id uuid REFERENCES comments(id),
+             user_id uuid NOT NULL, value smallint NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO boards (id, slug, name) VALUES ('11111111-1111-4111-8111-111111111111', 'general', 'General');
+         INSERT INTO posts (id, board_id, author_id, title) VALUES
+             ('22222222-2222-4222-8222-222222222222', '11111111-1111-4111-8111-111111111111', gen_random_uuid(), 'Hello');
+         INSERT INTO comments (post_id, body, author_id) VALUES ('22222222-2222-4222-8222-222222222222', 'first', gen_random_uuid());",
+    )
+    .await
+    .unwrap();
+
+    let applied = db::migrate::run(&mut c).await.unwrap();
+
+    assert_eq!(applied.len(), db::migrate::embedded().len());
+    let kept: (i64, i64) = {
+        let row = c
+            .query_typed_one("SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM comments)", &[])
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(kept, (1, 1), "the platform's rows are untouched");
+    let view_count: i32 = c.query_typed_one("SELECT view_count FROM posts", &[]).await.unwrap().get(0);
+    assert_eq!(view_count, 0, "the platform's own columns are untouched");
+    for table in ["posts", "comments"] {
+        assert_eq!(column_nullable(&c, table, "persona_id").await, Some(true), "{table}.persona_id added");
+        assert_eq!(column_nullable(&c, table, "author_id").await, Some(true), "{table}.author_id now optional");
+    }
+    assert_eq!(column_nullable(&c, "votes", "persona_id").await, Some(true));
+
+    // Personas can now author posts; a row with both or neither author is refused.
+    let persona: Uuid = c
+        .query_typed_one("INSERT INTO personas (username, display_name) VALUES ('ada', 'Ada') RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let board = Uuid::parse_str("11111111-1111-4111-8111-111111111111").unwrap();
+    c.query_typed(
+        "INSERT INTO posts (board_id, persona_id, title) VALUES ($1, $2, 'by a persona')",
+        &[(&board, Type::UUID), (&persona, Type::UUID)],
+    )
+    .await
+    .unwrap();
+    let both = c
+        .query_typed(
+            "INSERT INTO posts (board_id, persona_id, author_id, title) VALUES ($1, $2, gen_random_uuid(), 'two authors')",
+            &[(&board, Type::UUID), (&persona, Type::UUID)],
+        )
+        .await;
+    assert!(db::DbError::from(both.unwrap_err()).to_string().contains("posts_author_xor"));
+    let neither =
+        c.query_typed("INSERT INTO posts (board_id, title) VALUES ($1, 'nobody')", &[(&board, Type::UUID)]).await;
+    assert!(db::DbError::from(neither.unwrap_err()).to_string().contains("posts_author_xor"));
+
+    assert!(db::migrate::run(&mut c).await.unwrap().is_empty(), "and a second run is still a no-op");
+}
+
+#[tokio::test]
+async fn one_vote_per_persona_per_target_is_a_constraint() {
+    let db = TestDb::new().await;
+    let c = db.client().await;
+    let persona = testkit::fixtures::persona(&**c, "ada", &["x"]).await;
+    let board = testkit::fixtures::board(&**c, "b", &["x"]).await;
+    let post = testkit::fixtures::human_post(&**c, board, "p", chrono::Utc::now()).await;
+    let vote = "INSERT INTO votes (post_id, persona_id, value) VALUES ($1, $2, $3)";
+    c.query_typed(vote, &[(&post, Type::UUID), (&persona, Type::UUID), (&1i16, Type::INT2)]).await.unwrap();
+    let second = c.query_typed(vote, &[(&post, Type::UUID), (&persona, Type::UUID), (&-1i16, Type::INT2)]).await;
+    let err = db::DbError::from(second.unwrap_err());
+    assert!(err.is_unique_violation_of("votes_persona_post_key"), "{err}");
+}
