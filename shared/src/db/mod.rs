@@ -7,6 +7,7 @@
 
 pub mod local;
 pub mod migrate;
+pub mod request_limits;
 pub mod seed;
 pub mod tasks;
 mod tls;

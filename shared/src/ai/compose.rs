@@ -1,0 +1,125 @@
+//! Generate → parse → check, with one regeneration: an unusable or rejected answer gets one more try
+//! with the reason fed back; a second rejection skips the task, a second unusable answer fails it.
+
+use serde::Serialize;
+
+use super::parse::{self, Draft, ParseError};
+use super::similarity::{self, NEAR_DUPLICATE};
+use super::{ModelClient, ModelError, Prompt, Usage};
+use crate::persona::Persona;
+use crate::queue::TaskType;
+
+/// A check's verdict on a parsed draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Publish it.
+    Accept,
+    /// Not this one: try once more (the reason is fed back to the model).
+    Regenerate(String),
+    /// Not at all: skip the task.
+    Reject(String),
+}
+
+/// A draft that passed every check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Composed {
+    /// The draft.
+    pub draft: Draft,
+    /// Tokens used over every attempt.
+    pub usage: Usage,
+    /// 1, or 2 when the first answer was regenerated.
+    pub attempts: u32,
+    /// Why earlier answers were not used.
+    pub notes: Vec<String>,
+}
+
+/// Why no draft came out.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// The model call failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Two answers in a row could not be parsed.
+    #[error("the model's answer was unusable twice: {0}")]
+    Unusable(ParseError),
+    /// A check rejected the draft (twice, or outright).
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// A [`ComposeError`] with the tokens spent getting there.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct ComposeFailure {
+    /// What went wrong.
+    pub error: ComposeError,
+    /// Tokens used anyway.
+    pub usage: Usage,
+    /// Why earlier answers were not used.
+    pub notes: Vec<String>,
+}
+
+/// Asks `model`, parses the answer for `task`, runs `check`, and regenerates once when needed.
+pub async fn compose(
+    model: &ModelClient,
+    task: TaskType,
+    prompt: &Prompt,
+    persona: &Persona,
+    check: impl Fn(&Draft) -> Verdict,
+) -> Result<Composed, ComposeFailure> {
+    let mut usage = Usage::default();
+    let mut notes = Vec::new();
+    let mut current = prompt.clone();
+    for attempt in 1..=2u32 {
+        let generated = match model.generate(&current).await {
+            Ok(g) => g,
+            Err(error) => return Err(ComposeFailure { error: error.into(), usage, notes }),
+        };
+        usage = usage.plus(generated.usage);
+        let problem = match parse::parse(task, &generated.text, persona) {
+            Err(e) if attempt == 2 => return Err(ComposeFailure { error: ComposeError::Unusable(e), usage, notes }),
+            Err(e) => format!("unusable answer: {e}"),
+            Ok(draft) => match check(&draft) {
+                Verdict::Accept => return Ok(Composed { draft, usage, attempts: attempt, notes }),
+                Verdict::Reject(reason) => {
+                    return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
+                }
+                Verdict::Regenerate(reason) if attempt == 2 => {
+                    return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
+                }
+                Verdict::Regenerate(reason) => reason,
+            },
+        };
+        tracing::info!(task = %task, reason = %problem, "regenerating once");
+        notes.push(problem.clone());
+        current = with_feedback(prompt, &problem);
+    }
+    unreachable!("the loop returns on its second attempt")
+}
+
+fn with_feedback(prompt: &Prompt, problem: &str) -> Prompt {
+    let mut next = prompt.clone();
+    next.user.push_str(&format!(
+        "\n\nYour previous answer could not be used ({problem}). Write a different answer that avoids this."
+    ));
+    next.brief.seed = next.brief.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    next
+}
+
+/// A check that asks for a new draft when it is a near duplicate of anything in `corpus` (the
+/// persona's recent writing, the thread it answers).
+pub fn not_a_near_duplicate<'a>(corpus: &'a [String]) -> impl Fn(&Draft) -> Verdict + 'a {
+    move |draft| {
+        let text = draft.visible_text();
+        if text.is_empty() {
+            return Verdict::Accept;
+        }
+        match similarity::most_similar(&text, corpus.iter().map(String::as_str)) {
+            Some((other, score)) if score >= NEAR_DUPLICATE => {
+                let shown: String = other.chars().take(60).collect();
+                Verdict::Regenerate(format!("near duplicate ({:.0}% similar) of {shown:?}", score * 100.0))
+            }
+            _ => Verdict::Accept,
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! Google Gemini over its REST API (`v1beta` `generateContent`), as documented in the handbook's
+//! `reference/gemini-supabase.md`: the key in the `x-goog-api-key` header (never in a URL), JSON output
+//! with a schema, thinking held down so it cannot eat the output budget, images scanned for in every
+//! part, and every failure classified.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::{Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage};
+use crate::config::GeminiConfig;
+
+/// A Gemini client. Its `Debug` output never shows the key.
+pub struct GeminiClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: SecretString,
+    model: String,
+    image_model: String,
+}
+
+impl std::fmt::Debug for GeminiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeminiClient")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[redacted]")
+            .field("model", &self.model)
+            .field("image_model", &self.image_model)
+            .finish()
+    }
+}
+
+impl GeminiClient {
+    /// A client from configuration (`GEMINI_*`).
+    pub fn from_config(config: &GeminiConfig) -> Result<Self, ModelError> {
+        let api_key = config
+            .api_key
+            .clone()
+            .ok_or_else(|| ModelError::Unsupported("GEMINI_API_KEY is not set; the gemini provider needs it".into()))?;
+        Self::new(&config.base_url, api_key, &config.model, &config.image_model, config.timeout)
+    }
+
+    /// A client for `base_url` (Google's, or a fake's).
+    pub fn new(
+        base_url: &str,
+        api_key: SecretString,
+        model: &str,
+        image_model: &str,
+        timeout: Duration,
+    ) -> Result<Self, ModelError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("persona-engine/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ModelError::Unsupported(format!("HTTP client setup failed: {e}")))?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key,
+            model: model.to_owned(),
+            image_model: image_model.to_owned(),
+        })
+    }
+
+    async fn call(&self, model: &str, body: &Request) -> Result<Response, ModelError> {
+        let url = format!("{}/v1beta/models/{}:generateContent", self.base_url, model);
+        let response = self
+            .http
+            .post(&url)
+            .header("x-goog-api-key", self.api_key.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if !status.is_success() {
+            return Err(classify_http_error(status.as_u16(), &bytes, model, self.var_for(model)));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ModelError::InvalidResponse(format!("{e}")))
+    }
+
+    fn var_for(&self, model: &str) -> &'static str {
+        if model == self.image_model && model != self.model { "GEMINI_IMAGE_MODEL" } else { "GEMINI_MODEL" }
+    }
+}
+
+#[async_trait]
+impl Provider for GeminiClient {
+    fn name(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn makes_images(&self) -> bool {
+        true
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
+        let mut budget = prompt.max_output_tokens;
+        let mut usage = Usage::default();
+        let mut empty_once = false;
+        loop {
+            let response = self.call(&self.model, &text_request(prompt, &self.model, budget)).await?;
+            usage = usage.plus(response.usage());
+            match response.text_answer() {
+                Ok(text) => return Ok(Generated { text, usage }),
+                // Thinking or a long answer hit the limit: never publish cut text; one retry with twice
+                // the budget.
+                Err(Answer::Truncated) if budget == prompt.max_output_tokens => budget = budget.saturating_mul(2),
+                Err(Answer::Truncated) => return Err(ModelError::Truncated { limit: budget }),
+                Err(Answer::Empty(reason)) if !empty_once => {
+                    tracing::warn!(finish_reason = %reason, "empty answer from Gemini; asking once more");
+                    empty_once = true;
+                }
+                Err(Answer::Empty(finish_reason)) => return Err(ModelError::Empty { finish_reason }),
+                Err(Answer::Blocked(reason)) => return Err(ModelError::Blocked { reason }),
+            }
+        }
+    }
+
+    async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
+        let response = self.call(&self.image_model, &image_request(prompt)).await?;
+        let usage = response.usage();
+        match response.image_answer() {
+            Ok((mime_type, bytes)) => Ok(GeneratedImage { bytes, mime_type, usage }),
+            Err(ImageAnswer::Blocked(reason)) => Err(ModelError::Blocked { reason }),
+            Err(ImageAnswer::Invalid(e)) => Err(ModelError::InvalidResponse(e)),
+            Err(ImageAnswer::NoImage(finish_reason)) => Err(ModelError::NoImage { finish_reason }),
+        }
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> ModelError {
+    let e = e.without_url();
+    let message = if e.is_timeout() {
+        "the request timed out".to_owned()
+    } else if e.is_connect() {
+        format!("could not connect: {e}")
+    } else {
+        e.to_string()
+    };
+    ModelError::Transient { status: None, message }
+}
+
+// ---- request -------------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Request {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_instruction: Option<Content>,
+    contents: Vec<Content>,
+    generation_config: GenerationConfig,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    safety_settings: Vec<SafetySetting>,
+}
+
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Content {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(default)]
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Part {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inline_data: Option<Blob>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    thought: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Blob {
+    mime_type: String,
+    data: String,
+}
+
+#[derive(Debug, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct GenerationConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_output_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_mime_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_schema: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_modalities: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking_config: Option<ThinkingConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_config: Option<ImageConfig>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ThinkingConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking_budget: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking_level: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageConfig {
+    aspect_ratio: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SafetySetting {
+    category: &'static str,
+    threshold: &'static str,
+}
+
+/// Keeps thinking small so it cannot eat the output budget: Gemini 3 takes a level, 2.5 Flash a zero
+/// budget, 2.5 Pro its minimum (it cannot turn thinking off). Other models get no setting, since
+/// sending one to a model without thinking is an error.
+fn thinking_for(model: &str) -> Option<ThinkingConfig> {
+    let m = model.to_ascii_lowercase();
+    if m.starts_with("gemini-2.5-pro") {
+        Some(ThinkingConfig { thinking_budget: Some(128), thinking_level: None })
+    } else if m.starts_with("gemini-2.5") {
+        Some(ThinkingConfig { thinking_budget: Some(0), thinking_level: None })
+    } else if m.starts_with("gemini-") && m[7..].chars().next().is_some_and(|c| c.is_ascii_digit() && c >= '3') {
+        Some(ThinkingConfig { thinking_budget: None, thinking_level: Some("LOW") })
+    } else {
+        None
+    }
+}
+
+/// The platform's publish gate starts here: block harassment, hate, sexual and dangerous content at
+/// medium probability and above.
+fn safety_settings() -> Vec<SafetySetting> {
+    [
+        "HARM_CATEGORY_HARASSMENT",
+        "HARM_CATEGORY_HATE_SPEECH",
+        "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+        "HARM_CATEGORY_DANGEROUS_CONTENT",
+    ]
+    .into_iter()
+    .map(|category| SafetySetting { category, threshold: "BLOCK_MEDIUM_AND_ABOVE" })
+    .collect()
+}
+
+/// The body of a structured text request.
+pub(crate) fn text_request(prompt: &Prompt, model: &str, max_output_tokens: u32) -> Request {
+    Request {
+        system_instruction: Some(Content { role: None, parts: vec![text_part(&prompt.system)] }),
+        contents: vec![Content { role: Some("user".into()), parts: vec![text_part(&prompt.user)] }],
+        generation_config: GenerationConfig {
+            temperature: Some(prompt.temperature),
+            max_output_tokens: Some(max_output_tokens),
+            response_mime_type: Some("application/json"),
+            response_schema: Some(prompt.schema.clone()),
+            thinking_config: thinking_for(model),
+            ..GenerationConfig::default()
+        },
+        safety_settings: safety_settings(),
+    }
+}
+
+/// The body of an image request.
+pub(crate) fn image_request(prompt: &ImagePrompt) -> Request {
+    Request {
+        system_instruction: None,
+        contents: vec![Content { role: Some("user".into()), parts: vec![text_part(&prompt.prompt)] }],
+        generation_config: GenerationConfig {
+            response_modalities: Some(vec!["TEXT", "IMAGE"]),
+            image_config: Some(ImageConfig { aspect_ratio: prompt.aspect_ratio.clone() }),
+            ..GenerationConfig::default()
+        },
+        safety_settings: safety_settings(),
+    }
+}
+
+fn text_part(text: &str) -> Part {
+    Part { text: Some(text.to_owned()), ..Part::default() }
+}
+
+// ---- response ------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Response {
+    candidates: Vec<Candidate>,
+    prompt_feedback: Option<PromptFeedback>,
+    usage_metadata: Option<UsageMetadata>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Candidate {
+    content: Option<Content>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct PromptFeedback {
+    block_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct UsageMetadata {
+    prompt_token_count: u32,
+    candidates_token_count: u32,
+    thoughts_token_count: u32,
+}
+
+enum Answer {
+    Truncated,
+    Empty(String),
+    Blocked(String),
+}
+
+enum ImageAnswer {
+    Blocked(String),
+    NoImage(String),
+    Invalid(String),
+}
+
+const BLOCKING_FINISH_REASONS: [&str; 9] = [
+    "SAFETY",
+    "PROHIBITED_CONTENT",
+    "IMAGE_SAFETY",
+    "RECITATION",
+    "BLOCKLIST",
+    "SPII",
+    "IMAGE_PROHIBITED_CONTENT",
+    "IMAGE_RECITATION",
+    "LANGUAGE",
+];
+
+impl Response {
+    fn usage(&self) -> Usage {
+        self.usage_metadata
+            .as_ref()
+            .map(|u| Usage {
+                prompt_tokens: u.prompt_token_count,
+                output_tokens: u.candidates_token_count,
+                thoughts_tokens: u.thoughts_token_count,
+            })
+            .unwrap_or_default()
+    }
+
+    fn blocked_prompt(&self) -> Option<String> {
+        self.prompt_feedback.as_ref()?.block_reason.as_ref().map(|r| format!("prompt blocked ({r})"))
+    }
+
+    fn finish_reason(&self) -> String {
+        self.candidates.first().and_then(|c| c.finish_reason.clone()).unwrap_or_else(|| "none".into())
+    }
+
+    /// The visible text of the first candidate (thought parts skipped), or why there is none.
+    fn text_answer(&self) -> Result<String, Answer> {
+        if let Some(reason) = self.blocked_prompt() {
+            return Err(Answer::Blocked(reason));
+        }
+        let finish = self.finish_reason();
+        if BLOCKING_FINISH_REASONS.contains(&finish.as_str()) {
+            return Err(Answer::Blocked(format!("answer stopped for {finish}")));
+        }
+        if finish == "MAX_TOKENS" {
+            return Err(Answer::Truncated);
+        }
+        let text: String = self
+            .candidates
+            .first()
+            .and_then(|c| c.content.as_ref())
+            .map(|content| content.parts.iter().filter(|p| !p.thought).filter_map(|p| p.text.as_deref()).collect())
+            .unwrap_or_default();
+        if text.trim().is_empty() { Err(Answer::Empty(finish)) } else { Ok(text) }
+    }
+
+    /// The first non-thought inline image of the first candidate.
+    fn image_answer(&self) -> Result<(String, Vec<u8>), ImageAnswer> {
+        if let Some(reason) = self.blocked_prompt() {
+            return Err(ImageAnswer::Blocked(reason));
+        }
+        let finish = self.finish_reason();
+        if BLOCKING_FINISH_REASONS.contains(&finish.as_str()) {
+            return Err(ImageAnswer::Blocked(format!("image stopped for {finish}")));
+        }
+        let image = self
+            .candidates
+            .iter()
+            .filter_map(|c| c.content.as_ref())
+            .flat_map(|c| c.parts.iter())
+            .filter(|p| !p.thought)
+            .find_map(|p| p.inline_data.as_ref());
+        let Some(blob) = image else { return Err(ImageAnswer::NoImage(finish)) };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(blob.data.trim())
+            .map_err(|e| ImageAnswer::Invalid(format!("image data is not base64: {e}")))?;
+        if bytes.is_empty() {
+            return Err(ImageAnswer::NoImage(finish));
+        }
+        Ok((blob.mime_type.clone(), bytes))
+    }
+}
+
+// ---- errors --------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ErrorBody {
+    code: u16,
+    message: String,
+    status: String,
+    details: Vec<serde_json::Value>,
+}
+
+impl ErrorBody {
+    fn details_of(&self, kind: &str) -> impl Iterator<Item = &serde_json::Value> {
+        let suffix = format!("google.rpc.{kind}");
+        self.details
+            .iter()
+            .filter(move |d| d.get("@type").and_then(|t| t.as_str()).is_some_and(|t| t.ends_with(&suffix)))
+    }
+
+    fn retry_delay(&self) -> Option<Duration> {
+        let delay = self.details_of("RetryInfo").find_map(|d| d.get("retryDelay")?.as_str().map(str::to_owned))?;
+        parse_proto_duration(&delay)
+    }
+
+    fn daily_quota(&self) -> Option<String> {
+        self.details_of("QuotaFailure")
+            .filter_map(|d| d.get("violations")?.as_array())
+            .flatten()
+            .filter_map(|v| v.get("quotaId")?.as_str())
+            .find(|id| id.contains("PerDay"))
+            .map(str::to_owned)
+    }
+
+    fn is_bad_key(&self) -> bool {
+        self.details_of("ErrorInfo")
+            .any(|d| d.get("reason").and_then(|r| r.as_str()).is_some_and(|r| r.starts_with("API_KEY_")))
+            || self.message.contains("API key not valid")
+            || self.message.contains("API Key not found")
+    }
+}
+
+/// `"19s"` or `"39.006833842s"` → a duration.
+fn parse_proto_duration(text: &str) -> Option<Duration> {
+    let secs: f64 = text.trim().strip_suffix('s')?.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(24.0 * 3600.0)))
+}
+
+/// Turns a non-2xx answer into what the queue must do with it.
+fn classify_http_error(status: u16, body: &[u8], model: &str, model_var: &'static str) -> ModelError {
+    let envelope: ErrorEnvelope = serde_json::from_slice(body).unwrap_or_default();
+    let error = envelope.error;
+    let message = if error.message.is_empty() {
+        format!("HTTP {status} {}", String::from_utf8_lossy(&body[..body.len().min(200)]).trim())
+    } else {
+        error.message.clone()
+    };
+    match status {
+        429 => match error.daily_quota() {
+            Some(quota) => ModelError::QuotaExhausted { quota, message },
+            None => ModelError::RateLimited {
+                // A bare 429 carries no delay: a minute is what a per-minute window needs at most.
+                retry_after: error.retry_delay().unwrap_or(Duration::from_secs(60)),
+                message,
+            },
+        },
+        400 if error.is_bad_key() => ModelError::BadApiKey { var: "GEMINI_API_KEY", message },
+        404 => ModelError::ModelNotFound { model: model.to_owned(), var: model_var, message },
+        408 | 500 | 502 | 503 | 504 => ModelError::Transient { status: Some(status), message },
+        s if s >= 500 => ModelError::Transient { status: Some(s), message },
+        s => ModelError::Refused {
+            status: s,
+            message: if error.status.is_empty() { message } else { format!("{}: {message}", error.status) },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proto_durations_parse_whole_and_fractional_seconds() {
+        assert_eq!(parse_proto_duration("19s"), Some(Duration::from_secs(19)));
+        assert_eq!(parse_proto_duration("39.5s"), Some(Duration::from_millis(39_500)));
+        assert_eq!(parse_proto_duration("soon"), None);
+        assert_eq!(parse_proto_duration("-3s"), None);
+    }
+
+    #[test]
+    fn thinking_is_held_down_per_model_family() {
+        assert_eq!(thinking_for("gemini-2.5-flash").unwrap().thinking_budget, Some(0));
+        assert_eq!(thinking_for("gemini-2.5-pro").unwrap().thinking_budget, Some(128));
+        assert_eq!(thinking_for("gemini-3.6-flash").unwrap().thinking_level, Some("LOW"));
+        assert!(thinking_for("gemini-2.0-flash").is_none());
+        assert!(thinking_for("my-proxy-model").is_none());
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_still_classifies_by_status() {
+        assert!(matches!(
+            classify_http_error(503, b"<html>overloaded</html>", "m", "GEMINI_MODEL"),
+            ModelError::Transient { status: Some(503), .. }
+        ));
+        assert!(
+            matches!(classify_http_error(429, b"", "m", "GEMINI_MODEL"), ModelError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(60))
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! The model layer: one seam, three providers (Gemini, any OpenAI-compatible server, and an offline
+//! template writer that is not a language model), every failure classified for the queue, a global
+//! request limit kept in Postgres, and typed, validated outputs.
+
+pub mod compose;
+pub mod gemini;
+pub mod offline;
+pub mod openai_compat;
+pub mod parse;
+pub mod rate_limit;
+pub mod similarity;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::config::{Config, LlmProvider};
+use crate::context::{BoardView, CommentView, PostView};
+use crate::db::DbError;
+use crate::persona::Persona;
+use crate::queue::TaskType;
+
+pub use rate_limit::RateLimiter;
+
+/// What the model is asked to produce.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prompt {
+    /// The persona's system instruction.
+    pub system: String,
+    /// The user turn: context and the action's instructions.
+    pub user: String,
+    /// The JSON schema the answer must follow (Gemini's OpenAPI subset).
+    pub schema: serde_json::Value,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Output budget, thinking included.
+    pub max_output_tokens: u32,
+    /// The same request in structured form, for the offline writer (the others read `system`/`user`).
+    #[serde(skip)]
+    pub brief: Brief,
+}
+
+/// A structured summary of the request: who writes, what, about what.
+#[derive(Debug, Clone, Default)]
+pub struct Brief {
+    /// The writer.
+    pub persona: Option<Persona>,
+    /// The action.
+    pub task: Option<TaskType>,
+    /// The board (posts).
+    pub board: Option<BoardView>,
+    /// The post (comments, replies, votes).
+    pub post: Option<PostView>,
+    /// The comment answered or voted on.
+    pub comment: Option<CommentView>,
+    /// Varies the offline writer's choices; the same seed gives the same text.
+    pub seed: u64,
+}
+
+/// An image to generate.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagePrompt {
+    /// What to draw.
+    pub prompt: String,
+    /// `"4:3"`, `"1:1"`, …
+    pub aspect_ratio: String,
+    /// Varies the offline painter's picture.
+    pub seed: u64,
+}
+
+/// Tokens a call used, as the provider reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    /// Input tokens.
+    pub prompt_tokens: u32,
+    /// Output tokens, excluding thinking.
+    pub output_tokens: u32,
+    /// Thinking tokens (billed as output).
+    pub thoughts_tokens: u32,
+}
+
+impl Usage {
+    /// Billed output: answer plus thinking.
+    pub fn completion_tokens(&self) -> u32 {
+        self.output_tokens + self.thoughts_tokens
+    }
+
+    /// The sum of two calls' usage.
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            output_tokens: self.output_tokens + other.output_tokens,
+            thoughts_tokens: self.thoughts_tokens + other.thoughts_tokens,
+        }
+    }
+}
+
+/// A text answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The answer (JSON text, per the prompt's schema).
+    pub text: String,
+    /// Tokens used, retries included.
+    pub usage: Usage,
+}
+
+/// An image answer.
+#[derive(Debug, Clone)]
+pub struct GeneratedImage {
+    /// Encoded image bytes.
+    pub bytes: Vec<u8>,
+    /// Their MIME type as the provider declared it.
+    pub mime_type: String,
+    /// Tokens used.
+    pub usage: Usage,
+}
+
+/// What the queue should do with a task whose model call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Disposition {
+    /// Try again later without using a retry (rate limits).
+    Reschedule {
+        /// How long to wait.
+        after: Duration,
+    },
+    /// Try again with backoff, using a retry.
+    Retry,
+    /// Give up: it will not work without an operator.
+    Fail,
+    /// Not applicable: the model declined (safety) — SKIPPED with the reason.
+    Skip,
+}
+
+/// Why a model call failed, classified so the queue knows what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A per-minute limit: the server (or our own global limit) says wait.
+    #[error("rate limited, retry in {}s: {message}", retry_after.as_secs())]
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+        /// The server's message.
+        message: String,
+    },
+    /// A per-day quota: it will not clear for hours, so fail fast.
+    #[error("quota exhausted ({quota}): {message}")]
+    QuotaExhausted {
+        /// The quota id the server named.
+        quota: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A temporary failure: 408, 5xx, a timeout or a lost connection.
+    #[error("temporary model failure{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Transient {
+        /// HTTP status, when there was a response.
+        status: Option<u16>,
+        /// What happened.
+        message: String,
+    },
+    /// The request was refused and will be refused again (400, 403).
+    #[error("model request refused (HTTP {status}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The API key was rejected: a configuration error.
+    #[error("the model API key was rejected ({message}); check {var}")]
+    BadApiKey {
+        /// The variable holding the key.
+        var: &'static str,
+        /// The server's message.
+        message: String,
+    },
+    /// The model does not exist (retired or misspelt): a configuration error.
+    #[error("model {model} is not available ({message}); set {var} to a current model")]
+    ModelNotFound {
+        /// The model id asked for.
+        model: String,
+        /// The variable that chose it.
+        var: &'static str,
+        /// The server's message.
+        message: String,
+    },
+    /// The model declined for safety or recitation.
+    #[error("the model declined: {reason}")]
+    Blocked {
+        /// Block or finish reason.
+        reason: String,
+    },
+    /// The answer was cut at the output limit even with a larger budget.
+    #[error("the answer was cut off at the output limit ({limit} tokens) even after a retry with a larger budget")]
+    Truncated {
+        /// The last budget tried.
+        limit: u32,
+    },
+    /// The answer had no content, twice.
+    #[error("the model returned no content (finish reason {finish_reason})")]
+    Empty {
+        /// What the model said.
+        finish_reason: String,
+    },
+    /// The image model answered without an image.
+    #[error("the image model answered without an image (finish reason {finish_reason})")]
+    NoImage {
+        /// What the model said.
+        finish_reason: String,
+    },
+    /// The response could not be read.
+    #[error("unreadable model response: {0}")]
+    InvalidResponse(String),
+    /// The provider cannot do this (e.g. images without Gemini).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The global request limit could not be consulted.
+    #[error("global request limit unavailable: {0}")]
+    Limiter(#[from] DbError),
+}
+
+impl ModelError {
+    /// What the queue should do.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::RateLimited { retry_after, .. } => Disposition::Reschedule { after: *retry_after },
+            Self::Transient { .. }
+            | Self::Truncated { .. }
+            | Self::Empty { .. }
+            | Self::NoImage { .. }
+            | Self::InvalidResponse(_) => Disposition::Retry,
+            Self::Limiter(e) if e.is_retryable() => Disposition::Retry,
+            Self::Limiter(_)
+            | Self::QuotaExhausted { .. }
+            | Self::Refused { .. }
+            | Self::BadApiKey { .. }
+            | Self::ModelNotFound { .. }
+            | Self::Unsupported(_) => Disposition::Fail,
+            Self::Blocked { .. } => Disposition::Skip,
+        }
+    }
+}
+
+/// A model provider.
+#[async_trait]
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    /// `gemini`, `openai` or `offline`.
+    fn name(&self) -> &'static str;
+    /// Whether it can generate images.
+    fn makes_images(&self) -> bool;
+    /// Whether calls leave the machine (and so count against the global request limit).
+    fn is_remote(&self) -> bool;
+    /// A JSON answer to `prompt`.
+    async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError>;
+    /// An image for `prompt`.
+    async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError>;
+}
+
+/// The configured provider behind the global request limit. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ModelClient {
+    provider: Arc<dyn Provider>,
+    limiter: Option<RateLimiter>,
+}
+
+impl ModelClient {
+    /// A client for `provider`; remote providers go through `limiter` when given.
+    pub fn new(provider: Arc<dyn Provider>, limiter: Option<RateLimiter>) -> Self {
+        let limiter = if provider.is_remote() { limiter } else { None };
+        Self { provider, limiter }
+    }
+
+    /// The provider's name.
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.name()
+    }
+
+    /// Whether image posts are possible.
+    pub fn makes_images(&self) -> bool {
+        self.provider.makes_images()
+    }
+
+    /// A JSON answer, after taking a slot of the global request limit.
+    pub async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
+        self.take_slot().await?;
+        self.provider.generate(prompt).await
+    }
+
+    /// An image, after taking a slot of the global request limit.
+    pub async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
+        self.take_slot().await?;
+        self.provider.generate_image(prompt).await
+    }
+
+    async fn take_slot(&self) -> Result<(), ModelError> {
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await?.map_err(|wait| ModelError::RateLimited {
+                retry_after: wait,
+                message: format!("GEMINI_MAX_REQUESTS_PER_MINUTE ({}) reached", limiter.per_minute()),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The provider `config` selects. The offline provider says so in the log: it is not a language model.
+pub fn provider_from_config(config: &Config) -> Result<Arc<dyn Provider>, ModelError> {
+    Ok(match config.llm_provider {
+        LlmProvider::Gemini => Arc::new(gemini::GeminiClient::from_config(&config.gemini)?),
+        LlmProvider::OpenAiCompatible => Arc::new(openai_compat::OpenAiClient::from_config(&config.openai)?),
+        LlmProvider::Offline => {
+            tracing::info!(
+                "LLM_PROVIDER=offline: text comes from deterministic templates, not a language model \
+                 (set GEMINI_API_KEY for Gemini)"
+            );
+            Arc::new(offline::OfflineWriter)
+        }
+    })
+}

@@ -1,0 +1,461 @@
+//! The offline writer: deterministic text in the persona's voice, assembled from templates, the
+//! persona's profile and the words of the context — no network, no key. It is **not a language model**:
+//! it exists so the demo, the simulator and the tests run anywhere, and says so in the log.
+
+use std::hash::{Hash, Hasher};
+
+use async_trait::async_trait;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{Brief, Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage};
+use crate::persona::Persona;
+use crate::queue::TaskType;
+
+/// The offline provider.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflineWriter;
+
+#[async_trait]
+impl Provider for OfflineWriter {
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+
+    fn makes_images(&self) -> bool {
+        true
+    }
+
+    fn is_remote(&self) -> bool {
+        false
+    }
+
+    async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
+        let text = write(&prompt.brief)?;
+        Ok(Generated { text: text.to_string(), usage: Usage::default() })
+    }
+
+    async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
+        let (width, height) = match prompt.aspect_ratio.as_str() {
+            "1:1" => (1536, 1536),
+            "3:4" => (1536, 2048),
+            "16:9" => (2048, 1152),
+            _ => (2048, 1536),
+        };
+        let bytes = paint(width, height, seed_of(&(prompt.seed, &prompt.prompt)));
+        Ok(GeneratedImage { bytes, mime_type: "image/png".into(), usage: Usage::default() })
+    }
+}
+
+fn seed_of(value: &impl Hash) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+const STOPWORDS: &[&str] = &[
+    "about",
+    "after",
+    "again",
+    "always",
+    "because",
+    "before",
+    "being",
+    "could",
+    "doesn",
+    "every",
+    "first",
+    "friends",
+    "going",
+    "their",
+    "there",
+    "these",
+    "thing",
+    "things",
+    "think",
+    "those",
+    "through",
+    "under",
+    "until",
+    "using",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "would",
+    "should",
+    "still",
+    "really",
+    "anyone",
+    "something",
+    "everything",
+    "without",
+    "actually",
+    "other",
+    "another",
+    "since",
+    "maybe",
+    "never",
+    "right",
+    "worth",
+    "times",
+];
+
+/// Salient words of the context: longer words first, title words before body words, no stopwords.
+fn keywords(texts: &[&str]) -> Vec<String> {
+    let mut seen = Vec::new();
+    for text in texts {
+        for word in text.split(|c: char| !c.is_alphanumeric() && c != '-') {
+            let w = word.trim_matches('-').to_lowercase();
+            if w.len() >= 5
+                && !STOPWORDS.contains(&w.as_str())
+                && !w.chars().all(|c| c.is_ascii_digit())
+                && !seen.contains(&w)
+            {
+                seen.push(w);
+            }
+        }
+    }
+    seen.truncate(8);
+    seen
+}
+
+struct Style {
+    exclaim: bool,
+    sentences: usize,
+    numbers: bool,
+    asks_back: bool,
+    closer: &'static [&'static str],
+}
+
+fn style_of(persona: &Persona) -> Style {
+    let voice = persona.voice.to_lowercase();
+    let modules = persona.modules.join(" ").to_lowercase();
+    let traits = persona.traits.join(" ").to_lowercase();
+    let short = ["short", "terse", "punchy", "concise", "direct"].iter().any(|w| voice.contains(w));
+    let long = ["long sentences", "thoughtful", "storyteller", "detailed"].iter().any(|w| voice.contains(w));
+    let closer: &[&str] = if traits.contains("skeptic") || voice.contains("skeptic") {
+        &[
+            "What happens when it fails, though?",
+            "I'd want to know the failure mode first.",
+            "Boring answer, but it holds up.",
+        ]
+    } else if traits.contains("energetic") || traits.contains("enthusiastic") || voice.contains("enthusiastic") {
+        &["Give it a go and report back", "You've got this", "Honestly, it's worth the effort"]
+    } else if traits.contains("encouraging") || traits.contains("kind") || traits.contains("patient") {
+        &["Hope that helps a little.", "Don't be too hard on yourself about it.", "It gets easier, I promise."]
+    } else if traits.contains("nostalgic") || traits.contains("handy") {
+        &[
+            "Did it that way for thirty years and never looked back.",
+            "They don't make them like that any more.",
+            "Simple fixes last longest.",
+        ]
+    } else if traits.contains("data") || traits.contains("precise") || traits.contains("meticulous") {
+        &[
+            "I keep notes on this, so I'm fairly sure of the numbers.",
+            "Measure it before you change anything.",
+            "Write it down; you'll forget otherwise.",
+        ]
+    } else {
+        &["Curious what others think.", "That's my two cents anyway.", "Worth a try."]
+    };
+    Style {
+        exclaim: !modules.contains("never uses exclamation")
+            && (traits.contains("energetic") || traits.contains("enthusiastic")),
+        sentences: if short {
+            2
+        } else if long {
+            4
+        } else {
+            3
+        },
+        numbers: ["number", "figure", "quantit", "time or portion", "temperature", "distance"]
+            .iter()
+            .any(|w| modules.contains(w)),
+        asks_back: modules.contains("question") || voice.contains("asks") || voice.contains("question"),
+        closer,
+    }
+}
+
+fn pick<'a>(rng: &mut ChaCha8Rng, options: &[&'a str]) -> &'a str {
+    options.choose(rng).copied().unwrap_or_default()
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+fn fill(template: &str, slots: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in slots {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+fn number_detail(rng: &mut ChaCha8Rng, persona: &Persona) -> String {
+    let interests = persona.interests.join(" ");
+    if interests.contains("baking") || interests.contains("fermentation") {
+        format!(
+            "Around {}% hydration and {}°C worked best for me.",
+            rng.random_range(65..=80),
+            rng.random_range(22..=27)
+        )
+    } else if interests.contains("cycling") || interests.contains("commuting") {
+        format!(
+            "Over my last {} rides that made about {} minutes of difference.",
+            rng.random_range(20..=120),
+            rng.random_range(3..=12)
+        )
+    } else if interests.contains("cooking") || interests.contains("meal prep") {
+        format!(
+            "Give it {} minutes on high heat, no more than {} grams at a time.",
+            rng.random_range(3..=8),
+            rng.random_range(150..=300)
+        )
+    } else {
+        format!("It took me about {} tries over {} weeks.", rng.random_range(3..=9), rng.random_range(2..=6))
+    }
+}
+
+fn finish_sentence(s: String, style: &Style) -> String {
+    let trimmed = s.trim_end();
+    if trimmed.ends_with(['.', '?', '!']) {
+        trimmed.to_owned()
+    } else if style.exclaim {
+        format!("{trimmed}!")
+    } else {
+        format!("{trimmed}.")
+    }
+}
+
+/// Writes the JSON answer the brief's action asks for.
+fn write(brief: &Brief) -> Result<serde_json::Value, ModelError> {
+    let persona =
+        brief.persona.as_ref().ok_or_else(|| ModelError::InvalidResponse("offline writer needs a persona".into()))?;
+    let task = brief.task.ok_or_else(|| ModelError::InvalidResponse("offline writer needs an action".into()))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed_of(&(
+        brief.seed,
+        persona.id,
+        brief.post.as_ref().map(|p| p.id),
+        brief.comment.as_ref().map(|c| c.id),
+        brief.board.as_ref().map(|b| b.id),
+        task.as_str(),
+    )));
+    let style = style_of(persona);
+    let interest = persona.interests.choose(&mut rng).cloned().unwrap_or_else(|| "this".into());
+
+    let mut context: Vec<&str> = Vec::new();
+    if let Some(comment) = &brief.comment {
+        context.push(&comment.body);
+    }
+    if let Some(post) = &brief.post {
+        context.push(&post.title);
+        context.push(&post.body);
+    }
+    let words = keywords(&context);
+    let kw = words.first().cloned().unwrap_or_else(|| interest.clone());
+    let kw2 = if words.len() > 1 { words[rng.random_range(1..words.len())].clone() } else { interest.clone() };
+
+    Ok(match task {
+        TaskType::Vote => serde_json::json!({ "direction": vote(&mut rng, persona, brief, &words) }),
+        TaskType::Comment | TaskType::Reply => {
+            let author = brief.comment.as_ref().map(|c| c.author.display()).unwrap_or_default();
+            serde_json::json!({ "body": comment_body(&mut rng, persona, &style, task, &kw, &kw2, &interest, &author) })
+        }
+        TaskType::Post | TaskType::ImagePost => {
+            let board = brief.board.as_ref();
+            let topic = board
+                .map(|b| {
+                    b.topics
+                        .iter()
+                        .find(|t| persona.interests.contains(t))
+                        .or(b.topics.first())
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| interest.clone());
+            if task == TaskType::Post {
+                let (title, body) = post_text(&mut rng, persona, &style, &topic, &interest);
+                serde_json::json!({ "title": title, "body": body })
+            } else {
+                let (title, body, image_prompt) = image_post_text(&mut rng, &topic);
+                serde_json::json!({ "title": title, "body": body, "image_prompt": image_prompt })
+            }
+        }
+    })
+}
+
+fn vote(rng: &mut ChaCha8Rng, persona: &Persona, brief: &Brief, words: &[String]) -> &'static str {
+    let topics = brief.board.as_ref().map(|b| b.topics.clone()).unwrap_or_default();
+    let overlap = persona
+        .interests
+        .iter()
+        .any(|i| topics.contains(i) || words.iter().any(|w| w.contains(i.as_str()) || i.contains(w.as_str())));
+    let roll: f64 = rng.random();
+    match (overlap, roll) {
+        (true, r) if r < 0.75 => "up",
+        (true, _) => "none",
+        (false, r) if r < 0.35 => "up",
+        (false, r) if r < 0.42 => "down",
+        _ => "none",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn comment_body(
+    rng: &mut ChaCha8Rng,
+    persona: &Persona,
+    style: &Style,
+    task: TaskType,
+    kw: &str,
+    kw2: &str,
+    interest: &str,
+    author: &str,
+) -> String {
+    let slots = [("kw", kw), ("kw2", kw2), ("interest", interest), ("author", author)];
+    let openers: &[&str] = if task == TaskType::Reply && !author.is_empty() {
+        &[
+            "{author}, fair point about {kw}",
+            "I see it a bit differently, {author}",
+            "{author}, agreed on {kw}, mostly",
+            "That matches what I've seen, {author}",
+            "Good catch on {kw}, {author}",
+            "Not sure I follow the {kw} part, {author}",
+        ]
+    } else {
+        &[
+            "{Kw} is one of those things where the details matter",
+            "I ran into the same thing with {kw} last month",
+            "Funny timing, I was just dealing with {kw}",
+            "Short version: {kw} usually comes down to {kw2}",
+            "Speaking as someone into {interest}, {kw} is worth getting right",
+            "Been there with {kw}",
+        ]
+    };
+    let middles: &[&str] = &[
+        "What worked for me was changing one thing at a time and noting what happened",
+        "I'd look at {kw2} before spending money on anything new",
+        "The part people skip is {kw2}, and that's usually where it goes wrong",
+        "Most of the advice about {kw} online overcomplicates it",
+        "It clicked for me once I stopped rushing the {kw2} step",
+        "If {kw2} is off, nothing else you change will matter much",
+    ];
+    let kw_cap = capitalise(kw);
+    let mut sentences = vec![finish_sentence(
+        fill(pick(rng, openers), &[slots[0], slots[1], slots[2], slots[3], ("Kw", &kw_cap)]),
+        style,
+    )];
+    let mut pool: Vec<&str> = middles.to_vec();
+    while sentences.len() < style.sentences.saturating_sub(1).max(1) && !pool.is_empty() {
+        let i = rng.random_range(0..pool.len());
+        sentences.push(finish_sentence(fill(pool.swap_remove(i), &slots), style));
+    }
+    if style.numbers {
+        sentences.push(number_detail(rng, persona));
+    }
+    if style.asks_back {
+        sentences.push(format!("How long have you been at the {kw} side of it?"));
+    } else {
+        sentences.push(finish_sentence(pick(rng, style.closer).to_owned(), style));
+    }
+    sentences.join(" ")
+}
+
+fn post_text(rng: &mut ChaCha8Rng, persona: &Persona, style: &Style, topic: &str, interest: &str) -> (String, String) {
+    let titles = [
+        "What's your approach to {topic}?",
+        "{Topic}: a small win this week",
+        "Three things I wish I'd known about {topic}",
+        "Is anyone else stuck on {topic} lately?",
+        "Trying to combine {interest} and {topic}",
+        "An unpopular opinion about {topic}",
+    ];
+    let topic_cap = capitalise(topic);
+    let slots = [("topic", topic), ("Topic", topic_cap.as_str()), ("interest", interest)];
+    let title = fill(pick(rng, &titles), &slots);
+    let bodies = [
+        "I've been spending more time on {topic} this month and wanted to compare notes",
+        "Something changed how I think about {topic} and I'm curious if it's just me",
+        "Every guide on {topic} says something different, so here's what actually happened when I tried",
+        "Quick one about {topic} before the weekend",
+    ];
+    let details = [
+        "The biggest difference came from slowing down and doing less at once",
+        "I expected it to be complicated and it mostly wasn't",
+        "The cheap option turned out to be the right one",
+        "My first two attempts were a mess, the third one finally worked",
+    ];
+    let mut body = vec![
+        finish_sentence(fill(pick(rng, &bodies), &slots), style),
+        finish_sentence(pick(rng, &details).to_owned(), style),
+    ];
+    if style.numbers {
+        body.push(number_detail(rng, persona));
+    }
+    body.push(format!("What would you do differently with {topic}?"));
+    (title, body.join(" "))
+}
+
+fn image_post_text(rng: &mut ChaCha8Rng, topic: &str) -> (String, String, String) {
+    let subjects = [
+        "a quiet street after rain",
+        "morning light on a balcony garden",
+        "a workbench with old tools",
+        "fog over a canal",
+        "a bowl of soup on a wooden table",
+        "a bicycle leaning on a brick wall",
+    ];
+    let lights = ["soft morning light", "golden hour sun", "overcast diffuse light", "blue-hour twilight"];
+    let subject = pick(rng, &subjects);
+    let light = pick(rng, &lights);
+    let title = capitalise(&format!("{subject}, {light}"));
+    let body = format!("Took this earlier today. It's not much, but it's what {topic} looks like from where I stand.");
+    let prompt = format!(
+        "A natural, unposed photograph of {subject} in {light}, shallow depth of field, realistic colours, no text or watermarks"
+    );
+    (title, body, prompt)
+}
+
+/// A procedural PNG: sky gradient, sun, rolling hills and grain — deterministic for a seed.
+fn paint(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let sky_top = [rng.random_range(40..120u8), rng.random_range(80..160u8), rng.random_range(160..240u8)];
+    let sky_bottom = [rng.random_range(200..255u8), rng.random_range(150..220u8), rng.random_range(120..200u8)];
+    let ground = [rng.random_range(30..90u8), rng.random_range(70..140u8), rng.random_range(30..80u8)];
+    let (sun_x, sun_y) = (rng.random_range(0.2..0.8) * width as f32, rng.random_range(0.15..0.45) * height as f32);
+    let sun_r = height as f32 * rng.random_range(0.05..0.1);
+    let (freq, phase) = (rng.random_range(2.0..6.0f32), rng.random_range(0.0..std::f32::consts::TAU));
+    let mut img = image::RgbImage::new(width, height);
+    let mut noise = rng.random::<u32>() | 1;
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let fy = y as f32 / height as f32;
+        let horizon = 0.62 + 0.06 * ((x as f32 / width as f32) * freq + phase).sin();
+        let mut c = if fy < horizon {
+            let t = fy / horizon;
+            [0, 1, 2].map(|i| sky_top[i] as f32 * (1.0 - t) + sky_bottom[i] as f32 * t)
+        } else {
+            let t = (fy - horizon) / (1.0 - horizon);
+            [0, 1, 2].map(|i| ground[i] as f32 * (1.0 - 0.5 * t))
+        };
+        let d = ((x as f32 - sun_x).powi(2) + (y as f32 - sun_y).powi(2)).sqrt();
+        if d < sun_r && fy < horizon {
+            c = [255.0, 236.0, 180.0];
+        }
+        noise ^= noise << 13;
+        noise ^= noise >> 17;
+        noise ^= noise << 5;
+        let grain = (noise % 9) as f32 - 4.0;
+        *px = image::Rgb(c.map(|v| (v + grain).clamp(0.0, 255.0) as u8));
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encoding a PNG into memory cannot fail");
+    out.into_inner()
+}

@@ -1,0 +1,446 @@
+//! Model answers → typed drafts: JSON extracted defensively (code fences, chatter around it), text
+//! cleaned (wrapping quotes, role prefixes, signatures), and validated (lengths, AI self-disclosure).
+//! Bad output is a clear error, never a panic.
+
+use serde::{Deserialize, Serialize};
+
+use crate::persona::Persona;
+use crate::queue::TaskType;
+
+/// How a persona votes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VoteDirection {
+    /// +1.
+    Up,
+    /// -1.
+    Down,
+    /// No vote.
+    None,
+}
+
+impl VoteDirection {
+    /// The stored vote value, `None` for no vote.
+    pub fn value(self) -> Option<i16> {
+        match self {
+            Self::Up => Some(1),
+            Self::Down => Some(-1),
+            Self::None => None,
+        }
+    }
+}
+
+/// What the model proposed, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Draft {
+    /// An original post.
+    Post {
+        /// Title.
+        title: String,
+        /// Body.
+        body: String,
+    },
+    /// A post with an image.
+    ImagePost {
+        /// Title.
+        title: String,
+        /// Caption.
+        body: String,
+        /// What the image model should draw.
+        image_prompt: String,
+    },
+    /// A comment or a reply.
+    Comment {
+        /// Text.
+        body: String,
+    },
+    /// A vote.
+    Vote {
+        /// Up, down or none.
+        direction: VoteDirection,
+    },
+}
+
+impl Draft {
+    /// The text a reader will see (for duplicate and moderation checks).
+    pub fn visible_text(&self) -> String {
+        match self {
+            Self::Post { title, body } | Self::ImagePost { title, body, .. } => format!("{title}\n\n{body}"),
+            Self::Comment { body } => body.clone(),
+            Self::Vote { .. } => String::new(),
+        }
+    }
+}
+
+/// Why an answer was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// No JSON object could be found.
+    #[error("the answer is not a JSON object: {excerpt:?}")]
+    NotJson {
+        /// The start of the answer.
+        excerpt: String,
+    },
+    /// A required field is absent or not a string.
+    #[error("the answer has no text field \"{0}\"")]
+    Missing(&'static str),
+    /// A field is too short once cleaned.
+    #[error("\"{field}\" is too short ({len} characters, at least {min})")]
+    TooShort {
+        /// Which field.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The minimum.
+        min: usize,
+    },
+    /// A field is too long.
+    #[error("\"{field}\" is too long ({len} characters, at most {max})")]
+    TooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The text gives away that an AI wrote it.
+    #[error("\"{field}\" gives away that an AI wrote it ({phrase:?})")]
+    AiDisclosure {
+        /// Which field.
+        field: &'static str,
+        /// The phrase found.
+        phrase: String,
+    },
+    /// A vote that is not up, down or none.
+    #[error("vote direction must be up, down or none, not {0:?}")]
+    BadDirection(String),
+}
+
+/// Phrases that betray the author. Matched case-insensitively.
+pub const AI_DISCLOSURES: &[&str] = &[
+    "as an ai",
+    "as a language model",
+    "as an llm",
+    "i'm an ai",
+    "i am an ai",
+    "large language model",
+    "i'm a language model",
+    "i am a language model",
+    "i don't have personal experience",
+    "i do not have personal experience",
+    "as a virtual assistant",
+    "as an assistant",
+    "i cannot browse",
+    "my training data",
+];
+
+fn excerpt(text: &str) -> String {
+    let mut end = text.len().min(80);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// The JSON object in `raw`: fences and surrounding chatter ignored.
+fn json_object(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, ParseError> {
+    let trimmed = raw.trim().trim_start_matches('\u{feff}');
+    let unfenced = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```JSON"))
+        .or_else(|| trimmed.strip_prefix("```"))
+        .map(|rest| rest.trim_end().trim_end_matches("```"))
+        .unwrap_or(trimmed)
+        .trim();
+    let candidate = match (unfenced.find('{'), unfenced.rfind('}')) {
+        (Some(start), Some(end)) if start < end => &unfenced[start..=end],
+        _ => return Err(ParseError::NotJson { excerpt: excerpt(raw) }),
+    };
+    match serde_json::from_str::<serde_json::Value>(candidate) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(ParseError::NotJson { excerpt: excerpt(raw) }),
+    }
+}
+
+fn strip_wrapping_quotes(mut text: &str) -> &str {
+    loop {
+        let t = text.trim();
+        let stripped = [('"', '"'), ('“', '”'), ('\'', '\''), ('«', '»')].iter().find_map(|(open, close)| {
+            let inner = t.strip_prefix(*open)?.strip_suffix(*close)?;
+            // Only a quote pair that wraps everything: not `"a" and "b"`.
+            (!inner.contains(*close) || *open != *close).then_some(inner)
+        });
+        match stripped {
+            Some(inner) if !inner.trim().is_empty() => text = inner,
+            _ => return t,
+        }
+    }
+}
+
+fn strip_role_prefixes(text: &str, persona: &Persona) -> String {
+    let prefixes: Vec<String> =
+        ["assistant", "ai", "model", "comment", "reply", "response", "answer", "title", "body", "post", "caption"]
+            .iter()
+            .map(|p| p.to_string())
+            .chain([
+                persona.username.to_lowercase(),
+                format!("@{}", persona.username.to_lowercase()),
+                persona.display_name.to_lowercase(),
+            ])
+            .collect();
+    let mut current = text.trim().to_owned();
+    loop {
+        let lower = current.to_lowercase();
+        let Some(prefix) =
+            prefixes.iter().find(|p| lower.starts_with(p.as_str()) && lower[p.len()..].trim_start().starts_with(':'))
+        else {
+            break;
+        };
+        let after = &current[prefix.len()..];
+        let after = after.trim_start().strip_prefix(':').unwrap_or(after);
+        current = after.trim().to_owned();
+    }
+    current
+}
+
+fn strip_signature(text: &str, persona: &Persona) -> String {
+    let mut out = text.trim_end().to_owned();
+    for name in [persona.display_name.as_str(), persona.username.as_str()] {
+        for dash in ["— ", "-- ", "- ", "~"] {
+            let sig = format!("{dash}{name}");
+            if out.to_lowercase().ends_with(&sig.to_lowercase()) {
+                out.truncate(out.len() - sig.len());
+                out = out.trim_end().to_owned();
+            }
+        }
+    }
+    out
+}
+
+fn collapse_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_owned()
+}
+
+/// The cleaned text: wrapping quotes, role prefixes and signatures removed, blank lines collapsed.
+pub fn clean_text(text: &str, persona: &Persona) -> String {
+    let unquoted = strip_wrapping_quotes(text);
+    let unprefixed = strip_role_prefixes(unquoted, persona);
+    let unquoted = strip_wrapping_quotes(&unprefixed).to_owned();
+    collapse_blank_lines(&strip_signature(&unquoted, persona))
+}
+
+/// The first AI self-disclosure phrase in `text`, if any.
+pub fn ai_disclosure(text: &str) -> Option<&'static str> {
+    let lower = text.to_lowercase().replace('’', "'");
+    AI_DISCLOSURES.iter().copied().find(|phrase| lower.contains(phrase))
+}
+
+fn field(
+    map: &serde_json::Map<String, serde_json::Value>,
+    name: &'static str,
+    bounds: (usize, usize),
+    persona: &Persona,
+) -> Result<String, ParseError> {
+    let raw = map.get(name).and_then(|v| v.as_str()).ok_or(ParseError::Missing(name))?;
+    let text = clean_text(raw, persona);
+    let len = text.chars().count();
+    if len < bounds.0 {
+        return Err(ParseError::TooShort { field: name, len, min: bounds.0 });
+    }
+    if len > bounds.1 {
+        return Err(ParseError::TooLong { field: name, len, max: bounds.1 });
+    }
+    if let Some(phrase) = ai_disclosure(&text) {
+        return Err(ParseError::AiDisclosure { field: name, phrase: phrase.to_owned() });
+    }
+    Ok(text)
+}
+
+/// Length bounds, in characters.
+pub mod limits {
+    /// Post titles.
+    pub const TITLE: (usize, usize) = (5, 150);
+    /// Post bodies.
+    pub const POST_BODY: (usize, usize) = (20, 4000);
+    /// Image captions.
+    pub const CAPTION: (usize, usize) = (5, 1000);
+    /// Comments and replies.
+    pub const COMMENT: (usize, usize) = (2, 1500);
+    /// Image prompts.
+    pub const IMAGE_PROMPT: (usize, usize) = (10, 1000);
+}
+
+/// Parses and validates the answer to a `task` written as `persona`.
+pub fn parse(task: TaskType, raw: &str, persona: &Persona) -> Result<Draft, ParseError> {
+    let map = json_object(raw)?;
+    Ok(match task {
+        TaskType::Post => Draft::Post {
+            title: field(&map, "title", limits::TITLE, persona)?,
+            body: field(&map, "body", limits::POST_BODY, persona)?,
+        },
+        TaskType::ImagePost => Draft::ImagePost {
+            title: field(&map, "title", limits::TITLE, persona)?,
+            body: field(&map, "body", limits::CAPTION, persona)?,
+            image_prompt: field(&map, "image_prompt", limits::IMAGE_PROMPT, persona)?,
+        },
+        TaskType::Comment | TaskType::Reply => Draft::Comment { body: field(&map, "body", limits::COMMENT, persona)? },
+        TaskType::Vote => {
+            let raw = map.get("direction").and_then(|v| v.as_str()).ok_or(ParseError::Missing("direction"))?;
+            let direction = match raw.trim().to_lowercase().as_str() {
+                "up" | "upvote" | "+1" => VoteDirection::Up,
+                "down" | "downvote" | "-1" => VoteDirection::Down,
+                "none" | "no" | "skip" | "abstain" | "" => VoteDirection::None,
+                _ => return Err(ParseError::BadDirection(excerpt(raw))),
+            };
+            Draft::Vote { direction }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn persona() -> Persona {
+        Persona {
+            id: uuid::Uuid::nil(),
+            username: "marisol_cooks".into(),
+            display_name: "Marisol Vega".into(),
+            bio: String::new(),
+            voice: String::new(),
+            traits: vec![],
+            modules: vec![],
+            interests: vec![],
+            timezone: "UTC".into(),
+            active_hours_start: 0,
+            active_hours_end: 24,
+            is_active: true,
+        }
+    }
+
+    #[test]
+    fn a_clean_answer_parses() {
+        let draft = parse(
+            TaskType::Post,
+            r#"{"title": "Carbon steel pans", "body": "Season them once, then just cook."}"#,
+            &persona(),
+        )
+        .unwrap();
+        assert_eq!(
+            draft,
+            Draft::Post { title: "Carbon steel pans".into(), body: "Season them once, then just cook.".into() }
+        );
+    }
+
+    #[test]
+    fn fences_chatter_quotes_prefixes_and_signatures_are_removed() {
+        let raw = "Sure! Here it is:\n```json\n{\"body\": \"Marisol Vega: \\\"Use a hotter pan.\\\"\\n\\n\\n\\nTwo batches. — Marisol Vega\"}\n```";
+        let draft = parse(TaskType::Comment, raw, &persona()).unwrap();
+        assert_eq!(draft, Draft::Comment { body: "\"Use a hotter pan.\"\n\nTwo batches.".into() });
+        let draft = parse(TaskType::Reply, r#"{"body": "Reply: “I agree, mostly.”"}"#, &persona()).unwrap();
+        assert_eq!(draft, Draft::Comment { body: "I agree, mostly.".into() });
+    }
+
+    #[test]
+    fn ai_slips_are_refused() {
+        let err =
+            parse(TaskType::Comment, r#"{"body": "As an AI language model, I love pans."}"#, &persona()).unwrap_err();
+        assert!(matches!(err, ParseError::AiDisclosure { field: "body", .. }), "{err}");
+    }
+
+    #[test]
+    fn lengths_are_bounded() {
+        let long = "x".repeat(1501);
+        let err = parse(TaskType::Comment, &format!(r#"{{"body": "{long}"}}"#), &persona()).unwrap_err();
+        assert_eq!(err, ParseError::TooLong { field: "body", len: 1501, max: 1500 });
+        let err =
+            parse(TaskType::Post, r#"{"title": "Hi", "body": "A body that is long enough."}"#, &persona()).unwrap_err();
+        assert_eq!(err, ParseError::TooShort { field: "title", len: 2, min: 5 });
+    }
+
+    #[test]
+    fn votes_accept_synonyms_and_refuse_nonsense() {
+        assert_eq!(
+            parse(TaskType::Vote, r#"{"direction": "UP"}"#, &persona()).unwrap(),
+            Draft::Vote { direction: VoteDirection::Up }
+        );
+        assert_eq!(
+            parse(TaskType::Vote, r#"{"direction": "none"}"#, &persona()).unwrap(),
+            Draft::Vote { direction: VoteDirection::None }
+        );
+        assert_eq!(
+            parse(TaskType::Vote, r#"{"direction": "sideways"}"#, &persona()).unwrap_err(),
+            ParseError::BadDirection("sideways".into())
+        );
+    }
+
+    #[test]
+    fn missing_fields_and_non_json_are_clear_errors() {
+        assert_eq!(
+            parse(TaskType::Post, r#"{"title": "Only a title"}"#, &persona()).unwrap_err(),
+            ParseError::Missing("body")
+        );
+        assert!(matches!(
+            parse(TaskType::Comment, "I think you should...", &persona()).unwrap_err(),
+            ParseError::NotJson { .. }
+        ));
+        assert!(matches!(parse(TaskType::Comment, "[1, 2]", &persona()).unwrap_err(), ParseError::NotJson { .. }));
+        assert_eq!(parse(TaskType::Comment, r#"{"body": 42}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(raw in "\\PC{0,400}", task in 0usize..5) {
+            let _ = parse(TaskType::ALL[task], &raw, &persona());
+        }
+
+        #[test]
+        fn arbitrary_json_objects_never_panic(
+            keys in proptest::collection::vec("(title|body|image_prompt|direction|[a-z]{1,8})", 0..5),
+            values in proptest::collection::vec("\\PC{0,300}", 0..5),
+            task in 0usize..5,
+        ) {
+            let map: serde_json::Map<String, serde_json::Value> =
+                keys.into_iter().zip(values).map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+            let raw = serde_json::Value::Object(map).to_string();
+            match parse(TaskType::ALL[task], &raw, &persona()) {
+                Ok(draft) => {
+                    // Whatever is accepted is within bounds and free of disclosures.
+                    let text = draft.visible_text();
+                    prop_assert!(ai_disclosure(&text).is_none());
+                    prop_assert!(text.chars().count() <= limits::TITLE.1 + limits::POST_BODY.1 + 2);
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        #[test]
+        fn valid_comments_survive_cleaning(body in "[A-Za-z][A-Za-z ,.]{4,200}[a-z.]") {
+            let raw = serde_json::json!({ "body": body }).to_string();
+            let accepted = parse(TaskType::Comment, &raw, &persona());
+            if ai_disclosure(&body).is_none() {
+                let Draft::Comment { body: cleaned } = accepted.unwrap() else { unreachable!() };
+                prop_assert!(!cleaned.is_empty());
+                prop_assert!(body.contains(cleaned.split_whitespace().next().unwrap()));
+            }
+        }
+    }
+}

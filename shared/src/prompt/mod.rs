@@ -1,0 +1,407 @@
+//! Prompts: the persona's system instruction (bio, voice, traits, modules, its own recent writing as
+//! examples, openings not to reuse), the context rendered inside a token budget with deterministic
+//! truncation, and each action's instructions and output schema.
+
+use serde_json::json;
+
+use crate::ai::{Brief, Prompt};
+use crate::context::{Author, BoardView, CommentView, PostContext, PostView, ThreadContext};
+use crate::persona::{History, Persona};
+use crate::queue::TaskType;
+
+/// What the persona is looking at.
+#[derive(Debug, Clone, Copy)]
+pub enum Situation<'a> {
+    /// About to write an original post on a board.
+    NewPost(&'a BoardView),
+    /// About to share a picture on a board.
+    NewImagePost(&'a BoardView),
+    /// Reading a post, about to comment.
+    Comment(&'a PostContext),
+    /// Reading a thread, about to reply to its target comment.
+    Reply(&'a ThreadContext),
+    /// Deciding how to vote on a post.
+    VoteOnPost(&'a PostContext),
+    /// Deciding how to vote on a comment.
+    VoteOnComment(&'a ThreadContext),
+}
+
+impl Situation<'_> {
+    /// The action this situation asks for.
+    pub fn task(&self) -> TaskType {
+        match self {
+            Self::NewPost(_) => TaskType::Post,
+            Self::NewImagePost(_) => TaskType::ImagePost,
+            Self::Comment(_) => TaskType::Comment,
+            Self::Reply(_) => TaskType::Reply,
+            Self::VoteOnPost(_) | Self::VoteOnComment(_) => TaskType::Vote,
+        }
+    }
+}
+
+/// Everything a prompt is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct PromptInput<'a> {
+    /// Who writes.
+    pub persona: &'a Persona,
+    /// What they wrote recently.
+    pub history: &'a History,
+    /// What they are looking at.
+    pub situation: Situation<'a>,
+    /// An operator's extra instruction for a forced task.
+    pub operator_note: Option<&'a str>,
+    /// Varies the offline writer; the task id's hash in practice.
+    pub seed: u64,
+}
+
+/// How much context fits.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Tokens for the rendered context (post, thread, board), estimated at 4 characters a token.
+    pub context_tokens: usize,
+    /// Few-shot examples from the persona's own writing.
+    pub examples: usize,
+    /// Longest example, in characters.
+    pub example_chars: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self { context_tokens: 2500, examples: 3, example_chars: 400 }
+    }
+}
+
+/// Estimated tokens of `text` (4 characters a token, rounded up).
+pub fn estimate_tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(4)
+}
+
+/// `text` cut to at most `max` characters at a word boundary, marked with an ellipsis when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    let at_word = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end())
+}
+
+/// Builds the prompt.
+pub fn build(input: &PromptInput<'_>, budget: &Budget) -> Prompt {
+    let task = input.situation.task();
+    let (temperature, max_output_tokens) = match task {
+        TaskType::Vote => (0.2, 512),
+        _ => (0.9, 2048),
+    };
+    Prompt {
+        system: system_prompt(input.persona, input.history, budget),
+        user: user_prompt(input, budget),
+        schema: schema(task),
+        temperature,
+        max_output_tokens,
+        brief: brief(input),
+    }
+}
+
+fn brief(input: &PromptInput<'_>) -> Brief {
+    let (board, post, comment) = match input.situation {
+        Situation::NewPost(b) | Situation::NewImagePost(b) => (Some(b.clone()), None, None),
+        Situation::Comment(p) | Situation::VoteOnPost(p) => (None, Some(p.post.clone()), None),
+        Situation::Reply(t) | Situation::VoteOnComment(t) => (None, Some(t.post.clone()), Some(t.target.clone())),
+    };
+    Brief {
+        persona: Some(input.persona.clone()),
+        task: Some(input.situation.task()),
+        board,
+        post,
+        comment,
+        seed: input.seed,
+    }
+}
+
+fn system_prompt(persona: &Persona, history: &History, budget: &Budget) -> String {
+    let mut s = format!(
+        "You are {} (@{}), a long-time member of an online discussion community.\n\nAbout you: {}\nHow you write: {}\n",
+        persona.display_name,
+        persona.username,
+        persona.bio.trim(),
+        persona.voice.trim()
+    );
+    if !persona.traits.is_empty() {
+        s.push_str(&format!("Your character: {}.\n", persona.traits.join(", ")));
+    }
+    if !persona.interests.is_empty() {
+        s.push_str(&format!("You care about: {}.\n", persona.interests.join(", ")));
+    }
+    if !persona.modules.is_empty() {
+        s.push_str("Habits of yours:\n");
+        for module in &persona.modules {
+            s.push_str(&format!("- {module}\n"));
+        }
+    }
+    s.push_str(
+        "\nWrite as yourself, in the first person, like a person typing on a forum: specific, a little \
+         informal, no hashtags, no headings, no lists unless they help. Never say or hint that you are an \
+         AI, an assistant or a language model, and never sign your name.\n",
+    );
+    let examples: Vec<String> =
+        history.recent_texts.iter().take(budget.examples).map(|t| truncate(t, budget.example_chars)).collect();
+    if !examples.is_empty() {
+        s.push_str("\nThings you wrote recently (match this voice; do not repeat them):\n");
+        for example in &examples {
+            s.push_str(&format!("<example>\n{example}\n</example>\n"));
+        }
+    }
+    let openings = history.recent_openings(4);
+    if !openings.is_empty() {
+        s.push_str("\nDo not open with any of these, you used them recently: ");
+        s.push_str(&openings.iter().take(8).map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", "));
+        s.push('\n');
+    }
+    s
+}
+
+fn author_label(author: &Author) -> String {
+    match author {
+        Author::Human { .. } => author.display(),
+        Author::Persona { username, .. } => username.clone(),
+    }
+}
+
+fn render_post(post: &PostView, max_body: usize) -> String {
+    format!(
+        "Post in {} by {}:\nTitle: {}\n{}\n",
+        post.board_name,
+        author_label(&post.author),
+        post.title.trim(),
+        truncate(&post.body, max_body)
+    )
+}
+
+/// One comment as `[author] text`; the persona's own comments are marked `[you]`.
+fn render_comment(c: &CommentView, me: &Persona, max: usize) -> String {
+    let who = if c.author.persona_id() == Some(me.id) { "you".to_owned() } else { author_label(&c.author) };
+    format!("[{who}] {}", truncate(&c.body, max))
+}
+
+/// Adds `items` to `out` while they fit `remaining` tokens; notes how many did not.
+fn add_while_fits(out: &mut String, heading: &str, items: &[String], remaining: &mut usize, what: &str) {
+    if items.is_empty() {
+        return;
+    }
+    let mut shown = 0;
+    let mut section = format!("\n{heading}\n");
+    for item in items {
+        let cost = estimate_tokens(item) + 1;
+        if cost > *remaining {
+            break;
+        }
+        *remaining -= cost;
+        section.push_str(item);
+        section.push('\n');
+        shown += 1;
+    }
+    if shown < items.len() {
+        section.push_str(&format!("({} more {what} not shown)\n", items.len() - shown));
+    }
+    if shown > 0 || items.len() > shown {
+        out.push_str(&section);
+    }
+}
+
+fn context_of_post(ctx: &PostContext, me: &Persona, remaining: &mut usize) -> String {
+    let mut out = render_post(&ctx.post, 1500);
+    *remaining = remaining.saturating_sub(estimate_tokens(&out));
+    // Newest comments first: they are what a reader arriving now sees at the bottom of the page.
+    let comments: Vec<String> = ctx.comments.iter().rev().map(|c| render_comment(c, me, 500)).collect();
+    add_while_fits(&mut out, "Comments so far (newest first):", &comments, remaining, "comments");
+    if ctx.comment_count > ctx.comments.len() as i64 {
+        out.push_str(&format!("(the post has {} comments in all)\n", ctx.comment_count));
+    }
+    out
+}
+
+fn context_of_thread(thread: &ThreadContext, persona: &Persona, remaining: &mut usize) -> String {
+    let mut out = render_post(&thread.post, 800);
+    *remaining = remaining.saturating_sub(estimate_tokens(&out));
+    let target = render_comment(&thread.target, persona, 1500);
+    *remaining = remaining.saturating_sub(estimate_tokens(&target));
+    // The chain from the post down to the target: the root and the nearest parents matter most.
+    let ancestors: Vec<String> = thread.ancestors.iter().map(|c| render_comment(c, persona, 600)).collect();
+    if !ancestors.is_empty() {
+        out.push_str("\nThe conversation so far, oldest first:\n");
+        let mut kept: Vec<(usize, &String)> = Vec::new();
+        let order: Vec<usize> =
+            std::iter::once(0).chain((1..ancestors.len()).rev()).filter(|i| *i < ancestors.len()).collect();
+        for i in order {
+            let cost = estimate_tokens(&ancestors[i]) + 1;
+            if cost <= *remaining {
+                *remaining -= cost;
+                kept.push((i, &ancestors[i]));
+            }
+        }
+        kept.sort_by_key(|(i, _)| *i);
+        let mut last = None;
+        for (i, text) in kept {
+            if last.is_some_and(|l: usize| i > l + 1) || (last.is_none() && i > 0) {
+                out.push_str("(… earlier replies omitted …)\n");
+            }
+            out.push_str(text);
+            out.push('\n');
+            last = Some(i);
+        }
+    }
+    out.push_str(&format!("\nThe comment in question:\n{target}\n"));
+    // What the persona itself said here comes before other replies: it must stay consistent with it.
+    let mut own: Vec<&CommentView> = thread
+        .ancestors
+        .iter()
+        .chain(thread.siblings.iter())
+        .chain(thread.replies.iter())
+        .filter(|c| c.author.persona_id() == Some(persona.id))
+        .collect();
+    own.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+    let own: Vec<String> = own.iter().take(5).map(|c| format!("- {}", truncate(&c.body, 300))).collect();
+    let mut own_section = String::new();
+    add_while_fits(
+        &mut own_section,
+        "What you already said in this thread (stay consistent with it, don't repeat it):",
+        &own,
+        remaining,
+        "of your comments",
+    );
+    let replies: Vec<String> = thread.replies.iter().map(|c| render_comment(c, persona, 400)).collect();
+    add_while_fits(&mut out, "Replies it already has:", &replies, remaining, "replies");
+    let siblings: Vec<String> = thread.siblings.iter().map(|c| render_comment(c, persona, 400)).collect();
+    add_while_fits(&mut out, "Other replies alongside it:", &siblings, remaining, "replies");
+    out.push_str(&own_section);
+    out
+}
+
+fn context_of_board(board: &BoardView, remaining: &mut usize) -> String {
+    let mut out =
+        format!("Board: {} — {}\nTopics: {}\n", board.name, board.description.trim(), board.topics.join(", "));
+    *remaining = remaining.saturating_sub(estimate_tokens(&out));
+    let titles: Vec<String> = board.recent_titles.iter().map(|t| format!("- {}", truncate(t, 150))).collect();
+    add_while_fits(&mut out, "Recent posts there (don't repeat these topics):", &titles, remaining, "posts");
+    out
+}
+
+fn user_prompt(input: &PromptInput<'_>, budget: &Budget) -> String {
+    let mut remaining = budget.context_tokens;
+    let persona = input.persona;
+    let (context, instructions) = match input.situation {
+        Situation::NewPost(board) => (
+            context_of_board(board, &mut remaining),
+            format!(
+                "Write a new post for {}. Pick something you would genuinely post about there, given your \
+                 interests and what you have been up to. A plain, specific title (under 120 characters) and a \
+                 body of 2 to 6 sentences.",
+                board.name
+            ),
+        ),
+        Situation::NewImagePost(board) => (
+            context_of_board(board, &mut remaining),
+            format!(
+                "Share a picture you took, on {}. Give a short title, a caption of 1 to 3 sentences in your \
+                 voice, and image_prompt: a vivid description of the photograph for an image generator \
+                 (subject, setting, light, style; realistic; no text, logos or watermarks in the image).",
+                board.name
+            ),
+        ),
+        Situation::Comment(post) => (
+            context_of_post(post, persona, &mut remaining),
+            "Write a comment on this post. React to its specifics, add something of your own (an \
+             experience, a detail, a disagreement, a question), and don't repeat points others already made. \
+             1 to 4 sentences."
+                .to_owned(),
+        ),
+        Situation::Reply(thread) => {
+            let whom = thread.target.author.display();
+            (
+                context_of_thread(thread, persona, &mut remaining),
+                format!(
+                    "Write your reply to {whom}, whose comment is the one in question. Answer them directly, as in \
+                     a conversation; agree, push back or add something — don't just restate. 1 to 3 sentences."
+                ),
+            )
+        }
+        Situation::VoteOnPost(post) => (
+            context_of_post(post, persona, &mut remaining),
+            "Decide how you vote on this post: \"up\" if you find it useful, interesting or agree with it, \
+             \"down\" if it is low-effort, wrong or rude, \"none\" if you don't care either way. Most things \
+             get none or up."
+                .to_owned(),
+        ),
+        Situation::VoteOnComment(thread) => (
+            context_of_thread(thread, persona, &mut remaining),
+            "Decide how you vote on the comment in question: \"up\" if you find it useful, interesting or \
+             agree with it, \"down\" if it is low-effort, wrong or rude, \"none\" if you don't care either \
+             way. Most things get none or up."
+                .to_owned(),
+        ),
+    };
+    let mut user = context;
+    user.push_str("\n---\n");
+    user.push_str(&instructions);
+    if let Some(note) = input.operator_note.filter(|n| !n.trim().is_empty()) {
+        user.push_str(&format!("\nAlso: {}", truncate(note, 500)));
+    }
+    user.push_str("\nAnswer with JSON only, following the schema.");
+    user
+}
+
+/// The JSON schema (Gemini's OpenAPI subset) of an action's answer.
+pub fn schema(task: TaskType) -> serde_json::Value {
+    let text = |description: &str| json!({ "type": "STRING", "description": description });
+    match task {
+        TaskType::Post => json!({
+            "type": "OBJECT",
+            "properties": { "title": text("the post title"), "body": text("the post body") },
+            "required": ["title", "body"],
+            "propertyOrdering": ["title", "body"]
+        }),
+        TaskType::ImagePost => json!({
+            "type": "OBJECT",
+            "properties": {
+                "title": text("the post title"),
+                "body": text("the caption"),
+                "image_prompt": text("what the photograph shows, for an image generator")
+            },
+            "required": ["title", "body", "image_prompt"],
+            "propertyOrdering": ["title", "body", "image_prompt"]
+        }),
+        TaskType::Comment | TaskType::Reply => json!({
+            "type": "OBJECT",
+            "properties": { "body": text("the text of your comment") },
+            "required": ["body"]
+        }),
+        TaskType::Vote => json!({
+            "type": "OBJECT",
+            "properties": { "direction": { "type": "STRING", "enum": ["up", "down", "none"] } },
+            "required": ["direction"]
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_cuts_at_a_word_and_marks_it() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("the quick brown fox jumps", 12), "the quick…");
+        assert_eq!(truncate(&"x".repeat(20), 5), "xxxx…");
+    }
+
+    #[test]
+    fn estimates_round_up() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert_eq!(estimate_tokens("abcde"), 2);
+    }
+}

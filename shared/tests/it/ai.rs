@@ -1,0 +1,598 @@
+//! The model layer through the real clients against the Gemini fake (and a chat-completions mock):
+//! every failure class, request bodies as received, the global limit, the offline writer, secrets.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Duration as ChronoDuration;
+use secrecy::SecretString;
+use shared::ai::gemini::GeminiClient;
+use shared::ai::offline::OfflineWriter;
+use shared::ai::openai_compat::OpenAiClient;
+use shared::ai::{Disposition, ImagePrompt, ModelClient, ModelError, Prompt, Provider, RateLimiter};
+use shared::clock::ManualClock;
+use shared::prompt::{self, Budget, PromptInput, Situation};
+use testkit::gemini_fake::{FAKE_KEY, sample_png};
+use testkit::samples;
+use testkit::{GeminiFake, Reply, TestDb};
+
+use crate::helpers::t0;
+
+const TEXT_MODEL: &str = "gemini-3.6-flash";
+const IMAGE_MODEL: &str = "gemini-3.1-flash-image";
+
+fn gemini(fake: &GeminiFake) -> GeminiClient {
+    gemini_with_timeout(fake, Duration::from_secs(5))
+}
+
+fn gemini_with_timeout(fake: &GeminiFake, timeout: Duration) -> GeminiClient {
+    GeminiClient::new(&fake.uri(), SecretString::from(FAKE_KEY), TEXT_MODEL, IMAGE_MODEL, timeout).unwrap()
+}
+
+fn comment_prompt() -> Prompt {
+    let persona = samples::marisol();
+    let history = samples::marisol_history();
+    let post = samples::stir_fry_post_context();
+    prompt::build(
+        &PromptInput {
+            persona: &persona,
+            history: &history,
+            situation: Situation::Comment(&post),
+            operator_note: None,
+            seed: 7,
+        },
+        &Budget::default(),
+    )
+}
+
+fn image_prompt() -> ImagePrompt {
+    ImagePrompt {
+        prompt: "A bowl of lentil soup on a wooden table, window light".into(),
+        aspect_ratio: "4:3".into(),
+        seed: 1,
+    }
+}
+
+async fn failure_of(reply: Reply) -> (ModelError, GeminiFake) {
+    let fake = GeminiFake::start().await;
+    fake.push(reply.clone()).push(reply);
+    let err = gemini(&fake).generate(&comment_prompt()).await.unwrap_err();
+    (err, fake)
+}
+
+#[tokio::test]
+async fn a_json_answer_is_returned_with_its_usage() {
+    let fake = GeminiFake::start().await;
+    fake.push(Reply::WithUsage {
+        reply: Box::new(Reply::Json(serde_json::json!({"body": "Two batches, hot pan."}))),
+        prompt: 412,
+        candidates: 18,
+        thoughts: 96,
+    });
+
+    let answer = gemini(&fake).generate(&comment_prompt()).await.unwrap();
+
+    assert_eq!(answer.text.trim(), r#"{"body":"Two batches, hot pan."}"#);
+    assert_eq!((answer.usage.prompt_tokens, answer.usage.output_tokens, answer.usage.thoughts_tokens), (412, 18, 96));
+    assert_eq!(answer.usage.completion_tokens(), 114, "thinking is billed as output");
+    let received = fake.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].model, TEXT_MODEL);
+    assert!(received[0].key_header_ok);
+    assert_eq!(received[0].path_and_query, format!("/v1beta/models/{TEXT_MODEL}:generateContent"), "no key in the URL");
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+#[tokio::test]
+async fn unknown_extra_fields_in_the_answer_are_ignored() {
+    let fake = GeminiFake::start().await;
+    fake.push(Reply::WithUnknownFields(Box::new(Reply::Json(serde_json::json!({"body": "fine"})))));
+    let answer = gemini(&fake).generate(&comment_prompt()).await.unwrap();
+    assert!(answer.text.contains("fine"));
+}
+
+#[tokio::test]
+async fn a_per_minute_429_reschedules_after_the_servers_retry_delay() {
+    let (err, _) = failure_of(Reply::RateLimitedPerMinute { retry_secs: 19 }).await;
+    assert!(
+        matches!(err, ModelError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(19)),
+        "{err}"
+    );
+    assert_eq!(err.disposition(), Disposition::Reschedule { after: Duration::from_secs(19) });
+}
+
+#[tokio::test]
+async fn a_bare_429_reschedules_after_a_minute() {
+    let (err, _) = failure_of(Reply::Bare429).await;
+    assert_eq!(err.disposition(), Disposition::Reschedule { after: Duration::from_secs(60) });
+}
+
+#[tokio::test]
+async fn a_per_day_quota_429_fails_fast() {
+    let (err, fake) = failure_of(Reply::QuotaPerDay).await;
+    assert!(
+        matches!(&err, ModelError::QuotaExhausted { quota, .. } if quota == "GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
+        "{err}"
+    );
+    assert_eq!(err.disposition(), Disposition::Fail);
+    assert_eq!(fake.received().len(), 1, "no retry loop against a daily quota");
+}
+
+#[tokio::test]
+async fn server_errors_and_timeouts_are_retryable() {
+    for status in [408, 500, 502, 503, 504] {
+        let (err, _) = failure_of(Reply::Status(status)).await;
+        assert!(matches!(err, ModelError::Transient { status: Some(s), .. } if s == status), "{status}: {err}");
+        assert_eq!(err.disposition(), Disposition::Retry, "{status}");
+    }
+    let fake = GeminiFake::start().await;
+    fake.push(Reply::Slow(Duration::from_secs(3), Box::new(Reply::Auto)));
+    let err = gemini_with_timeout(&fake, Duration::from_millis(300)).generate(&comment_prompt()).await.unwrap_err();
+    assert!(matches!(&err, ModelError::Transient { status: None, message } if message.contains("timed out")), "{err}");
+    assert_eq!(err.disposition(), Disposition::Retry);
+}
+
+#[tokio::test]
+async fn a_connection_refused_is_retryable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = GeminiClient::new(
+        &format!("http://127.0.0.1:{port}"),
+        SecretString::from(FAKE_KEY),
+        TEXT_MODEL,
+        IMAGE_MODEL,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let err = client.generate(&comment_prompt()).await.unwrap_err();
+    assert!(matches!(err, ModelError::Transient { status: None, .. }), "{err}");
+    assert_eq!(err.disposition(), Disposition::Retry);
+}
+
+#[tokio::test]
+async fn an_empty_candidate_is_asked_again_once() {
+    let fake = GeminiFake::start().await;
+    fake.push(Reply::EmptyCandidate).push(Reply::Json(serde_json::json!({"body": "second time lucky"})));
+    let answer = gemini(&fake).generate(&comment_prompt()).await.unwrap();
+    assert!(answer.text.contains("second time lucky"));
+    assert_eq!(answer.usage.prompt_tokens, 4589 + 180, "both calls are counted");
+
+    let (err, fake) = failure_of(Reply::EmptyCandidate).await;
+    assert!(matches!(err, ModelError::Empty { .. }), "{err}");
+    assert_eq!(err.disposition(), Disposition::Retry);
+    assert_eq!(fake.received().len(), 2);
+}
+
+#[tokio::test]
+async fn invalid_arguments_and_bad_keys_fail_permanently() {
+    let (err, _) = failure_of(Reply::InvalidArgument("Invalid JSON payload received. Unknown name \"x\"".into())).await;
+    assert!(matches!(err, ModelError::Refused { status: 400, .. }), "{err}");
+    assert_eq!(err.disposition(), Disposition::Fail);
+
+    let (err, _) = failure_of(Reply::BadKey).await;
+    assert!(matches!(err, ModelError::BadApiKey { var: "GEMINI_API_KEY", .. }), "{err}");
+    assert_eq!(err.disposition(), Disposition::Fail);
+
+    // A wrong key, as the real API treats it.
+    let fake = GeminiFake::start_with_key("another-key").await;
+    let err = gemini(&fake).generate(&comment_prompt()).await.unwrap_err();
+    assert!(matches!(err, ModelError::BadApiKey { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_retired_model_is_a_configuration_error_naming_it() {
+    let fake = GeminiFake::start().await;
+    fake.retire(TEXT_MODEL);
+    let err = gemini(&fake).generate(&comment_prompt()).await.unwrap_err();
+    assert!(
+        matches!(&err, ModelError::ModelNotFound { model, var: "GEMINI_MODEL", .. } if model == TEXT_MODEL),
+        "{err}"
+    );
+    assert!(err.to_string().contains("set GEMINI_MODEL to a current model"), "{err}");
+    assert_eq!(err.disposition(), Disposition::Fail);
+
+    fake.retire(IMAGE_MODEL);
+    let err = gemini(&fake).generate_image(&image_prompt()).await.unwrap_err();
+    assert!(matches!(&err, ModelError::ModelNotFound { var: "GEMINI_IMAGE_MODEL", .. }), "{err}");
+}
+
+#[tokio::test]
+async fn safety_blocks_skip_the_task_with_the_reason() {
+    let (err, _) = failure_of(Reply::PromptBlocked("SAFETY".into())).await;
+    assert!(matches!(&err, ModelError::Blocked { reason } if reason.contains("SAFETY")), "{err}");
+    assert_eq!(err.disposition(), Disposition::Skip);
+    for reason in ["SAFETY", "PROHIBITED_CONTENT", "RECITATION"] {
+        let (err, _) = failure_of(Reply::Finish(reason.into())).await;
+        assert!(matches!(&err, ModelError::Blocked { reason: r } if r.contains(reason)), "{reason}: {err}");
+        assert_eq!(err.disposition(), Disposition::Skip);
+    }
+    let fake = GeminiFake::start().await;
+    fake.push(Reply::Finish("IMAGE_SAFETY".into()));
+    let err = gemini(&fake).generate_image(&image_prompt()).await.unwrap_err();
+    assert!(matches!(&err, ModelError::Blocked { reason } if reason.contains("IMAGE_SAFETY")), "{err}");
+}
+
+#[tokio::test]
+async fn max_tokens_is_retried_once_with_twice_the_budget_and_cut_text_is_never_returned() {
+    let fake = GeminiFake::start().await;
+    fake.push(Reply::MaxTokens).push(Reply::Json(serde_json::json!({"body": "complete answer"})));
+    let answer = gemini(&fake).generate(&comment_prompt()).await.unwrap();
+    assert!(answer.text.contains("complete answer"));
+    let budgets: Vec<u64> = fake
+        .received()
+        .iter()
+        .map(|r| r.body.pointer("/generationConfig/maxOutputTokens").and_then(|v| v.as_u64()).unwrap())
+        .collect();
+    assert_eq!(budgets, vec![2048, 4096]);
+    assert_eq!(answer.usage.thoughts_tokens, 2040, "the truncated call's thinking is counted");
+
+    let (err, _) = failure_of(Reply::MaxTokens).await;
+    assert!(matches!(err, ModelError::Truncated { limit: 4096 }), "{err}");
+    assert_eq!(err.disposition(), Disposition::Retry);
+}
+
+#[tokio::test]
+async fn images_are_found_in_any_part_and_thought_images_skipped() {
+    let fake = GeminiFake::start().await;
+    let png = sample_png(40, 30);
+    fake.push(Reply::Image { png: png.clone(), thought_image_first: true });
+
+    let image = gemini(&fake).generate_image(&image_prompt()).await.unwrap();
+
+    assert_eq!(image.bytes, png, "the real image, not the thought image before it");
+    assert_eq!(image.mime_type, "image/png");
+    assert_eq!(image.usage.output_tokens, 1291);
+    let body = &fake.received()[0].body;
+    assert_eq!(fake.received()[0].model, IMAGE_MODEL);
+    assert_eq!(body.pointer("/generationConfig/responseModalities"), Some(&serde_json::json!(["TEXT", "IMAGE"])));
+    assert_eq!(body.pointer("/generationConfig/imageConfig/aspectRatio"), Some(&serde_json::json!("4:3")));
+}
+
+#[tokio::test]
+async fn an_image_answer_without_an_image_is_an_error() {
+    let fake = GeminiFake::start().await;
+    fake.push(Reply::ImageMissing);
+    let err = gemini(&fake).generate_image(&image_prompt()).await.unwrap_err();
+    assert!(matches!(&err, ModelError::NoImage { finish_reason } if finish_reason == "STOP"), "{err}");
+    assert_eq!(err.disposition(), Disposition::Retry);
+}
+
+/// The key is only ever in the header: not in URLs, errors, Debug output or logs.
+#[tokio::test]
+async fn the_api_key_never_appears_in_errors_debug_output_or_logs() {
+    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let writer = {
+        let logs = logs.clone();
+        move || LogWriter(logs.clone())
+    };
+    let subscriber = tracing_subscriber::fmt().with_writer(writer).with_max_level(tracing::Level::TRACE).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = GeminiFake::start().await;
+    let client = gemini(&fake);
+    let mut texts = vec![format!("{client:?}")];
+    for reply in [
+        Reply::BadKey,
+        Reply::QuotaPerDay,
+        Reply::Status(503),
+        Reply::EmptyCandidate,
+        Reply::ModelRetired,
+        Reply::PromptBlocked("SAFETY".into()),
+    ] {
+        fake.push(reply.clone()).push(reply);
+        if let Err(e) = client.generate(&comment_prompt()).await {
+            texts.push(e.to_string());
+            texts.push(format!("{e:?}"));
+        }
+    }
+    let config =
+        shared::config::Config::from_lookup(&|k| (k == "GEMINI_API_KEY").then(|| FAKE_KEY.to_owned())).unwrap();
+    texts.push(format!("{config:?}"));
+    texts.push(String::from_utf8_lossy(&logs.lock().unwrap()).into_owned());
+
+    for text in &texts {
+        assert!(!text.contains(FAKE_KEY), "the key leaked into: {text}");
+    }
+    assert!(fake.received().iter().all(|r| !r.path_and_query.contains(FAKE_KEY)));
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// ---- request bodies, as the fake receives them ---------------------------------------------------
+
+async fn received_body(situation: Situation<'_>, note: Option<&str>) -> serde_json::Value {
+    let persona = samples::marisol();
+    let history = samples::marisol_history();
+    let prompt = prompt::build(
+        &PromptInput { persona: &persona, history: &history, situation, operator_note: note, seed: 7 },
+        &Budget::default(),
+    );
+    let fake = GeminiFake::start().await;
+    gemini(&fake).generate(&prompt).await.unwrap();
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    fake.received().remove(0).body
+}
+
+#[tokio::test]
+async fn request_body_for_a_post() {
+    let board = samples::cooking_board();
+    insta::assert_json_snapshot!("request_post", received_body(Situation::NewPost(&board), None).await);
+}
+
+#[tokio::test]
+async fn request_body_for_an_image_post() {
+    let board = samples::cooking_board();
+    insta::assert_json_snapshot!("request_image_post", received_body(Situation::NewImagePost(&board), None).await);
+}
+
+#[tokio::test]
+async fn request_body_for_a_comment() {
+    let post = samples::stir_fry_post_context();
+    insta::assert_json_snapshot!("request_comment", received_body(Situation::Comment(&post), None).await);
+}
+
+#[tokio::test]
+async fn request_body_for_a_reply() {
+    let thread = samples::stir_fry_thread();
+    insta::assert_json_snapshot!("request_reply", received_body(Situation::Reply(&thread), None).await);
+}
+
+#[tokio::test]
+async fn request_body_for_a_vote() {
+    let post = samples::stir_fry_post_context();
+    insta::assert_json_snapshot!(
+        "request_vote",
+        received_body(Situation::VoteOnPost(&post), Some("be generous today")).await
+    );
+}
+
+#[tokio::test]
+async fn request_body_for_an_image() {
+    let fake = GeminiFake::start().await;
+    gemini(&fake).generate_image(&image_prompt()).await.unwrap();
+    insta::assert_json_snapshot!("request_image", fake.received().remove(0).body);
+}
+
+#[test]
+fn a_long_thread_is_cut_to_the_budget_deterministically() {
+    let persona = samples::marisol();
+    let history = samples::marisol_history();
+    let mut thread = samples::stir_fry_thread();
+    let template = thread.siblings[0].clone();
+    thread.siblings = (0..500)
+        .map(|i| shared::context::CommentView {
+            body: format!("Sibling reply number {i} with some words in it."),
+            ..template.clone()
+        })
+        .collect();
+    let input = PromptInput {
+        persona: &persona,
+        history: &history,
+        situation: Situation::Reply(&thread),
+        operator_note: None,
+        seed: 1,
+    };
+    let budget = Budget { context_tokens: 400, ..Budget::default() };
+
+    let first = prompt::build(&input, &budget);
+    let second = prompt::build(&input, &budget);
+
+    assert_eq!(first.user, second.user, "deterministic");
+    assert!(prompt::estimate_tokens(&first.user) < 600, "{} tokens", prompt::estimate_tokens(&first.user));
+    assert!(first.user.contains("more replies not shown"), "{}", first.user);
+    assert!(first.user.contains("Probably, I throw everything in at once"), "the target is always shown");
+    assert!(first.user.contains("What you already said in this thread"), "the persona is told what it said");
+}
+
+// ---- the global request limit ---------------------------------------------------------------------
+
+/// 4 worker loops race for slots at each simulated instant; over 6 simulated minutes no 60-second
+/// window holds more than the limit, and the limit is used, not starved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_concurrent_loops_never_exceed_the_limit_in_any_minute() {
+    const LIMIT: usize = 10;
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let clock = ManualClock::new(t0());
+    let limiter = RateLimiter::new(db.pool().clone(), clock.clone(), "gemini", LIMIT as u32);
+    let client = ModelClient::new(Arc::new(gemini(&fake)), Some(limiter));
+    let prompt = comment_prompt();
+
+    let mut per_instant: Vec<(i64, usize)> = Vec::new();
+    let mut waits = Vec::new();
+    for step in 0..72i64 {
+        clock.set(t0() + ChronoDuration::seconds(step * 5));
+        let before = fake.received().len();
+        let loops: Vec<_> = (0..4)
+            .map(|_| {
+                let client = client.clone();
+                let prompt = prompt.clone();
+                tokio::spawn(async move {
+                    let mut refused = Vec::new();
+                    for _ in 0..3 {
+                        match client.generate(&prompt).await {
+                            Ok(_) => {}
+                            Err(ModelError::RateLimited { retry_after, .. }) => refused.push(retry_after),
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                    refused
+                })
+            })
+            .collect();
+        for l in loops {
+            waits.extend(l.await.unwrap());
+        }
+        per_instant.push((step * 5, fake.received().len() - before));
+    }
+
+    for (start, _) in &per_instant {
+        let in_window: usize = per_instant.iter().filter(|(t, _)| *t > start - 60 && t <= start).map(|(_, n)| n).sum();
+        assert!(in_window <= LIMIT, "{in_window} requests in the minute ending at +{start}s");
+    }
+    let total: usize = per_instant.iter().map(|(_, n)| n).sum();
+    assert!(total >= LIMIT * 5, "the limit is used: {total} requests in 6 minutes");
+    assert!(!waits.is_empty() && waits.iter().all(|w| *w >= Duration::from_secs(1) && *w <= Duration::from_secs(60)));
+}
+
+#[tokio::test]
+async fn the_offline_provider_is_not_limited() {
+    let db = TestDb::new().await;
+    let clock = ManualClock::new(t0());
+    let limiter = RateLimiter::new(db.pool().clone(), clock, "gemini", 1);
+    let client = ModelClient::new(Arc::new(OfflineWriter), Some(limiter));
+    for _ in 0..5 {
+        client.generate(&comment_prompt()).await.unwrap();
+    }
+}
+
+// ---- the offline writer ----------------------------------------------------------------------------
+
+async fn offline_text(persona: &shared::persona::Persona, situation: Situation<'_>, seed: u64) -> String {
+    let history = shared::persona::History::default();
+    let prompt = prompt::build(
+        &PromptInput { persona, history: &history, situation, operator_note: None, seed },
+        &Budget::default(),
+    );
+    OfflineWriter.generate(&prompt).await.unwrap().text
+}
+
+#[tokio::test]
+async fn the_offline_writer_is_deterministic_and_varies_with_persona_and_context() {
+    let post = samples::stir_fry_post_context();
+    let thread = samples::stir_fry_thread();
+    let (marisol, nia) = (samples::marisol(), samples::nia());
+
+    let a = offline_text(&marisol, Situation::Comment(&post), 1).await;
+    let again = offline_text(&marisol, Situation::Comment(&post), 1).await;
+    let other_persona = offline_text(&nia, Situation::Comment(&post), 1).await;
+    let other_context = offline_text(&marisol, Situation::Reply(&thread), 1).await;
+    let other_seed = offline_text(&marisol, Situation::Comment(&post), 2).await;
+
+    assert_eq!(a, again, "same seed, same text");
+    assert_ne!(a, other_persona);
+    assert_ne!(a, other_context);
+    assert_ne!(a, other_seed);
+    for text in [&a, &other_persona, &other_context] {
+        let draft = shared::ai::parse::parse(shared::queue::TaskType::Comment, text, &marisol).unwrap();
+        assert!(!draft.visible_text().is_empty());
+    }
+    assert!(other_context.contains("alex_k"), "a reply addresses whom it answers: {other_context}");
+    assert!(!a.contains('!'), "Marisol never uses exclamation marks: {a}");
+}
+
+#[tokio::test]
+async fn the_offline_writer_answers_every_action_in_its_schema_and_paints_a_png() {
+    let board = samples::cooking_board();
+    let post = samples::stir_fry_post_context();
+    let thread = samples::stir_fry_thread();
+    let persona = samples::marisol();
+    for (situation, task) in [
+        (Situation::NewPost(&board), shared::queue::TaskType::Post),
+        (Situation::NewImagePost(&board), shared::queue::TaskType::ImagePost),
+        (Situation::Comment(&post), shared::queue::TaskType::Comment),
+        (Situation::Reply(&thread), shared::queue::TaskType::Reply),
+        (Situation::VoteOnPost(&post), shared::queue::TaskType::Vote),
+        (Situation::VoteOnComment(&thread), shared::queue::TaskType::Vote),
+    ] {
+        let text = offline_text(&persona, situation, 3).await;
+        shared::ai::parse::parse(task, &text, &persona).unwrap_or_else(|e| panic!("{task}: {e}: {text}"));
+    }
+    let image = OfflineWriter.generate_image(&image_prompt()).await.unwrap();
+    let decoded = image::load_from_memory(&image.bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (2048, 1536));
+    assert_eq!(OfflineWriter.generate_image(&image_prompt()).await.unwrap().bytes, image.bytes, "deterministic");
+}
+
+// ---- the OpenAI-compatible provider ---------------------------------------------------------------
+
+mod openai {
+    use super::*;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn client(server: &MockServer) -> OpenAiClient {
+        OpenAiClient::new(
+            &format!("{}/v1", server.uri()),
+            Some(SecretString::from("sk-test-secret")),
+            "llama3.2",
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    fn completion(content: &str, finish: &str) -> serde_json::Value {
+        serde_json::json!({"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 300, "completion_tokens": 25, "total_tokens": 325}})
+    }
+
+    #[tokio::test]
+    async fn a_chat_completion_is_returned_with_usage_and_a_json_schema_request() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", "Bearer sk-test-secret"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(r#"{"body":"hot pan"}"#, "stop")))
+            .mount(&server)
+            .await;
+
+        let answer = client(&server).generate(&comment_prompt()).await.unwrap();
+
+        assert_eq!(answer.text, r#"{"body":"hot pan"}"#);
+        assert_eq!((answer.usage.prompt_tokens, answer.usage.output_tokens), (300, 25));
+        let request: serde_json::Value = server.received_requests().await.unwrap()[0].body_json().unwrap();
+        assert_eq!(request["model"], "llama3.2");
+        assert_eq!(request["messages"][0]["role"], "system");
+        assert_eq!(request["response_format"]["type"], "json_schema");
+        assert_eq!(request["response_format"]["json_schema"]["schema"]["properties"]["body"]["type"], "string");
+    }
+
+    #[tokio::test]
+    async fn length_is_retried_with_a_larger_budget_and_errors_classify() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(r#"{"body":"cut of"#, "length")))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(r#"{"body":"whole"}"#, "stop")))
+            .mount(&server)
+            .await;
+        let answer = client(&server).generate(&comment_prompt()).await.unwrap();
+        assert_eq!(answer.text, r#"{"body":"whole"}"#);
+        let budgets: Vec<u64> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.body_json::<serde_json::Value>().unwrap()["max_tokens"].as_u64().unwrap())
+            .collect();
+        assert_eq!(budgets, vec![2048, 4096]);
+
+        let limited = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "7")
+                    .set_body_json(serde_json::json!({"error": {"message": "slow down"}})),
+            )
+            .mount(&limited)
+            .await;
+        let err = client(&limited).generate(&comment_prompt()).await.unwrap_err();
+        assert_eq!(err.disposition(), Disposition::Reschedule { after: Duration::from_secs(7) });
+        assert!(!format!("{err:?}{:?}", client(&limited)).contains("sk-test-secret"));
+
+        let err = client(&limited).generate_image(&image_prompt()).await.unwrap_err();
+        assert_eq!(err.disposition(), Disposition::Fail, "{err}");
+    }
+}

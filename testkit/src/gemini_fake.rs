@@ -1,0 +1,520 @@
+//! A Gemini fake: a local HTTP server speaking `v1beta` `generateContent` as the handbook's
+//! `reference/gemini-supabase.md` documents it — real response shapes and verbatim error bodies —
+//! scriptable per test, and strict about what it receives (key header, path, required fields, unknown
+//! fields refused with the real 400).
+//!
+//! Replies are served from a script (first in, first out); when the script is empty the default reply
+//! answers (by default [`Reply::Auto`]: a plausible answer following the request's schema).
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Follows the request: JSON per its schema, or an image when it asks for one.
+    Auto,
+    /// A text answer (one part, STOP).
+    Text(String),
+    /// A JSON answer, sent as the text part's string.
+    Json(Value),
+    /// An image answer: a text part, then (optionally a thought image, then) the image part.
+    Image {
+        /// The image bytes (PNG, as every observed Gemini response).
+        png: Vec<u8>,
+        /// Put a `thought: true` image before the real one.
+        thought_image_first: bool,
+    },
+    /// Text only from an image request, `finishReason` STOP: no image.
+    ImageMissing,
+    /// A per-minute 429 with `RetryInfo`.
+    RateLimitedPerMinute {
+        /// The `retryDelay` seconds.
+        retry_secs: u64,
+    },
+    /// A per-day quota 429 (`QuotaFailure` with a `…PerDay…` quota id).
+    QuotaPerDay,
+    /// A 429 without details.
+    Bare429,
+    /// 400 `API_KEY_INVALID`.
+    BadKey,
+    /// 400 `INVALID_ARGUMENT` with this message.
+    InvalidArgument(String),
+    /// 404: the model is retired.
+    ModelRetired,
+    /// A bare error of this status (500, 502, 503, 504, 408…) with the real body where one is known.
+    Status(u16),
+    /// HTTP 200, `promptFeedback.blockReason`, no candidates.
+    PromptBlocked(String),
+    /// A candidate with this `finishReason` and no content (SAFETY, RECITATION, PROHIBITED_CONTENT…).
+    Finish(String),
+    /// `finishReason` MAX_TOKENS with no content (thinking ate the budget).
+    MaxTokens,
+    /// `finishReason` STOP and no parts.
+    EmptyCandidate,
+    /// The inner reply after a delay.
+    Slow(Duration, Box<Reply>),
+    /// The inner reply with fields the client does not know, at every level.
+    WithUnknownFields(Box<Reply>),
+    /// The inner reply with this usage metadata.
+    WithUsage {
+        /// Reply.
+        reply: Box<Reply>,
+        /// `promptTokenCount`.
+        prompt: u32,
+        /// `candidatesTokenCount`.
+        candidates: u32,
+        /// `thoughtsTokenCount`.
+        thoughts: u32,
+    },
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The model of the path.
+    pub model: String,
+    /// The raw path and query.
+    pub path_and_query: String,
+    /// Whether the `x-goog-api-key` header carried the expected key.
+    pub key_header_ok: bool,
+    /// The JSON body.
+    pub body: Value,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    script: Mutex<VecDeque<Reply>>,
+    default: Mutex<Option<Reply>>,
+    received: Mutex<Vec<Received>>,
+    violations: Mutex<Vec<String>>,
+    retired: Mutex<HashSet<String>>,
+    expected_key: String,
+}
+
+/// The running fake. Stops when dropped.
+pub struct GeminiFake {
+    server: MockServer,
+    state: Arc<State>,
+}
+
+/// The key the fake expects unless told otherwise.
+pub const FAKE_KEY: &str = "AIzaFAKE-test-key-0123456789abcdef";
+
+impl GeminiFake {
+    /// Starts a fake that expects [`FAKE_KEY`].
+    pub async fn start() -> Self {
+        Self::start_with_key(FAKE_KEY).await
+    }
+
+    /// Starts a fake that expects `key` in `x-goog-api-key`.
+    pub async fn start_with_key(key: &str) -> Self {
+        let state = Arc::new(State { expected_key: key.to_owned(), ..State::default() });
+        let server = MockServer::start().await;
+        Mock::given(any()).respond_with(Responder(state.clone())).mount(&server).await;
+        Self { server, state }
+    }
+
+    /// The base URL to give the client (`GEMINI_BASE_URL`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Queues a reply.
+    pub fn push(&self, reply: Reply) -> &Self {
+        self.state.script.lock().unwrap().push_back(reply);
+        self
+    }
+
+    /// Queues `n` copies of a reply.
+    pub fn push_n(&self, reply: Reply, n: usize) -> &Self {
+        for _ in 0..n {
+            self.push(reply.clone());
+        }
+        self
+    }
+
+    /// What to answer when the script is empty (initially [`Reply::Auto`]).
+    pub fn set_default(&self, reply: Reply) {
+        *self.state.default.lock().unwrap() = Some(reply);
+    }
+
+    /// Makes `model` answer 404 "no longer available".
+    pub fn retire(&self, model: &str) {
+        self.state.retired.lock().unwrap().insert(model.to_owned());
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    /// Requests that broke the wire format or leaked the key (the fake answered them as the real API
+    /// would; tests assert this stays empty).
+    pub fn violations(&self) -> Vec<String> {
+        self.state.violations.lock().unwrap().clone()
+    }
+}
+
+struct Responder(Arc<State>);
+
+const TOP_LEVEL: &[&str] = &[
+    "contents",
+    "systemInstruction",
+    "system_instruction",
+    "generationConfig",
+    "generation_config",
+    "safetySettings",
+    "safety_settings",
+    "tools",
+    "toolConfig",
+    "cachedContent",
+];
+const GENERATION_CONFIG: &[&str] = &[
+    "candidateCount",
+    "stopSequences",
+    "maxOutputTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "seed",
+    "responseMimeType",
+    "responseSchema",
+    "responseJsonSchema",
+    "presencePenalty",
+    "frequencyPenalty",
+    "responseLogprobs",
+    "logprobs",
+    "responseModalities",
+    "speechConfig",
+    "thinkingConfig",
+    "imageConfig",
+    "mediaResolution",
+];
+
+fn unknown_field(name: &str, at: &str) -> ResponseTemplate {
+    let message = format!("Invalid JSON payload received. Unknown name \"{name}\" at '{at}': Cannot find field.");
+    ResponseTemplate::new(400).set_body_json(json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT",
+        "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"field": at, "description": message}]}]}}))
+}
+
+fn invalid_argument(message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(400)
+        .set_body_json(json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}))
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let state = &self.0;
+        let path = request.url.path().to_owned();
+        let path_and_query = match request.url.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        let violation = |v: String| state.violations.lock().unwrap().push(v);
+
+        let Some(model) = path.strip_prefix("/v1beta/models/").and_then(|rest| rest.strip_suffix(":generateContent"))
+        else {
+            violation(format!("unexpected path {path}"));
+            return ResponseTemplate::new(404).set_body_string("Not Found");
+        };
+        if request.method.as_str() != "POST" {
+            violation(format!("{} instead of POST", request.method));
+            return ResponseTemplate::new(405);
+        }
+        if request.url.query_pairs().any(|(k, _)| k == "key") {
+            violation("the API key was sent in the URL".into());
+        }
+        let header_key = request.headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body: Value = match serde_json::from_slice(&request.body) {
+            Ok(v) => v,
+            Err(e) => {
+                violation(format!("body is not JSON: {e}"));
+                return invalid_argument(&format!("Invalid JSON payload received. {e}"));
+            }
+        };
+        state.received.lock().unwrap().push(Received {
+            model: model.to_owned(),
+            path_and_query,
+            key_header_ok: header_key.as_deref() == Some(state.expected_key.as_str()),
+            body: body.clone(),
+        });
+        match header_key {
+            None => {
+                violation("no x-goog-api-key header".into());
+                return ResponseTemplate::new(403).set_body_json(json!({"error": {"code": 403,
+                    "message": "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+                    "status": "PERMISSION_DENIED"}}));
+            }
+            Some(k) if k != state.expected_key => return bad_key(),
+            Some(_) => {}
+        }
+        if let Some(err) = check_shape(&body) {
+            violation(format!("malformed request: {err:?}"));
+            return err.1;
+        }
+        if state.retired.lock().unwrap().contains(model) {
+            return retired(model);
+        }
+        let reply = state
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .or_else(|| state.default.lock().unwrap().clone())
+            .unwrap_or(Reply::Auto);
+        render(&reply, &body, model)
+    }
+}
+
+struct ShapeError(String, ResponseTemplate);
+impl std::fmt::Debug for ShapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn check_shape(body: &Value) -> Option<ShapeError> {
+    let Some(object) = body.as_object() else {
+        return Some(ShapeError(
+            "not an object".into(),
+            invalid_argument("Invalid JSON payload received. Expected an object."),
+        ));
+    };
+    for key in object.keys() {
+        if !TOP_LEVEL.contains(&key.as_str()) {
+            return Some(ShapeError(format!("unknown field {key}"), unknown_field(key, "")));
+        }
+    }
+    let contents = object.get("contents").and_then(|c| c.as_array());
+    if contents.is_none_or(|c| c.is_empty()) {
+        return Some(ShapeError(
+            "no contents".into(),
+            invalid_argument("* GenerateContentRequest.contents: contents is not specified\n"),
+        ));
+    }
+    for content in contents.into_iter().flatten() {
+        let parts = content.get("parts").and_then(|p| p.as_array());
+        if parts.is_none_or(|p| p.is_empty()) {
+            return Some(ShapeError(
+                "content without parts".into(),
+                invalid_argument("* GenerateContentRequest.contents[0].parts: contents.parts must not be empty.\n"),
+            ));
+        }
+    }
+    if let Some(config) = object.get("generationConfig").and_then(|g| g.as_object()) {
+        for key in config.keys() {
+            if !GENERATION_CONFIG.contains(&key.as_str()) {
+                return Some(ShapeError(
+                    format!("unknown generationConfig field {key}"),
+                    unknown_field(key, "generation_config"),
+                ));
+            }
+        }
+        if config.contains_key("responseSchema")
+            && config.get("responseMimeType").and_then(|m| m.as_str()) != Some("application/json")
+        {
+            return Some(ShapeError(
+                "responseSchema without JSON mime type".into(),
+                invalid_argument("response_mime_type must be application/json when response_schema is set"),
+            ));
+        }
+        if let Some(thinking) = config.get("thinkingConfig")
+            && thinking.get("thinkingBudget").is_some()
+            && thinking.get("thinkingLevel").is_some()
+        {
+            return Some(ShapeError(
+                "thinkingBudget and thinkingLevel together".into(),
+                invalid_argument("You can only set one of thinking budget and thinking level."),
+            ));
+        }
+    }
+    None
+}
+
+fn bad_key() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+        "status": "INVALID_ARGUMENT", "details": [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+             "metadata": {"service": "generativelanguage.googleapis.com"}},
+            {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US", "message": "API key not valid. Please pass a valid API key."}]}}))
+}
+
+fn retired(model: &str) -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({"error": {"code": 404,
+        "message": format!("This model models/{model} is no longer available to new users. Please update your code to use a newer model for the latest features and improvements."),
+        "status": "NOT_FOUND"}}))
+}
+
+fn usage_json(prompt: u32, candidates: u32, thoughts: u32) -> Value {
+    let mut usage = json!({"promptTokenCount": prompt, "candidatesTokenCount": candidates,
+        "totalTokenCount": prompt + candidates + thoughts, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]});
+    if thoughts > 0 {
+        usage["thoughtsTokenCount"] = json!(thoughts);
+    }
+    usage
+}
+
+fn candidate_response(parts: Vec<Value>, finish: &str, usage: Value) -> Value {
+    json!({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}],
+           "usageMetadata": usage, "modelVersion": "fake", "responseId": "fake-response"})
+}
+
+fn wants_image(body: &Value) -> bool {
+    body.pointer("/generationConfig/responseModalities")
+        .and_then(|m| m.as_array())
+        .is_some_and(|m| m.iter().any(|v| v == "IMAGE"))
+}
+
+/// A plausible answer following the request's schema.
+fn auto_answer(body: &Value) -> Value {
+    let properties = body.pointer("/generationConfig/responseSchema/properties").and_then(|p| p.as_object());
+    let mut answer = serde_json::Map::new();
+    let seed = body.to_string().len();
+    for key in properties.map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        let value = match key.as_str() {
+            "direction" => json!("up"),
+            "title" => json!(format!("A thought on this, take {seed}")),
+            "image_prompt" => json!("A quiet street after rain, soft morning light, realistic photograph"),
+            "body" => json!(format!("I tried this last week and the second attempt went much better ({seed}).")),
+            _ => json!("ok"),
+        };
+        answer.insert(key, value);
+    }
+    Value::Object(answer)
+}
+
+/// A small real PNG (decodable), for image answers.
+pub fn sample_png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("in-memory PNG");
+    out.into_inner()
+}
+
+fn add_unknown_fields(value: &mut Value) {
+    if let Some(object) = value.as_object_mut() {
+        for (_, v) in object.iter_mut() {
+            add_unknown_fields(v);
+        }
+        object.insert("serviceTier".into(), json!("standard"));
+        object.insert("futureField".into(), json!({"nested": [1, 2, 3]}));
+    } else if let Some(items) = value.as_array_mut() {
+        for v in items {
+            add_unknown_fields(v);
+        }
+    }
+}
+
+fn render(reply: &Reply, body: &Value, model: &str) -> ResponseTemplate {
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    let default_usage = usage_json(180, 42, 0);
+    match reply {
+        Reply::Auto if wants_image(body) => render(&Reply::Image { png: sample_png(64, 48), thought_image_first: false }, body, model),
+        Reply::Auto => render(&Reply::Json(auto_answer(body)), body, model),
+        Reply::Text(text) => ok(candidate_response(vec![json!({"text": text})], "STOP", default_usage)),
+        Reply::Json(value) => ok(candidate_response(vec![json!({"text": format!("{value}\n")})], "STOP", default_usage)),
+        Reply::Image { png, thought_image_first } => {
+            let data = base64::engine::general_purpose::STANDARD.encode(png);
+            let mut parts = vec![json!({"text": "Here is the picture."})];
+            if *thought_image_first {
+                parts.push(json!({"thought": true, "inlineData": {"mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(sample_png(2, 2))}}));
+            }
+            parts.push(json!({"inlineData": {"mimeType": "image/png", "data": data}}));
+            let mut usage = usage_json(264, 1291, 0);
+            usage["candidatesTokensDetails"] = json!([{"modality": "IMAGE", "tokenCount": 1290}]);
+            ok(candidate_response(parts, "STOP", usage))
+        }
+        Reply::ImageMissing => ok(candidate_response(vec![json!({"text": "Here is an image of a quiet street."})], "STOP", usage_json(20, 1304, 0))),
+        Reply::RateLimitedPerMinute { retry_secs } => ResponseTemplate::new(429).set_body_json(json!({"error": {"code": 429,
+            "message": format!("You exceeded your current quota, please check your plan and billing details. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: {model}\nPlease retry in {retry_secs}.2s."),
+            "status": "RESOURCE_EXHAUSTED", "details": [
+                {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "quotaDimensions": {"location": "global", "model": model}, "quotaValue": "10"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{retry_secs}s")}]}})),
+        Reply::QuotaPerDay => ResponseTemplate::new(429).set_body_json(json!({"error": {"code": 429,
+            "message": format!("You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 20, model: {model}\nPlease retry in 39.006833842s."),
+            "status": "RESOURCE_EXHAUSTED", "details": [
+                {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "quotaDimensions": {"location": "global", "model": model}, "quotaValue": "20"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "39s"}]}})),
+        Reply::Bare429 => ResponseTemplate::new(429).set_body_json(json!({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}})),
+        Reply::BadKey => bad_key(),
+        Reply::InvalidArgument(message) => invalid_argument(message),
+        Reply::ModelRetired => retired(model),
+        Reply::Status(code) => {
+            let (status, message) = match code {
+                500 => ("INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"),
+                503 => ("UNAVAILABLE", "The model is overloaded. Please try again later."),
+                504 => ("DEADLINE_EXCEEDED", "Deadline expired before operation could complete."),
+                408 => ("DEADLINE_EXCEEDED", "Request timed out."),
+                _ => ("UNKNOWN", "Upstream error."),
+            };
+            if *code == 502 {
+                ResponseTemplate::new(502).set_body_string("<html><body>502 Bad Gateway</body></html>")
+            } else {
+                ResponseTemplate::new(*code).set_body_json(json!({"error": {"code": code, "message": message, "status": status}}))
+            }
+        }
+        Reply::PromptBlocked(reason) => ok(json!({"promptFeedback": {"blockReason": reason, "safetyRatings": [
+            {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "probability": "NEGLIGIBLE"},
+            {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"},
+            {"category": "HARM_CATEGORY_HARASSMENT", "probability": "MEDIUM"},
+            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "NEGLIGIBLE"}]},
+            "usageMetadata": {"promptTokenCount": 12, "totalTokenCount": 12}})),
+        Reply::Finish(reason) => ok(json!({"candidates": [{"finishReason": reason, "index": 0, "safetyRatings": [
+            {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "blocked": true}]}],
+            "usageMetadata": {"promptTokenCount": 171, "totalTokenCount": 171}})),
+        Reply::MaxTokens => ok(json!({"candidates": [{"finishReason": "MAX_TOKENS", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 171, "thoughtsTokenCount": 2040, "totalTokenCount": 2211}})),
+        Reply::EmptyCandidate => ok(json!({"candidates": [{"content": {"role": "model"}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 4589, "totalTokenCount": 4589}, "modelVersion": "fake", "responseId": "fake"})),
+        Reply::Slow(delay, inner) => render(inner, body, model).set_delay(*delay),
+        Reply::WithUnknownFields(inner) => {
+            let mut value = response_json(inner, body);
+            add_unknown_fields(&mut value);
+            ok(value)
+        }
+        Reply::WithUsage { reply, prompt, candidates, thoughts } => {
+            let mut value = response_json(reply, body);
+            value["usageMetadata"] = usage_json(*prompt, *candidates, *thoughts);
+            ok(value)
+        }
+    }
+}
+
+/// The JSON body of a successful reply (for the wrappers that edit it).
+fn response_json(reply: &Reply, body: &Value) -> Value {
+    match reply {
+        Reply::Auto | Reply::Json(_) | Reply::Text(_) | Reply::Image { .. } | Reply::ImageMissing => {
+            let text = match reply {
+                Reply::Auto if wants_image(body) => {
+                    return response_json(&Reply::Image { png: sample_png(64, 48), thought_image_first: false }, body);
+                }
+                Reply::Auto => format!("{}\n", auto_answer(body)),
+                Reply::Json(v) => format!("{v}\n"),
+                Reply::Text(t) => t.clone(),
+                Reply::ImageMissing => "Here is an image of a quiet street.".into(),
+                Reply::Image { png, .. } => {
+                    return candidate_response(
+                        vec![
+                            json!({"inlineData": {"mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(png)}}),
+                        ],
+                        "STOP",
+                        usage_json(264, 1291, 0),
+                    );
+                }
+                _ => unreachable!(),
+            };
+            candidate_response(vec![json!({"text": text})], "STOP", usage_json(180, 42, 0))
+        }
+        other => panic!("{other:?} is not a successful reply and cannot be decorated"),
+    }
+}
