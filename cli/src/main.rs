@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
+use shared::actions;
 use shared::clock;
 use shared::config::Config;
 use shared::db::{self, ConnectOptions, local::LocalPostgres};
 use shared::demo_world::DemoWorld;
+use shared::engine::Engine;
 use shared::queue::Queue;
 
 #[derive(Parser)]
@@ -29,6 +31,12 @@ enum Command {
     Tasks {
         #[command(subcommand)]
         command: TasksCommand,
+    },
+    /// Run one PENDING task now, whatever its scheduled time, and print its final state and what it
+    /// published as JSON.
+    RunTask {
+        /// The task's id.
+        task_id: uuid::Uuid,
     },
     /// Run a simulated day of platform life on a private database (not yet: arrives with the functions issue).
     Demo,
@@ -135,6 +143,20 @@ async fn run(cli: Cli) -> Result<()> {
             let client = pool.get().await.context("connecting to DATABASE_URL")?;
             let queue = Queue::new(clock::system(), config.queue.lease, config.queue.max_retries);
             print_json(&queue.stats(&**client).await?)
+        }
+        Command::RunTask { task_id } => {
+            let engine = Engine::from_config(&config, clock::system())?;
+            let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
+            let task = engine.queue.claim_by_id(&**client, task_id).await?;
+            drop(client);
+            let report = actions::run_task(&engine, &task).await;
+            let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
+            let task = engine.queue.get(&**client, task_id).await?;
+            let published = match (&task.result_type, task.result_id) {
+                (Some(kind), Some(id)) => db::content::published(&**client, kind, id).await?,
+                _ => None,
+            };
+            print_json(&serde_json::json!({ "task": task, "report": report, "published": published }))
         }
         Command::DevPostgres { .. } | Command::Demo => unreachable!("handled above"),
     }

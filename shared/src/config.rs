@@ -216,7 +216,7 @@ pub struct ImageConfig {
     pub max_width: u32,
     /// `IMAGE_QUALITY` (1–100).
     pub quality: u8,
-    /// `IMAGE_FORMAT` (`webp` or `jpeg`).
+    /// `IMAGE_FORMAT` (`jpeg` or `webp`).
     pub format: ImageFormat,
     /// `MEDIA_DIR`: where images go when Supabase Storage is not configured.
     pub local_dir: PathBuf,
@@ -249,6 +249,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Images.
     pub image: ImageConfig,
+    /// `MODERATION_BANNED_PHRASES_FILE`: one phrase per line, replacing the built-in list.
+    pub moderation_phrases_file: Option<PathBuf>,
 }
 
 /// Current Gemini text model (the seed's `gemini-2.5-flash` no longer serves new keys).
@@ -443,9 +445,10 @@ impl Config {
             image: ImageConfig {
                 max_width: v.positive("IMAGE_MAX_WIDTH", 1600)?,
                 quality,
-                format: v.parsed("IMAGE_FORMAT", ImageFormat::Webp)?,
+                format: v.parsed("IMAGE_FORMAT", ImageFormat::Jpeg)?,
                 local_dir: PathBuf::from(v.get("MEDIA_DIR").unwrap_or_else(|| "media".into())),
             },
+            moderation_phrases_file: v.get("MODERATION_BANNED_PHRASES_FILE").map(PathBuf::from),
         })
     }
 

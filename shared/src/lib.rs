@@ -3,12 +3,16 @@
 //! The Lambda functions, the local runner and the tests all call into this crate; see `design.md` in
 //! the handbook for how the modules fit together.
 
+pub mod actions;
 pub mod ai;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod db;
 pub mod demo_world;
+pub mod engine;
+pub mod media;
+pub mod moderation;
 pub mod persona;
 pub mod prompt;
 pub mod queue;

@@ -179,6 +179,12 @@ pub enum QueueError {
     /// rolled back.
     #[error("task {0} is no longer held by this claim (its lease expired or it was cancelled); nothing was written")]
     LostClaim(Uuid),
+    /// The persona is already running another task.
+    #[error("persona {persona_id} is busy with another running task; try again when it finishes")]
+    PersonaBusy {
+        /// Which persona.
+        persona_id: Uuid,
+    },
     /// Another PENDING or RUNNING task covers the same persona, type and target.
     #[error("task {0} cannot be requeued: another pending or running task covers the same persona, type and target")]
     Duplicate(Uuid),
@@ -189,6 +195,7 @@ impl QueueError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Db(e) => e.is_retryable(),
+            Self::PersonaBusy { .. } => true,
             Self::NotFound(_) | Self::IllegalTransition { .. } | Self::LostClaim(_) | Self::Duplicate(_) => false,
         }
     }
@@ -317,6 +324,20 @@ impl Queue {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// Claims the PENDING task `id` now, whatever its `scheduled_at` (an operator's "run it now").
+    pub async fn claim_by_id(&self, c: &impl GenericClient, id: Uuid) -> Result<Task, QueueError> {
+        let now = self.clock.now();
+        match tasks::claim_by_id(c, id, now, now + self.lease, Uuid::new_v4()).await {
+            Ok(Some(task)) => Ok(task),
+            Ok(None) => Err(self.refusal(c, id, "run").await),
+            Err(e) if e.is_unique_violation_of("persona_tasks_one_running_per_persona_key") => {
+                let persona_id = tasks::find(c, id).await?.map(|t| t.persona_id).unwrap_or_default();
+                Err(QueueError::PersonaBusy { persona_id })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// RUNNING → DONE. Call it inside the transaction that writes the task's effect: if the claim no

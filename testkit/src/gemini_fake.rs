@@ -371,17 +371,52 @@ fn wants_image(body: &Value) -> bool {
         .is_some_and(|m| m.iter().any(|v| v == "IMAGE"))
 }
 
-/// A plausible answer following the request's schema.
+/// A plausible answer following the request's schema, varied by the request (so answers to different
+/// prompts are not near duplicates of each other).
 fn auto_answer(body: &Value) -> Value {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.to_string().hash(&mut hasher);
+    let h = hasher.finish() as usize;
+    const OPENINGS: [&str; 8] = [
+        "I tried this last week and the second attempt went much better.",
+        "Funny, my neighbour asked me about exactly this on Sunday.",
+        "Took me three tries before it clicked.",
+        "Honestly the cheap version worked fine for me.",
+        "My first instinct was wrong here, so take this with salt.",
+        "We argued about this at dinner and nobody won.",
+        "Short answer: slow down and do less at once.",
+        "The manual says one thing, experience says another.",
+    ];
+    const MIDDLES: [&str; 8] = [
+        "Changing one variable at a time is what finally told me what mattered.",
+        "Most of the fuss online is about details that never made a difference.",
+        "Writing down what I did each time helped more than any video.",
+        "The boring fix turned out to be the right one.",
+        "A friend showed me the trick and I haven't looked back.",
+        "Patience did more than any new gear would have.",
+        "I'd check the simplest thing first before buying anything.",
+        "It is easy to overthink, so I stopped measuring everything.",
+    ];
+    const CLOSINGS: [&str; 8] = [
+        "Curious what others found.",
+        "Would love to hear if that matches yours.",
+        "Anyway, good luck with it.",
+        "Report back if you try it.",
+        "That's my experience, at least.",
+        "Happy to be proven wrong.",
+        "Hope it goes better next time.",
+        "Let us know how it turns out.",
+    ];
+    let body_text = format!("{} {} {}", OPENINGS[h % 8], MIDDLES[(h >> 8) % 8], CLOSINGS[(h >> 16) % 8]);
     let properties = body.pointer("/generationConfig/responseSchema/properties").and_then(|p| p.as_object());
     let mut answer = serde_json::Map::new();
-    let seed = body.to_string().len();
     for key in properties.map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
         let value = match key.as_str() {
             "direction" => json!("up"),
-            "title" => json!(format!("A thought on this, take {seed}")),
+            "title" => json!(format!("{} (a question for the board)", OPENINGS[(h >> 24) % 8].trim_end_matches('.'))),
             "image_prompt" => json!("A quiet street after rain, soft morning light, realistic photograph"),
-            "body" => json!(format!("I tried this last week and the second attempt went much better ({seed}).")),
+            "body" => json!(body_text),
             _ => json!("ok"),
         };
         answer.insert(key, value);

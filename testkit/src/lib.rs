@@ -6,6 +6,8 @@ pub mod db;
 pub mod fixtures;
 pub mod gemini_fake;
 pub mod samples;
+pub mod storage_fake;
 
 pub use db::TestDb;
 pub use gemini_fake::{GeminiFake, Reply};
+pub use storage_fake::{StorageFake, StorageReply};

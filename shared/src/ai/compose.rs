@@ -1,6 +1,7 @@
 //! Generate → parse → check, with one regeneration: an unusable or rejected answer gets one more try
 //! with the reason fed back; a second rejection skips the task, a second unusable answer fails it.
 
+use async_trait::async_trait;
 use serde::Serialize;
 
 use super::parse::{self, Draft, ParseError};
@@ -8,6 +9,13 @@ use super::similarity::{self, NEAR_DUPLICATE};
 use super::{ModelClient, ModelError, Prompt, Usage};
 use crate::persona::Persona;
 use crate::queue::TaskType;
+
+/// Something that judges a parsed draft before it may be published.
+#[async_trait]
+pub trait Gate: Send + Sync {
+    /// The verdict on `draft`.
+    async fn verdict(&self, draft: &Draft) -> Verdict;
+}
 
 /// A check's verdict on a parsed draft.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +67,13 @@ pub struct ComposeFailure {
     pub notes: Vec<String>,
 }
 
-/// Asks `model`, parses the answer for `task`, runs `check`, and regenerates once when needed.
+/// Asks `model`, parses the answer for `task`, asks `gate`, and regenerates once when needed.
 pub async fn compose(
     model: &ModelClient,
     task: TaskType,
     prompt: &Prompt,
     persona: &Persona,
-    check: impl Fn(&Draft) -> Verdict,
+    gate: &dyn Gate,
 ) -> Result<Composed, ComposeFailure> {
     let mut usage = Usage::default();
     let mut notes = Vec::new();
@@ -77,9 +85,12 @@ pub async fn compose(
         };
         usage = usage.plus(generated.usage);
         let problem = match parse::parse(task, &generated.text, persona) {
+            Err(e) if attempt == 2 && e.is_content_problem() => {
+                return Err(ComposeFailure { error: ComposeError::Rejected(e.to_string()), usage, notes });
+            }
             Err(e) if attempt == 2 => return Err(ComposeFailure { error: ComposeError::Unusable(e), usage, notes }),
             Err(e) => format!("unusable answer: {e}"),
-            Ok(draft) => match check(&draft) {
+            Ok(draft) => match gate.verdict(&draft).await {
                 Verdict::Accept => return Ok(Composed { draft, usage, attempts: attempt, notes }),
                 Verdict::Reject(reason) => {
                     return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
@@ -106,20 +117,18 @@ fn with_feedback(prompt: &Prompt, problem: &str) -> Prompt {
     next
 }
 
-/// A check that asks for a new draft when it is a near duplicate of anything in `corpus` (the
-/// persona's recent writing, the thread it answers).
-pub fn not_a_near_duplicate<'a>(corpus: &'a [String]) -> impl Fn(&Draft) -> Verdict + 'a {
-    move |draft| {
-        let text = draft.visible_text();
-        if text.is_empty() {
-            return Verdict::Accept;
+/// Asks for a new draft when it is a near duplicate of anything in `corpus` (the persona's recent
+/// writing, the thread it answers).
+pub fn near_duplicate_verdict(draft: &Draft, corpus: &[String]) -> Verdict {
+    let text = draft.visible_text();
+    if text.is_empty() {
+        return Verdict::Accept;
+    }
+    match similarity::most_similar(&text, corpus.iter().map(String::as_str)) {
+        Some((other, score)) if score >= NEAR_DUPLICATE => {
+            let shown: String = other.chars().take(60).collect();
+            Verdict::Regenerate(format!("near duplicate ({:.0}% similar) of {shown:?}", score * 100.0))
         }
-        match similarity::most_similar(&text, corpus.iter().map(String::as_str)) {
-            Some((other, score)) if score >= NEAR_DUPLICATE => {
-                let shown: String = other.chars().take(60).collect();
-                Verdict::Regenerate(format!("near duplicate ({:.0}% similar) of {shown:?}", score * 100.0))
-            }
-            _ => Verdict::Accept,
-        }
+        _ => Verdict::Accept,
     }
 }

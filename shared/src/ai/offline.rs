@@ -199,8 +199,18 @@ fn fill(template: &str, slots: &[(&str, &str)]) -> String {
     out
 }
 
-fn number_detail(rng: &mut ChaCha8Rng, persona: &Persona) -> String {
-    let interests = persona.interests.join(" ");
+/// A concrete figure from the persona's world, in the subject the context is about when it can tell.
+fn number_detail(rng: &mut ChaCha8Rng, persona: &Persona, context: &[String]) -> String {
+    let about = |words: &[&str]| context.iter().any(|w| words.iter().any(|k| w.contains(k)));
+    let interests = if about(&["bread", "dough", "starter", "sourdough", "bake"]) {
+        "baking".to_owned()
+    } else if about(&["bike", "cycl", "commut", "chain", "ride"]) {
+        "cycling".to_owned()
+    } else if about(&["stir", "pan", "cook", "soup", "recipe", "fry", "lentil"]) {
+        "cooking".to_owned()
+    } else {
+        persona.interests.join(" ")
+    };
     if interests.contains("baking") || interests.contains("fermentation") {
         format!(
             "Around {}% hydration and {}°C worked best for me.",
@@ -359,7 +369,7 @@ fn comment_body(
         sentences.push(finish_sentence(fill(pool.swap_remove(i), &slots), style));
     }
     if style.numbers {
-        sentences.push(number_detail(rng, persona));
+        sentences.push(number_detail(rng, persona, &[kw.to_owned(), kw2.to_owned()]));
     }
     if style.asks_back {
         sentences.push(format!("How long have you been at the {kw} side of it?"));
@@ -398,7 +408,7 @@ fn post_text(rng: &mut ChaCha8Rng, persona: &Persona, style: &Style, topic: &str
         finish_sentence(pick(rng, &details).to_owned(), style),
     ];
     if style.numbers {
-        body.push(number_detail(rng, persona));
+        body.push(number_detail(rng, persona, &[topic.to_owned(), interest.to_owned()]));
     }
     body.push(format!("What would you do differently with {topic}?"));
     (title, body.join(" "))

@@ -118,6 +118,14 @@ pub enum ParseError {
     BadDirection(String),
 }
 
+impl ParseError {
+    /// Whether the answer was well-formed but its content is not publishable (a second such answer
+    /// skips the task, like the publish gate would); otherwise the answer was malformed.
+    pub fn is_content_problem(&self) -> bool {
+        matches!(self, Self::TooShort { .. } | Self::TooLong { .. } | Self::AiDisclosure { .. })
+    }
+}
+
 /// Phrases that betray the author. Matched case-insensitively.
 pub const AI_DISCLOSURES: &[&str] = &[
     "as an ai",

@@ -29,7 +29,7 @@ impl Author {
     pub fn display(&self) -> String {
         match self {
             Self::Human { name: Some(name), .. } => name.clone(),
-            Self::Human { id, name: None } => format!("user-{}", &id.simple().to_string()[..6]),
+            Self::Human { id, name: None } => format!("user-{}", &id.simple().to_string()[26..]),
             Self::Persona { username, .. } => username.clone(),
         }
     }

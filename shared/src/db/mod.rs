@@ -5,8 +5,11 @@
 //! parameter types, so it works through Supabase's transaction-mode pooler, which cannot keep named
 //! prepared statements between transactions.
 
+pub mod content;
 pub mod local;
+pub mod memory;
 pub mod migrate;
+pub mod personas;
 pub mod request_limits;
 pub mod seed;
 pub mod tasks;
@@ -44,15 +47,16 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Whether trying again later may succeed: lost connections, restarts, serialization failures and
-    /// deadlocks are; constraint violations and syntax errors are not.
+    /// Whether trying again later may succeed. Bad data, constraint violations, missing privileges and
+    /// schema errors will not heal by themselves; everything else (lost connections, restarts,
+    /// serialization failures, deadlocks, errors raised by triggers) may.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Config(_) | Self::Migration(_) => false,
             Self::Pool(_) => true,
             Self::Postgres(e) => match e.code() {
                 None => true, // I/O or a closed connection
-                Some(code) => is_transient_sql_state(code),
+                Some(code) => !is_permanent_sql_state(code),
             },
         }
     }
@@ -96,12 +100,10 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-fn is_transient_sql_state(code: &SqlState) -> bool {
-    let class = &code.code()[..2];
-    matches!(class, "08" | "53" | "57" | "58")
-        || *code == SqlState::T_R_SERIALIZATION_FAILURE
-        || *code == SqlState::T_R_DEADLOCK_DETECTED
-        || *code == SqlState::LOCK_NOT_AVAILABLE
+fn is_permanent_sql_state(code: &SqlState) -> bool {
+    // 0A feature not supported, 22 data exception, 23 integrity violation, 28 invalid authorization,
+    // 3D/3F missing database/schema, 42 syntax error or access rule violation.
+    matches!(&code.code()[..2], "0A" | "22" | "23" | "28" | "3D" | "3F" | "42")
 }
 
 /// How to reach the database.

@@ -101,13 +101,15 @@ pub struct Task {
     pub last_error: Option<String>,
     /// Why it was SKIPPED.
     pub skip_reason: Option<String>,
-    /// Extra input (admin-forced tasks, moderation decisions).
+    /// Extra input (admin-forced tasks).
     pub payload: serde_json::Value,
+    /// What the pipeline and the publish gate decided, in order.
+    pub decisions: serde_json::Value,
 }
 
 const COLUMNS: &str = "id, persona_id, task_type, post_id, comment_id, board_id, status, scheduled_at, started_at, \
      completed_at, result_id, result_type, error_message, retry_count, max_retries, prompt_tokens, \
-     completion_tokens, created_at, locked_until, claim_token, last_error, skip_reason, payload";
+     completion_tokens, created_at, locked_until, claim_token, last_error, skip_reason, payload, decisions";
 
 impl TryFrom<&Row> for Task {
     type Error = DbError;
@@ -138,6 +140,7 @@ impl TryFrom<&Row> for Task {
             last_error: row.try_get("last_error")?,
             skip_reason: row.try_get("skip_reason")?,
             payload: row.try_get("payload")?,
+            decisions: row.try_get("decisions")?,
         })
     }
 }
@@ -274,6 +277,33 @@ pub async fn claim_due(
     Ok(claimed)
 }
 
+/// Claims one PENDING task by id, whatever its `scheduled_at` (an operator's "run it now"). `None` when
+/// the task is not PENDING.
+pub async fn claim_by_id(
+    c: &impl GenericClient,
+    id: Uuid,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    claim_token: Uuid,
+) -> Result<Option<Task>, DbError> {
+    let row = c
+        .query_typed_opt(
+            &format!(
+                "UPDATE persona_tasks SET status = 'RUNNING', started_at = $2, locked_until = $3, claim_token = $4
+                 WHERE id = $1 AND status = 'PENDING'
+                 RETURNING {COLUMNS}"
+            ),
+            &[
+                (&id, Type::UUID),
+                (&now, Type::TIMESTAMPTZ),
+                (&lease_until, Type::TIMESTAMPTZ),
+                (&claim_token, Type::UUID),
+            ],
+        )
+        .await?;
+    row.as_ref().map(Task::try_from).transpose()
+}
+
 fn qualified_columns(alias: &str) -> String {
     COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
 }
@@ -289,6 +319,8 @@ pub struct Outcome<'a> {
     pub prompt_tokens: Option<i32>,
     /// Model tokens out, this attempt.
     pub completion_tokens: Option<i32>,
+    /// Decisions to append to the task's record.
+    pub decisions: Option<&'a serde_json::Value>,
 }
 
 /// RUNNING → DONE, only under `claim_token`. Returns whether the row was updated.
@@ -305,6 +337,7 @@ pub async fn mark_done(
              SET status = 'DONE', completed_at = $3, locked_until = NULL, claim_token = NULL,
                  result_id = $4, result_type = $5,
                  prompt_tokens = CASE WHEN $6::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $6 END,
+                 decisions = CASE WHEN $8::jsonb IS NULL THEN decisions ELSE decisions || $8 END,
                  completion_tokens = CASE WHEN $7::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $7 END
              WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
              RETURNING id",
@@ -316,6 +349,7 @@ pub async fn mark_done(
                 (&outcome.result_type, Type::TEXT),
                 (&outcome.prompt_tokens, Type::INT4),
                 (&outcome.completion_tokens, Type::INT4),
+                (&outcome.decisions, Type::JSONB),
             ],
         )
         .await?;
@@ -336,6 +370,7 @@ pub async fn mark_skipped(
             "UPDATE persona_tasks
              SET status = 'SKIPPED', completed_at = $3, locked_until = NULL, claim_token = NULL, skip_reason = $4,
                  prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
+                 decisions = CASE WHEN $7::jsonb IS NULL THEN decisions ELSE decisions || $7 END,
                  completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
              WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
              RETURNING id",
@@ -346,6 +381,7 @@ pub async fn mark_skipped(
                 (&reason, Type::TEXT),
                 (&outcome.prompt_tokens, Type::INT4),
                 (&outcome.completion_tokens, Type::INT4),
+                (&outcome.decisions, Type::JSONB),
             ],
         )
         .await?;
@@ -367,6 +403,7 @@ pub async fn mark_failed(
              SET status = 'FAILED', completed_at = $3, locked_until = NULL, claim_token = NULL,
                  error_message = $4, last_error = $4,
                  prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
+                 decisions = CASE WHEN $7::jsonb IS NULL THEN decisions ELSE decisions || $7 END,
                  completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
              WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
              RETURNING id",
@@ -377,6 +414,7 @@ pub async fn mark_failed(
                 (&error, Type::TEXT),
                 (&outcome.prompt_tokens, Type::INT4),
                 (&outcome.completion_tokens, Type::INT4),
+                (&outcome.decisions, Type::JSONB),
             ],
         )
         .await?;
@@ -434,6 +472,7 @@ pub async fn mark_retry_or_failed(
              retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
              last_error = $4, locked_until = NULL, claim_token = NULL,
              prompt_tokens = CASE WHEN $8::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $8 END,
+             decisions = CASE WHEN $10::jsonb IS NULL THEN decisions ELSE decisions || $10 END,
              completion_tokens = CASE WHEN $9::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $9 END
          WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
          RETURNING status, retry_count, scheduled_at",
@@ -455,6 +494,7 @@ pub async fn mark_retry_or_failed(
                 (&backoff.jitter, Type::FLOAT8),
                 (&outcome.prompt_tokens, Type::INT4),
                 (&outcome.completion_tokens, Type::INT4),
+                (&outcome.decisions, Type::JSONB),
             ],
         )
         .await?;
@@ -484,6 +524,7 @@ pub async fn mark_rescheduled(
             "UPDATE persona_tasks
              SET status = 'PENDING', scheduled_at = $3, locked_until = NULL, claim_token = NULL, last_error = $4,
                  prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
+                 decisions = CASE WHEN $7::jsonb IS NULL THEN decisions ELSE decisions || $7 END,
                  completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
              WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
              RETURNING id",
@@ -494,6 +535,7 @@ pub async fn mark_rescheduled(
                 (&reason, Type::TEXT),
                 (&outcome.prompt_tokens, Type::INT4),
                 (&outcome.completion_tokens, Type::INT4),
+                (&outcome.decisions, Type::JSONB),
             ],
         )
         .await?;

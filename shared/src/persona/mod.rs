@@ -1,6 +1,8 @@
 //! Personas: who they are (the profile the prompt is built from), and — with the actions — loading,
 //! selection, per-persona limits and memory.
 
+pub mod selector;
+
 use serde::Serialize;
 use uuid::Uuid;
 

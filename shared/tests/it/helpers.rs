@@ -25,3 +25,52 @@ pub fn init_tracing() {
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("debug").try_init();
     }
 }
+
+use shared::ai::Provider;
+use shared::config::Config;
+use shared::engine::Engine;
+use shared::queue::Task;
+use uuid::Uuid;
+
+/// A configuration from the embedded defaults plus `pairs`.
+pub fn config_with(pairs: &[(&str, &str)]) -> Config {
+    let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::from_map(&map).expect("test configuration")
+}
+
+/// An engine on the test database with `provider`, a manual clock at `t0()`, images to `media_dir`.
+pub fn engine_with(
+    db: &testkit::TestDb,
+    provider: Arc<dyn Provider>,
+    pairs: &[(&str, &str)],
+) -> (Engine, Arc<ManualClock>) {
+    let clock = ManualClock::new(t0());
+    let config = config_with(pairs);
+    let mut engine = Engine::assemble(&config, db.pool().clone(), clock.clone(), provider).with_storage(Arc::new(
+        shared::media::storage::LocalDirStorage::new(std::env::temp_dir().join(format!("pe-media-{}", db.name()))),
+    ));
+    engine.queue = engine.queue.clone().with_retry_policy(RetryPolicy { jitter: 0.0, ..RetryPolicy::default() });
+    (engine, clock)
+}
+
+/// An engine with the offline writer.
+pub fn offline_engine(db: &testkit::TestDb) -> (Engine, Arc<ManualClock>) {
+    engine_with(db, Arc::new(shared::ai::offline::OfflineWriter), &[])
+}
+
+/// Enqueues one task due now and claims it.
+pub async fn claim_new(engine: &Engine, task: shared::queue::NewTask) -> Task {
+    let c = engine.pool.get().await.unwrap();
+    let id = engine.queue.enqueue(&**c, &[task]).await.unwrap().inserted[0];
+    engine.queue.claim_by_id(&**c, id).await.unwrap()
+}
+
+/// Reloads a task.
+pub async fn task(engine: &Engine, id: Uuid) -> Task {
+    engine.queue.get(&**engine.pool.get().await.unwrap(), id).await.unwrap()
+}
+
+/// A count from SQL.
+pub async fn count(engine: &Engine, sql: &str) -> i64 {
+    engine.pool.get().await.unwrap().query_typed_one(sql, &[]).await.unwrap().get(0)
+}

@@ -108,6 +108,7 @@ async fn completing_in_the_effect_transaction_marks_done_with_the_result_and_tok
         result_type: Some("comment"),
         prompt_tokens: Some(120),
         completion_tokens: Some(45),
+        ..Outcome::default()
     };
     queue.complete(&tx, &task, &outcome).await.unwrap();
     tx.commit().await.unwrap();

@@ -1,0 +1,117 @@
+//! The `persona-engine` binary, run as an operator would: `run-task` for every action type against a
+//! seeded database, with the offline provider and against a server speaking Gemini's wire format.
+
+use std::process::Command;
+
+use shared::db::Type;
+use shared::demo_world::{DemoWorld, id_for};
+use testkit::gemini_fake::{FAKE_KEY, sample_png};
+use testkit::{GeminiFake, Reply, TestDb};
+use uuid::Uuid;
+
+async fn seeded() -> TestDb {
+    let db = TestDb::new().await;
+    DemoWorld::embedded().seed(&**db.client().await, chrono::Utc::now()).await.unwrap();
+    db
+}
+
+/// One PENDING task of each type for marisol_cooks (due tomorrow: run-task ignores the schedule).
+async fn tasks(db: &TestDb) -> Vec<(String, Uuid)> {
+    let persona = id_for("persona", "marisol_cooks");
+    let (post, comment, board) = (id_for("post", "p1"), id_for("comment", "c1"), id_for("board", "home-cooking"));
+    let mut out = Vec::new();
+    for (kind, post_id, comment_id, board_id) in [
+        ("comment", Some(post), None, None),
+        ("reply", None, Some(comment), None),
+        ("vote", Some(post), None, None),
+        ("post", None, None, Some(board)),
+        ("image_post", None, None, Some(board)),
+    ] {
+        let id: Uuid = db
+            .client()
+            .await
+            .query_typed_one(
+                "INSERT INTO persona_tasks (persona_id, task_type, post_id, comment_id, board_id, scheduled_at)
+                 VALUES ($1, $2, $3, $4, $5, now() + interval '1 day') RETURNING id",
+                &[(&persona, Type::UUID), (&kind, Type::TEXT), (&post_id, Type::UUID), (&comment_id, Type::UUID), (&board_id, Type::UUID)],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        out.push((kind.to_owned(), id));
+    }
+    out
+}
+
+fn run_task(db: &TestDb, id: Uuid, env: &[(&str, String)]) -> serde_json::Value {
+    let media = std::env::temp_dir().join(format!("pe-cli-media-{}", db.name()));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_persona-engine"));
+    command.args(["run-task", &id.to_string()]).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    // Five actions by one persona in a minute: above the default hourly limit, which run-task respects.
+    command.env("DATABASE_URL", db.url()).env("MEDIA_DIR", &media).env("RUST_LOG", "warn").env("PERSONA_MAX_ACTIONS_PER_HOUR", "10");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "run-task failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_task_publishes_every_action_type_with_the_offline_provider() {
+    let db = seeded().await;
+    for (kind, id) in tasks(&db).await {
+        let out = run_task(&db, id, &[]);
+        assert_eq!(out["task"]["status"], "DONE", "{kind}: {out}");
+        if kind != "vote" || out["task"]["result_id"] != serde_json::Value::Null {
+            assert!(out["published"]["id"].is_string(), "{kind} printed what it published: {out}");
+        }
+        if kind == "image_post" {
+            let media = &out["published"]["media"][0];
+            assert_eq!(media["mime_type"], "image/jpeg", "{out}");
+            assert_eq!(media["width"], 1600, "{out}");
+            assert!(media["url"].as_str().unwrap().starts_with("file://"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_task_speaks_to_any_server_with_geminis_wire_format() {
+    let db = seeded().await;
+    let fake = GeminiFake::start().await;
+    fake.set_default(Reply::Auto);
+    let env = [
+        ("GEMINI_API_KEY", FAKE_KEY.to_owned()),
+        ("GEMINI_BASE_URL", fake.uri()),
+        ("GEMINI_IMAGE_MODEL", "gemini-3.1-flash-image".to_owned()),
+    ];
+    let mut done = Vec::new();
+    for (kind, id) in tasks(&db).await {
+        if kind == "image_post" {
+            fake.push(Reply::Auto).push(Reply::Image { png: sample_png(2048, 1536), thought_image_first: false });
+        }
+        let out = run_task(&db, id, &env);
+        assert_eq!(out["task"]["status"], "DONE", "{kind}: {out}");
+        assert!(out["task"]["prompt_tokens"].as_i64().unwrap() > 0, "{kind} recorded its tokens: {out}");
+        done.push(kind);
+    }
+    assert_eq!(done, ["comment", "reply", "vote", "post", "image_post"]);
+    assert!(fake.received().len() >= 6, "the text calls and the image call went to the server");
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_task_refuses_a_task_that_is_not_pending_with_a_clear_error() {
+    let db = seeded().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(["run-task", &Uuid::new_v4().to_string()])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error: task") && stderr.contains("not found"), "{stderr}");
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine")).args(["run-task", "not-a-uuid"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'not-a-uuid'"));
+}

@@ -1,0 +1,50 @@
+//! The publish gate for one task: near duplicates of what the persona or the thread already said, and
+//! the moderation rules (with mentions checked against the personas that exist and the people present).
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+
+use crate::ai::compose::{Gate, Verdict, near_duplicate_verdict};
+use crate::ai::parse::Draft;
+use crate::db::personas;
+use crate::engine::Engine;
+
+pub(super) struct PublishGate<'a> {
+    engine: &'a Engine,
+    corpus: Vec<String>,
+    names: HashSet<String>,
+}
+
+impl<'a> PublishGate<'a> {
+    pub(super) fn new(engine: &'a Engine, corpus: Vec<String>, names: HashSet<String>) -> Self {
+        Self { engine, corpus, names }
+    }
+}
+
+#[async_trait]
+impl Gate for PublishGate<'_> {
+    async fn verdict(&self, draft: &Draft) -> Verdict {
+        if let Verdict::Regenerate(reason) = near_duplicate_verdict(draft, &self.corpus) {
+            return Verdict::Regenerate(reason);
+        }
+        let mentions = self.engine.moderation.mentions(draft);
+        let mut known = self.names.clone();
+        if !mentions.is_empty() {
+            match self.engine.pool.get().await {
+                Ok(db) => match personas::existing_usernames(&**db, &mentions).await {
+                    Ok(found) => known.extend(found),
+                    Err(e) => tracing::warn!(error = %e, "could not look up mentioned personas"),
+                },
+                Err(e) => tracing::warn!(error = %e, "could not look up mentioned personas"),
+            }
+        }
+        let findings = self.engine.moderation.check(draft, &known);
+        if findings.is_empty() {
+            Verdict::Accept
+        } else {
+            let reasons: Vec<String> = findings.iter().map(|f| format!("{}: {}", f.rule, f.detail)).collect();
+            Verdict::Regenerate(format!("moderation ({})", reasons.join("; ")))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! A post showing a generated image: image model → bytes → decode → downscale → encode → upload →
+//! `media` row → the post that shows it. The storage key derives from the task, so a retry overwrites.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{
+    Action, ActionError, Content, Prepared, Published, Scene, StoredImage, post::observe_board, remember, seed_of,
+};
+use crate::ai::parse::Draft;
+use crate::ai::{ImagePrompt, Usage};
+use crate::db::content::{self, MediaInsert};
+use crate::db::memory::MemoryTarget;
+use crate::engine::Engine;
+use crate::media::{self, MediaError};
+use crate::persona::Persona;
+use crate::queue::{Task, TaskType};
+
+/// Posts a picture on `task.board_id`.
+pub struct ImagePostAction;
+
+/// Where a task's image is stored.
+pub fn storage_key(task: &Task, extension: &str) -> String {
+    format!("personas/{}/{}.{extension}", task.persona_id, task.id)
+}
+
+#[async_trait]
+impl Action for ImagePostAction {
+    fn kind(&self) -> TaskType {
+        TaskType::ImagePost
+    }
+
+    async fn observe(
+        &self,
+        db: &tokio_postgres::Client,
+        task: &Task,
+        _persona: &Persona,
+    ) -> Result<Prepared, ActionError> {
+        observe_board(db, task).await
+    }
+
+    async fn render(
+        &self,
+        engine: &Engine,
+        task: &Task,
+        _persona: &Persona,
+        draft: Draft,
+        usage: &mut Usage,
+    ) -> Result<Content, ActionError> {
+        let Draft::ImagePost { image_prompt, .. } = &draft else {
+            return Err(ActionError::Invalid("an image_post task produced something other than an image post".into()));
+        };
+        let generated = engine
+            .model
+            .generate_image(&ImagePrompt {
+                prompt: image_prompt.clone(),
+                aspect_ratio: "4:3".into(),
+                seed: seed_of(task.id),
+            })
+            .await?;
+        *usage = usage.plus(generated.usage);
+        let settings = engine.settings.image;
+        // Decoding and encoding are CPU work: keep them off the async threads.
+        let processed = tokio::task::spawn_blocking(move || media::process(&generated.bytes, &settings))
+            .await
+            .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
+        let key = storage_key(task, processed.extension);
+        let bytes = processed.bytes.len();
+        let object = engine.storage.put(&key, processed.bytes, processed.mime_type).await?;
+        Ok(Content {
+            draft,
+            image: Some(StoredImage {
+                object,
+                width: processed.width,
+                height: processed.height,
+                mime_type: processed.mime_type,
+                bytes,
+            }),
+        })
+    }
+
+    async fn publish(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        task: &Task,
+        persona: &Persona,
+        prepared: &Prepared,
+        content: &Content,
+        now: DateTime<Utc>,
+    ) -> Result<Published, ActionError> {
+        let (Draft::ImagePost { title, body, .. }, Some(image), Scene::Board(board), MemoryTarget::Post(post_id)) =
+            (&content.draft, &content.image, &prepared.scene, prepared.memory_target)
+        else {
+            return Err(ActionError::Invalid("an image_post task reached publishing without its image".into()));
+        };
+        let id = content::insert_post(tx, post_id, board.id, persona.id, title, body, now).await?;
+        content::insert_media(
+            tx,
+            &MediaInsert {
+                post_id: id,
+                storage_path: &image.object.path,
+                url: &image.object.url,
+                width: image.width,
+                height: image.height,
+                mime_type: image.mime_type,
+                bytes: image.bytes,
+            },
+            now,
+        )
+        .await?;
+        remember(tx, task, prepared, now).await?;
+        Ok(Published { result_id: Some(id), result_type: Some("post") })
+    }
+}

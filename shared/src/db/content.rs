@@ -1,0 +1,371 @@
+//! Statements on the platform's content: boards, posts, comments, votes and media. Every read is
+//! bounded (a 10,000-comment thread costs the same as a short one).
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use super::{DbError, GenericClient};
+use crate::context::{Author, BoardView, CommentView, PostView};
+
+fn author(row: &Row) -> Result<Author, DbError> {
+    let persona_id: Option<Uuid> = row.try_get("persona_id")?;
+    Ok(match persona_id {
+        Some(id) => {
+            Author::Persona { id, username: row.try_get::<_, Option<String>>("persona_username")?.unwrap_or_default() }
+        }
+        None => Author::Human { id: row.try_get::<_, Option<Uuid>>("author_id")?.unwrap_or_default(), name: None },
+    })
+}
+
+/// A post with what the pipeline checks before acting on it.
+#[derive(Debug, Clone)]
+pub struct PostRecord {
+    /// As readers see it.
+    pub view: PostView,
+    /// `PUBLISHED`, or something else.
+    pub status: String,
+    /// Locked posts take no new comments.
+    pub locked: bool,
+    /// The board's topics.
+    pub board_topics: Vec<String>,
+}
+
+/// One post.
+pub async fn find_post(c: &impl GenericClient, id: Uuid) -> Result<Option<PostRecord>, DbError> {
+    let row = c
+        .query_typed_opt(
+            "SELECT po.id, po.board_id, b.name AS board_name, b.topics, po.title, po.body, po.status, po.locked,
+                    po.author_id, po.persona_id, pe.username AS persona_username, po.created_at
+             FROM posts po
+             JOIN boards b ON b.id = po.board_id
+             LEFT JOIN personas pe ON pe.id = po.persona_id
+             WHERE po.id = $1",
+            &[(&id, Type::UUID)],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(PostRecord {
+            view: PostView {
+                id: r.try_get("id")?,
+                board_id: r.try_get("board_id")?,
+                board_name: r.try_get("board_name")?,
+                title: r.try_get("title")?,
+                body: r.try_get("body")?,
+                author: author(&r)?,
+                created_at: r.try_get("created_at")?,
+            },
+            status: r.try_get("status")?,
+            locked: r.try_get("locked")?,
+            board_topics: r.try_get("topics")?,
+        })
+    })
+    .transpose()
+}
+
+const COMMENT_COLUMNS: &str = "c.id, c.post_id, c.parent_id, c.depth, c.body, c.author_id, c.persona_id, \
+     pe.username AS persona_username, c.deleted_at, c.created_at";
+
+/// A comment with what the pipeline checks before acting on it.
+#[derive(Debug, Clone)]
+pub struct CommentRecord {
+    /// As readers see it.
+    pub view: CommentView,
+    /// Its post.
+    pub post_id: Uuid,
+    /// Set when deleted (soft delete keeps the thread's shape).
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+fn comment_view(r: &Row) -> Result<CommentView, DbError> {
+    Ok(CommentView {
+        id: r.try_get("id")?,
+        parent_id: r.try_get("parent_id")?,
+        depth: r.try_get("depth")?,
+        body: r.try_get("body")?,
+        author: author(r)?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// One comment.
+pub async fn find_comment(c: &impl GenericClient, id: Uuid) -> Result<Option<CommentRecord>, DbError> {
+    let row = c
+        .query_typed_opt(
+            &format!(
+                "SELECT {COMMENT_COLUMNS} FROM comments c LEFT JOIN personas pe ON pe.id = c.persona_id WHERE c.id = $1"
+            ),
+            &[(&id, Type::UUID)],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(CommentRecord {
+            view: comment_view(&r)?,
+            post_id: r.try_get("post_id")?,
+            deleted_at: r.try_get("deleted_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// A post's newest `limit` visible top-level comments (returned oldest first) and its total comment count.
+pub async fn top_level_comments(
+    c: &impl GenericClient,
+    post_id: Uuid,
+    limit: i64,
+) -> Result<(Vec<CommentView>, i64), DbError> {
+    let rows = c
+        .query_typed(
+            &format!(
+                "SELECT * FROM (
+                     SELECT {COMMENT_COLUMNS} FROM comments c LEFT JOIN personas pe ON pe.id = c.persona_id
+                     WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL
+                     ORDER BY c.created_at DESC LIMIT $2
+                 ) newest ORDER BY created_at"
+            ),
+            &[(&post_id, Type::UUID), (&limit, Type::INT8)],
+        )
+        .await?;
+    let total: i64 = c
+        .query_typed_one(
+            "SELECT count(*) FROM comments WHERE post_id = $1 AND deleted_at IS NULL",
+            &[(&post_id, Type::UUID)],
+        )
+        .await?
+        .try_get(0)?;
+    Ok((rows.iter().map(comment_view).collect::<Result<_, _>>()?, total))
+}
+
+/// The chain of ancestors of a comment, root first, at most `max` of them (the nearest kept).
+pub async fn ancestors(c: &impl GenericClient, comment_id: Uuid, max: i32) -> Result<Vec<CommentView>, DbError> {
+    let rows = c
+        .query_typed(
+            &format!(
+                "WITH RECURSIVE chain AS (
+                     SELECT parent_id AS id, 1 AS hops FROM comments WHERE id = $1
+                     UNION ALL
+                     SELECT p.parent_id, chain.hops + 1 FROM chain JOIN comments p ON p.id = chain.id
+                     WHERE chain.hops < $2
+                 )
+                 SELECT {COMMENT_COLUMNS} FROM chain
+                 JOIN comments c ON c.id = chain.id
+                 LEFT JOIN personas pe ON pe.id = c.persona_id
+                 ORDER BY c.depth"
+            ),
+            &[(&comment_id, Type::UUID), (&max, Type::INT4)],
+        )
+        .await?;
+    rows.iter().map(comment_view).collect()
+}
+
+/// Replies to `parent` (top-level comments of `post_id` when `parent` is `None`), excluding `except`:
+/// the `limit` newest, returned oldest first.
+pub async fn replies_to(
+    c: &impl GenericClient,
+    post_id: Uuid,
+    parent: Option<Uuid>,
+    except: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<CommentView>, DbError> {
+    let rows = c
+        .query_typed(
+            &format!(
+                "SELECT * FROM (
+                     SELECT {COMMENT_COLUMNS} FROM comments c LEFT JOIN personas pe ON pe.id = c.persona_id
+                     WHERE c.post_id = $1 AND c.parent_id IS NOT DISTINCT FROM $2 AND c.deleted_at IS NULL
+                       AND c.id IS DISTINCT FROM $3
+                     ORDER BY c.created_at DESC LIMIT $4
+                 ) newest ORDER BY created_at"
+            ),
+            &[(&post_id, Type::UUID), (&parent, Type::UUID), (&except, Type::UUID), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter().map(comment_view).collect()
+}
+
+/// A board with its `titles` newest post titles.
+pub async fn board(c: &impl GenericClient, id: Uuid, titles: i64) -> Result<Option<BoardView>, DbError> {
+    let row = c
+        .query_typed_opt(
+            "SELECT b.id, b.slug, b.name, b.description, b.topics,
+                    ARRAY(SELECT title FROM posts WHERE board_id = b.id AND status = 'PUBLISHED'
+                          ORDER BY created_at DESC LIMIT $2) AS recent_titles
+             FROM boards b WHERE b.id = $1",
+            &[(&id, Type::UUID), (&titles, Type::INT8)],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(BoardView {
+            id: r.try_get("id")?,
+            slug: r.try_get("slug")?,
+            name: r.try_get("name")?,
+            description: r.try_get("description")?,
+            topics: r.try_get("topics")?,
+            recent_titles: r.try_get("recent_titles")?,
+        })
+    })
+    .transpose()
+}
+
+/// Publishes a persona's comment (or reply, with `parent`); returns its id.
+pub async fn insert_comment(
+    c: &impl GenericClient,
+    post_id: Uuid,
+    parent: Option<(Uuid, i32)>,
+    persona_id: Uuid,
+    body: &str,
+    at: DateTime<Utc>,
+) -> Result<Uuid, DbError> {
+    let parent_id = parent.map(|(id, _)| id);
+    let depth = parent.map(|(_, d)| d + 1).unwrap_or(0);
+    Ok(c.query_typed_one(
+        "INSERT INTO comments (post_id, parent_id, depth, body, persona_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        &[
+            (&post_id, Type::UUID),
+            (&parent_id, Type::UUID),
+            (&depth, Type::INT4),
+            (&body, Type::TEXT),
+            (&persona_id, Type::UUID),
+            (&at, Type::TIMESTAMPTZ),
+        ],
+    )
+    .await?
+    .try_get(0)?)
+}
+
+/// Publishes a persona's post; returns its id.
+pub async fn insert_post(
+    c: &impl GenericClient,
+    id: Uuid,
+    board_id: Uuid,
+    persona_id: Uuid,
+    title: &str,
+    body: &str,
+    at: DateTime<Utc>,
+) -> Result<Uuid, DbError> {
+    Ok(c.query_typed_one(
+        "INSERT INTO posts (id, board_id, persona_id, title, body, status, locked, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'PUBLISHED', false, $6) RETURNING id",
+        &[
+            (&id, Type::UUID),
+            (&board_id, Type::UUID),
+            (&persona_id, Type::UUID),
+            (&title, Type::TEXT),
+            (&body, Type::TEXT),
+            (&at, Type::TIMESTAMPTZ),
+        ],
+    )
+    .await?
+    .try_get(0)?)
+}
+
+/// What a vote is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteTarget {
+    /// A post.
+    Post(Uuid),
+    /// A comment.
+    Comment(Uuid),
+}
+
+/// Casts a persona's vote; `None` when it has already voted on the target (the unique index decides).
+pub async fn insert_vote(
+    c: &impl GenericClient,
+    persona_id: Uuid,
+    target: VoteTarget,
+    value: i16,
+    at: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbError> {
+    let (post_id, comment_id) = match target {
+        VoteTarget::Post(id) => (Some(id), None),
+        VoteTarget::Comment(id) => (None, Some(id)),
+    };
+    let row = c
+        .query_typed_opt(
+            "INSERT INTO votes (post_id, comment_id, persona_id, value, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING RETURNING id",
+            &[
+                (&post_id, Type::UUID),
+                (&comment_id, Type::UUID),
+                (&persona_id, Type::UUID),
+                (&value, Type::INT2),
+                (&at, Type::TIMESTAMPTZ),
+            ],
+        )
+        .await?;
+    row.map(|r| Ok(r.try_get(0)?)).transpose()
+}
+
+/// A stored image attached to a post.
+#[derive(Debug, Clone)]
+pub struct MediaInsert<'a> {
+    /// The post.
+    pub post_id: Uuid,
+    /// Key in storage.
+    pub storage_path: &'a str,
+    /// Public URL.
+    pub url: &'a str,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// MIME type.
+    pub mime_type: &'a str,
+    /// Size.
+    pub bytes: usize,
+}
+
+/// Records an image; returns its id.
+pub async fn insert_media(c: &impl GenericClient, m: &MediaInsert<'_>, at: DateTime<Utc>) -> Result<Uuid, DbError> {
+    let (width, height, bytes) = (m.width as i32, m.height as i32, m.bytes as i32);
+    Ok(c.query_typed_one(
+        "INSERT INTO media (post_id, storage_path, url, width, height, mime_type, bytes, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        &[
+            (&m.post_id, Type::UUID),
+            (&m.storage_path, Type::TEXT),
+            (&m.url, Type::TEXT),
+            (&width, Type::INT4),
+            (&height, Type::INT4),
+            (&m.mime_type, Type::TEXT),
+            (&bytes, Type::INT4),
+            (&at, Type::TIMESTAMPTZ),
+        ],
+    )
+    .await?
+    .try_get(0)?)
+}
+
+/// What a finished task published, for operators (`run-task`, `?wait=true`).
+pub async fn published(
+    c: &impl GenericClient,
+    result_type: &str,
+    id: Uuid,
+) -> Result<Option<serde_json::Value>, DbError> {
+    let sql = match result_type {
+        "post" => {
+            "SELECT jsonb_build_object('type', 'post', 'id', p.id, 'board', b.slug, 'title', p.title, 'body', p.body,
+                     'created_at', p.created_at,
+                     'media', (SELECT jsonb_agg(jsonb_build_object('url', m.url, 'width', m.width, 'height', m.height,
+                                                                   'mime_type', m.mime_type, 'bytes', m.bytes))
+                               FROM media m WHERE m.post_id = p.id))
+             FROM posts p JOIN boards b ON b.id = p.board_id WHERE p.id = $1"
+        }
+        "comment" => {
+            "SELECT jsonb_build_object('type', 'comment', 'id', c.id, 'post_id', c.post_id, 'parent_id', c.parent_id,
+                     'depth', c.depth, 'body', c.body, 'created_at', c.created_at)
+             FROM comments c WHERE c.id = $1"
+        }
+        "vote" => {
+            "SELECT jsonb_build_object('type', 'vote', 'id', v.id, 'post_id', v.post_id, 'comment_id', v.comment_id,
+                     'value', v.value, 'created_at', v.created_at)
+             FROM votes v WHERE v.id = $1"
+        }
+        _ => return Ok(None),
+    };
+    let row = c.query_typed_opt(sql, &[(&id, Type::UUID)]).await?;
+    row.map(|r| Ok(r.try_get(0)?)).transpose()
+}

@@ -1,0 +1,170 @@
+//! Statements on `personas` and the persona's activity.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use super::{DbError, GenericClient};
+use crate::persona::Persona;
+
+const COLUMNS: &str = "p.id, p.username, p.display_name, p.bio, p.voice, p.traits, p.modules, p.interests, p.timezone, \
+     p.active_hours_start, p.active_hours_end, p.is_active";
+
+fn persona(row: &Row) -> Result<Persona, DbError> {
+    Ok(Persona {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        bio: row.try_get("bio")?,
+        voice: row.try_get("voice")?,
+        traits: row.try_get("traits")?,
+        modules: row.try_get("modules")?,
+        interests: row.try_get("interests")?,
+        timezone: row.try_get("timezone")?,
+        active_hours_start: row.try_get("active_hours_start")?,
+        active_hours_end: row.try_get("active_hours_end")?,
+        is_active: row.try_get("is_active")?,
+    })
+}
+
+/// One persona.
+pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Option<Persona>, DbError> {
+    let row =
+        c.query_typed_opt(&format!("SELECT {COLUMNS} FROM personas p WHERE p.id = $1"), &[(&id, Type::UUID)]).await?;
+    row.as_ref().map(persona).transpose()
+}
+
+/// Pauses (`false`) or resumes (`true`) a persona; `None` when it does not exist.
+pub async fn set_active(c: &impl GenericClient, id: Uuid, active: bool) -> Result<Option<Persona>, DbError> {
+    let row = c
+        .query_typed_opt(
+            &format!("UPDATE personas p SET is_active = $2 WHERE p.id = $1 RETURNING {COLUMNS}"),
+            &[(&id, Type::UUID), (&active, Type::BOOL)],
+        )
+        .await?;
+    row.as_ref().map(persona).transpose()
+}
+
+/// Which of `usernames` are personas (case-insensitive), as stored.
+pub async fn existing_usernames(c: &impl GenericClient, usernames: &[String]) -> Result<Vec<String>, DbError> {
+    if usernames.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lowered: Vec<String> = usernames.iter().map(|u| u.to_lowercase()).collect();
+    let rows = c
+        .query_typed("SELECT username FROM personas WHERE lower(username) = ANY($1)", &[(&lowered, Type::TEXT_ARRAY)])
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// A persona's recent activity, for the per-persona limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Activity {
+    /// Actions (posts, comments, replies, votes) in the hour before `now`.
+    pub actions_last_hour: i64,
+    /// The oldest of those.
+    pub oldest_action_last_hour: Option<DateTime<Utc>>,
+    /// Posts in the 24 hours before `now`.
+    pub posts_last_day: i64,
+    /// The oldest of those.
+    pub oldest_post_last_day: Option<DateTime<Utc>>,
+}
+
+/// Counts the persona's actions in the last hour and posts in the last day.
+pub async fn activity(c: &impl GenericClient, persona_id: Uuid, now: DateTime<Utc>) -> Result<Activity, DbError> {
+    let row = c
+        .query_typed_one(
+            "SELECT count(*) FILTER (WHERE created_at > $2 - interval '1 hour'),
+                    min(created_at) FILTER (WHERE created_at > $2 - interval '1 hour'),
+                    count(*) FILTER (WHERE action_type = 'posted'),
+                    min(created_at) FILTER (WHERE action_type = 'posted')
+             FROM persona_memory
+             WHERE persona_id = $1 AND action_type <> 'viewed'
+               AND created_at > $2 - interval '24 hours' AND created_at <= $2",
+            &[(&persona_id, Type::UUID), (&now, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(Activity {
+        actions_last_hour: row.try_get(0)?,
+        oldest_action_last_hour: row.try_get(1)?,
+        posts_last_day: row.try_get(2)?,
+        oldest_post_last_day: row.try_get(3)?,
+    })
+}
+
+/// A persona the selector may pick, with what it needs to judge.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The persona.
+    pub persona: Persona,
+    /// Its activity.
+    pub activity: Activity,
+    /// Whether it already engaged the target (memory).
+    pub engaged: bool,
+}
+
+/// Every active persona with its activity and whether it has engaged `target` (a post or a comment)
+/// already. One statement.
+pub async fn candidates(
+    c: &impl GenericClient,
+    now: DateTime<Utc>,
+    target_post: Option<Uuid>,
+    target_comment: Option<Uuid>,
+) -> Result<Vec<Candidate>, DbError> {
+    let rows = c
+        .query_typed(
+            &format!(
+                "SELECT {COLUMNS},
+                        coalesce(a.actions_last_hour, 0) AS actions_last_hour, a.oldest_action_last_hour,
+                        coalesce(a.posts_last_day, 0) AS posts_last_day, a.oldest_post_last_day,
+                        EXISTS (SELECT 1 FROM persona_memory m WHERE m.persona_id = p.id
+                                AND ((m.post_id = $2) OR (m.comment_id = $3))) AS engaged
+                 FROM personas p
+                 LEFT JOIN (
+                     SELECT persona_id,
+                            count(*) FILTER (WHERE created_at > $1 - interval '1 hour') AS actions_last_hour,
+                            min(created_at) FILTER (WHERE created_at > $1 - interval '1 hour') AS oldest_action_last_hour,
+                            count(*) FILTER (WHERE action_type = 'posted') AS posts_last_day,
+                            min(created_at) FILTER (WHERE action_type = 'posted') AS oldest_post_last_day
+                     FROM persona_memory
+                     WHERE action_type <> 'viewed' AND created_at > $1 - interval '24 hours' AND created_at <= $1
+                     GROUP BY persona_id
+                 ) a ON a.persona_id = p.id
+                 WHERE p.is_active
+                 ORDER BY p.username"
+            ),
+            &[(&now, Type::TIMESTAMPTZ), (&target_post, Type::UUID), (&target_comment, Type::UUID)],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Candidate {
+                persona: persona(row)?,
+                activity: Activity {
+                    actions_last_hour: row.try_get("actions_last_hour")?,
+                    oldest_action_last_hour: row.try_get("oldest_action_last_hour")?,
+                    posts_last_day: row.try_get("posts_last_day")?,
+                    oldest_post_last_day: row.try_get("oldest_post_last_day")?,
+                },
+                engaged: row.try_get("engaged")?,
+            })
+        })
+        .collect()
+}
+
+/// The persona's newest published posts and comments, newest first.
+pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) -> Result<Vec<String>, DbError> {
+    let rows = c
+        .query_typed(
+            "(SELECT title || E'\\n\\n' || body AS text, created_at FROM posts
+              WHERE persona_id = $1 AND status = 'PUBLISHED' ORDER BY created_at DESC LIMIT $2)
+             UNION ALL
+             (SELECT body, created_at FROM comments
+              WHERE persona_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC LIMIT $2)
+             ORDER BY created_at DESC LIMIT $2",
+            &[(&persona_id, Type::UUID), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}

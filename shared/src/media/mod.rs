@@ -1,0 +1,206 @@
+//! Images: decode (PNG, JPEG, WebP, with limits so a hostile image cannot exhaust memory) → downscale to
+//! `IMAGE_MAX_WIDTH` keeping the aspect ratio, never upscaling (fast_image_resize, Lanczos3) → encode at
+//! `IMAGE_QUALITY` (mozjpeg with libjpeg-turbo's settings, as Sharp does, or libwebp) — then storage.
+
+pub mod storage;
+
+use std::io::Cursor;
+
+use fast_image_resize as fr;
+use image::{ImageFormat as Decoded, ImageReader, Limits};
+
+use crate::config::ImageFormat;
+
+/// The largest image we accept from the model, in bytes.
+pub const MAX_INPUT_BYTES: usize = 25 * 1024 * 1024;
+/// The largest width or height we decode.
+pub const MAX_DIMENSION: u32 = 8192;
+/// The most memory the decoder may allocate.
+pub const MAX_DECODE_ALLOC: u64 = 192 * 1024 * 1024;
+
+/// Why an image could not be processed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MediaError {
+    /// Too many bytes to even look at.
+    #[error("image is {0} bytes; at most {MAX_INPUT_BYTES} are accepted")]
+    TooManyBytes(usize),
+    /// Not a PNG, JPEG or WebP.
+    #[error("not a supported image (PNG, JPEG or WebP): {0}")]
+    UnsupportedFormat(String),
+    /// Larger than the decode limits.
+    #[error("image of {width}×{height} exceeds the {MAX_DIMENSION}-pixel decode limit")]
+    TooLarge {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+    },
+    /// The data is damaged.
+    #[error("image could not be decoded: {0}")]
+    Corrupt(String),
+    /// The encoder failed.
+    #[error("image could not be encoded: {0}")]
+    Encode(String),
+}
+
+/// A processed image, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessedImage {
+    /// Encoded bytes.
+    pub bytes: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `image/jpeg` or `image/webp`.
+    pub mime_type: &'static str,
+    /// `jpg` or `webp`.
+    pub extension: &'static str,
+}
+
+/// How to process images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSettings {
+    /// Widest output; narrower inputs keep their size.
+    pub max_width: u32,
+    /// Encoder quality, 1–100.
+    pub quality: u8,
+    /// Output format.
+    pub format: ImageFormat,
+}
+
+/// The output size for an input of `width`×`height`: at most `max_width` wide, aspect kept, never larger.
+pub fn target_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
+    if width <= max_width {
+        return (width, height);
+    }
+    let scaled = (f64::from(height) * f64::from(max_width) / f64::from(width)).round() as u32;
+    (max_width, scaled.max(1))
+}
+
+/// Decodes, downscales and encodes `input`.
+pub fn process(input: &[u8], settings: &ImageSettings) -> Result<ProcessedImage, MediaError> {
+    let (pixels, width, height) = decode_rgb(input)?;
+    let (target_w, target_h) = target_size(width, height, settings.max_width);
+    let (pixels, width, height) = if (target_w, target_h) == (width, height) {
+        (pixels, width, height)
+    } else {
+        (resize_rgb(&pixels, width, height, target_w, target_h)?, target_w, target_h)
+    };
+    let quality = settings.quality.clamp(1, 100);
+    let (bytes, mime_type, extension) = match settings.format {
+        ImageFormat::Jpeg => (encode_jpeg(&pixels, width, height, quality)?, "image/jpeg", "jpg"),
+        ImageFormat::Webp => (encode_webp(&pixels, width, height, quality)?, "image/webp", "webp"),
+    };
+    Ok(ProcessedImage { bytes, width, height, mime_type, extension })
+}
+
+/// A reader for `input` (with the decode limits set when `limited`), refusing formats other than PNG,
+/// JPEG and WebP.
+fn reader(input: &[u8], limited: bool) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
+    let mut reader =
+        ImageReader::new(Cursor::new(input)).with_guessed_format().map_err(|e| MediaError::Corrupt(e.to_string()))?;
+    match reader.format() {
+        Some(Decoded::Png | Decoded::Jpeg | Decoded::WebP) => {}
+        Some(other) => return Err(MediaError::UnsupportedFormat(format!("{other:?}"))),
+        None => return Err(MediaError::UnsupportedFormat("unrecognised data".into())),
+    }
+    if limited {
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(MAX_DIMENSION);
+        limits.max_image_height = Some(MAX_DIMENSION);
+        limits.max_alloc = Some(MAX_DECODE_ALLOC);
+        reader.limits(limits);
+    }
+    Ok(reader)
+}
+
+/// Decodes a PNG, JPEG or WebP into RGB8, refusing oversized or damaged input before allocating for it.
+pub fn decode_rgb(input: &[u8]) -> Result<(Vec<u8>, u32, u32), MediaError> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(MediaError::TooManyBytes(input.len()));
+    }
+    // The header alone says how big the image claims to be (reading it allocates nothing); refuse
+    // before decoding a pixel.
+    let (width, height) = reader(input, false)?.into_dimensions().map_err(|e| MediaError::Corrupt(e.to_string()))?;
+    if width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(MediaError::TooLarge { width, height });
+    }
+    let image = reader(input, true)?.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => MediaError::TooLarge { width, height },
+        other => MediaError::Corrupt(other.to_string()),
+    })?;
+    let rgb = image.into_rgb8();
+    let (w, h) = rgb.dimensions();
+    Ok((rgb.into_raw(), w, h))
+}
+
+fn resize_rgb(pixels: &[u8], width: u32, height: u32, target_w: u32, target_h: u32) -> Result<Vec<u8>, MediaError> {
+    let src = fr::images::ImageRef::new(width, height, pixels, fr::PixelType::U8x3)
+        .map_err(|e| MediaError::Corrupt(format!("pixel buffer: {e}")))?;
+    let mut dst = fr::images::Image::new(target_w, target_h, fr::PixelType::U8x3);
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new().resize(&src, &mut dst, &options).map_err(|e| MediaError::Encode(format!("resize: {e}")))?;
+    Ok(dst.into_vec())
+}
+
+/// JPEG with libjpeg-turbo's settings (what Sharp's libvips uses with mozjpeg's extras off): 4:2:0,
+/// optimised Huffman tables.
+fn encode_jpeg(pixels: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>, MediaError> {
+    // mozjpeg reports libjpeg errors by unwinding.
+    std::panic::catch_unwind(|| -> std::io::Result<Vec<u8>> {
+        let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        c.set_fastest_defaults();
+        c.set_size(width as usize, height as usize);
+        c.set_quality(f32::from(quality));
+        c.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
+        c.set_optimize_coding(true);
+        let mut started = c.start_compress(Vec::with_capacity(pixels.len() / 8))?;
+        started.write_scanlines(pixels)?;
+        started.finish()
+    })
+    .map_err(|_| MediaError::Encode("the JPEG encoder failed".into()))?
+    .map_err(|e| MediaError::Encode(e.to_string()))
+}
+
+/// Lossy WebP through libwebp's simple encoding API.
+fn encode_webp(pixels: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>, MediaError> {
+    let expected = width as usize * height as usize * 3;
+    if pixels.len() != expected || width > 16383 || height > 16383 {
+        return Err(MediaError::Encode(format!("{width}×{height} cannot be encoded as WebP")));
+    }
+    let mut output: *mut u8 = std::ptr::null_mut();
+    // SAFETY: `pixels` holds width*height*3 bytes (checked above) with a stride of width*3; libwebp
+    // allocates `output`, which is copied and then freed with WebPFree exactly once.
+    unsafe {
+        let len = libwebp_sys::WebPEncodeRGB(
+            pixels.as_ptr(),
+            width as i32,
+            height as i32,
+            (width * 3) as i32,
+            f32::from(quality),
+            &mut output,
+        );
+        if len == 0 || output.is_null() {
+            return Err(MediaError::Encode("libwebp refused the image".into()));
+        }
+        let bytes = std::slice::from_raw_parts(output, len).to_vec();
+        libwebp_sys::WebPFree(output.cast());
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_size_keeps_aspect_and_never_upscales() {
+        assert_eq!(target_size(2048, 1536, 1600), (1600, 1200));
+        assert_eq!(target_size(2048, 2048, 1600), (1600, 1600));
+        assert_eq!(target_size(4000, 1000, 1600), (1600, 400));
+        assert_eq!(target_size(1024, 768, 1600), (1024, 768));
+        assert_eq!(target_size(1600, 900, 1600), (1600, 900));
+        assert_eq!(target_size(10_000, 1, 1600), (1600, 1));
+    }
+}

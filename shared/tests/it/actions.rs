@@ -1,0 +1,728 @@
+//! The five actions end to end on a real PostgreSQL, with the offline writer, the Gemini fake and the
+//! Storage fake: rows written, the task's final state, every skip and reschedule reason, a failure
+//! injected before the commit, the publish gate, images and storage.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use secrecy::SecretString;
+use shared::actions::{self, TaskReport};
+use shared::ai::gemini::GeminiClient;
+use shared::db::Type;
+use shared::engine::Engine;
+use shared::media::storage::SupabaseStorage;
+use shared::queue::{NewTask, Target, TaskStatus, TaskType};
+use testkit::fixtures::{self, Author};
+use testkit::gemini_fake::{FAKE_KEY, sample_png};
+use testkit::storage_fake::FAKE_SERVICE_KEY;
+use testkit::{GeminiFake, Reply, StorageFake, StorageReply, TestDb};
+use uuid::Uuid;
+
+use crate::helpers::{claim_new, count, engine_with, offline_engine, t0, task};
+
+struct World {
+    marisol: Uuid,
+    nia: Uuid,
+    board: Uuid,
+    post: Uuid,
+    human_comment: Uuid,
+}
+
+async fn world(engine: &Engine) -> World {
+    let c = engine.pool.get().await.unwrap();
+    let marisol = fixtures::persona(&**c, "marisol_cooks", &["cooking", "recipes"]).await;
+    let nia = fixtures::persona(&**c, "null_pointer_nia", &["security", "homelab"]).await;
+    let board = fixtures::board(&**c, "home-cooking", &["cooking", "recipes"]).await;
+    let post = fixtures::human_post(&**c, board, "Why does my stir-fry end up soggy?", t0() - Duration::hours(2)).await;
+    let human = Uuid::new_v4();
+    let human_comment = fixtures::comment(
+        &**c,
+        post,
+        None,
+        Author::Human(human),
+        "Are you crowding the pan?",
+        t0() - Duration::hours(1),
+    )
+    .await;
+    World { marisol, nia, board, post, human_comment }
+}
+
+fn on_post(post: Uuid) -> Target {
+    Target { post_id: Some(post), ..Target::default() }
+}
+
+fn on_comment(comment: Uuid) -> Target {
+    Target { comment_id: Some(comment), ..Target::default() }
+}
+
+fn on_board(board: Uuid) -> Target {
+    Target { board_id: Some(board), ..Target::default() }
+}
+
+async fn run(engine: &Engine, persona: Uuid, kind: TaskType, target: Target) -> TaskReport {
+    let claimed = claim_new(engine, NewTask::new(persona, kind, target, engine.clock.now())).await;
+    actions::run_task(engine, &claimed).await
+}
+
+fn gemini_engine(db: &TestDb, fake: &GeminiFake) -> (Engine, Arc<shared::clock::ManualClock>) {
+    let client = GeminiClient::new(
+        &fake.uri(),
+        SecretString::from(FAKE_KEY),
+        "gemini-3.6-flash",
+        "gemini-3.1-flash-image",
+        StdDuration::from_secs(5),
+    )
+    .unwrap();
+    engine_with(db, Arc::new(client), &[])
+}
+
+// ---- each action end to end ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_comment_is_published_with_its_memory_and_the_task_done_in_one_go() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+
+    let report = run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await;
+
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let comment_id = report.published.unwrap().result_id.unwrap();
+    let c = engine.pool.get().await.unwrap();
+    let row = c
+        .query_typed_one(
+            "SELECT post_id, parent_id, depth, persona_id, author_id, body, created_at FROM comments WHERE id = $1",
+            &[(&comment_id, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Uuid>(0), w.post);
+    assert_eq!(row.get::<_, Option<Uuid>>(1), None);
+    assert_eq!(row.get::<_, i32>(2), 0);
+    assert_eq!(row.get::<_, Option<Uuid>>(3), Some(w.marisol));
+    assert_eq!(row.get::<_, Option<Uuid>>(4), None);
+    assert!(!row.get::<_, String>(5).is_empty());
+    assert_eq!(row.get::<_, chrono::DateTime<chrono::Utc>>(6), t0(), "stamped by the injected clock");
+    let memory: i64 = c
+        .query_typed_one(
+            "SELECT count(*) FROM persona_memory WHERE persona_id = $1 AND post_id = $2 AND action_type = 'commented'",
+            &[(&w.marisol, Type::UUID), (&w.post, Type::UUID)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(memory, 1);
+    let t = task(&engine, report.task_id).await;
+    assert_eq!(
+        (t.status, t.result_id, t.result_type.as_deref()),
+        (TaskStatus::Done, Some(comment_id), Some("comment"))
+    );
+    assert_eq!(t.decisions[0]["verdict"], "published");
+}
+
+#[tokio::test]
+async fn a_reply_goes_under_its_comment_one_level_deeper() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+
+    let report = run(&engine, w.marisol, TaskType::Reply, on_comment(w.human_comment)).await;
+
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let id = report.published.unwrap().result_id.unwrap();
+    let row = engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed_one("SELECT parent_id, depth, post_id FROM comments WHERE id = $1", &[(&id, Type::UUID)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, Option<Uuid>>(0), row.get::<_, i32>(1), row.get::<_, Uuid>(2)),
+        (Some(w.human_comment), 1, w.post)
+    );
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM persona_memory WHERE action_type = 'replied' AND post_id IS NULL").await,
+        1,
+        "keyed on the comment only"
+    );
+}
+
+#[tokio::test]
+async fn votes_on_posts_and_comments_are_cast_once() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = gemini_engine(&db, &fake);
+    let w = world(&engine).await;
+    fake.push(Reply::Json(serde_json::json!({"direction": "up"})));
+    fake.push(Reply::Json(serde_json::json!({"direction": "down"})));
+    fake.push(Reply::Json(serde_json::json!({"direction": "none"})));
+
+    let on_the_post = run(&engine, w.marisol, TaskType::Vote, on_post(w.post)).await;
+    let on_the_comment = run(&engine, w.marisol, TaskType::Vote, on_comment(w.human_comment)).await;
+    let none = run(&engine, w.nia, TaskType::Vote, on_post(w.post)).await;
+
+    assert_eq!(on_the_post.status, TaskStatus::Done);
+    assert_eq!(on_the_comment.status, TaskStatus::Done);
+    let c = engine.pool.get().await.unwrap();
+    let votes = c
+        .query_typed(
+            "SELECT post_id, comment_id, value FROM votes WHERE persona_id = $1 ORDER BY value DESC",
+            &[(&w.marisol, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(votes.len(), 2);
+    assert_eq!((votes[0].get::<_, Option<Uuid>>(0), votes[0].get::<_, i16>(2)), (Some(w.post), 1));
+    assert_eq!((votes[1].get::<_, Option<Uuid>>(1), votes[1].get::<_, i16>(2)), (Some(w.human_comment), -1));
+    assert_eq!(none.status, TaskStatus::Done, "deciding not to vote is a decision");
+    assert_eq!(none.published.unwrap().result_id, None);
+    assert_eq!(count(&engine, "SELECT count(*) FROM votes").await, 2);
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory WHERE action_type = 'voted'").await, 3);
+
+    // A second vote task on the same post is skipped by memory.
+    let again = run(&engine, w.marisol, TaskType::Vote, on_post(w.post)).await;
+    assert_eq!(again.status, TaskStatus::Skipped);
+    assert_eq!(again.reason.as_deref(), Some("persona already voted on this target"));
+    let tokens = task(&engine, on_the_post.task_id).await;
+    assert_eq!((tokens.prompt_tokens, tokens.completion_tokens), (Some(180), Some(42)), "usage recorded on the task");
+}
+
+#[tokio::test]
+async fn a_post_is_published_on_its_board() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+
+    let report = run(&engine, w.marisol, TaskType::Post, on_board(w.board)).await;
+
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let id = report.published.unwrap().result_id.unwrap();
+    let row = engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed_one(
+            "SELECT board_id, persona_id, author_id, status, length(title) > 4 FROM posts WHERE id = $1",
+            &[(&id, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Uuid>(0), w.board);
+    assert_eq!((row.get::<_, Option<Uuid>>(1), row.get::<_, Option<Uuid>>(2)), (Some(w.marisol), None));
+    assert_eq!(row.get::<_, String>(3), "PUBLISHED");
+    assert!(row.get::<_, bool>(4));
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory WHERE action_type = 'posted'").await, 1);
+}
+
+#[tokio::test]
+async fn an_image_post_generates_processes_uploads_and_publishes_its_image() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let storage = StorageFake::start("media", 10 * 1024 * 1024).await;
+    let (engine, _clock) = gemini_engine(&db, &fake);
+    let engine = engine.with_storage(Arc::new(SupabaseStorage::new(
+        &storage.uri(),
+        SecretString::from(FAKE_SERVICE_KEY),
+        "media",
+        StdDuration::from_millis(10),
+    )));
+    let w = world(&engine).await;
+    fake.push(Reply::Json(serde_json::json!({"title": "Lentils on the stove", "body": "Twenty minutes, lid half on.", "image_prompt": "A pot of lentil soup on a gas stove, morning light"})));
+    fake.push(Reply::Image { png: sample_png(2048, 1536), thought_image_first: true });
+
+    let report = run(&engine, w.marisol, TaskType::ImagePost, on_board(w.board)).await;
+
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let post_id = report.published.unwrap().result_id.unwrap();
+    let row = engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed_one(
+            "SELECT storage_path, url, width, height, mime_type, bytes FROM media WHERE post_id = $1",
+            &[(&post_id, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    let key = format!("personas/{}/{}.jpg", w.marisol, report.task_id);
+    assert_eq!(row.get::<_, String>(0), key);
+    assert_eq!(row.get::<_, String>(1), format!("{}/storage/v1/object/public/media/{key}", storage.uri()));
+    assert_eq!(
+        (row.get::<_, i32>(2), row.get::<_, i32>(3)),
+        (1600, 1200),
+        "downscaled to IMAGE_MAX_WIDTH, aspect kept"
+    );
+    assert_eq!(row.get::<_, String>(4), "image/jpeg");
+    let stored = storage.object(&key).expect("uploaded");
+    assert_eq!(row.get::<_, i32>(5) as usize, stored.len());
+    let decoded = image::load_from_memory_with_format(&stored, image::ImageFormat::Jpeg).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (1600, 1200));
+    assert!(storage.uploads().iter().all(|u| u.upsert && u.content_type == "image/jpeg"));
+    assert!(storage.violations().is_empty(), "{:?}", storage.violations());
+    let t = task(&engine, report.task_id).await;
+    assert_eq!(t.prompt_tokens, Some(180 + 264), "text and image calls both counted");
+}
+
+#[tokio::test]
+async fn an_image_posts_retry_overwrites_its_object_instead_of_duplicating() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let storage = StorageFake::start("media", 10 * 1024 * 1024).await;
+    let (engine, clock) = gemini_engine(&db, &fake);
+    let engine = engine.with_storage(Arc::new(SupabaseStorage::new(
+        &storage.uri(),
+        SecretString::from(FAKE_SERVICE_KEY),
+        "media",
+        StdDuration::from_millis(10),
+    )));
+    let w = world(&engine).await;
+    // First attempt: the upload succeeds, then the database refuses the media row (an injected fault).
+    engine.pool.get().await.unwrap()
+        .batch_execute(
+            "CREATE FUNCTION refuse_media() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$;
+             CREATE TRIGGER refuse_media BEFORE INSERT ON media FOR EACH ROW EXECUTE FUNCTION refuse_media();",
+        )
+        .await
+        .unwrap();
+    let first = run(&engine, w.marisol, TaskType::ImagePost, on_board(w.board)).await;
+    assert_eq!(first.status, TaskStatus::Pending, "retryable: {first:?}");
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM posts WHERE persona_id IS NOT NULL").await,
+        0,
+        "no post without its image"
+    );
+    assert_eq!(storage.object_count(), 1);
+
+    engine.pool.get().await.unwrap().batch_execute("DROP TRIGGER refuse_media ON media").await.unwrap();
+    clock.set(first.next_attempt_at.unwrap());
+    let c = engine.pool.get().await.unwrap();
+    let again = engine.queue.claim(&**c, 1).await.unwrap().remove(0);
+    let second = actions::run_task(&engine, &again).await;
+
+    assert_eq!(second.status, TaskStatus::Done, "{second:?}");
+    assert_eq!(storage.object_count(), 1, "the retry overwrote the same key");
+    assert_eq!(storage.uploads().len(), 2);
+    assert_eq!(count(&engine, "SELECT count(*) FROM media").await, 1);
+}
+
+// ---- skips -----------------------------------------------------------------------------------------
+
+async fn expect_skip(engine: &Engine, persona: Uuid, kind: TaskType, target: Target, reason: &str) {
+    let before = count(
+        engine,
+        "SELECT (SELECT count(*) FROM comments) + (SELECT count(*) FROM posts) + (SELECT count(*) FROM votes)",
+    )
+    .await;
+    let report = run(engine, persona, kind, target).await;
+    assert_eq!(report.status, TaskStatus::Skipped, "{kind}: {report:?}");
+    let t = task(engine, report.task_id).await;
+    assert_eq!(t.skip_reason.as_deref(), Some(reason));
+    assert_eq!(t.decisions.as_array().unwrap().last().unwrap()["verdict"], "skipped");
+    let after = count(
+        engine,
+        "SELECT (SELECT count(*) FROM comments) + (SELECT count(*) FROM posts) + (SELECT count(*) FROM votes)",
+    )
+    .await;
+    assert_eq!(before, after, "nothing written for {reason}");
+}
+
+#[tokio::test]
+async fn targets_that_changed_under_the_task_skip_it_with_the_reason() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+    let c = engine.pool.get().await.unwrap();
+
+    c.query_typed("UPDATE posts SET locked = true WHERE id = $1", &[(&w.post, Type::UUID)]).await.unwrap();
+    expect_skip(&engine, w.marisol, TaskType::Comment, on_post(w.post), "post is locked").await;
+    expect_skip(&engine, w.marisol, TaskType::Reply, on_comment(w.human_comment), "post is locked").await;
+    c.query_typed("UPDATE posts SET locked = false, status = 'REMOVED' WHERE id = $1", &[(&w.post, Type::UUID)])
+        .await
+        .unwrap();
+    expect_skip(&engine, w.marisol, TaskType::Vote, on_post(w.post), "post is not published (status REMOVED)").await;
+    c.query_typed("UPDATE posts SET status = 'PUBLISHED' WHERE id = $1", &[(&w.post, Type::UUID)]).await.unwrap();
+    c.query_typed(
+        "UPDATE comments SET deleted_at = $2 WHERE id = $1",
+        &[(&w.human_comment, Type::UUID), (&t0(), Type::TIMESTAMPTZ)],
+    )
+    .await
+    .unwrap();
+    expect_skip(&engine, w.marisol, TaskType::Reply, on_comment(w.human_comment), "comment was deleted").await;
+    c.query_typed("UPDATE personas SET is_active = false WHERE id = $1", &[(&w.nia, Type::UUID)]).await.unwrap();
+    expect_skip(&engine, w.nia, TaskType::Comment, on_post(w.post), "persona is paused").await;
+}
+
+#[tokio::test]
+async fn memory_and_authorship_skip_what_the_persona_should_not_do() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+    assert_eq!(run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await.status, TaskStatus::Done);
+    expect_skip(&engine, w.marisol, TaskType::Comment, on_post(w.post), "persona already commented on this target")
+        .await;
+
+    let own = run(&engine, w.marisol, TaskType::Post, on_board(w.board)).await.published.unwrap().result_id.unwrap();
+    expect_skip(&engine, w.marisol, TaskType::Comment, on_post(own), "persona wrote this post").await;
+    expect_skip(&engine, w.marisol, TaskType::Vote, on_post(own), "a persona does not vote on its own post").await;
+    let mine: Uuid = engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed_one("SELECT id FROM comments WHERE persona_id = $1", &[(&w.marisol, Type::UUID)])
+        .await
+        .unwrap()
+        .get(0);
+    expect_skip(&engine, w.marisol, TaskType::Reply, on_comment(mine), "a persona does not reply to itself").await;
+}
+
+#[tokio::test]
+async fn a_target_deleted_while_the_task_runs_writes_nothing_and_leaves_no_task() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+    let claimed = claim_new(&engine, NewTask::new(w.marisol, TaskType::Comment, on_post(w.post), t0())).await;
+    engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed("DELETE FROM posts WHERE id = $1", &[(&w.post, Type::UUID)])
+        .await
+        .unwrap();
+
+    let report = actions::run_task(&engine, &claimed).await;
+
+    assert_eq!(report.reason.as_deref(), Some("post was deleted"));
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM persona_tasks").await,
+        0,
+        "the task went with its post (ON DELETE CASCADE)"
+    );
+    assert_eq!(count(&engine, "SELECT count(*) FROM comments").await, 0);
+}
+
+#[tokio::test]
+async fn unknown_types_and_missing_targets_fail_permanently_with_a_clear_error() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+    let c = engine.pool.get().await.unwrap();
+    let id: Uuid = c
+        .query_typed_one(
+            "INSERT INTO persona_tasks (persona_id, task_type, scheduled_at) VALUES ($1, 'dance', $2) RETURNING id",
+            &[(&w.marisol, Type::UUID), (&t0(), Type::TIMESTAMPTZ)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let claimed = engine.queue.claim_by_id(&**c, id).await.unwrap();
+    let report = actions::run_task(&engine, &claimed).await;
+    assert_eq!(report.status, TaskStatus::Failed);
+    let t = task(&engine, id).await;
+    assert_eq!(
+        t.error_message.as_deref(),
+        Some("unknown task type \"dance\" (this build knows comment, post, reply, vote, image_post)")
+    );
+
+    let report = run(&engine, w.marisol, TaskType::Comment, Target::default()).await;
+    assert_eq!(report.status, TaskStatus::Failed);
+    assert_eq!(report.reason.as_deref(), Some("a comment task needs a post_id"));
+}
+
+// ---- reschedules -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_persona_over_its_hourly_limit_is_rescheduled_not_failed() {
+    let db = TestDb::new().await;
+    let clock_pairs = [("PERSONA_MAX_ACTIONS_PER_HOUR", "2")];
+    let (engine, clock) = engine_with(&db, Arc::new(shared::ai::offline::OfflineWriter), &clock_pairs);
+    let w = world(&engine).await;
+    let c = engine.pool.get().await.unwrap();
+    let other = fixtures::human_post(&**c, w.board, "Lentils", t0()).await;
+    assert_eq!(run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await.status, TaskStatus::Done);
+    clock.advance(Duration::minutes(10));
+    assert_eq!(run(&engine, w.marisol, TaskType::Vote, on_post(w.post)).await.status, TaskStatus::Done);
+    clock.advance(Duration::minutes(10));
+
+    let report = run(&engine, w.marisol, TaskType::Comment, on_post(other)).await;
+
+    assert_eq!(report.status, TaskStatus::Pending, "{report:?}");
+    assert_eq!(
+        report.next_attempt_at,
+        Some(t0() + Duration::hours(1) + Duration::minutes(1)),
+        "when the first action leaves the hour"
+    );
+    let t = task(&engine, report.task_id).await;
+    assert_eq!(t.retry_count, 0, "no retry used");
+    assert_eq!(t.last_error.as_deref(), Some("persona reached PERSONA_MAX_ACTIONS_PER_HOUR (2)"));
+}
+
+#[tokio::test]
+async fn a_persona_over_its_daily_post_cap_is_rescheduled() {
+    let db = TestDb::new().await;
+    let (engine, clock) =
+        engine_with(&db, Arc::new(shared::ai::offline::OfflineWriter), &[("PERSONA_MAX_POSTS_PER_DAY", "1")]);
+    let w = world(&engine).await;
+    assert_eq!(run(&engine, w.marisol, TaskType::Post, on_board(w.board)).await.status, TaskStatus::Done);
+    clock.advance(Duration::hours(3));
+
+    let report = run(&engine, w.marisol, TaskType::ImagePost, on_board(w.board)).await;
+
+    assert_eq!(report.status, TaskStatus::Pending);
+    assert_eq!(report.next_attempt_at, Some(t0() + Duration::days(1) + Duration::minutes(1)));
+    assert_eq!(report.reason.as_deref(), Some("persona reached PERSONA_MAX_POSTS_PER_DAY (1)"));
+}
+
+#[tokio::test]
+async fn a_model_rate_limit_reschedules_after_the_servers_delay() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = gemini_engine(&db, &fake);
+    let w = world(&engine).await;
+    fake.push(Reply::RateLimitedPerMinute { retry_secs: 19 });
+
+    let report = run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await;
+
+    assert_eq!(report.status, TaskStatus::Pending);
+    assert_eq!(report.next_attempt_at, Some(t0() + Duration::seconds(19)));
+    assert_eq!(task(&engine, report.task_id).await.retry_count, 0);
+}
+
+#[tokio::test]
+async fn the_global_request_limit_reschedules_instead_of_calling() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let client = GeminiClient::new(
+        &fake.uri(),
+        SecretString::from(FAKE_KEY),
+        "gemini-3.6-flash",
+        "x",
+        StdDuration::from_secs(5),
+    )
+    .unwrap();
+    let (engine, _clock) = engine_with(&db, Arc::new(client), &[("GEMINI_MAX_REQUESTS_PER_MINUTE", "1")]);
+    let w = world(&engine).await;
+    assert_eq!(run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await.status, TaskStatus::Done);
+
+    let report = run(&engine, w.nia, TaskType::Comment, on_post(w.post)).await;
+
+    assert_eq!(report.status, TaskStatus::Pending, "{report:?}");
+    assert_eq!(report.next_attempt_at, Some(t0() + Duration::seconds(60)));
+    assert_eq!(fake.received().len(), 1, "the second call never left the engine");
+}
+
+// ---- the model's failures ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn model_failures_end_in_the_right_task_state() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = gemini_engine(&db, &fake);
+    let w = world(&engine).await;
+
+    fake.push(Reply::PromptBlocked("SAFETY".into()));
+    let blocked = run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await;
+    assert_eq!(blocked.status, TaskStatus::Skipped);
+    assert_eq!(blocked.reason.as_deref(), Some("the model declined: prompt blocked (SAFETY)"));
+
+    fake.push(Reply::Status(503));
+    let overloaded = run(&engine, w.marisol, TaskType::Vote, on_post(w.post)).await;
+    assert_eq!(
+        (overloaded.status, overloaded.next_attempt_at),
+        (TaskStatus::Pending, Some(t0() + Duration::seconds(30)))
+    );
+    assert_eq!(task(&engine, overloaded.task_id).await.retry_count, 1);
+
+    fake.retire("gemini-3.6-flash");
+    let retired = run(&engine, w.nia, TaskType::Comment, on_post(w.post)).await;
+    assert_eq!(retired.status, TaskStatus::Failed);
+    assert!(
+        task(&engine, retired.task_id).await.error_message.unwrap().contains("set GEMINI_MODEL to a current model")
+    );
+}
+
+// ---- a failure between generation and commit --------------------------------------------------------
+
+#[tokio::test]
+async fn a_failure_before_the_commit_leaves_no_partial_rows_and_the_retry_publishes_once() {
+    let db = TestDb::new().await;
+    let (engine, clock) = offline_engine(&db);
+    let w = world(&engine).await;
+    // The content row is written, then the memory row fails: the whole transaction must go.
+    engine.pool.get().await.unwrap()
+        .batch_execute(
+            "CREATE FUNCTION crash_here() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected crash'; END $$;
+             CREATE TRIGGER crash_here BEFORE INSERT ON persona_memory FOR EACH ROW EXECUTE FUNCTION crash_here();",
+        )
+        .await
+        .unwrap();
+
+    let first = run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await;
+
+    assert_eq!(first.status, TaskStatus::Pending, "{first:?}");
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM comments WHERE persona_id IS NOT NULL").await,
+        0,
+        "no partial rows"
+    );
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory").await, 0);
+    let t = task(&engine, first.task_id).await;
+    assert_eq!(t.retry_count, 1);
+    assert!(t.last_error.unwrap().contains("injected crash"));
+
+    engine.pool.get().await.unwrap().batch_execute("DROP TRIGGER crash_here ON persona_memory").await.unwrap();
+    clock.set(first.next_attempt_at.unwrap());
+    let c = engine.pool.get().await.unwrap();
+    let again = engine.queue.claim(&**c, 5).await.unwrap();
+    assert_eq!(again.len(), 1);
+    let second = actions::run_task(&engine, &again[0]).await;
+    assert_eq!(second.status, TaskStatus::Done);
+    // Running the old claim again (a confused duplicate worker) publishes nothing more.
+    let stale = actions::run_task(&engine, &again[0]).await;
+    assert_ne!(stale.status, TaskStatus::Done);
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM comments WHERE persona_id IS NOT NULL").await,
+        1,
+        "published exactly once"
+    );
+}
+
+// ---- the publish gate ------------------------------------------------------------------------------
+
+async fn gated(answers: &[&str]) -> (TaskReport, Engine, TestDb) {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = gemini_engine(&db, &fake);
+    let w = world(&engine).await;
+    for answer in answers {
+        fake.push(Reply::Json(serde_json::json!({ "body": answer })));
+    }
+    let report = run(&engine, w.marisol, TaskType::Comment, on_post(w.post)).await;
+    drop(fake);
+    (report, engine, db)
+}
+
+#[tokio::test]
+async fn each_moderation_rule_asks_once_more_then_skips() {
+    // (rule, answer, what the recorded reason says)
+    let cases = [
+        ("banned_phrase", "Just kill yourself trying it, honestly", "moderation (banned_phrase: kill yourself)"),
+        ("ai_disclosure", "As an AI, I recommend a hot pan", "gives away that an AI wrote it"),
+        ("link", "Read https://pans.example.com/guide first", "moderation (link: https://pans.example.com/guide)"),
+        ("email", "Write to me at marisol@example.org", "moderation (email: marisol@example.org)"),
+        ("phone_number", "Call me on +34 612 345 678", "moderation (phone_number: a phone number)"),
+        (
+            "secret",
+            "Use my key AKIAIOSFODNN7EXAMPLE for the API",
+            "moderation (secret: something that looks like an AWS access key)",
+        ),
+        ("unknown_mention", "Ask @ghost_user, they know woks", "moderation (unknown_mention: @ghost_user)"),
+        ("too_long", &"Lots of words here. ".repeat(90), "is too long"),
+    ];
+    for (rule, bad, says) in cases {
+        let (report, engine, _db) = gated(&[bad, bad]).await;
+        assert_eq!(report.status, TaskStatus::Skipped, "{rule}: {report:?}");
+        let reason = report.reason.unwrap();
+        assert!(reason.starts_with("rejected by the publish gate: ") && reason.contains(says), "{rule}: {reason}");
+        let t = task(&engine, report.task_id).await;
+        let decisions = t.decisions.as_array().unwrap();
+        assert_eq!(decisions[0]["verdict"], "regenerate", "{rule}: the first refusal is recorded");
+        assert!(decisions[0]["reason"].as_str().unwrap().contains(says), "{rule}: {}", decisions[0]);
+        assert_eq!(count(&engine, "SELECT count(*) FROM comments WHERE persona_id IS NOT NULL").await, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_draft_that_passes_on_the_second_try_is_published_and_the_first_refusal_recorded() {
+    let (report, engine, _db) = gated(&["Email me: a@b.co", "Two batches and a hotter pan, 230 degrees."]).await;
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let t = task(&engine, report.task_id).await;
+    let decisions = t.decisions.as_array().unwrap();
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions[0]["stage"], "gate");
+    assert_eq!(decisions[1]["verdict"], "published");
+}
+
+#[tokio::test]
+async fn mentions_of_people_present_or_existing_personas_pass() {
+    let (report, _engine, _db) = gated(&["@null_pointer_nia would say the same: use a hotter pan."]).await;
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_near_duplicate_of_the_thread_is_regenerated_then_skipped() {
+    let (report, _engine, _db) = gated(&["Are you crowding the pan?", "are you crowding the pan"]).await;
+    assert_eq!(report.status, TaskStatus::Skipped);
+    assert!(report.reason.unwrap().contains("near duplicate"));
+}
+
+// ---- storage ---------------------------------------------------------------------------------------
+
+fn supabase(fake: &StorageFake, bucket: &str) -> SupabaseStorage {
+    SupabaseStorage::new(&fake.uri(), SecretString::from(FAKE_SERVICE_KEY), bucket, StdDuration::from_millis(5))
+}
+
+mod storage {
+    use super::*;
+    use shared::media::storage::{Storage, StorageError};
+
+    #[tokio::test]
+    async fn an_upload_lands_at_its_key_with_a_public_url() {
+        let fake = StorageFake::start("media", 1024).await;
+        let stored = supabase(&fake, "media").put("personas/a b/1.jpg", vec![1, 2, 3], "image/jpeg").await.unwrap();
+        assert_eq!(stored.path, "personas/a b/1.jpg");
+        assert_eq!(stored.url, format!("{}/storage/v1/object/public/media/personas/a%20b/1.jpg", fake.uri()));
+        assert_eq!(fake.object("personas/a b/1.jpg"), Some(vec![1, 2, 3]));
+        assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_key_overwrites() {
+        let fake = StorageFake::start("media", 1024).await;
+        let storage = supabase(&fake, "media");
+        storage.put("k.jpg", vec![1], "image/jpeg").await.unwrap();
+        storage.put("k.jpg", vec![2, 2], "image/jpeg").await.unwrap();
+        assert_eq!(fake.object("k.jpg"), Some(vec![2, 2]));
+        assert_eq!(fake.object_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn too_large_and_a_missing_bucket_are_permanent_and_clear() {
+        let fake = StorageFake::start("media", 4).await;
+        let err = supabase(&fake, "media").put("big.jpg", vec![0; 10], "image/jpeg").await.unwrap_err();
+        assert!(matches!(err, StorageError::TooLarge(_)), "{err}");
+        assert!(!err.is_retryable());
+        let err = supabase(&fake, "nope").put("a.jpg", vec![0], "image/jpeg").await.unwrap_err();
+        assert!(matches!(&err, StorageError::BucketMissing { bucket, .. } if bucket == "nope"), "{err}");
+        assert!(err.to_string().contains("SUPABASE_STORAGE_BUCKET"));
+        fake.push(StorageReply::Unauthorized);
+        let err = supabase(&fake, "media").put("a.jpg", vec![0], "image/jpeg").await.unwrap_err();
+        assert!(matches!(err, StorageError::Unauthorized(_)), "{err}");
+        fake.push(StorageReply::TooLarge);
+        assert!(matches!(
+            supabase(&fake, "media").put("a.jpg", vec![0], "image/jpeg").await.unwrap_err(),
+            StorageError::TooLarge(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_and_then_reported_as_temporary() {
+        let fake = StorageFake::start("media", 1024).await;
+        fake.push(StorageReply::ServerError(503)).push(StorageReply::Unavailable);
+        supabase(&fake, "media").put("a.jpg", vec![1], "image/jpeg").await.unwrap();
+        assert_eq!(fake.uploads().len(), 3, "two failures, then success");
+
+        for _ in 0..3 {
+            fake.push(StorageReply::ServerError(502));
+        }
+        let err = supabase(&fake, "media").put("b.jpg", vec![1], "image/jpeg").await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert_eq!(fake.uploads().len(), 6);
+    }
+}
