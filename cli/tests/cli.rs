@@ -33,7 +33,13 @@ async fn tasks(db: &TestDb) -> Vec<(String, Uuid)> {
             .query_typed_one(
                 "INSERT INTO persona_tasks (persona_id, task_type, post_id, comment_id, board_id, scheduled_at)
                  VALUES ($1, $2, $3, $4, $5, now() + interval '1 day') RETURNING id",
-                &[(&persona, Type::UUID), (&kind, Type::TEXT), (&post_id, Type::UUID), (&comment_id, Type::UUID), (&board_id, Type::UUID)],
+                &[
+                    (&persona, Type::UUID),
+                    (&kind, Type::TEXT),
+                    (&post_id, Type::UUID),
+                    (&comment_id, Type::UUID),
+                    (&board_id, Type::UUID),
+                ],
             )
             .await
             .unwrap()
@@ -48,13 +54,18 @@ fn run_task(db: &TestDb, id: Uuid, env: &[(&str, String)]) -> serde_json::Value 
     let mut command = Command::new(env!("CARGO_BIN_EXE_persona-engine"));
     command.args(["run-task", &id.to_string()]).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     // Five actions by one persona in a minute: above the default hourly limit, which run-task respects.
-    command.env("DATABASE_URL", db.url()).env("MEDIA_DIR", &media).env("RUST_LOG", "warn").env("PERSONA_MAX_ACTIONS_PER_HOUR", "10");
+    command
+        .env("DATABASE_URL", db.url())
+        .env("MEDIA_DIR", &media)
+        .env("RUST_LOG", "warn")
+        .env("PERSONA_MAX_ACTIONS_PER_HOUR", "10");
     for (k, v) in env {
         command.env(k, v);
     }
     let output = command.output().unwrap();
     assert!(output.status.success(), "run-task failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
 }
 
 #[tokio::test(flavor = "multi_thread")]
