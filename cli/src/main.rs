@@ -1,4 +1,6 @@
-//! `persona-engine`: the local runner. Wiring only; the engine lives in the `shared` crate.
+//! `persona-engine`: the local runner. Wiring and presentation only; the engine lives in `shared`.
+
+mod demo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use shared::config::Config;
 use shared::db::{self, ConnectOptions, local::LocalPostgres};
 use shared::demo_world::DemoWorld;
 use shared::engine::Engine;
-use shared::queue::Queue;
+use shared::worker::Budget;
 
 #[derive(Parser)]
 #[command(name = "persona-engine", version, about = "AI personas that post, comment, reply and vote like people")]
@@ -23,23 +25,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A simulated day of platform life on a private database, then the threads as a person reads them.
+    Demo {
+        /// Simulated hours.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=168))]
+        hours: u32,
+    },
     /// Apply database migrations (a no-op when up to date). Prints JSON.
     Migrate,
     /// Insert the demo world: a dozen personas, boards, human posts and comments. Prints JSON.
     Seed,
+    /// One planning tick: rescue expired leases, then enqueue. Prints JSON.
+    Enqueue,
+    /// One worker batch (at most MAX_TASKS_PER_TICK tasks). Prints JSON.
+    Work {
+        /// At most this many tasks.
+        #[arg(long)]
+        max_tasks: Option<usize>,
+    },
+    /// The standalone service: the scheduler every SCHEDULER_INTERVAL_MS and the admin API on ADMIN_PORT.
+    Serve,
+    /// Run one PENDING task now, whatever its scheduled time; print its final state and what it published.
+    RunTask {
+        /// The task's id.
+        task_id: uuid::Uuid,
+    },
     /// Task queue commands.
     Tasks {
         #[command(subcommand)]
         command: TasksCommand,
     },
-    /// Run one PENDING task now, whatever its scheduled time, and print its final state and what it
-    /// published as JSON.
-    RunTask {
-        /// The task's id.
-        task_id: uuid::Uuid,
-    },
-    /// Run a simulated day of platform life on a private database (not yet: arrives with the functions issue).
-    Demo,
     /// A private PostgreSQL for development and tests (data in a directory of your choice).
     DevPostgres {
         #[command(subcommand)]
@@ -96,25 +111,23 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    let config = match &cli.command {
         Command::DevPostgres { command: DevPostgresCommand::Start { dir } } => {
-            let cluster = LocalPostgres::start_fresh(&dir, false)?;
+            let cluster = LocalPostgres::start_fresh(dir, false)?;
             println!("DATABASE_URL={}", cluster.url("postgres"));
             cluster.detach();
             return Ok(());
         }
         Command::DevPostgres { command: DevPostgresCommand::Stop { dir } } => {
-            LocalPostgres::stop_at(&dir)?;
+            LocalPostgres::stop_at(dir)?;
             return Ok(());
         }
-        Command::Demo => {
-            eprintln!("not yet: `demo` arrives with the planner, worker and local runner (issue 5)");
-            std::process::exit(2);
-        }
-        _ => {}
+        _ => Config::from_env()?,
+    };
+    if let Command::Demo { hours } = cli.command {
+        return demo::run(&config, hours).await;
     }
 
-    let config = Config::from_env()?;
     let url = database_url(&config)?;
     match cli.command {
         Command::Migrate => {
@@ -135,15 +148,20 @@ async fn run(cli: Cli) -> Result<()> {
             print_json(&report)
         }
         Command::Tasks { command: TasksCommand::Stats } => {
-            let pool = db::connect_pool(&ConnectOptions {
-                url: url.into(),
-                ca_cert: config.database.ca_cert.clone(),
-                pool_size: 1,
-            })?;
-            let client = pool.get().await.context("connecting to DATABASE_URL")?;
-            let queue = Queue::new(clock::system(), config.queue.lease, config.queue.max_retries);
-            print_json(&queue.stats(&**client).await?)
+            let engine = Engine::from_config(&config, clock::system())?;
+            let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
+            print_json(&engine.queue.stats(&**client).await?)
         }
+        Command::Enqueue => {
+            let engine = Engine::from_config(&config, clock::system())?;
+            print_json(&shared::planner::tick(&engine, None).await?)
+        }
+        Command::Work { max_tasks } => {
+            let engine = Engine::from_config(&config, clock::system())?;
+            let max = max_tasks.unwrap_or(config.scheduler.max_tasks_per_tick);
+            print_json(&shared::worker::drain(&engine, max, Budget::Unbounded).await)
+        }
+        Command::Serve => serve(&config).await,
         Command::RunTask { task_id } => {
             let engine = Engine::from_config(&config, clock::system())?;
             let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
@@ -158,6 +176,60 @@ async fn run(cli: Cli) -> Result<()> {
             };
             print_json(&serde_json::json!({ "task": task, "report": report, "published": published }))
         }
-        Command::DevPostgres { .. } | Command::Demo => unreachable!("handled above"),
+        Command::DevPostgres { .. } | Command::Demo { .. } => unreachable!("handled above"),
     }
+}
+
+/// The scheduler loop and the admin API in one process, until SIGINT or SIGTERM.
+async fn serve(config: &Config) -> Result<()> {
+    let engine = Engine::from_config(config, clock::system())?;
+    drop(engine.pool.get().await.context("connecting to DATABASE_URL")?);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = config.scheduler.enabled.then(|| {
+        tracing::info!(interval_ms = config.scheduler.interval.as_millis() as u64, "scheduler started");
+        tokio::spawn(shared::runner::run_scheduler(engine.clone(), config.scheduler.interval, stop_rx.clone()))
+    });
+    if config.admin.api_key.is_none() {
+        tracing::warn!("ADMIN_API_KEY is not set: the admin API answers /health only");
+    }
+    let address = (config.admin.host.as_str(), config.admin.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding the admin API to {}:{}", address.0, address.1))?;
+    tracing::info!(address = %listener.local_addr()?, "admin API listening");
+    let router = shared::admin::router(engine, config.admin.api_key.clone());
+    let mut stop = stop_rx.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = stop.changed().await;
+    });
+    let server = tokio::spawn(async move { server.await });
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the batch in progress");
+    let _ = stop_tx.send(true);
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
+    server.await??;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

@@ -155,6 +155,9 @@ pub struct SchedulerConfig {
     pub max_tasks_per_tick: usize,
     /// `TASK_TIMEOUT_MS`: one task's time limit inside the worker.
     pub task_timeout: Duration,
+    /// `WORKER_LOCAL_BUDGET_MS`: how long a worker batch may run when its invocation has no usable
+    /// deadline (the local Lambda emulator sends one in the past).
+    pub local_budget: Duration,
 }
 
 /// Queue behaviour.
@@ -203,6 +206,8 @@ pub struct ConversationConfig {
 /// Admin API settings.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
+    /// `ADMIN_HOST`: the local server's address (the Lambda uses its Function URL).
+    pub host: String,
     /// `ADMIN_PORT`.
     pub port: u16,
     /// `ADMIN_API_KEY`; without it every route but `/health` refuses.
@@ -424,6 +429,7 @@ impl Config {
                 max_concurrent_tasks: v.positive("MAX_CONCURRENT_TASKS", 3)?,
                 max_tasks_per_tick: v.positive("MAX_TASKS_PER_TICK", 5)?,
                 task_timeout,
+                local_budget: v.millis("WORKER_LOCAL_BUDGET_MS", 120_000)?,
             },
             queue: QueueConfig { lease, max_retries: v.parsed("TASK_MAX_RETRIES", 3)? },
             limits: LimitsConfig {
@@ -441,7 +447,11 @@ impl Config {
                 max_replies_per_thread: v.parsed("CONVERSATION_MAX_REPLIES_PER_THREAD", 8)?,
                 reply_probability,
             },
-            admin: AdminConfig { port: v.parsed("ADMIN_PORT", 3001)?, api_key: v.secret("ADMIN_API_KEY") },
+            admin: AdminConfig {
+                host: v.get("ADMIN_HOST").unwrap_or_else(|| "127.0.0.1".into()),
+                port: v.parsed("ADMIN_PORT", 3001)?,
+                api_key: v.secret("ADMIN_API_KEY"),
+            },
             image: ImageConfig {
                 max_width: v.positive("IMAGE_MAX_WIDTH", 1600)?,
                 quality,

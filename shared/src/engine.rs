@@ -28,6 +28,8 @@ pub struct Settings {
     pub delays: DelaysConfig,
     /// Worker sizing.
     pub scheduler: SchedulerConfig,
+    /// Mixed into the planner's seed (simulations use it to draw a different world per seed).
+    pub rng_salt: u64,
 }
 
 /// The engine.
@@ -113,6 +115,7 @@ impl Engine {
                 conversation: config.conversation.clone(),
                 delays: config.delays.clone(),
                 scheduler: config.scheduler.clone(),
+                rng_salt: 0,
             },
             pool,
             clock,

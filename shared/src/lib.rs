@@ -4,6 +4,7 @@
 //! the handbook for how the modules fit together.
 
 pub mod actions;
+pub mod admin;
 pub mod ai;
 pub mod clock;
 pub mod config;
@@ -11,9 +12,14 @@ pub mod context;
 pub mod db;
 pub mod demo_world;
 pub mod engine;
+pub mod lambda;
 pub mod media;
 pub mod moderation;
 pub mod persona;
+pub mod planner;
 pub mod prompt;
 pub mod queue;
+pub mod runner;
+pub mod simulation;
 pub mod telemetry;
+pub mod worker;

@@ -24,7 +24,7 @@ use crate::db::{DbError, GenericClient};
 pub use crate::db::tasks::{Task, TaskStatus};
 
 /// What a persona can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskType {
     /// A top-level comment on a post.
@@ -80,6 +80,9 @@ pub struct Target {
 /// A task to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewTask {
+    /// Its id, when the caller chooses it (the planner derives ids from its seed, so a simulation
+    /// replays exactly); otherwise the database draws one.
+    pub id: Option<Uuid>,
     /// Who acts.
     pub persona_id: Uuid,
     /// What to do.
@@ -95,7 +98,7 @@ pub struct NewTask {
 impl NewTask {
     /// A task with an empty payload.
     pub fn new(persona_id: Uuid, task_type: TaskType, target: Target, scheduled_at: DateTime<Utc>) -> Self {
-        Self { persona_id, task_type, target, scheduled_at, payload: serde_json::json!({}) }
+        Self { id: None, persona_id, task_type, target, scheduled_at, payload: serde_json::json!({}) }
     }
 }
 
@@ -106,6 +109,8 @@ pub struct EnqueueReport {
     pub inserted: Vec<Uuid>,
     /// How many were skipped because a live task already covered them.
     pub skipped: usize,
+    /// Inserted, per task type.
+    pub by_type: std::collections::BTreeMap<String, usize>,
 }
 
 /// A failure to report for a RUNNING task.
@@ -138,7 +143,7 @@ pub struct RescueReport {
 }
 
 /// Queue figures at a moment.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct QueueStats {
     /// When they were taken.
     pub at: DateTime<Utc>,
@@ -292,6 +297,7 @@ impl Queue {
         let rows: Vec<TaskInsert> = new
             .iter()
             .map(|t| TaskInsert {
+                id: t.id,
                 persona_id: t.persona_id,
                 task_type: t.task_type.as_str().to_owned(),
                 post_id: t.target.post_id,
@@ -303,7 +309,15 @@ impl Queue {
             })
             .collect();
         let inserted = tasks::insert_many(c, &rows, self.clock.now()).await?;
-        Ok(EnqueueReport { skipped: new.len() - inserted.len(), inserted })
+        let mut by_type = std::collections::BTreeMap::new();
+        for (_, task_type) in &inserted {
+            *by_type.entry(task_type.clone()).or_default() += 1;
+        }
+        Ok(EnqueueReport {
+            skipped: new.len() - inserted.len(),
+            inserted: inserted.into_iter().map(|(id, _)| id).collect(),
+            by_type,
+        })
     }
 
     /// Claims up to `limit` due tasks into RUNNING under one new claim token, at most one per persona.

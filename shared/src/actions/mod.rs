@@ -150,7 +150,7 @@ pub struct Content {
 }
 
 /// What a publish wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Published {
     /// The created row (none for a vote of "none").
     pub result_id: Option<Uuid>,
@@ -294,8 +294,28 @@ pub fn action_for(task_type: &str) -> Option<&'static dyn Action> {
     })
 }
 
+/// What became of a task run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// DONE: its effect is committed.
+    Published,
+    /// SKIPPED: not applicable.
+    Skipped,
+    /// PENDING again without using a retry (a rate limit).
+    Rescheduled,
+    /// PENDING again after a retryable failure (a retry used).
+    Retrying,
+    /// FAILED for good.
+    Failed,
+    /// The claim was lost (the lease expired and the task was rescued, or it was cancelled or deleted).
+    Abandoned,
+    /// The outcome could not be written; the lease will free the task.
+    Unrecorded,
+}
+
 /// How a task run ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskReport {
     /// The task.
     pub task_id: Uuid,
@@ -305,6 +325,8 @@ pub struct TaskReport {
     pub persona_id: Uuid,
     /// Where it ended up (RUNNING if even recording the outcome failed: the lease will free it).
     pub status: TaskStatus,
+    /// What became of it.
+    pub outcome: RunOutcome,
     /// What was published.
     pub published: Option<Published>,
     /// Why it was skipped, rescheduled or failed.
@@ -326,6 +348,7 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
         task_type: task.task_type.clone(),
         persona_id: task.persona_id,
         status: TaskStatus::Running,
+        outcome: RunOutcome::Unrecorded,
         published: None,
         reason: None,
         next_attempt_at: None,
@@ -334,6 +357,7 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
     let error = match result {
         Ok(published) => {
             report.status = TaskStatus::Done;
+            report.outcome = RunOutcome::Published;
             report.published = Some(published);
             tracing::info!(task_id = %task.id, task_type = %task.task_type, result_id = ?published.result_id, "published");
             return report;
@@ -365,18 +389,22 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
             Next::Skip(reason) => {
                 queue.skip(&**client, task, &reason, &outcome).await?;
                 report.status = TaskStatus::Skipped;
+                report.outcome = RunOutcome::Skipped;
             }
             Next::Reschedule(at, reason) => {
                 queue.reschedule(&**client, task, at, &reason, &outcome).await?;
                 report.status = TaskStatus::Pending;
+                report.outcome = RunOutcome::Rescheduled;
                 report.next_attempt_at = Some(at);
             }
             Next::Fail(failure) => {
                 let result = queue.fail(&**client, task, &failure, &outcome).await?;
                 report.status = result.status;
+                report.outcome =
+                    if result.status == TaskStatus::Pending { RunOutcome::Retrying } else { RunOutcome::Failed };
                 report.next_attempt_at = result.next_attempt_at;
             }
-            Next::Abandon => {}
+            Next::Abandon => report.outcome = RunOutcome::Abandoned,
         }
         Ok(())
     }

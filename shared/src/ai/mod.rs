@@ -71,7 +71,7 @@ pub struct ImagePrompt {
 }
 
 /// Tokens a call used, as the provider reported them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Input tokens.
     pub prompt_tokens: u32,

@@ -56,70 +56,166 @@ fn seed_of(value: &impl Hash) -> u64 {
 
 const STOPWORDS: &[&str] = &[
     "about",
+    "actually",
+    "advice",
     "after",
     "again",
+    "agreed",
+    "almost",
+    "already",
     "always",
+    "another",
+    "anyone",
+    "anything",
+    "anyway",
+    "around",
+    "attempt",
     "because",
     "before",
+    "beginner",
     "being",
+    "better",
+    "between",
+    "cheap",
     "could",
+    "curious",
+    "depend",
+    "depends",
+    "didn",
+    "different",
+    "differently",
     "doesn",
+    "during",
+    "easier",
+    "either",
+    "enough",
+    "especially",
     "every",
+    "everyone",
+    "everything",
+    "experience",
+    "figure",
+    "finally",
     "first",
     "friends",
+    "getting",
     "going",
+    "great",
+    "happened",
+    "happy",
+    "hardly",
+    "helps",
+    "honestly",
+    "hoping",
+    "instead",
+    "learned",
+    "little",
+    "maybe",
+    "might",
+    "month",
+    "never",
+    "nothing",
+    "other",
+    "others",
+    "people",
+    "perhaps",
+    "point",
+    "posting",
+    "pretty",
+    "probably",
+    "problem",
+    "question",
+    "quite",
+    "really",
+    "remember",
+    "right",
+    "second",
+    "seems",
+    "should",
+    "since",
+    "something",
+    "sometimes",
+    "started",
+    "still",
+    "struggling",
+    "suspected",
+    "thanks",
     "their",
     "there",
     "these",
     "thing",
     "things",
     "think",
+    "third",
     "those",
+    "though",
+    "thought",
     "through",
+    "times",
+    "today",
+    "together",
+    "tonight",
+    "tried",
+    "trying",
     "under",
+    "underrated",
     "until",
     "using",
+    "usually",
+    "wanted",
+    "weird",
+    "weirdly",
     "what",
+    "whatever",
     "when",
     "where",
     "which",
     "while",
-    "would",
-    "should",
-    "still",
-    "really",
-    "anyone",
-    "something",
-    "everything",
+    "whole",
+    "within",
     "without",
-    "actually",
-    "other",
-    "another",
-    "since",
-    "maybe",
-    "never",
-    "right",
+    "worked",
+    "working",
+    "worse",
     "worth",
-    "times",
+    "would",
+    "wrong",
+    "yesterday",
+    "conflicting",
 ];
 
-/// Salient words of the context: longer words first, title words before body words, no stopwords.
-fn keywords(texts: &[&str]) -> Vec<String> {
-    let mut seen = Vec::new();
-    for text in texts {
+/// Salient words of the context: the persona's interests when they appear, then title words, then
+/// longer words; no stopwords.
+fn keywords(texts: &[&str], interests: &[String]) -> Vec<String> {
+    let interests: Vec<String> = interests.iter().map(|i| i.to_lowercase()).collect();
+    let mut scored: Vec<(i32, usize, String)> = Vec::new();
+    for (t, text) in texts.iter().enumerate() {
         for word in text.split(|c: char| !c.is_alphanumeric() && c != '-') {
             let w = word.trim_matches('-').to_lowercase();
-            if w.len() >= 5
-                && !STOPWORDS.contains(&w.as_str())
-                && !w.chars().all(|c| c.is_ascii_digit())
-                && !seen.contains(&w)
-            {
-                seen.push(w);
+            if w.len() < 4 || STOPWORDS.contains(&w.as_str()) || w.chars().all(|c| c.is_ascii_digit()) {
+                continue;
             }
+            if scored.iter().any(|(_, _, seen)| *seen == w) {
+                continue;
+            }
+            let mut score = 0;
+            if interests.iter().any(|i| i.contains(&w) || w.contains(i.as_str())) {
+                score += 4;
+            }
+            if t == 0 {
+                score += 2;
+            }
+            if w.len() >= 7 {
+                score += 1;
+            }
+            if w.ends_with("ly") || w.ends_with("ed") {
+                score -= 2;
+            }
+            scored.push((score, scored.len(), w));
         }
     }
-    seen.truncate(8);
-    seen
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(8).map(|(_, _, w)| w).collect()
 }
 
 struct Style {
@@ -261,23 +357,33 @@ fn write(brief: &Brief) -> Result<serde_json::Value, ModelError> {
     let style = style_of(persona);
     let interest = persona.interests.choose(&mut rng).cloned().unwrap_or_else(|| "this".into());
 
+    // The title says what the thread is about; the comment answered says what the reply is about.
     let mut context: Vec<&str> = Vec::new();
+    if let Some(post) = &brief.post {
+        context.push(&post.title);
+    }
     if let Some(comment) = &brief.comment {
         context.push(&comment.body);
     }
     if let Some(post) = &brief.post {
-        context.push(&post.title);
         context.push(&post.body);
     }
-    let words = keywords(&context);
+    let words = keywords(&context, &persona.interests);
     let kw = words.first().cloned().unwrap_or_else(|| interest.clone());
     let kw2 = if words.len() > 1 { words[rng.random_range(1..words.len())].clone() } else { interest.clone() };
 
     Ok(match task {
         TaskType::Vote => serde_json::json!({ "direction": vote(&mut rng, persona, brief, &words) }),
         TaskType::Comment | TaskType::Reply => {
-            let author = brief.comment.as_ref().map(|c| c.author.display()).unwrap_or_default();
-            serde_json::json!({ "body": comment_body(&mut rng, persona, &style, task, &kw, &kw2, &interest, &author) })
+            // Address people by name only when their name is known.
+            let author = brief
+                .comment
+                .as_ref()
+                .filter(|c| !matches!(c.author, crate::context::Author::Human { name: None, .. }))
+                .map(|c| c.author.display())
+                .unwrap_or_default();
+            let mood = brief.comment.as_ref().map(|c| Mood::of(&c.body)).unwrap_or(Mood::Neutral);
+            serde_json::json!({ "body": comment_body(&mut rng, persona, &style, task, &kw, &kw2, &interest, &author, mood) })
         }
         TaskType::Post | TaskType::ImagePost => {
             let board = brief.board.as_ref();
@@ -319,6 +425,30 @@ fn vote(rng: &mut ChaCha8Rng, persona: &Persona, brief: &Brief, words: &[String]
     }
 }
 
+/// How the comment being answered reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mood {
+    Thanks,
+    Question,
+    Doubt,
+    Neutral,
+}
+
+impl Mood {
+    fn of(text: &str) -> Self {
+        let t = text.to_lowercase();
+        if t.contains("thank") || t.contains("helps") || t.contains("helped") {
+            Self::Thanks
+        } else if ["not sure", "worse", "opposite", "disagree", "doesn't", "wrong"].iter().any(|w| t.contains(w)) {
+            Self::Doubt
+        } else if t.contains('?') {
+            Self::Question
+        } else {
+            Self::Neutral
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn comment_body(
     rng: &mut ChaCha8Rng,
@@ -329,17 +459,40 @@ fn comment_body(
     kw2: &str,
     interest: &str,
     author: &str,
+    mood: Mood,
 ) -> String {
     let slots = [("kw", kw), ("kw2", kw2), ("interest", interest), ("author", author)];
-    let openers: &[&str] = if task == TaskType::Reply && !author.is_empty() {
-        &[
-            "{author}, fair point about {kw}",
-            "I see it a bit differently, {author}",
-            "{author}, agreed on {kw}, mostly",
-            "That matches what I've seen, {author}",
-            "Good catch on {kw}, {author}",
-            "Not sure I follow the {kw} part, {author}",
-        ]
+    let named = !author.is_empty();
+    let openers: &[&str] = if task == TaskType::Reply {
+        match (mood, named) {
+            (Mood::Thanks, _) => {
+                &["Glad it helped", "Happy to help, honestly", "Good luck with it", "Let me know how it goes"]
+            }
+            (Mood::Question, true) => &[
+                "Good question, {author}",
+                "{author}, honestly it depends on {kw}",
+                "Short answer, {author}: it's mostly {kw}",
+            ],
+            (Mood::Question, false) => {
+                &["Good question", "Honestly it depends on {kw}", "Short answer: it's mostly {kw}"]
+            }
+            (Mood::Doubt, true) => &[
+                "Fair, {author}, it can go either way",
+                "I see why you'd say that, {author}",
+                "{author}, that happened to me once too",
+            ],
+            (Mood::Doubt, false) => {
+                &["Fair, it can go either way", "I see why you'd say that", "That happened to me once too"]
+            }
+            (Mood::Neutral, true) => &[
+                "{author}, fair point about {kw}",
+                "I see it a bit differently, {author}",
+                "That matches what I've seen, {author}",
+            ],
+            (Mood::Neutral, false) => {
+                &["Fair point about {kw}", "I see it a bit differently", "That matches what I've seen"]
+            }
+        }
     } else {
         &[
             "{Kw} is one of those things where the details matter",

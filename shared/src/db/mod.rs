@@ -6,10 +6,12 @@
 //! prepared statements between transactions.
 
 pub mod content;
+pub mod display;
 pub mod local;
 pub mod memory;
 pub mod migrate;
 pub mod personas;
+pub mod planner;
 pub mod request_limits;
 pub mod seed;
 pub mod tasks;

@@ -168,3 +168,57 @@ pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) 
         .await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
+
+/// One persona's activity since a moment (the status page's "today").
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ActivitySince {
+    /// The persona.
+    pub persona_id: Uuid,
+    /// Its handle.
+    pub username: String,
+    /// Paused personas do nothing.
+    pub is_active: bool,
+    /// Posts (text and image).
+    pub posts: i64,
+    /// Comments and replies.
+    pub comments: i64,
+    /// Votes (including decisions not to vote).
+    pub votes: i64,
+    /// The latest action.
+    pub last_action_at: Option<DateTime<Utc>>,
+}
+
+/// Every persona's actions in `[since, now]`, most active first.
+pub async fn activity_since(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ActivitySince>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT p.id, p.username, p.is_active,
+                    count(m.id) FILTER (WHERE m.action_type = 'posted'),
+                    count(m.id) FILTER (WHERE m.action_type IN ('commented', 'replied')),
+                    count(m.id) FILTER (WHERE m.action_type = 'voted'),
+                    max(m.created_at)
+             FROM personas p
+             LEFT JOIN persona_memory m ON m.persona_id = p.id AND m.created_at >= $1 AND m.created_at <= $2
+             GROUP BY p.id, p.username, p.is_active
+             ORDER BY count(m.id) DESC, p.username",
+            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ActivitySince {
+                persona_id: r.try_get(0)?,
+                username: r.try_get(1)?,
+                is_active: r.try_get(2)?,
+                posts: r.try_get(3)?,
+                comments: r.try_get(4)?,
+                votes: r.try_get(5)?,
+                last_action_at: r.try_get(6)?,
+            })
+        })
+        .collect()
+}

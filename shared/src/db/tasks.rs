@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{DbError, GenericClient};
 
 /// A task's lifecycle state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskStatus {
     /// Waiting for its `scheduled_at`.
@@ -53,7 +53,7 @@ impl std::fmt::Display for TaskStatus {
 }
 
 /// One `persona_tasks` row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Task {
     /// Primary key.
     pub id: Uuid,
@@ -152,6 +152,8 @@ fn tasks(rows: &[Row]) -> Result<Vec<Task>, DbError> {
 /// The columns of a task to insert.
 #[derive(Debug, Clone, Default)]
 pub struct TaskInsert {
+    /// Primary key (`None`: drawn by the database).
+    pub id: Option<Uuid>,
     /// Who acts.
     pub persona_id: Uuid,
     /// What to do.
@@ -171,15 +173,16 @@ pub struct TaskInsert {
 }
 
 /// Inserts many tasks in one statement, skipping any that a live (PENDING/RUNNING) task with the same
-/// (persona, type, target) already covers; returns the ids inserted.
+/// (persona, type, target) already covers; returns the ids and types inserted.
 pub async fn insert_many(
     c: &impl GenericClient,
     rows: &[TaskInsert],
     now: DateTime<Utc>,
-) -> Result<Vec<Uuid>, DbError> {
+) -> Result<Vec<(Uuid, String)>, DbError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.id).collect();
     let persona_ids: Vec<Uuid> = rows.iter().map(|r| r.persona_id).collect();
     let types: Vec<&str> = rows.iter().map(|r| r.task_type.as_str()).collect();
     let post_ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.post_id).collect();
@@ -191,13 +194,13 @@ pub async fn insert_many(
     let inserted = c
         .query_typed(
             "INSERT INTO persona_tasks
-                 (persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, created_at)
-             SELECT n.persona_id, n.task_type, n.post_id, n.comment_id, n.board_id, n.scheduled_at, n.max_retries,
-                    n.payload, $9
-             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8)
-                  AS n(persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload)
+                 (id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, created_at)
+             SELECT coalesce(n.id, gen_random_uuid()), n.persona_id, n.task_type, n.post_id, n.comment_id, n.board_id,
+                    n.scheduled_at, n.max_retries, n.payload, $9
+             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10)
+                  AS n(persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, id)
              ON CONFLICT DO NOTHING
-             RETURNING id",
+             RETURNING id, task_type",
             &[
                 (&persona_ids, Type::UUID_ARRAY),
                 (&types, Type::TEXT_ARRAY),
@@ -208,10 +211,11 @@ pub async fn insert_many(
                 (&max_retries, Type::INT4_ARRAY),
                 (&payloads, Type::JSONB_ARRAY),
                 (&now, Type::TIMESTAMPTZ),
+                (&ids, Type::UUID_ARRAY),
             ],
         )
         .await?;
-    Ok(inserted.iter().map(|r| r.get(0)).collect())
+    inserted.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 /// Key space of the transaction-scoped advisory locks the claim takes per persona ("pe").
@@ -640,6 +644,79 @@ pub async fn retry_now(c: &impl GenericClient, id: Uuid, now: DateTime<Utc>) -> 
 pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Option<Task>, DbError> {
     let row =
         c.query_typed_opt(&format!("SELECT {COLUMNS} FROM persona_tasks WHERE id = $1"), &[(&id, Type::UUID)]).await?;
+    row.as_ref().map(Task::try_from).transpose()
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    /// Only this status.
+    pub status: Option<TaskStatus>,
+    /// Only this type.
+    pub task_type: Option<String>,
+    /// Only this persona.
+    pub persona_id: Option<Uuid>,
+    /// Only tasks created before this (created_at, id) position: the previous page's last.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// Tasks newest first, at most `limit`.
+pub async fn list(c: &impl GenericClient, filter: &TaskFilter, limit: i64) -> Result<Vec<Task>, DbError> {
+    let status = filter.status.map(TaskStatus::as_str);
+    let (before_at, before_id) = match filter.before {
+        Some((at, id)) => (Some(at), Some(id)),
+        None => (None, None),
+    };
+    let rows = c
+        .query_typed(
+            &format!(
+                "SELECT {COLUMNS} FROM persona_tasks
+                 WHERE ($1::text IS NULL OR status = $1)
+                   AND ($2::text IS NULL OR task_type = $2)
+                   AND ($3::uuid IS NULL OR persona_id = $3)
+                   AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+                 ORDER BY created_at DESC, id DESC
+                 LIMIT $6"
+            ),
+            &[
+                (&status, Type::TEXT),
+                (&filter.task_type, Type::TEXT),
+                (&filter.persona_id, Type::UUID),
+                (&before_at, Type::TIMESTAMPTZ),
+                (&before_id, Type::UUID),
+                (&limit, Type::INT8),
+            ],
+        )
+        .await?;
+    tasks(&rows)
+}
+
+/// The live (PENDING or RUNNING) task for a persona, type and target, if any.
+pub async fn find_live(
+    c: &impl GenericClient,
+    persona_id: Uuid,
+    task_type: &str,
+    post_id: Option<Uuid>,
+    comment_id: Option<Uuid>,
+    board_id: Option<Uuid>,
+) -> Result<Option<Task>, DbError> {
+    let row = c
+        .query_typed_opt(
+            &format!(
+                "SELECT {COLUMNS} FROM persona_tasks
+                 WHERE persona_id = $1 AND task_type = $2 AND status IN ('PENDING', 'RUNNING')
+                   AND post_id IS NOT DISTINCT FROM $3 AND comment_id IS NOT DISTINCT FROM $4
+                   AND board_id IS NOT DISTINCT FROM $5"
+            ),
+            &[
+                (&persona_id, Type::UUID),
+                (&task_type, Type::TEXT),
+                (&post_id, Type::UUID),
+                (&comment_id, Type::UUID),
+                (&board_id, Type::UUID),
+            ],
+        )
+        .await?;
     row.as_ref().map(Task::try_from).transpose()
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// A persona's profile.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Persona {
     /// Primary key.
     pub id: Uuid,

@@ -1,6 +1,11 @@
 //! Picking the personas most likely to engage with a post or a board: interest overlap with the board's
 //! topics and the post's words, never the author, never one that already engaged the target, only with
 //! rate budget left and awake in its own time zone — then weighted randomness from a seedable RNG.
+//!
+//! A [`Pool`] normalises every persona's interests and checks its time zone once, so the planner can
+//! score a thousand personas against hundreds of posts in one tick.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
@@ -9,19 +14,6 @@ use uuid::Uuid;
 
 use super::Persona;
 use crate::db::personas::Candidate;
-
-/// What the personas are picked for.
-#[derive(Debug, Clone, Default)]
-pub struct Target<'a> {
-    /// The board's topics.
-    pub topics: &'a [String],
-    /// The post's (or comment's) words.
-    pub text: &'a str,
-    /// Who wrote it (never picked).
-    pub author: Option<Uuid>,
-    /// An original post is asked for: the daily post cap applies too.
-    pub wants_post: bool,
-}
 
 /// The per-persona limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,80 +32,156 @@ pub fn local_hour(timezone: &str, now: DateTime<Utc>) -> u32 {
     }
 }
 
-/// Whether the persona is awake at `now`: between its start and end hour, local time (an end before the
-/// start means the day runs past midnight).
-pub fn is_awake(persona: &Persona, now: DateTime<Utc>) -> bool {
-    let hour = local_hour(&persona.timezone, now) as i16;
-    let (start, end) = (persona.active_hours_start, persona.active_hours_end);
+/// Whether `hour` falls in `[start, end)`; an end before the start means the day runs past midnight.
+pub fn in_active_hours(hour: u32, start: i16, end: i16) -> bool {
+    let hour = hour as i16;
     if start <= end { hour >= start && hour < end } else { hour >= start || hour < end }
 }
 
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).map(str::to_lowercase).collect()
+/// Whether the persona is awake at `now`, local time.
+pub fn is_awake(persona: &Persona, now: DateTime<Utc>) -> bool {
+    in_active_hours(local_hour(&persona.timezone, now), persona.active_hours_start, persona.active_hours_end)
 }
 
-/// How well `persona` fits `target`: 1 plus 3 per interest among the topics plus 1 per interest in the
-/// text (an interest matches a topic or word that contains it, or that it contains).
-pub fn affinity(persona: &Persona, target: &Target<'_>) -> f64 {
-    let topics: Vec<String> = target.topics.iter().map(|t| t.to_lowercase()).collect();
-    let text = words(target.text);
-    let mut score = 1.0;
-    for interest in &persona.interests {
-        let interest = interest.to_lowercase();
-        if topics.iter().any(|t| t.contains(&interest) || interest.contains(t.as_str())) {
-            score += 3.0;
-        }
-        let parts = words(&interest);
-        if !parts.is_empty() && parts.iter().all(|p| text.iter().any(|w| w.starts_with(p.as_str()))) {
-            score += 1.0;
-        }
-    }
-    score
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).map(str::to_lowercase)
 }
 
-/// Whether `candidate` may be picked for `target` at `now`, and if not, why.
-pub fn exclusion(
-    candidate: &Candidate,
-    target: &Target<'_>,
-    limits: &Limits,
-    now: DateTime<Utc>,
-) -> Option<&'static str> {
-    if !candidate.persona.is_active {
-        Some("paused")
-    } else if target.author == Some(candidate.persona.id) {
-        Some("author")
-    } else if candidate.engaged {
-        Some("already engaged")
-    } else if candidate.activity.actions_last_hour >= i64::from(limits.actions_per_hour) {
-        Some("hourly limit")
-    } else if target.wants_post && candidate.activity.posts_last_day >= i64::from(limits.posts_per_day) {
-        Some("daily post limit")
-    } else if !is_awake(&candidate.persona, now) {
-        Some("asleep")
-    } else {
-        None
+/// What the personas are picked for, normalised once.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    topics: Vec<String>,
+    words: HashSet<String>,
+    /// Who wrote it (never picked).
+    pub author: Option<Uuid>,
+    /// An original post is asked for: the daily post cap applies too.
+    pub wants_post: bool,
+}
+
+impl Target {
+    /// A target with the board's `topics` and the post's `text`.
+    pub fn new(topics: &[String], text: &str, author: Option<Uuid>, wants_post: bool) -> Self {
+        Self {
+            topics: topics.iter().map(|t| t.to_lowercase()).collect(),
+            words: words(text).collect(),
+            author,
+            wants_post,
+        }
     }
 }
 
-/// Up to `count` personas for `target`, best fits most likely, drawn without replacement with weights
-/// `affinity²` (Efraimidis–Spirakis keys), so the same RNG seed gives the same pick.
-pub fn select(
-    candidates: &[Candidate],
-    target: &Target<'_>,
-    limits: &Limits,
+#[derive(Debug, Clone)]
+struct Interest {
+    whole: String,
+    words: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry<'a> {
+    candidate: &'a Candidate,
+    interests: Vec<Interest>,
+    awake: bool,
+}
+
+/// The candidates of one moment, normalised.
+#[derive(Debug, Clone)]
+pub struct Pool<'a> {
+    entries: Vec<Entry<'a>>,
     now: DateTime<Utc>,
-    count: usize,
-    rng: &mut impl Rng,
-) -> Vec<Uuid> {
-    let mut keyed: Vec<(f64, Uuid)> = candidates
-        .iter()
-        .filter(|c| exclusion(c, target, limits, now).is_none())
-        .map(|c| {
-            let weight = affinity(&c.persona, target).powi(2);
-            let u: f64 = rng.random_range(f64::EPSILON..1.0);
-            (u.powf(1.0 / weight), c.persona.id)
-        })
-        .collect();
-    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    keyed.into_iter().take(count).map(|(_, id)| id).collect()
+}
+
+impl<'a> Pool<'a> {
+    /// Normalises `candidates` at `now`.
+    pub fn new(candidates: &'a [Candidate], now: DateTime<Utc>) -> Self {
+        let entries = candidates
+            .iter()
+            .map(|candidate| Entry {
+                candidate,
+                interests: candidate
+                    .persona
+                    .interests
+                    .iter()
+                    .map(|i| Interest { whole: i.to_lowercase(), words: words(i).collect() })
+                    .collect(),
+                awake: is_awake(&candidate.persona, now),
+            })
+            .collect();
+        Self { entries, now }
+    }
+
+    fn affinity(entry: &Entry<'_>, target: &Target) -> f64 {
+        let mut score = 1.0;
+        for interest in &entry.interests {
+            if target.topics.iter().any(|t| t.contains(&interest.whole) || interest.whole.contains(t.as_str())) {
+                score += 3.0;
+            }
+            if !interest.words.is_empty() && interest.words.iter().all(|w| target.words.contains(w)) {
+                score += 1.0;
+            }
+        }
+        score
+    }
+
+    /// How well the persona `id` fits `target` (1 plus 3 per interest among the topics plus 1 per
+    /// interest in the text); `None` for a persona not in the pool.
+    pub fn affinity_of(&self, id: Uuid, target: &Target) -> Option<f64> {
+        self.entries.iter().find(|e| e.candidate.persona.id == id).map(|e| Self::affinity(e, target))
+    }
+
+    fn exclusion(&self, entry: &Entry<'_>, target: &Target, limits: &Limits) -> Option<&'static str> {
+        let c = entry.candidate;
+        if !c.persona.is_active {
+            Some("paused")
+        } else if target.author == Some(c.persona.id) {
+            Some("author")
+        } else if c.engaged {
+            Some("already engaged")
+        } else if c.activity.actions_last_hour >= i64::from(limits.actions_per_hour) {
+            Some("hourly limit")
+        } else if target.wants_post && c.activity.posts_last_day >= i64::from(limits.posts_per_day) {
+            Some("daily post limit")
+        } else if !entry.awake {
+            Some("asleep")
+        } else {
+            None
+        }
+    }
+
+    /// Why each candidate would not be picked for `target` (`None`: eligible), in pool order.
+    pub fn exclusions(&self, target: &Target, limits: &Limits) -> Vec<Option<&'static str>> {
+        self.entries.iter().map(|e| self.exclusion(e, target, limits)).collect()
+    }
+
+    /// Up to `count` personas for `target`, best fits most likely, drawn without replacement with
+    /// weights `affinity²` (Efraimidis–Spirakis keys), skipping those `also_exclude` names. The same RNG
+    /// state gives the same pick.
+    pub fn select(
+        &self,
+        target: &Target,
+        limits: &Limits,
+        count: usize,
+        rng: &mut impl Rng,
+        also_exclude: impl Fn(Uuid) -> bool,
+    ) -> Vec<Uuid> {
+        if count == 0 {
+            return Vec::new();
+        }
+        let mut keyed: Vec<(f64, Uuid)> = self
+            .entries
+            .iter()
+            .filter(|e| self.exclusion(e, target, limits).is_none() && !also_exclude(e.candidate.persona.id))
+            .map(|e| {
+                let weight = Self::affinity(e, target).powi(2);
+                let u: f64 = rng.random_range(f64::EPSILON..1.0);
+                (u.powf(1.0 / weight), e.candidate.persona.id)
+            })
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        keyed.into_iter().take(count).map(|(_, id)| id).collect()
+    }
+
+    /// The moment the pool was built for.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
 }

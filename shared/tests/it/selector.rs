@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use shared::db::Type;
 use shared::db::personas::{self, Activity, Candidate};
-use shared::persona::selector::{self, Limits, Target};
+use shared::persona::selector::{Limits, Pool, Target};
 use testkit::samples;
 use testkit::{TestDb, fixtures};
 use uuid::Uuid;
@@ -32,12 +32,17 @@ fn the_same_seed_picks_the_same_personas_and_another_seed_may_differ() {
     let pool: Vec<Candidate> =
         (0..30).map(|i| candidate(&format!("p{i:02}"), if i % 3 == 0 { &["cooking"] } else { &["cycling"] })).collect();
     let topics = vec!["cooking".to_string()];
-    let target = Target { topics: &topics, text: "soggy stir-fry", ..Target::default() };
-    let pick = |seed| selector::select(&pool, &target, &LIMITS, noon(), 5, &mut ChaCha8Rng::seed_from_u64(seed));
+    let target = Target::new(&topics, "soggy stir-fry", None, false);
+    let normalised = Pool::new(&pool, noon());
+    let pick = |seed| normalised.select(&target, &LIMITS, 5, &mut ChaCha8Rng::seed_from_u64(seed), |_| false);
     assert_eq!(pick(7), pick(7));
     assert_eq!(pick(7).len(), 5);
     let differs = (0..20).any(|s| pick(s) != pick(7));
     assert!(differs, "the draw is random across seeds");
+    let eligible_but_excluded = pick(7)[0];
+    let without =
+        normalised.select(&target, &LIMITS, 30, &mut ChaCha8Rng::seed_from_u64(7), |id| id == eligible_but_excluded);
+    assert!(!without.contains(&eligible_but_excluded), "the caller's own exclusions are honoured");
 }
 
 #[test]
@@ -46,10 +51,11 @@ fn interest_overlap_makes_a_persona_much_more_likely() {
         .map(|i| candidate(&format!("p{i:02}"), if i < 4 { &["cooking", "recipes"] } else { &["cycling"] }))
         .collect();
     let topics = vec!["cooking".to_string(), "recipes".to_string()];
-    let target = Target { topics: &topics, text: "a recipe for lentil soup", ..Target::default() };
+    let target = Target::new(&topics, "a recipe for lentil soup", None, false);
+    let normalised = Pool::new(&pool, noon());
     let mut cooks_picked = 0;
     for seed in 0..200 {
-        let picked = selector::select(&pool, &target, &LIMITS, noon(), 1, &mut ChaCha8Rng::seed_from_u64(seed));
+        let picked = normalised.select(&target, &LIMITS, 1, &mut ChaCha8Rng::seed_from_u64(seed), |_| false);
         if pool[..4].iter().any(|c| c.persona.id == picked[0]) {
             cooks_picked += 1;
         }
@@ -81,19 +87,19 @@ fn every_exclusion_is_honoured() {
         vec![author.clone(), engaged, busy, prolific.clone(), asleep, paused, night_owl.clone(), eligible.clone()];
     let topics = vec!["cooking".to_string()];
 
-    let comment_target = Target { topics: &topics, text: "", author: Some(author.persona.id), wants_post: false };
-    let mut picked = selector::select(&pool, &comment_target, &LIMITS, noon(), 10, &mut ChaCha8Rng::seed_from_u64(1));
+    let normalised = Pool::new(&pool, noon());
+    let comment_target = Target::new(&topics, "", Some(author.persona.id), false);
+    let mut picked = normalised.select(&comment_target, &LIMITS, 10, &mut ChaCha8Rng::seed_from_u64(1), |_| false);
     picked.sort();
     let mut expected = vec![prolific.persona.id, night_owl.persona.id, eligible.persona.id];
     expected.sort();
     assert_eq!(picked, expected, "the post cap does not matter for comments; the others are excluded");
 
-    let post_target = Target { topics: &topics, text: "", author: None, wants_post: true };
-    let picked = selector::select(&pool, &post_target, &LIMITS, noon(), 10, &mut ChaCha8Rng::seed_from_u64(1));
+    let post_target = Target::new(&topics, "", None, true);
+    let picked = normalised.select(&post_target, &LIMITS, 10, &mut ChaCha8Rng::seed_from_u64(1), |_| false);
     assert!(!picked.contains(&prolific.persona.id), "over its daily post cap");
     assert!(picked.contains(&author.persona.id), "no author for a new post");
-    let reasons: Vec<Option<&str>> =
-        pool.iter().map(|c| selector::exclusion(c, &comment_target, &LIMITS, noon())).collect();
+    let reasons = normalised.exclusions(&comment_target, &LIMITS);
     assert_eq!(
         reasons,
         vec![

@@ -1,0 +1,211 @@
+//! `persona-engine demo`: a private PostgreSQL (unless `DATABASE_URL` is set), migrated and seeded; a
+//! simulated day of platform life in well under a minute; then the busiest threads as a person reads them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use secrecy::ExposeSecret;
+use shared::clock::ManualClock;
+use shared::config::{Config, LlmProvider};
+use shared::db::display::{self, ShownComment, Writer};
+use shared::db::local::LocalPostgres;
+use shared::db::{self, ConnectOptions, Type};
+use shared::demo_world::DemoWorld;
+use shared::engine::Engine;
+use shared::simulation::{self, HumanBehaviour, SimConfig};
+use uuid::Uuid;
+
+fn scratch_dir(name: &str) -> PathBuf {
+    // Under the project's target/ when run from a checkout, else the system's temporary directory.
+    let base = if PathBuf::from("target").is_dir() { PathBuf::from("target") } else { std::env::temp_dir() };
+    base.join(format!("{name}-{}", std::process::id()))
+}
+
+pub async fn run(config: &Config, hours: u32) -> Result<()> {
+    let wall = Instant::now();
+    let (url, _cluster) = match &config.database.url {
+        Some(url) => (url.expose_secret().to_owned(), None),
+        None => {
+            eprintln!("· DATABASE_URL is not set: starting a private, throwaway PostgreSQL …");
+            let cluster = LocalPostgres::start_fresh(&scratch_dir("demo-pg"), true)?;
+            (cluster.url("postgres"), Some(cluster))
+        }
+    };
+    let mut client =
+        db::connect_one(&url, config.database.ca_cert.as_deref()).await.context("connecting to the database")?;
+    db::migrate::run(&mut client).await?;
+    let world = DemoWorld::embedded();
+    let foreign: i64 = client
+        .query_typed_one(
+            "SELECT count(*) FROM personas WHERE NOT (username = ANY($1))",
+            &[(&world.persona_usernames().collect::<Vec<_>>(), Type::TEXT_ARRAY)],
+        )
+        .await?
+        .get(0);
+    if foreign > 0 {
+        bail!(
+            "DATABASE_URL points at a database with personas of its own; the demo writes a simulated day into it. \
+             Unset DATABASE_URL (the demo then uses a private PostgreSQL) or point it at an empty database."
+        );
+    }
+
+    let start = Utc::now().duration_trunc(Duration::hours(1)).unwrap_or_else(|_| Utc::now());
+    world.seed(&client, start).await?;
+    let mut config = config.clone();
+    if config.supabase.is_none() && std::env::var_os("MEDIA_DIR").is_none() {
+        config.image.local_dir = scratch_dir("demo-media");
+    }
+    let clock = ManualClock::new(start);
+    let pool = db::connect_pool(&ConnectOptions {
+        url: url.clone().into(),
+        ca_cert: config.database.ca_cert.clone(),
+        pool_size: config.scheduler.max_concurrent_tasks + 2,
+    })?;
+    let engine = Engine::with_pool(&config, pool, clock.clone())?;
+    match config.llm_provider {
+        LlmProvider::Offline => {
+            eprintln!("· writer: offline templates (not a language model; set GEMINI_API_KEY for Gemini)")
+        }
+        LlmProvider::Gemini => {
+            eprintln!("· writer: Gemini {} — every published item is a real, billed call", config.gemini.model)
+        }
+        LlmProvider::OpenAiCompatible => eprintln!("· writer: {} at {}", config.openai.model, config.openai.base_url),
+    }
+    eprintln!("· simulating {hours} hours from {} (UTC), a tick every 2 minutes\n", start.format("%a %H:%M"));
+    eprintln!("  hour  posts  comments  replies  votes  human  tasks");
+
+    let sim = SimConfig {
+        hours,
+        tick: Duration::minutes(2),
+        humans: world.humans().to_vec(),
+        behaviour: HumanBehaviour::default(),
+        seed: 7,
+    };
+    let outcome = simulation::run(&engine, &clock, &sim, |h| {
+        let c = h.created;
+        eprintln!(
+            "  {:>4}  {:>5}  {:>8}  {:>7}  {:>5}  {:>5}  {:>5}",
+            format!("+{}", h.hour),
+            c.posts,
+            c.comments,
+            c.replies,
+            c.votes,
+            c.human,
+            h.tasks_run
+        );
+    })
+    .await?;
+    let totals = outcome.hours.iter().fold([0i64; 5], |mut t, h| {
+        for (i, v) in [h.created.posts, h.created.comments, h.created.replies, h.created.votes, h.created.human]
+            .iter()
+            .enumerate()
+        {
+            t[i] += v;
+        }
+        t
+    });
+    eprintln!(
+        "\n· a simulated day in {:.1} s: {} posts, {} comments, {} replies and {} votes by personas; {} posts and comments by humans\n",
+        wall.elapsed().as_secs_f64(),
+        totals[0],
+        totals[1],
+        totals[2],
+        totals[3],
+        totals[4]
+    );
+
+    let names: HashMap<Uuid, String> = world.humans().iter().map(|h| (h.id, h.name.clone())).collect();
+    let c = engine.pool.get().await?;
+    let posts = display::busiest_posts(&**c, start - Duration::days(3), clock_now(&clock), 6).await?;
+    for post in posts {
+        let comments = display::comments_of(&**c, post.id, 60).await?;
+        print_thread(&post, &comments, &names, start);
+    }
+    Ok(())
+}
+
+fn clock_now(clock: &Arc<ManualClock>) -> DateTime<Utc> {
+    use shared::clock::Clock;
+    clock.now()
+}
+
+fn who(writer: &Writer, names: &HashMap<Uuid, String>) -> String {
+    match writer {
+        Writer::Persona { username, display_name } => format!("{display_name} (@{username}, persona)"),
+        Writer::Human(id) => {
+            names.get(id).cloned().unwrap_or_else(|| format!("user-{}", &id.simple().to_string()[26..]))
+        }
+    }
+}
+
+fn when(at: DateTime<Utc>, start: DateTime<Utc>) -> String {
+    let minutes = (at - start).num_minutes();
+    if minutes < 0 { format!("{}h before", (-minutes) / 60) } else { format!("+{}:{:02}", minutes / 60, minutes % 60) }
+}
+
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + word.len() + 1 > width {
+            out.push_str(indent);
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(indent);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+fn print_thread(
+    post: &display::ShownPost,
+    comments: &[ShownComment],
+    names: &HashMap<Uuid, String>,
+    start: DateTime<Utc>,
+) {
+    println!("━━ {} ━━ {}", post.board, post.title);
+    println!(
+        "   by {} · {} · score {} · {} comments",
+        who(&post.writer, names),
+        when(post.created_at, start),
+        post.score,
+        post.comments
+    );
+    if let Some((url, w, h, mime)) = &post.image {
+        println!("   [image {w}×{h} {mime}: {url}]");
+    }
+    print!("{}", wrap(&post.body, 96, "   "));
+    let mut children: HashMap<Option<Uuid>, Vec<&ShownComment>> = HashMap::new();
+    for c in comments {
+        children.entry(c.parent_id).or_default().push(c);
+    }
+    fn walk(
+        parent: Option<Uuid>,
+        level: usize,
+        children: &HashMap<Option<Uuid>, Vec<&ShownComment>>,
+        names: &HashMap<Uuid, String>,
+        start: DateTime<Utc>,
+    ) {
+        for c in children.get(&parent).into_iter().flatten() {
+            let indent = format!("   {}", "│  ".repeat(level + 1));
+            println!("{indent}{} · {} · {:+}", who(&c.writer, names), when(c.created_at, start), c.score);
+            print!("{}", wrap(&c.body, 90_usize.saturating_sub(level * 3), &indent));
+            walk(Some(c.id), level + 1, children, names, start);
+        }
+    }
+    walk(None, 0, &children, names, start);
+    println!();
+}

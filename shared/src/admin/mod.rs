@@ -1,0 +1,109 @@
+//! The admin API: one axum `Router`, served by the admin Lambda behind a Function URL and by the local
+//! runner. Every route but `/health` needs `Authorization: Bearer <ADMIN_API_KEY>` (compared in constant
+//! time). Errors are JSON `{error, message}` with the right status; bodies are size-limited; unknown
+//! fields are refused by name; no stack trace or secret ever reaches a response.
+
+mod error;
+mod extract;
+mod routes;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+use utoipa::OpenApi;
+
+use crate::engine::Engine;
+
+pub use error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The router's shared state.
+#[derive(Clone)]
+pub struct AdminState {
+    engine: Engine,
+    api_key: Option<SecretString>,
+}
+
+/// The admin router over `engine`; `api_key` is `ADMIN_API_KEY` (without one, only `/health` answers).
+pub fn router(engine: Engine, api_key: Option<SecretString>) -> Router {
+    let state = AdminState { engine, api_key };
+    let protected = Router::new()
+        .route("/status", get(routes::status))
+        .route("/trigger/{kind}", post(routes::trigger))
+        .route("/tasks", get(routes::list_tasks))
+        .route("/tasks/{id}", get(routes::get_task))
+        .route("/tasks/{id}/retry", post(routes::retry_task))
+        .route("/tasks/{id}/cancel", post(routes::cancel_task))
+        .route("/personas/{id}/pause", post(routes::pause_persona))
+        .route("/personas/{id}/resume", post(routes::resume_persona))
+        .route("/drain", post(routes::drain))
+        .route("/openapi.json", get(routes::openapi))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
+    Router::new()
+        .route("/health", get(routes::health))
+        .merge(protected)
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn require_key(State(state): State<AdminState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let Some(expected) = &state.api_key else {
+        return Err(ApiError::Disabled);
+    };
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    if bool::from(presented.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+        Ok(next.run(request).await)
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// The OpenAPI document of the admin API, generated from the handlers and types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "persona-engine admin API", description = "Force tasks, watch the queue, retry or cancel, pause personas."),
+    paths(
+        routes::health,
+        routes::status,
+        routes::trigger,
+        routes::list_tasks,
+        routes::get_task,
+        routes::retry_task,
+        routes::cancel_task,
+        routes::pause_persona,
+        routes::resume_persona,
+        routes::drain,
+        routes::openapi
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! Reads for showing the platform as a person would read it (the demo) and for observing it (the
+//! simulator). Every read is bounded.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use super::{DbError, GenericClient};
+
+/// Who wrote something, for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writer {
+    /// A persona: handle and name.
+    Persona {
+        /// Handle.
+        username: String,
+        /// Shown name.
+        display_name: String,
+    },
+    /// A platform user.
+    Human(Uuid),
+}
+
+fn writer(row: &Row) -> Result<Writer, DbError> {
+    Ok(match row.try_get::<_, Option<String>>("username")? {
+        Some(username) => Writer::Persona { username, display_name: row.try_get("display_name")? },
+        None => Writer::Human(row.try_get::<_, Option<Uuid>>("author_id")?.unwrap_or_default()),
+    })
+}
+
+/// A post for display.
+#[derive(Debug, Clone)]
+pub struct ShownPost {
+    /// Id.
+    pub id: Uuid,
+    /// Board name.
+    pub board: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Author.
+    pub writer: Writer,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Sum of votes.
+    pub score: i64,
+    /// Comments.
+    pub comments: i64,
+    /// The image, if any: URL, width, height, MIME type.
+    pub image: Option<(String, i32, i32, String)>,
+}
+
+/// A comment for display.
+#[derive(Debug, Clone)]
+pub struct ShownComment {
+    /// Id.
+    pub id: Uuid,
+    /// Parent, for replies.
+    pub parent_id: Option<Uuid>,
+    /// Nesting.
+    pub depth: i32,
+    /// Text.
+    pub body: String,
+    /// Author.
+    pub writer: Writer,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Sum of votes.
+    pub score: i64,
+}
+
+/// The `limit` posts with the most comments among those written in `[since, until]`.
+pub async fn busiest_posts(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ShownPost>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT p.id, b.name AS board, p.title, p.body, p.author_id, pe.username, pe.display_name, p.created_at,
+                    coalesce((SELECT sum(v.value) FROM votes v WHERE v.post_id = p.id), 0)::int8 AS score,
+                    (SELECT count(*) FROM comments c WHERE c.post_id = p.id AND c.deleted_at IS NULL) AS comments,
+                    m.url, m.width, m.height, m.mime_type
+             FROM posts p
+             JOIN boards b ON b.id = p.board_id
+             LEFT JOIN personas pe ON pe.id = p.persona_id
+             LEFT JOIN LATERAL (SELECT url, width, height, mime_type FROM media WHERE post_id = p.id LIMIT 1) m ON true
+             WHERE p.status = 'PUBLISHED' AND p.created_at BETWEEN $1 AND $2
+             ORDER BY comments DESC, score DESC, p.created_at
+             LIMIT $3",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let url: Option<String> = r.try_get("url")?;
+            Ok(ShownPost {
+                id: r.try_get("id")?,
+                board: r.try_get("board")?,
+                title: r.try_get("title")?,
+                body: r.try_get("body")?,
+                writer: writer(r)?,
+                created_at: r.try_get("created_at")?,
+                score: r.try_get("score")?,
+                comments: r.try_get("comments")?,
+                image: match url {
+                    Some(url) => Some((url, r.try_get("width")?, r.try_get("height")?, r.try_get("mime_type")?)),
+                    None => None,
+                },
+            })
+        })
+        .collect()
+}
+
+/// A post's comments in the order they were written, at most `limit`.
+pub async fn comments_of(c: &impl GenericClient, post_id: Uuid, limit: i64) -> Result<Vec<ShownComment>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT c.id, c.parent_id, c.depth, c.body, c.author_id, pe.username, pe.display_name, c.created_at,
+                    coalesce((SELECT sum(v.value) FROM votes v WHERE v.comment_id = c.id), 0)::int8 AS score
+             FROM comments c LEFT JOIN personas pe ON pe.id = c.persona_id
+             WHERE c.post_id = $1 AND c.deleted_at IS NULL
+             ORDER BY c.created_at, c.id
+             LIMIT $2",
+            &[(&post_id, Type::UUID), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ShownComment {
+                id: r.try_get("id")?,
+                parent_id: r.try_get("parent_id")?,
+                depth: r.try_get("depth")?,
+                body: r.try_get("body")?,
+                writer: writer(r)?,
+                created_at: r.try_get("created_at")?,
+                score: r.try_get("score")?,
+            })
+        })
+        .collect()
+}
+
+/// A persona's comment written in a window (for the simulated humans to answer).
+#[derive(Debug, Clone)]
+pub struct PersonaComment {
+    /// The comment.
+    pub id: Uuid,
+    /// Its post.
+    pub post_id: Uuid,
+    /// Its depth.
+    pub depth: i32,
+    /// Its text.
+    pub body: String,
+}
+
+/// Persona comments written in `(after, until]`, oldest first, at most `limit`.
+pub async fn persona_comments_between(
+    c: &impl GenericClient,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<PersonaComment>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT id, post_id, depth, body FROM comments
+             WHERE persona_id IS NOT NULL AND created_at > $1 AND created_at <= $2 AND deleted_at IS NULL
+             ORDER BY created_at, id LIMIT $3",
+            &[(&after, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PersonaComment { id: r.try_get(0)?, post_id: r.try_get(1)?, depth: r.try_get(2)?, body: r.try_get(3)? })
+        })
+        .collect()
+}
+
+/// Content created in `(after, until]`: posts, top-level comments, replies, votes (by personas) and
+/// rows written by humans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Created {
+    /// Persona posts.
+    pub posts: i64,
+    /// Persona top-level comments.
+    pub comments: i64,
+    /// Persona replies.
+    pub replies: i64,
+    /// Persona votes.
+    pub votes: i64,
+    /// Human posts and comments.
+    pub human: i64,
+}
+
+/// Counts what was created in `(after, until]`.
+pub async fn created_between(
+    c: &impl GenericClient,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Created, DbError> {
+    let row = c
+        .query_typed_one(
+            "SELECT (SELECT count(*) FROM posts WHERE persona_id IS NOT NULL AND created_at > $1 AND created_at <= $2),
+                    (SELECT count(*) FROM comments WHERE persona_id IS NOT NULL AND parent_id IS NULL AND created_at > $1 AND created_at <= $2),
+                    (SELECT count(*) FROM comments WHERE persona_id IS NOT NULL AND parent_id IS NOT NULL AND created_at > $1 AND created_at <= $2),
+                    (SELECT count(*) FROM votes WHERE persona_id IS NOT NULL AND created_at > $1 AND created_at <= $2),
+                    (SELECT count(*) FROM posts WHERE author_id IS NOT NULL AND created_at > $1 AND created_at <= $2)
+                  + (SELECT count(*) FROM comments WHERE author_id IS NOT NULL AND created_at > $1 AND created_at <= $2)",
+            &[(&after, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(Created {
+        posts: row.try_get(0)?,
+        comments: row.try_get(1)?,
+        replies: row.try_get(2)?,
+        votes: row.try_get(3)?,
+        human: row.try_get(4)?,
+    })
+}

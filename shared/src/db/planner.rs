@@ -1,0 +1,201 @@
+//! The planner's reads, each one statement whatever the number of posts or personas, and its tick log.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use super::personas::Candidate;
+use super::{DbError, GenericClient};
+
+/// A persona as the planner sees it: the selector's candidate plus its queued work.
+#[derive(Debug, Clone)]
+pub struct PersonaState {
+    /// Profile, activity, (no target: `engaged` is false).
+    pub candidate: Candidate,
+    /// PENDING tasks due within the next hour.
+    pub pending_next_hour: i64,
+    /// Whether an original post (post or image_post) is already queued.
+    pub post_queued: bool,
+}
+
+/// Every active persona with its activity and queued work.
+pub async fn persona_states(c: &impl GenericClient, now: DateTime<Utc>) -> Result<Vec<PersonaState>, DbError> {
+    let candidates = super::personas::candidates(c, now, None, None).await?;
+    let rows = c
+        .query_typed(
+            "SELECT persona_id,
+                    count(*) FILTER (WHERE scheduled_at <= $1 + interval '1 hour') AS soon,
+                    bool_or(task_type IN ('post', 'image_post')) AS post_queued
+             FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING')
+             GROUP BY persona_id",
+            &[(&now, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    let mut queued: std::collections::HashMap<Uuid, (i64, bool)> = std::collections::HashMap::new();
+    for row in rows {
+        queued.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+    }
+    Ok(candidates
+        .into_iter()
+        .map(|candidate| {
+            let (pending_next_hour, post_queued) = queued.get(&candidate.persona.id).copied().unwrap_or((0, false));
+            PersonaState { candidate, pending_next_hour, post_queued }
+        })
+        .collect())
+}
+
+/// A recent post and the engagement it has had and has queued.
+#[derive(Debug, Clone)]
+pub struct PostEngagement {
+    /// The post.
+    pub post_id: Uuid,
+    /// When it was published.
+    pub created_at: DateTime<Utc>,
+    /// Its board's topics.
+    pub topics: Vec<String>,
+    /// Title and the start of the body (for interest matching).
+    pub text: String,
+    /// The persona that wrote it, if one did.
+    pub author_persona: Option<Uuid>,
+    /// Personas that commented on it or have a comment queued.
+    pub commenters: Vec<Uuid>,
+    /// Personas that voted on it or have a vote queued.
+    pub voters: Vec<Uuid>,
+}
+
+/// Published posts newer than `since`, newest first, at most `limit`, with who engaged them.
+pub async fn recent_posts(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<PostEngagement>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT p.id, p.created_at, b.topics, p.title || ' ' || left(p.body, 400), p.persona_id,
+                    ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.post_id = p.id AND m.action_type = 'commented'
+                          UNION
+                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = 'comment'
+                                 AND t.status IN ('PENDING', 'RUNNING')) AS commenters,
+                    ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.post_id = p.id AND m.action_type = 'voted'
+                          UNION
+                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = 'vote'
+                                 AND t.comment_id IS NULL AND t.status IN ('PENDING', 'RUNNING')) AS voters
+             FROM posts p JOIN boards b ON b.id = p.board_id
+             WHERE p.status = 'PUBLISHED' AND NOT p.locked AND p.created_at > $1 AND p.created_at <= $2
+             ORDER BY p.created_at DESC
+             LIMIT $3",
+            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PostEngagement {
+                post_id: r.try_get(0)?,
+                created_at: r.try_get(1)?,
+                topics: r.try_get(2)?,
+                text: r.try_get(3)?,
+                author_persona: r.try_get(4)?,
+                commenters: r.try_get(5)?,
+                voters: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// A human's reply to a persona's comment that the persona has not answered (nor decided about: any
+/// reply task for it, whatever its state, counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HumanReply {
+    /// The human's comment.
+    pub comment_id: Uuid,
+    /// Its post.
+    pub post_id: Uuid,
+    /// The persona it answers.
+    pub persona_id: Uuid,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Unanswered human replies to personas written after `since`, oldest first, at most `limit`.
+pub async fn unanswered_human_replies(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<HumanReply>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT h.id, h.post_id, parent.persona_id, h.created_at
+             FROM comments h
+             JOIN comments parent ON parent.id = h.parent_id
+             JOIN personas pe ON pe.id = parent.persona_id AND pe.is_active
+             JOIN posts p ON p.id = h.post_id AND p.status = 'PUBLISHED' AND NOT p.locked
+             WHERE h.author_id IS NOT NULL AND h.parent_id IS NOT NULL AND h.deleted_at IS NULL
+               AND h.created_at > $1 AND h.created_at <= $2
+               AND NOT EXISTS (SELECT 1 FROM persona_memory m
+                               WHERE m.persona_id = parent.persona_id AND m.comment_id = h.id AND m.action_type = 'replied')
+               AND NOT EXISTS (SELECT 1 FROM persona_tasks t
+                               WHERE t.comment_id = h.id AND t.persona_id = parent.persona_id AND t.task_type = 'reply')
+             ORDER BY h.created_at
+             LIMIT $3",
+            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HumanReply {
+                comment_id: r.try_get(0)?,
+                post_id: r.try_get(1)?,
+                persona_id: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Every board: id and topics.
+pub async fn boards(c: &impl GenericClient) -> Result<Vec<(Uuid, Vec<String>)>, DbError> {
+    let rows = c.query_typed("SELECT id, topics FROM boards ORDER BY slug", &[]).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Records a tick for `event_id`; `Some(report)` of the earlier tick when this event was already
+/// planned (a duplicate delivery), `None` when it is new. Old entries are pruned on the way.
+pub async fn claim_tick(
+    c: &impl GenericClient,
+    event_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<serde_json::Value>, DbError> {
+    c.query_typed(
+        "DELETE FROM persona_engine_ticks WHERE planned_at < $1 - interval '7 days'",
+        &[(&now, Type::TIMESTAMPTZ)],
+    )
+    .await?;
+    let inserted = c
+        .query_typed(
+            "INSERT INTO persona_engine_ticks (event_id, planned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id",
+            &[(&event_id, Type::TEXT), (&now, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    if !inserted.is_empty() {
+        return Ok(None);
+    }
+    let row = c
+        .query_typed_one(
+            "SELECT coalesce(report, '{}'::jsonb) FROM persona_engine_ticks WHERE event_id = $1",
+            &[(&event_id, Type::TEXT)],
+        )
+        .await?;
+    Ok(Some(row.try_get(0)?))
+}
+
+/// Stores a tick's report.
+pub async fn finish_tick(c: &impl GenericClient, event_id: &str, report: &serde_json::Value) -> Result<(), DbError> {
+    c.query_typed(
+        "UPDATE persona_engine_ticks SET report = $2 WHERE event_id = $1",
+        &[(&event_id, Type::TEXT), (report, Type::JSONB)],
+    )
+    .await?;
+    Ok(())
+}

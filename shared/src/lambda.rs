@@ -1,0 +1,77 @@
+//! The three Lambda handlers, as plain async functions over the engine: the function binaries only wire
+//! them to the runtime, and the tests call them with real event JSON.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Deserialize;
+
+use crate::clock;
+use crate::config::Config;
+use crate::engine::{Engine, StartupError};
+use crate::planner::{self, PlanError, PlanReport};
+use crate::worker::{self, WorkerReport};
+
+/// Builds the engine from the environment, once per execution environment (at init, outside the
+/// handler). A configuration error fails the init, loudly, instead of every invocation.
+pub fn engine_from_env() -> Result<Engine, Box<dyn std::error::Error + Send + Sync>> {
+    let config = Config::from_env()?;
+    Ok(Engine::from_config(&config, clock::system()).map_err(|e: StartupError| Box::new(e) as Box<_>)?)
+}
+
+/// A handler error the runtime can report, saying whether a retry may help.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct HandlerError {
+    message: String,
+    retryable: bool,
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Diagnostic {
+            error_type: if e.retryable { "Retryable".into() } else { "NonRetryable".into() },
+            error_message: e.message,
+        }
+    }
+}
+
+impl From<PlanError> for HandlerError {
+    fn from(e: PlanError) -> Self {
+        Self { retryable: e.is_retryable(), message: e.to_string() }
+    }
+}
+
+/// The enqueue function: rescue expired leases, then plan (EventBridge schedule). A second delivery of
+/// the same event (same `id`) creates nothing.
+pub async fn enqueue(
+    engine: &Engine,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<PlanReport, HandlerError> {
+    let event_id = event.payload.id.clone().filter(|id| !id.is_empty());
+    Ok(planner::tick(engine, event_id.as_deref()).await?)
+}
+
+/// What the worker accepts: a scheduled event, or `{"max_tasks": N}`.
+#[derive(Debug, Deserialize)]
+struct WorkerRequest {
+    #[serde(default)]
+    max_tasks: Option<usize>,
+}
+
+/// The worker function: claim at most `MAX_TASKS_PER_TICK` (or the invocation's `max_tasks`), run at most
+/// `MAX_CONCURRENT_TASKS` at once, stop claiming near the deadline.
+pub async fn worker(engine: &Engine, event: LambdaEvent<serde_json::Value>) -> Result<WorkerReport, HandlerError> {
+    let request: WorkerRequest = serde_json::from_value(event.payload.clone()).map_err(|e| HandlerError {
+        message: format!("invalid worker request ({e}); send a scheduled event or {{\"max_tasks\": N}}"),
+        retryable: false,
+    })?;
+    let max_tasks = match request.max_tasks {
+        Some(0) | Some(1001..) => {
+            return Err(HandlerError { message: "max_tasks must be between 1 and 1000".into(), retryable: false });
+        }
+        Some(n) => n,
+        None => engine.settings.scheduler.max_tasks_per_tick,
+    };
+    let budget = worker::budget_from_deadline(event.context.deadline(), engine.settings.scheduler.local_budget);
+    Ok(worker::drain(engine, max_tasks, budget).await)
+}

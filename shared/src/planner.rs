@@ -1,0 +1,356 @@
+//! What one scheduled tick enqueues:
+//!
+//! - **reciprocity**: a human's reply to a persona's comment gets a reply task for that persona, soon;
+//! - **engagement**: recent published posts (by humans or personas) get comment and vote tasks for
+//!   selected personas, the wanted number falling with the post's age;
+//! - **original posts**: each active persona under its daily cap with no post queued gets one post or
+//!   image post, so its posts per day approach the cap across its waking hours.
+//!
+//! Delays come from the `DELAY_*` ranges, skewed towards the short end like people's, and moved into
+//! the persona's active hours. The reads are a fixed handful of set-based statements and the writes one
+//! `INSERT … SELECT FROM unnest(…)`, however many posts and personas there are. Dedupe is the queue's
+//! index's job; a duplicate delivery of the same scheduled event is recognised by its id.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::{DelayRange, DelaysConfig};
+use crate::db::DbError;
+use crate::db::planner::{self as reads, HumanReply, PersonaState, PostEngagement};
+use crate::engine::Engine;
+use crate::persona::selector::{Limits, Pool, Target, in_active_hours, local_hour};
+use crate::queue::{NewTask, QueueError, Target as TaskTarget, TaskType};
+
+/// How far back posts are considered for engagement.
+pub const ENGAGEMENT_WINDOW_HOURS: i64 = 48;
+/// How far back human replies are answered.
+pub const RECIPROCITY_WINDOW_HOURS: i64 = 24;
+/// Most posts examined per tick (the newest); the rest wait for the next tick.
+pub const MAX_POSTS_PER_TICK: i64 = 300;
+/// Most human replies answered per tick.
+pub const MAX_REPLIES_PER_TICK: i64 = 200;
+
+/// What a tick did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct PlanReport {
+    /// Tasks inserted.
+    pub enqueued: usize,
+    /// Tasks planned but already covered by a live task.
+    pub skipped: usize,
+    /// Expired leases freed (back to PENDING or FAILED).
+    pub rescued: usize,
+    /// Inserted, per task type.
+    pub by_type: BTreeMap<String, usize>,
+    /// This scheduled event was planned before (a duplicate delivery): nothing was done.
+    pub duplicate_event: bool,
+}
+
+/// Why a tick failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl PlanError {
+    /// Whether the next tick may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Db(e) => e.is_retryable(),
+            Self::Queue(e) => e.is_retryable(),
+        }
+    }
+}
+
+/// Everything a plan is made from.
+#[derive(Debug, Clone)]
+pub struct PlanInput {
+    /// The tick's moment.
+    pub now: DateTime<Utc>,
+    /// Active personas and their queued work.
+    pub personas: Vec<PersonaState>,
+    /// Recent posts and their engagement.
+    pub posts: Vec<PostEngagement>,
+    /// Unanswered human replies to personas.
+    pub human_replies: Vec<HumanReply>,
+    /// Boards and their topics.
+    pub boards: Vec<(Uuid, Vec<String>)>,
+}
+
+/// Planning settings.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    /// Per-persona limits.
+    pub limits: Limits,
+    /// Delay ranges.
+    pub delays: DelaysConfig,
+    /// Whether image posts can be made.
+    pub images: bool,
+}
+
+/// The number of persona comments and votes a post of `age` should have.
+pub fn wanted_engagement(age: Duration) -> (usize, usize) {
+    let hours = age.num_minutes().max(0) as f64 / 60.0;
+    let decay = (-hours / 12.0).exp();
+    ((3.0 * decay).round() as usize, (6.0 * decay).round() as usize)
+}
+
+/// A delay in `range`, skewed towards the short end (most people answer soon, some much later).
+pub fn human_delay(range: DelayRange, rng: &mut impl Rng) -> Duration {
+    let (min, max) = (range.min.as_millis() as f64, range.max.as_millis() as f64);
+    let u: f64 = rng.random();
+    Duration::milliseconds((min + (max - min) * u.powf(1.7)) as i64)
+}
+
+/// `at`, or the start of the persona's next active hours (plus up to half an hour) when it is asleep then.
+pub fn into_active_hours(timezone: &str, start: i16, end: i16, at: DateTime<Utc>, rng: &mut impl Rng) -> DateTime<Utc> {
+    if in_active_hours(local_hour(timezone, at), start, end) {
+        return at;
+    }
+    let mut t = at;
+    for _ in 0..(4 * 24) {
+        t += Duration::minutes(15);
+        if in_active_hours(local_hour(timezone, t), start, end) {
+            return t + Duration::minutes(rng.random_range(0..30));
+        }
+    }
+    at // never awake (start == end): keep the time, the limits still apply
+}
+
+fn seed_for(now: DateTime<Utc>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (now.timestamp() / 60).hash(&mut h);
+    h.finish()
+}
+
+/// Plans a tick: pure, deterministic for a given input and seed.
+pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTask> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let now = input.now;
+    let candidates: Vec<_> = input.personas.iter().map(|s| s.candidate.clone()).collect();
+    let pool = Pool::new(&candidates, now);
+    let by_id: HashMap<Uuid, &PersonaState> = input.personas.iter().map(|s| (s.candidate.persona.id, s)).collect();
+    // Actions a persona may still take within the hour, counting what is already queued.
+    let mut budget: HashMap<Uuid, i64> = input
+        .personas
+        .iter()
+        .map(|s| {
+            let used = s.candidate.activity.actions_last_hour + s.pending_next_hour;
+            (s.candidate.persona.id, i64::from(settings.limits.actions_per_hour) - used)
+        })
+        .collect();
+    let mut tasks = Vec::new();
+    let mut schedule = |persona: Uuid,
+                        kind: TaskType,
+                        target: TaskTarget,
+                        delay: Duration,
+                        rng: &mut ChaCha8Rng,
+                        budget: &mut HashMap<Uuid, i64>| {
+        let Some(state) = by_id.get(&persona) else { return };
+        let p = &state.candidate.persona;
+        let at = into_active_hours(&p.timezone, p.active_hours_start, p.active_hours_end, now + delay, rng);
+        if at <= now + Duration::hours(1) {
+            *budget.entry(persona).or_default() -= 1;
+        }
+        let mut task = NewTask::new(persona, kind, target, at);
+        task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
+        tasks.push(task);
+    };
+
+    // Reciprocity first: answering people who answered you matters most.
+    for reply in &input.human_replies {
+        if budget.get(&reply.persona_id).copied().unwrap_or(0) <= 0 {
+            continue;
+        }
+        let range = DelayRange {
+            min: settings.delays.reply.min,
+            max: (settings.delays.reply.min + settings.delays.reply.max) / 2,
+        };
+        let delay = human_delay(range, &mut rng);
+        let target = TaskTarget { comment_id: Some(reply.comment_id), post_id: None, board_id: None };
+        schedule(reply.persona_id, TaskType::Reply, target, delay, &mut rng, &mut budget);
+    }
+
+    // Engagement on recent posts.
+    for post in &input.posts {
+        let (want_comments, want_votes) = wanted_engagement(now - post.created_at);
+        let target = Target::new(&post.topics, &post.text, post.author_persona, false);
+        for (kind, wanted, engaged, delays) in [
+            (TaskType::Comment, want_comments, &post.commenters, settings.delays.comment),
+            (TaskType::Vote, want_votes, &post.voters, settings.delays.vote),
+        ] {
+            let missing = wanted.saturating_sub(engaged.len());
+            if missing == 0 {
+                continue;
+            }
+            let engaged: HashSet<Uuid> = engaged.iter().copied().collect();
+            let picked = pool.select(&target, &settings.limits, missing, &mut rng, |id| {
+                engaged.contains(&id) || budget.get(&id).copied().unwrap_or(0) <= 0
+            });
+            for persona in picked {
+                let delay = human_delay(delays, &mut rng);
+                let task_target = TaskTarget { post_id: Some(post.post_id), ..TaskTarget::default() };
+                schedule(persona, kind, task_target, delay, &mut rng, &mut budget);
+            }
+        }
+    }
+
+    // Original posts, one queued at a time per persona.
+    if !input.boards.is_empty() {
+        for state in &input.personas {
+            let c = &state.candidate;
+            if state.post_queued
+                || c.activity.posts_last_day >= i64::from(settings.limits.posts_per_day)
+                || !c.persona.is_active
+            {
+                continue;
+            }
+            let weights: Vec<f64> = input
+                .boards
+                .iter()
+                .map(|(_, topics)| {
+                    pool.affinity_of(c.persona.id, &Target::new(topics, "", None, true)).unwrap_or(1.0).powi(2)
+                })
+                .collect();
+            let total: f64 = weights.iter().sum();
+            let mut roll = rng.random::<f64>() * total;
+            let board = input
+                .boards
+                .iter()
+                .zip(&weights)
+                .find(|(_, w)| {
+                    roll -= **w;
+                    roll <= 0.0
+                })
+                .map(|(b, _)| b.0)
+                .unwrap_or(input.boards[0].0);
+            let photographer = c.persona.interests.iter().any(|i| i.contains("photo"));
+            let image_share = if !settings.images {
+                0.0
+            } else if photographer {
+                0.5
+            } else {
+                0.15
+            };
+            let kind = if rng.random::<f64>() < image_share { TaskType::ImagePost } else { TaskType::Post };
+            let delay = human_delay(settings.delays.post, &mut rng);
+            schedule(
+                c.persona.id,
+                kind,
+                TaskTarget { board_id: Some(board), ..TaskTarget::default() },
+                delay,
+                &mut rng,
+                &mut budget,
+            );
+        }
+    }
+    tasks
+}
+
+/// Reads the world, plans and enqueues one tick. With an `event_id` (the scheduled event's id), a
+/// second delivery of the same event does nothing and says so.
+pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport, PlanError> {
+    let now = engine.clock.now();
+    let client = engine.pool.get().await.map_err(DbError::from)?;
+    let c = &**client;
+    if let Some(id) = event_id
+        && reads::claim_tick(c, id, now).await?.is_some()
+    {
+        tracing::info!(event_id = id, "duplicate delivery of a scheduled event; nothing to do");
+        return Ok(PlanReport { duplicate_event: true, ..PlanReport::default() });
+    }
+    let rescued = engine.queue.rescue_expired(c).await?;
+    let input = PlanInput {
+        now,
+        personas: reads::persona_states(c, now).await?,
+        posts: reads::recent_posts(c, now - Duration::hours(ENGAGEMENT_WINDOW_HOURS), now, MAX_POSTS_PER_TICK).await?,
+        human_replies: reads::unanswered_human_replies(
+            c,
+            now - Duration::hours(RECIPROCITY_WINDOW_HOURS),
+            now,
+            MAX_REPLIES_PER_TICK,
+        )
+        .await?,
+        boards: reads::boards(c).await?,
+    };
+    let settings = PlanSettings {
+        limits: engine.settings.limits,
+        delays: engine.settings.delays.clone(),
+        images: engine.model.makes_images(),
+    };
+    let seed = seed_for(now) ^ event_id.map(seed_for_text).unwrap_or(0) ^ engine.settings.rng_salt;
+    let tasks = plan(&input, &settings, seed);
+    let enqueued = engine.queue.enqueue(c, &tasks).await?;
+    let report = PlanReport {
+        enqueued: enqueued.inserted.len(),
+        skipped: enqueued.skipped,
+        rescued: rescued.requeued.len() + rescued.failed.len(),
+        by_type: enqueued.by_type,
+        duplicate_event: false,
+    };
+    if let Some(id) = event_id {
+        reads::finish_tick(c, id, &serde_json::to_value(&report).unwrap_or_default()).await?;
+    }
+    tracing::info!(enqueued = report.enqueued, skipped = report.skipped, rescued = report.rescued, by_type = ?report.by_type, "tick planned");
+    Ok(report)
+}
+
+fn seed_for_text(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_wanted_engagement_falls_with_age() {
+        assert_eq!(wanted_engagement(Duration::zero()), (3, 6));
+        assert_eq!(wanted_engagement(Duration::hours(12)), (1, 2));
+        assert_eq!(wanted_engagement(Duration::hours(30)), (0, 0));
+        let mut last = (usize::MAX, usize::MAX);
+        for h in 0..48 {
+            let w = wanted_engagement(Duration::hours(h));
+            assert!(w.0 <= last.0 && w.1 <= last.1);
+            last = w;
+        }
+    }
+
+    #[test]
+    fn delays_stay_in_range_and_lean_short() {
+        let range = DelayRange { min: std::time::Duration::from_secs(60), max: std::time::Duration::from_secs(1800) };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let delays: Vec<i64> = (0..2000).map(|_| human_delay(range, &mut rng).num_seconds()).collect();
+        assert!(delays.iter().all(|d| (60..=1800).contains(d)));
+        let short = delays.iter().filter(|d| **d < 930).count();
+        assert!(short > 1200, "{short} of 2000 below the midpoint");
+    }
+
+    #[test]
+    fn a_time_while_asleep_moves_to_the_next_waking_hours() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        // 03:00 in Madrid (02:00 UTC) for someone awake 08–23 → after 08:00 local (07:00 UTC).
+        let at = Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap();
+        let moved = into_active_hours("Europe/Madrid", 8, 23, at, &mut rng);
+        assert!(
+            moved >= Utc.with_ymd_and_hms(2026, 11, 2, 7, 0, 0).unwrap()
+                && moved < Utc.with_ymd_and_hms(2026, 11, 2, 7, 45, 0).unwrap(),
+            "{moved}"
+        );
+        let awake = Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap();
+        assert_eq!(into_active_hours("Europe/Madrid", 8, 23, awake, &mut rng), awake);
+    }
+}

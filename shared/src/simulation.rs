@@ -1,0 +1,267 @@
+//! Platform life on a simulated clock: every tick the planner runs, the worker drains what is due, and
+//! simulated humans post now and then and answer some of the personas' comments. The demo and the
+//! simulator both run on this; with the offline writer a day takes seconds.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::clock::ManualClock;
+use crate::db::DbError;
+use crate::db::display::{self, Created};
+use crate::db::planner as planner_reads;
+use crate::db::seed::{self, CommentRow, PostRow};
+use crate::demo_world::Human;
+use crate::engine::Engine;
+use crate::planner::{self, PlanError};
+use crate::worker::{self, Budget};
+
+/// How the simulated humans behave.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanBehaviour {
+    /// New human posts per hour, across the platform.
+    pub posts_per_hour: f64,
+    /// The chance that a persona's comment gets a human reply.
+    pub reply_probability: f64,
+    /// How long a human takes to reply, in minutes.
+    pub reply_delay_minutes: (i64, i64),
+}
+
+impl Default for HumanBehaviour {
+    fn default() -> Self {
+        Self { posts_per_hour: 0.4, reply_probability: 0.25, reply_delay_minutes: (5, 120) }
+    }
+}
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Simulated hours.
+    pub hours: u32,
+    /// Time between ticks (the schedule's two minutes).
+    pub tick: Duration,
+    /// The humans (none: personas only).
+    pub humans: Vec<Human>,
+    /// Their behaviour.
+    pub behaviour: HumanBehaviour,
+    /// Seeds the humans' choices.
+    pub seed: u64,
+}
+
+/// One simulated hour.
+#[derive(Debug, Clone, Serialize)]
+pub struct HourSummary {
+    /// Hours since the start (1 for the first).
+    pub hour: u32,
+    /// When it ended.
+    pub at: DateTime<Utc>,
+    /// What was created in it.
+    pub created: Created,
+    /// Tasks run in it.
+    pub tasks_run: usize,
+}
+
+/// What a simulation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimOutcome {
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub ended: DateTime<Utc>,
+    /// Hour by hour.
+    pub hours: Vec<HourSummary>,
+    /// Human replies written to persona comments.
+    pub human_replies: usize,
+    /// Human posts written.
+    pub human_posts: usize,
+}
+
+impl From<deadpool_postgres::PoolError> for SimError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// Why a simulation stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A tick failed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+enum HumanAction {
+    Reply { human: Uuid, post: Uuid, parent: Uuid, depth: i32, body: String },
+    Post { human: Uuid, board: Uuid, title: String, body: String },
+}
+
+const REPLIES: &[&str] = &[
+    "Thanks, that actually helps. Trying it tonight.",
+    "Hm, I'm not sure about the {kw} part. Doesn't it depend on the setup?",
+    "Good point about {kw}, I hadn't thought of that.",
+    "That's what I suspected. How long did it take you to figure out?",
+    "Did that too and it made things worse, weirdly.",
+    "Wait, really? Everyone told me the opposite about {kw}.",
+    "Fair. What would you do if you only had an afternoon?",
+];
+
+const POSTS: &[(&str, &str)] = &[
+    (
+        "Beginner question about {topic}",
+        "Where do people usually start with {topic}? There's so much conflicting advice.",
+    ),
+    (
+        "What's your most underrated {topic} tip?",
+        "Mine is to slow down. Curious what everyone else has learned the hard way.",
+    ),
+    (
+        "Anyone else struggling with {topic} this week?",
+        "Nothing is working the way it did last month and I can't tell why.",
+    ),
+    ("Small {topic} win today", "Finally got it right on the third try. Posting so I remember what worked."),
+];
+
+fn keyword(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 5)
+        .max_by_key(|w| w.len())
+        .unwrap_or("that")
+        .to_lowercase()
+}
+
+/// Runs `config.hours` of platform life from the engine's clock (which must be `clock`), reporting each
+/// hour to `on_hour`.
+pub async fn run(
+    engine: &Engine,
+    clock: &ManualClock,
+    config: &SimConfig,
+    mut on_hour: impl FnMut(&HourSummary),
+) -> Result<SimOutcome, SimError> {
+    use crate::clock::Clock;
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let started = clock.now();
+    let end = started + Duration::hours(i64::from(config.hours));
+    let boards = planner_reads::boards(&**engine.pool.get().await?).await?;
+    let mut scheduled: Vec<(DateTime<Utc>, HumanAction)> = Vec::new();
+    let mut outcome = SimOutcome { started, ended: end, hours: Vec::new(), human_replies: 0, human_posts: 0 };
+    let mut hour_start = started;
+    let mut tasks_this_hour = 0;
+    let mut last_tick = started;
+
+    while clock.now() < end {
+        let now = clock.now();
+        // Humans act first: what is due now.
+        scheduled.sort_by_key(|(at, _)| *at);
+        let due: Vec<HumanAction> = {
+            let split = scheduled.iter().position(|(at, _)| *at > now).unwrap_or(scheduled.len());
+            scheduled.drain(..split).map(|(_, a)| a).collect()
+        };
+        if !due.is_empty() {
+            let c = engine.pool.get().await?;
+            for action in due {
+                match action {
+                    HumanAction::Reply { human, post, parent, depth, body } => {
+                        let row = CommentRow {
+                            id: Uuid::new_v4(),
+                            post_id: post,
+                            parent_id: Some(parent),
+                            depth: depth + 1,
+                            body,
+                            author_id: Some(human),
+                            persona_id: None,
+                            created_at: now,
+                        };
+                        // The parent may have been deleted meanwhile; a failed insert is a reply not written.
+                        if seed::insert_comments(&**c, std::slice::from_ref(&row)).await.is_ok() {
+                            outcome.human_replies += 1;
+                        }
+                    }
+                    HumanAction::Post { human, board, title, body } => {
+                        let row = PostRow {
+                            id: Uuid::new_v4(),
+                            board_id: board,
+                            author_id: Some(human),
+                            persona_id: None,
+                            title,
+                            body,
+                            created_at: now,
+                        };
+                        seed::insert_posts(&**c, std::slice::from_ref(&row)).await?;
+                        outcome.human_posts += 1;
+                    }
+                }
+            }
+        }
+
+        planner::tick(engine, None).await?;
+        let report = worker::drain(engine, usize::MAX / 2, Budget::Unbounded).await;
+        tasks_this_hour += report.processed;
+
+        // Humans notice what personas wrote since the last tick and sometimes answer.
+        if !config.humans.is_empty() {
+            let new_comments = display::persona_comments_between(
+                &**engine.pool.get().await?,
+                last_tick - Duration::seconds(1),
+                now,
+                500,
+            )
+            .await?;
+            for comment in new_comments {
+                if rng.random::<f64>() < config.behaviour.reply_probability {
+                    let human = config.humans.choose(&mut rng).map(|h| h.id).unwrap_or_default();
+                    let (lo, hi) = config.behaviour.reply_delay_minutes;
+                    let at = now + Duration::minutes(rng.random_range(lo..=hi.max(lo)));
+                    let body =
+                        REPLIES.choose(&mut rng).copied().unwrap_or_default().replace("{kw}", &keyword(&comment.body));
+                    scheduled.push((
+                        at,
+                        HumanAction::Reply {
+                            human,
+                            post: comment.post_id,
+                            parent: comment.id,
+                            depth: comment.depth,
+                            body,
+                        },
+                    ));
+                }
+            }
+            let tick_hours = config.tick.num_seconds() as f64 / 3600.0;
+            if !boards.is_empty() && rng.random::<f64>() < config.behaviour.posts_per_hour * tick_hours {
+                let (board, topics) = boards.choose(&mut rng).cloned().unwrap_or_default();
+                let topic = topics.choose(&mut rng).cloned().unwrap_or_else(|| "this".into());
+                let (title, body) = POSTS.choose(&mut rng).copied().unwrap_or_default();
+                let human = config.humans.choose(&mut rng).map(|h| h.id).unwrap_or_default();
+                let at = now + Duration::minutes(rng.random_range(0..config.tick.num_minutes().max(1)));
+                scheduled.push((
+                    at,
+                    HumanAction::Post {
+                        human,
+                        board,
+                        title: title.replace("{topic}", &topic),
+                        body: body.replace("{topic}", &topic),
+                    },
+                ));
+            }
+        }
+        last_tick = now;
+        clock.advance(config.tick);
+
+        if clock.now() >= hour_start + Duration::hours(1) || clock.now() >= end {
+            let hour_end = clock.now().min(hour_start + Duration::hours(1));
+            let created = display::created_between(&**engine.pool.get().await?, hour_start, hour_end).await?;
+            let summary =
+                HourSummary { hour: outcome.hours.len() as u32 + 1, at: hour_end, created, tasks_run: tasks_this_hour };
+            on_hour(&summary);
+            outcome.hours.push(summary);
+            hour_start = hour_end;
+            tasks_this_hour = 0;
+        }
+    }
+    Ok(outcome)
+}
