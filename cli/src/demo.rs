@@ -19,10 +19,10 @@ use shared::engine::Engine;
 use shared::simulation::{self, HumanBehaviour, SimConfig};
 use uuid::Uuid;
 
+/// Under the project's target/ when run from a checkout, else the system's temporary directory.
 fn scratch_dir(name: &str) -> PathBuf {
-    // Under the project's target/ when run from a checkout, else the system's temporary directory.
     let base = if PathBuf::from("target").is_dir() { PathBuf::from("target") } else { std::env::temp_dir() };
-    base.join(format!("{name}-{}", std::process::id()))
+    base.join(name)
 }
 
 pub async fn run(config: &Config, hours: u32) -> Result<()> {
@@ -31,7 +31,7 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
         Some(url) => (url.expose_secret().to_owned(), None),
         None => {
             eprintln!("· DATABASE_URL is not set: starting a private, throwaway PostgreSQL …");
-            let cluster = LocalPostgres::start_fresh(&scratch_dir("demo-pg"), true)?;
+            let cluster = LocalPostgres::start_fresh(&scratch_dir(&format!("demo-pg-{}", std::process::id())), true)?;
             (cluster.url("postgres"), Some(cluster))
         }
     };
@@ -57,6 +57,7 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
     world.seed(&client, start).await?;
     let mut config = config.clone();
     if config.supabase.is_none() && std::env::var_os("MEDIA_DIR").is_none() {
+        // Kept after the run, so the image URLs printed below can be opened.
         config.image.local_dir = scratch_dir("demo-media");
     }
     let clock = ManualClock::new(start);

@@ -126,3 +126,32 @@ async fn run_task_refuses_a_task_that_is_not_pending_with_a_clear_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'not-a-uuid'"));
 }
+
+#[test]
+fn the_demo_runs_on_a_fresh_machine_with_nothing_set() {
+    let scratch = std::env::temp_dir().join(format!("pe-demo-test-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(["demo", "--hours", "3"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(&scratch)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "demo failed: {stderr}");
+    assert!(stderr.contains("starting a private, throwaway PostgreSQL"), "{stderr}");
+    assert!(stderr.contains("offline templates (not a language model"), "{stderr}");
+    assert!(stderr.contains("+3"), "hour by hour progress: {stderr}");
+    assert!(
+        stdout.contains("━━ ") && stdout.contains("(@") && stdout.contains("persona)"),
+        "threads as a person reads them: {stdout}"
+    );
+    assert!(stdout.contains("│"), "nested replies are shown: {stdout}");
+    assert!(!std::env::temp_dir().join(format!("demo-pg-{pid}")).exists(), "the private PostgreSQL was removed");
+    let _ = std::fs::remove_dir_all(&scratch);
+}

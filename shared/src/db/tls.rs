@@ -93,15 +93,21 @@ fn client_config(verification: Verification, ca_cert: Option<&Path>) -> Result<C
     Ok(config)
 }
 
+/// `DATABASE_CA_CERT` is a PEM file's path, or (for Lambda, where files are awkward) the PEM text itself.
 fn add_pem_file(roots: &mut RootCertStore, path: &Path) -> Result<(), DbError> {
-    let pem = std::fs::read(path).map_err(|e| DbError::Config(format!("DATABASE_CA_CERT {}: {e}", path.display())))?;
+    let inline_pem = path.to_str().filter(|s| s.trim_start().starts_with("-----BEGIN"));
+    let shown = if inline_pem.is_some() { "(inline PEM)".to_owned() } else { path.display().to_string() };
+    let pem = match inline_pem {
+        Some(text) => text.as_bytes().to_vec(),
+        None => std::fs::read(path).map_err(|e| DbError::Config(format!("DATABASE_CA_CERT {shown}: {e}")))?,
+    };
     let mut added = 0;
     for cert in rustls_pemfile_certs(&pem) {
-        roots.add(cert).map_err(|e| DbError::Config(format!("DATABASE_CA_CERT {}: {e}", path.display())))?;
+        roots.add(cert).map_err(|e| DbError::Config(format!("DATABASE_CA_CERT {shown}: {e}")))?;
         added += 1;
     }
     if added == 0 {
-        return Err(DbError::Config(format!("DATABASE_CA_CERT {} holds no PEM certificate", path.display())));
+        return Err(DbError::Config(format!("DATABASE_CA_CERT {shown} holds no PEM certificate")));
     }
     Ok(())
 }
@@ -177,6 +183,13 @@ mod tests {
     fn a_missing_ca_file_is_a_clear_error() {
         let err = configure("postgres://u@db.example.com/db", Some(Path::new("/nonexistent/ca.pem"))).err().unwrap();
         assert!(err.to_string().contains("DATABASE_CA_CERT /nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn an_inline_pem_without_a_certificate_is_refused_clearly() {
+        let err =
+            configure("postgres://u@db.example.com/db", Some(Path::new("-----BEGIN NOTHING-----\n"))).err().unwrap();
+        assert!(err.to_string().contains("DATABASE_CA_CERT (inline PEM) holds no PEM certificate"), "{err}");
     }
 
     #[test]

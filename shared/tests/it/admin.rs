@@ -1,0 +1,501 @@
+//! Every admin route and every error, through the router without a server (`oneshot`).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::Duration;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use shared::admin;
+use shared::db::Type;
+use shared::demo_world::{DemoWorld, id_for};
+use shared::engine::Engine;
+use testkit::TestDb;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use crate::helpers::{engine_with, offline_engine, t0};
+
+const KEY: &str = "admin-test-key-0123456789abcdef0123456789";
+
+async fn app() -> (axum::Router, Engine, TestDb) {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    (admin::router(engine.clone(), Some(SecretString::from(KEY))), engine, db)
+}
+
+async fn send(router: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    send_raw(router, method, uri, body.map(|b| b.to_string()), Some(KEY), "application/json").await
+}
+
+async fn send_raw(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<String>,
+    key: Option<&str>,
+    content_type: &str,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let response =
+        router.clone().oneshot(request.body(body.map(Body::from).unwrap_or_else(Body::empty)).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains(KEY), "the admin key leaked into a response: {text}");
+    assert!(!text.contains("panicked") && !text.contains("src/"), "internals leaked: {text}");
+    (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(text.into_owned())))
+}
+
+fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str, says: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["error"], code, "{}", answer.1);
+    assert!(answer.1["message"].as_str().unwrap_or_default().contains(says), "{} should say {says:?}", answer.1);
+}
+
+#[tokio::test]
+async fn health_needs_no_key_and_everything_else_does() {
+    let (router, _engine, _db) = app().await;
+    let health = send_raw(&router, "GET", "/health", None, None, "").await;
+    assert_eq!(health.0, StatusCode::OK);
+    assert_eq!(health.1["status"], "ok");
+    for (method, uri) in [
+        ("GET", "/status"),
+        ("GET", "/tasks"),
+        ("POST", "/drain"),
+        ("GET", "/openapi.json"),
+        ("POST", "/trigger/comment"),
+    ] {
+        assert_error(
+            &send_raw(&router, method, uri, None, None, "").await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "bearer",
+        );
+        assert_error(
+            &send_raw(&router, method, uri, None, Some("wrong-key"), "").await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "bearer",
+        );
+    }
+
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let disabled = admin::router(engine, None);
+    assert_error(
+        &send(&disabled, "GET", "/status", None).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "admin_disabled",
+        "ADMIN_API_KEY",
+    );
+}
+
+#[tokio::test]
+async fn status_reports_the_queue_and_todays_activity() {
+    let (router, engine, _db) = app().await;
+    shared::planner::tick(&engine, None).await.unwrap();
+
+    let (status, body) = send(&router, "GET", "/status", None).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["queue"]["by_status"]["PENDING"].as_i64().unwrap() > 0, "{body}");
+    assert_eq!(body["running"], 0);
+    assert_eq!(body["provider"], "offline");
+    assert_eq!(body["personas_today"].as_array().unwrap().len(), 12);
+    assert!(body["queue"]["failed_last_24h"].is_i64());
+}
+
+#[tokio::test]
+async fn a_trigger_queues_a_task_and_the_selector_picks_the_persona() {
+    let (router, _engine, _db) = app().await;
+    let post = id_for("post", "p1");
+
+    let (status, body) =
+        send(&router, "POST", "/trigger/comment", Some(json!({ "post_id": post, "instructions": "be brief" }))).await;
+
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["task"]["status"], "PENDING");
+    assert_eq!(body["task"]["task_type"], "comment");
+    assert_eq!(body["task"]["post_id"], post.to_string());
+    assert_eq!(body["task"]["payload"]["instructions"], "be brief");
+    assert!(body["report"].is_null());
+    let persona = Uuid::parse_str(body["task"]["persona_id"].as_str().unwrap()).unwrap();
+    assert_ne!(Some(persona), None);
+
+    // The same again for that persona: already queued.
+    let again =
+        send(&router, "POST", "/trigger/comment", Some(json!({ "post_id": post, "persona_id": persona }))).await;
+    assert_error(&again, StatusCode::CONFLICT, "conflict", "already exists");
+}
+
+#[tokio::test]
+async fn a_trigger_with_wait_runs_now_and_returns_what_was_published() {
+    let (router, _engine, _db) = app().await;
+    let marisol = id_for("persona", "marisol_cooks");
+    for (kind, body) in [
+        ("comment", json!({ "post_id": id_for("post", "p1"), "persona_id": marisol })),
+        ("reply", json!({ "comment_id": id_for("comment", "c3"), "persona_id": marisol })),
+        ("vote", json!({ "comment_id": id_for("comment", "c4"), "persona_id": marisol })),
+        ("post", json!({ "board_id": id_for("board", "home-cooking"), "persona_id": marisol })),
+    ] {
+        let (status, answer) = send(&router, "POST", &format!("/trigger/{kind}?wait=true"), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{kind}: {answer}");
+        assert_eq!(answer["task"]["status"], "DONE", "{kind}: {answer}");
+        assert_eq!(answer["report"]["outcome"], "published", "{kind}: {answer}");
+        if answer["task"]["result_id"].is_string() {
+            assert_eq!(answer["published"]["id"], answer["task"]["result_id"], "{kind}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn trigger_errors_are_clear_4xx() {
+    let (router, engine, _db) = app().await;
+    let post = id_for("post", "p1");
+    // (uri, body, content type, status, error code, what the message says)
+    type Case<'a> = (&'a str, Option<String>, &'a str, StatusCode, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "/trigger/dance",
+            Some(json!({}).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "unknown action \"dance\"",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({}).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "comment needs post_id",
+        ),
+        (
+            "/trigger/reply",
+            Some(json!({ "post_id": post }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "reply needs comment_id",
+        ),
+        (
+            "/trigger/post",
+            Some(json!({ "post_id": post, "board_id": id_for("board", "bookclub") }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "post does not take post_id",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({ "post_id": post, "mood": "angry" }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "unknown field `mood`",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({ "post_id": "not-a-uuid" }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "post_id",
+        ),
+        (
+            "/trigger/comment",
+            Some("{not json".into()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "not valid JSON",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({ "post_id": post }).to_string()),
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "application/json",
+        ),
+        (
+            "/trigger/comment",
+            Some(format!("{{\"instructions\": \"{}\"}}", "x".repeat(20_000))),
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "larger than",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({ "post_id": post, "instructions": "y".repeat(501) }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "at most 500",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({ "post_id": Uuid::nil() }).to_string()),
+            "application/json",
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "post 00000000",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({ "post_id": post, "persona_id": Uuid::nil() }).to_string()),
+            "application/json",
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "persona",
+        ),
+        (
+            "/trigger/comment?wait=maybe",
+            Some(json!({ "post_id": post }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "invalid query",
+        ),
+        (
+            "/trigger/comment?later=true",
+            Some(json!({ "post_id": post }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "unknown field `later`",
+        ),
+    ];
+    for (uri, body, content_type, status, code, says) in cases {
+        let answer = send_raw(&router, "POST", uri, body, Some(KEY), content_type).await;
+        assert_error(&answer, status, code, says);
+    }
+    let c = engine.pool.get().await.unwrap();
+    c.query_typed("UPDATE posts SET locked = true WHERE id = $1", &[(&post, Type::UUID)]).await.unwrap();
+    assert_error(
+        &send(&router, "POST", "/trigger/comment", Some(json!({ "post_id": post }))).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "locked",
+    );
+    let nia = id_for("persona", "null_pointer_nia");
+    c.query_typed("UPDATE personas SET is_active = false WHERE id = $1", &[(&nia, Type::UUID)]).await.unwrap();
+    let paused = send(
+        &router,
+        "POST",
+        "/trigger/post",
+        Some(json!({ "board_id": id_for("board", "homelab"), "persona_id": nia })),
+    )
+    .await;
+    assert_error(&paused, StatusCode::CONFLICT, "conflict", "paused");
+}
+
+#[tokio::test]
+async fn image_posts_need_a_provider_that_makes_images() {
+    let db = TestDb::new().await;
+    let client = shared::ai::openai_compat::OpenAiClient::new(
+        "http://127.0.0.1:9/v1",
+        None,
+        "m",
+        std::time::Duration::from_secs(1),
+    )
+    .unwrap();
+    let (engine, _clock) = engine_with(&db, Arc::new(client), &[]);
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    let router = admin::router(engine, Some(SecretString::from(KEY)));
+    let answer =
+        send(&router, "POST", "/trigger/image_post", Some(json!({ "board_id": id_for("board", "photo-walk") }))).await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "LLM_PROVIDER=gemini");
+}
+
+#[tokio::test]
+async fn tasks_are_listed_filtered_and_paginated() {
+    let (router, engine, _db) = app().await;
+    shared::planner::tick(&engine, None).await.unwrap();
+    let total: i64 = engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed_one("SELECT count(*) FROM persona_tasks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(total > 5);
+
+    let (status, first) = send(&router, "GET", "/tasks?limit=3", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first["tasks"].as_array().unwrap().len(), 3);
+    let mut seen: Vec<String> =
+        first["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
+    let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (_, page) = send(&router, "GET", &format!("/tasks?limit=3&cursor={c}"), None).await;
+        seen.extend(page["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (total as usize, total as usize), "every task once across pages");
+
+    let (_, votes) = send(&router, "GET", "/tasks?type=vote&status=PENDING", None).await;
+    assert!(votes["tasks"].as_array().unwrap().iter().all(|t| t["task_type"] == "vote" && t["status"] == "PENDING"));
+    let marisol = id_for("persona", "marisol_cooks");
+    let (_, hers) = send(&router, "GET", &format!("/tasks?persona_id={marisol}"), None).await;
+    assert!(hers["tasks"].as_array().unwrap().iter().all(|t| t["persona_id"] == marisol.to_string()));
+
+    for (uri, says) in [
+        ("/tasks?status=LOST", "status must be"),
+        ("/tasks?type=dance", "unknown action"),
+        ("/tasks?limit=0", "limit must be between 1 and 200"),
+        ("/tasks?limit=lots", "invalid query"),
+        ("/tasks?cursor=yesterday", "invalid cursor"),
+        ("/tasks?persona_id=nope", "invalid query"),
+        ("/tasks?sort=asc", "unknown field `sort`"),
+    ] {
+        assert_error(&send(&router, "GET", uri, None).await, StatusCode::BAD_REQUEST, "bad_request", says);
+    }
+}
+
+#[tokio::test]
+async fn a_task_is_shown_retried_and_cancelled() {
+    let (router, engine, _db) = app().await;
+    let (_, queued) = send(&router, "POST", "/trigger/vote", Some(json!({ "post_id": id_for("post", "p2") }))).await;
+    let id = queued["task"]["id"].as_str().unwrap().to_owned();
+
+    let (status, task) = send(&router, "GET", &format!("/tasks/{id}"), None).await;
+    assert_eq!((status, task["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+    assert_error(
+        &send(&router, "GET", &format!("/tasks/{}", Uuid::nil()), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "not found",
+    );
+    assert_error(
+        &send(&router, "GET", "/tasks/42", None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "invalid path",
+    );
+
+    let (status, cancelled) = send(&router, "POST", &format!("/tasks/{id}/cancel"), None).await;
+    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("SKIPPED")));
+    assert_eq!(cancelled["skip_reason"], "cancelled by an operator");
+    assert_error(
+        &send(&router, "POST", &format!("/tasks/{id}/cancel"), None).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "is SKIPPED",
+    );
+
+    let (status, retried) = send(&router, "POST", &format!("/tasks/{id}/retry"), None).await;
+    assert_eq!((status, retried["status"].as_str()), (StatusCode::OK, Some("PENDING")));
+    assert_eq!(
+        retried["scheduled_at"].as_str().unwrap(),
+        engine.clock.now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
+    assert_error(
+        &send(&router, "POST", &format!("/tasks/{}/retry", Uuid::nil()), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "not found",
+    );
+
+    let (_, drained) = send(&router, "POST", "/drain", None).await;
+    assert_eq!(drained["succeeded"], 1, "{drained}");
+    assert_error(
+        &send(&router, "POST", &format!("/tasks/{id}/retry"), None).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "is DONE",
+    );
+}
+
+#[tokio::test]
+async fn personas_are_paused_and_resumed() {
+    let (router, _engine, _db) = app().await;
+    let nia = id_for("persona", "null_pointer_nia");
+    let (status, paused) = send(&router, "POST", &format!("/personas/{nia}/pause"), None).await;
+    assert_eq!((status, paused["is_active"].as_bool()), (StatusCode::OK, Some(false)));
+    assert_eq!(paused["username"], "null_pointer_nia");
+    let (_, resumed) = send(&router, "POST", &format!("/personas/{nia}/resume"), None).await;
+    assert_eq!(resumed["is_active"], true);
+    assert_error(
+        &send(&router, "POST", &format!("/personas/{}/pause", Uuid::nil()), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "persona",
+    );
+}
+
+#[tokio::test]
+async fn drain_runs_one_batch_and_checks_its_bounds() {
+    let (router, engine, _db) = app().await;
+    shared::planner::tick(&engine, None).await.unwrap();
+    engine.pool.get().await.unwrap().batch_execute("UPDATE persona_tasks SET scheduled_at = created_at").await.unwrap();
+
+    let (status, report) = send(&router, "POST", "/drain?max_tasks=4", None).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["processed"], 4, "{report}");
+    assert_error(
+        &send(&router, "POST", "/drain?max_tasks=0", None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "max_tasks",
+    );
+    assert_error(
+        &send(&router, "POST", "/drain?max_tasks=1000", None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "max_tasks",
+    );
+    let _ = Duration::zero();
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let (router, _engine, _db) = app().await;
+    let (status, doc) = send(&router, "GET", "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    for path in [
+        "/health",
+        "/status",
+        "/trigger/{kind}",
+        "/tasks",
+        "/tasks/{id}",
+        "/tasks/{id}/retry",
+        "/tasks/{id}/cancel",
+        "/personas/{id}/pause",
+        "/personas/{id}/resume",
+        "/drain",
+        "/openapi.json",
+    ] {
+        assert!(paths.contains(&path), "{path} missing from {paths:?}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json_errors() {
+    let (router, _engine, _db) = app().await;
+    assert_error(&send(&router, "GET", "/nope", None).await, StatusCode::NOT_FOUND, "not_found", "/nope");
+    assert_error(
+        &send(&router, "DELETE", "/tasks", None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "not allowed",
+    );
+}

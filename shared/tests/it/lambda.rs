@@ -1,0 +1,103 @@
+//! The Lambda handlers with real event JSON: the scheduled-event fixture shipped in aws_lambda_events, a
+//! direct worker invocation, and a Function URL request through the admin router.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use axum::http::StatusCode;
+use lambda_runtime::{Context, LambdaEvent};
+use secrecy::SecretString;
+use shared::demo_world::DemoWorld;
+use testkit::TestDb;
+use tower::ServiceExt;
+
+use crate::helpers::{count, offline_engine, t0};
+
+const SCHEDULE: &str = include_str!("../fixtures/eventbridge-schedule.json");
+const FUNCTION_URL: &str = include_str!("../fixtures/function-url-request.json");
+
+fn context() -> Context {
+    let mut context = Context::default();
+    context.request_id = "test-invocation".into();
+    // Five minutes from now, as Lambda sets it for a 300 s timeout.
+    context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(300))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context
+}
+
+#[tokio::test]
+async fn the_enqueue_handler_plans_a_scheduled_event_once() {
+    let db = TestDb::new().await;
+    let (engine, clock) = offline_engine(&db);
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    let event: EventBridgeEvent<serde_json::Value> = serde_json::from_str(SCHEDULE).unwrap();
+
+    let report = shared::lambda::enqueue(&engine, LambdaEvent::new(event.clone(), context())).await.unwrap();
+
+    assert!(report.enqueued > 0 && !report.duplicate_event, "{report:?}");
+    let tasks = count(&engine, "SELECT count(*) FROM persona_tasks").await;
+    clock.advance(chrono::Duration::minutes(2));
+    let redelivered = shared::lambda::enqueue(&engine, LambdaEvent::new(event, context())).await.unwrap();
+    assert!(redelivered.duplicate_event);
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks").await, tasks);
+    let json = serde_json::to_value(&report).unwrap();
+    for field in ["enqueued", "skipped", "rescued", "by_type"] {
+        assert!(json.get(field).is_some(), "{field} in {json}");
+    }
+}
+
+#[tokio::test]
+async fn the_worker_handler_takes_a_scheduled_event_or_max_tasks() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    shared::planner::tick(&engine, None).await.unwrap();
+    engine.pool.get().await.unwrap().batch_execute("UPDATE persona_tasks SET scheduled_at = created_at").await.unwrap();
+
+    let scheduled: serde_json::Value = serde_json::from_str(SCHEDULE).unwrap();
+    let report = shared::lambda::worker(&engine, LambdaEvent::new(scheduled, context())).await.unwrap();
+    assert_eq!(report.processed, 5, "MAX_TASKS_PER_TICK by default: {report:?}");
+
+    let direct = shared::lambda::worker(&engine, LambdaEvent::new(serde_json::json!({"max_tasks": 2}), context()))
+        .await
+        .unwrap();
+    assert_eq!(direct.processed, 2);
+    let json = serde_json::to_value(&direct).unwrap();
+    for field in ["processed", "succeeded", "failed", "skipped", "rescheduled", "errors"] {
+        assert!(json.get(field).is_some(), "{field} in {json}");
+    }
+
+    let bad = shared::lambda::worker(&engine, LambdaEvent::new(serde_json::json!({"max_tasks": "all"}), context()))
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("invalid worker request"), "{bad}");
+    let diagnostic: lambda_runtime::Diagnostic = bad.into();
+    assert_eq!(diagnostic.error_type, "NonRetryable");
+    let zero = shared::lambda::worker(&engine, LambdaEvent::new(serde_json::json!({"max_tasks": 0}), context()))
+        .await
+        .unwrap_err();
+    assert!(zero.to_string().contains("between 1 and 1000"));
+}
+
+#[tokio::test]
+async fn a_function_url_request_goes_through_the_admin_router() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let router = shared::admin::router(engine, Some(SecretString::from("function-url-test-key-0123456789abcdef")));
+
+    let mut health: serde_json::Value = serde_json::from_str(FUNCTION_URL).unwrap();
+    health["rawPath"] = "/health".into();
+    health["requestContext"]["http"]["path"] = "/health".into();
+    let request = lambda_http::request::from_str(&health.to_string()).unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let mut status = health.clone();
+    status["rawPath"] = "/status".into();
+    status["requestContext"]["http"]["path"] = "/status".into();
+    let response = router.clone().oneshot(lambda_http::request::from_str(&status.to_string()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    status["headers"]["authorization"] = "Bearer function-url-test-key-0123456789abcdef".into();
+    let response = router.oneshot(lambda_http::request::from_str(&status.to_string()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

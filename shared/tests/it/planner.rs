@@ -1,0 +1,203 @@
+//! The planner on a seeded world with a simulated clock.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use shared::db::Type;
+use shared::demo_world::{DemoWorld, id_for};
+use shared::engine::Engine;
+use shared::persona::selector::is_awake;
+use shared::planner;
+use testkit::TestDb;
+use testkit::fixtures::{self, Author};
+use uuid::Uuid;
+
+use crate::helpers::{count, offline_engine, t0};
+
+struct Planned {
+    persona: Uuid,
+    task_type: String,
+    post: Option<Uuid>,
+    comment: Option<Uuid>,
+    board: Option<Uuid>,
+    scheduled_at: DateTime<Utc>,
+}
+
+async fn planned(engine: &Engine) -> Vec<Planned> {
+    let c = engine.pool.get().await.unwrap();
+    c.query_typed("SELECT persona_id, task_type, post_id, comment_id, board_id, scheduled_at FROM persona_tasks WHERE status = 'PENDING'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| Planned { persona: r.get(0), task_type: r.get(1), post: r.get(2), comment: r.get(3), board: r.get(4), scheduled_at: r.get(5) })
+        .collect()
+}
+
+async fn seeded() -> (TestDb, Engine, std::sync::Arc<shared::clock::ManualClock>) {
+    let db = TestDb::new().await;
+    let (engine, clock) = offline_engine(&db);
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    (db, engine, clock)
+}
+
+#[tokio::test]
+async fn a_tick_plans_engagement_and_original_posts_within_the_limits() {
+    let (_db, engine, _clock) = seeded().await;
+
+    let report = planner::tick(&engine, None).await.unwrap();
+
+    let tasks = planned(&engine).await;
+    assert_eq!(report.enqueued, tasks.len());
+    assert!(report.by_type.get("comment").copied().unwrap_or(0) > 0, "{report:?}");
+    assert!(report.by_type.get("vote").copied().unwrap_or(0) > 0, "{report:?}");
+    assert!(
+        report.by_type.get("post").copied().unwrap_or(0) + report.by_type.get("image_post").copied().unwrap_or(0) > 0,
+        "{report:?}"
+    );
+    assert_eq!(report.by_type.values().sum::<usize>(), report.enqueued);
+
+    // No duplicates: one live task per (persona, type, target).
+    let keys: HashSet<_> = tasks.iter().map(|t| (t.persona, t.task_type.clone(), t.post, t.comment, t.board)).collect();
+    assert_eq!(keys.len(), tasks.len());
+    // At most one original post queued per persona.
+    let mut posts: HashMap<Uuid, usize> = HashMap::new();
+    for t in tasks.iter().filter(|t| t.task_type == "post" || t.task_type == "image_post") {
+        *posts.entry(t.persona).or_default() += 1;
+    }
+    assert!(posts.values().all(|n| *n == 1));
+    // The hourly budget: no persona has more than PERSONA_MAX_ACTIONS_PER_HOUR (4) due within the hour.
+    let mut soon: HashMap<Uuid, usize> = HashMap::new();
+    for t in tasks.iter().filter(|t| t.scheduled_at <= t0() + Duration::hours(1)) {
+        *soon.entry(t.persona).or_default() += 1;
+    }
+    assert!(soon.values().all(|n| *n <= 4), "{soon:?}");
+    // Delays are in their ranges (counted from now), and land in the persona's waking hours.
+    let c = engine.pool.get().await.unwrap();
+    for t in &tasks {
+        let persona = shared::db::personas::find(&**c, t.persona).await.unwrap().unwrap();
+        let min = match t.task_type.as_str() {
+            "comment" => Duration::minutes(15),
+            "vote" => Duration::minutes(1),
+            "post" | "image_post" => Duration::hours(1),
+            _ => Duration::minutes(5),
+        };
+        assert!(t.scheduled_at >= t0() + min, "{} at {} is too soon", t.task_type, t.scheduled_at);
+        assert!(t.scheduled_at <= t0() + Duration::hours(30), "{} at {}", t.task_type, t.scheduled_at);
+        assert!(is_awake(&persona, t.scheduled_at), "{} is asleep at {}", persona.username, t.scheduled_at);
+    }
+}
+
+#[tokio::test]
+async fn engagement_targets_fall_with_the_posts_age() {
+    let (_db, engine, _clock) = seeded().await;
+    planner::tick(&engine, None).await.unwrap();
+    let tasks = planned(&engine).await;
+    let comments_on =
+        |key: &str| tasks.iter().filter(|t| t.task_type == "comment" && t.post == Some(id_for("post", key))).count();
+    // p7 is 2 hours old, p6 44 hours old (demo world).
+    assert!(comments_on("p7") >= 1, "a fresh post gets commenters");
+    assert_eq!(comments_on("p6"), 0, "a two-day-old post gets none");
+    assert!(comments_on("p7") <= 3);
+}
+
+#[tokio::test]
+async fn a_repeated_tick_creates_nothing_new_and_a_duplicate_event_is_recognised() {
+    let (_db, engine, clock) = seeded().await;
+    let first = planner::tick(&engine, Some("event-1")).await.unwrap();
+    assert!(first.enqueued > 0);
+
+    let again = planner::tick(&engine, None).await.unwrap();
+    assert_eq!(again.enqueued, 0, "the same moment plans the same, already queued work: {again:?}");
+
+    clock.advance(Duration::minutes(6));
+    let before = count(&engine, "SELECT count(*) FROM persona_tasks").await;
+    let duplicate = planner::tick(&engine, Some("event-1")).await.unwrap();
+    assert!(duplicate.duplicate_event);
+    assert_eq!(duplicate.enqueued, 0);
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM persona_tasks").await,
+        before,
+        "a redelivered event creates nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_human_reply_to_a_persona_gets_a_reply_task_for_that_persona() {
+    let (_db, engine, clock) = seeded().await;
+    let c = engine.pool.get().await.unwrap();
+    let marisol = id_for("persona", "marisol_cooks");
+    let post = id_for("post", "p1");
+    let mine = fixtures::comment(&**c, post, None, Author::Persona(marisol), "Two batches and a hot pan.", t0()).await;
+    let human = fixtures::comment(
+        &**c,
+        post,
+        Some((mine, 0)),
+        Author::Human(Uuid::new_v4()),
+        "Why two batches though?",
+        t0() + Duration::minutes(3),
+    )
+    .await;
+    clock.advance(Duration::minutes(4));
+
+    planner::tick(&engine, None).await.unwrap();
+
+    let reply: Vec<_> = planned(&engine).await.into_iter().filter(|t| t.task_type == "reply").collect();
+    assert_eq!(reply.len(), 1);
+    assert_eq!((reply[0].persona, reply[0].comment), (marisol, Some(human)));
+    let delay = reply[0].scheduled_at - clock_now(&engine);
+    assert!(delay >= Duration::minutes(5), "{delay}");
+    // Answered (or decided) once: the next tick plans no second reply.
+    clock.advance(Duration::minutes(2));
+    planner::tick(&engine, None).await.unwrap();
+    assert_eq!(planned(&engine).await.iter().filter(|t| t.task_type == "reply").count(), 1);
+}
+
+fn clock_now(engine: &Engine) -> DateTime<Utc> {
+    engine.clock.now()
+}
+
+#[tokio::test]
+async fn personas_at_their_caps_get_no_new_work() {
+    let (_db, engine, _clock) = seeded().await;
+    let c = engine.pool.get().await.unwrap();
+    let marisol = id_for("persona", "marisol_cooks");
+    // Marisol posted twice today and acted four times this hour.
+    for (minutes, action) in [(30i64, "posted"), (40, "posted"), (10, "voted"), (20, "voted")] {
+        let post = fixtures::human_post(&**c, id_for("board", "home-cooking"), "x", t0()).await;
+        c.query_typed(
+            "INSERT INTO persona_memory (persona_id, post_id, action_type, created_at) VALUES ($1, $2, $3, $4)",
+            &[
+                (&marisol, Type::UUID),
+                (&post, Type::UUID),
+                (&action, Type::TEXT),
+                (&(t0() - Duration::minutes(minutes)), Type::TIMESTAMPTZ),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+
+    planner::tick(&engine, None).await.unwrap();
+
+    let hers: Vec<_> = planned(&engine).await.into_iter().filter(|t| t.persona == marisol).collect();
+    assert!(hers.iter().all(|t| t.task_type != "post" && t.task_type != "image_post"), "no post over the daily cap");
+    assert!(hers.iter().all(|t| t.scheduled_at > t0() + Duration::hours(1)), "nothing due while over the hourly limit");
+}
+
+#[tokio::test]
+async fn paused_personas_and_locked_posts_are_left_alone() {
+    let (_db, engine, _clock) = seeded().await;
+    let c = engine.pool.get().await.unwrap();
+    c.batch_execute(
+        "UPDATE personas SET is_active = false WHERE username <> 'marisol_cooks'; UPDATE posts SET locked = true",
+    )
+    .await
+    .unwrap();
+
+    planner::tick(&engine, None).await.unwrap();
+
+    let tasks = planned(&engine).await;
+    assert!(tasks.iter().all(|t| t.persona == id_for("persona", "marisol_cooks")));
+    assert!(tasks.iter().all(|t| t.post.is_none()), "locked posts get no engagement");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status <> 'PENDING'").await, 0);
+}

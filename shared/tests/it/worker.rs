@@ -1,0 +1,139 @@
+//! The worker batch: bounded claims, bounded concurrency, deadline awareness, per-task timeouts.
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Duration;
+use secrecy::SecretString;
+use shared::ai::gemini::GeminiClient;
+use shared::queue::{NewTask, Target, TaskType};
+use shared::worker::{self, Budget};
+use testkit::gemini_fake::FAKE_KEY;
+use testkit::{GeminiFake, Reply, TestDb, fixtures};
+use uuid::Uuid;
+
+use crate::helpers::{count, engine_with, offline_engine, t0};
+
+async fn votes_due(engine: &shared::engine::Engine, personas: usize) -> Vec<Uuid> {
+    let c = engine.pool.get().await.unwrap();
+    let ids = fixtures::personas(&**c, "w", personas).await;
+    let board = fixtures::board(&**c, "b", &["x"]).await;
+    let post = fixtures::human_post(&**c, board, "A post", t0()).await;
+    let new: Vec<NewTask> = ids
+        .iter()
+        .map(|p| {
+            NewTask::new(
+                *p,
+                TaskType::Vote,
+                Target { post_id: Some(post), ..Target::default() },
+                t0() - Duration::minutes(1),
+            )
+        })
+        .collect();
+    engine.queue.enqueue(&**c, &new).await.unwrap();
+    ids
+}
+
+#[tokio::test]
+async fn a_batch_runs_at_most_max_tasks_and_reports_what_it_did() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    votes_due(&engine, 7).await;
+
+    let report = worker::drain(&engine, 5, Budget::Unbounded).await;
+
+    assert_eq!(report.processed, 5);
+    assert_eq!(report.succeeded, 5, "{report:?}");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'PENDING'").await, 2);
+    let rest = worker::drain(&engine, 5, Budget::Unbounded).await;
+    assert_eq!((rest.processed, rest.succeeded), (2, 2));
+    assert!(!rest.stopped_for_deadline);
+}
+
+#[tokio::test]
+async fn the_worker_stops_claiming_near_its_deadline() {
+    let db = TestDb::new().await;
+    let (engine, _clock) =
+        engine_with(&db, Arc::new(shared::ai::offline::OfflineWriter), &[("TASK_TIMEOUT_MS", "10000")]);
+    votes_due(&engine, 3).await;
+
+    // Less than one task's time limit plus the margin is left: nothing may be claimed.
+    let near = worker::drain(&engine, 5, Budget::Until(Instant::now() + StdDuration::from_secs(12))).await;
+    assert_eq!(near.processed, 0);
+    assert!(near.stopped_for_deadline);
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'PENDING'").await,
+        3,
+        "nothing claimed, nothing lost"
+    );
+
+    let ample = worker::drain(&engine, 5, Budget::Until(Instant::now() + StdDuration::from_secs(60))).await;
+    assert_eq!((ample.processed, ample.stopped_for_deadline), (3, false));
+
+    // The local emulator's deadline is in the past: the local budget applies instead.
+    let past = std::time::SystemTime::UNIX_EPOCH + StdDuration::from_secs(600);
+    assert!(
+        matches!(worker::budget_from_deadline(past, StdDuration::from_secs(30)), Budget::Until(at) if at > Instant::now() + StdDuration::from_secs(25))
+    );
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded_and_used() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    fake.set_default(Reply::Slow(StdDuration::from_millis(300), Box::new(Reply::Auto)));
+    let client = GeminiClient::new(
+        &fake.uri(),
+        SecretString::from(FAKE_KEY),
+        "gemini-3.6-flash",
+        "x",
+        StdDuration::from_secs(5),
+    )
+    .unwrap();
+    let (engine, _clock) = engine_with(
+        &db,
+        Arc::new(client),
+        &[("MAX_CONCURRENT_TASKS", "3"), ("GEMINI_MAX_REQUESTS_PER_MINUTE", "1000")],
+    );
+    votes_due(&engine, 6).await;
+
+    let started = Instant::now();
+    let report = worker::drain(&engine, 6, Budget::Unbounded).await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(report.succeeded, 6, "{report:?}");
+    // Six 300 ms calls, three at a time: two rounds. One at a time would take six.
+    assert!(elapsed >= StdDuration::from_millis(580), "{elapsed:?}: more than three at once");
+    assert!(elapsed < StdDuration::from_millis(1500), "{elapsed:?}: fewer than three at once");
+}
+
+#[tokio::test]
+async fn a_task_over_its_time_limit_is_failed_as_retryable() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    fake.set_default(Reply::Slow(StdDuration::from_secs(4), Box::new(Reply::Auto)));
+    let client = GeminiClient::new(
+        &fake.uri(),
+        SecretString::from(FAKE_KEY),
+        "gemini-3.6-flash",
+        "x",
+        StdDuration::from_secs(30),
+    )
+    .unwrap();
+    let (engine, _clock) = engine_with(&db, Arc::new(client), &[("TASK_TIMEOUT_MS", "500")]);
+    votes_due(&engine, 1).await;
+
+    let report = worker::drain(&engine, 1, Budget::Unbounded).await;
+
+    assert_eq!((report.processed, report.failed), (1, 1));
+    assert!(report.errors[0].contains("timed out after 0 s") || report.errors[0].contains("timed out"), "{report:?}");
+    let row = engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed_one("SELECT status, retry_count FROM persona_tasks", &[])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, i32>(1)), ("PENDING".to_owned(), 1));
+}
