@@ -2,56 +2,28 @@
 //! simulated day of platform life in well under a minute; then the busiest threads as a person reads them.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use secrecy::ExposeSecret;
 use shared::clock::ManualClock;
 use shared::config::{Config, LlmProvider};
 use shared::db::display::{self, ShownComment, Writer};
-use shared::db::local::LocalPostgres;
-use shared::db::{self, ConnectOptions, Type};
+use shared::db::{self, ConnectOptions};
 use shared::demo_world::DemoWorld;
 use shared::engine::Engine;
 use shared::simulation::{self, HumanBehaviour, SimConfig};
 use uuid::Uuid;
 
-/// Under the project's target/ when run from a checkout, else the system's temporary directory.
-fn scratch_dir(name: &str) -> PathBuf {
-    let base = if PathBuf::from("target").is_dir() { PathBuf::from("target") } else { std::env::temp_dir() };
-    base.join(name)
-}
+use crate::local::{self, scratch_dir};
 
 pub async fn run(config: &Config, hours: u32) -> Result<()> {
     let wall = Instant::now();
-    let (url, _cluster) = match &config.database.url {
-        Some(url) => (url.expose_secret().to_owned(), None),
-        None => {
-            eprintln!("· DATABASE_URL is not set: starting a private, throwaway PostgreSQL …");
-            let cluster = LocalPostgres::start_fresh(&scratch_dir(&format!("demo-pg-{}", std::process::id())), true)?;
-            (cluster.url("postgres"), Some(cluster))
-        }
-    };
-    let mut client =
+    let (url, _cluster) = local::database(config).await?;
+    let client =
         db::connect_one(&url, config.database.ca_cert.as_deref()).await.context("connecting to the database")?;
-    db::migrate::run(&mut client).await?;
     let world = DemoWorld::embedded();
-    let foreign: i64 = client
-        .query_typed_one(
-            "SELECT count(*) FROM personas WHERE NOT (username = ANY($1))",
-            &[(&world.persona_usernames().collect::<Vec<_>>(), Type::TEXT_ARRAY)],
-        )
-        .await?
-        .get(0);
-    if foreign > 0 {
-        bail!(
-            "DATABASE_URL points at a database with personas of its own; the demo writes a simulated day into it. \
-             Unset DATABASE_URL (the demo then uses a private PostgreSQL) or point it at an empty database."
-        );
-    }
 
     let start = Utc::now().duration_trunc(Duration::hours(1)).unwrap_or_else(|_| Utc::now());
     world.seed(&client, start).await?;

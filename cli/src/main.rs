@@ -1,6 +1,9 @@
 //! `persona-engine`: the local runner. Wiring and presentation only; the engine lives in `shared`.
 
+mod charts;
 mod demo;
+mod local;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +33,21 @@ enum Command {
         /// Simulated hours.
         #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=168))]
         hours: u32,
+    },
+    /// Platform life on a simulated clock, then a realism report (Markdown, JSON, PNG charts).
+    Simulate {
+        /// Simulated hours.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=336))]
+        hours: u32,
+        /// Active personas (the demo world's twelve, paused or topped up with generated ones).
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=5000))]
+        personas: u64,
+        /// Seeds every random choice: the same seed gives the same report.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the report goes (default target/simulation).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Apply database migrations (a no-op when up to date). Prints JSON.
     Migrate,
@@ -86,8 +104,11 @@ enum DevPostgresCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init_cli();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    // The demo and the simulator print their own progress; the engine's log would drown it.
+    let quiet = matches!(cli.command, Command::Demo { .. } | Command::Simulate { .. });
+    shared::telemetry::init_cli(if quiet { "warn" } else { "info" });
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -124,8 +145,18 @@ async fn run(cli: Cli) -> Result<()> {
         }
         _ => Config::from_env()?,
     };
-    if let Command::Demo { hours } = cli.command {
-        return demo::run(&config, hours).await;
+    match cli.command {
+        Command::Demo { hours } => return demo::run(&config, hours).await,
+        Command::Simulate { hours, personas, seed, out } => {
+            let args = simulate::Args {
+                hours,
+                personas: personas as usize,
+                seed,
+                out: out.unwrap_or_else(simulate::default_out),
+            };
+            return simulate::run(&config, args).await;
+        }
+        _ => {}
     }
 
     let url = database_url(&config)?;
@@ -176,7 +207,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             print_json(&serde_json::json!({ "task": task, "report": report, "published": published }))
         }
-        Command::DevPostgres { .. } | Command::Demo { .. } => unreachable!("handled above"),
+        Command::DevPostgres { .. } | Command::Demo { .. } | Command::Simulate { .. } => unreachable!("handled above"),
     }
 }
 

@@ -155,3 +155,58 @@ fn the_demo_runs_on_a_fresh_machine_with_nothing_set() {
     assert!(!std::env::temp_dir().join(format!("demo-pg-{pid}")).exists(), "the private PostgreSQL was removed");
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+fn simulate(out: &std::path::Path, seed: &str) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(["simulate", "--hours", "4", "--personas", "14", "--seed", seed, "--out"])
+        .arg(out)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_simulator_replays_a_seed_exactly_and_writes_its_report_and_charts() {
+    let base = std::env::temp_dir().join(format!("pe-sim-test-{}", std::process::id()));
+    let (first, again, other) =
+        (simulate(&base.join("a"), "11"), simulate(&base.join("b"), "11"), simulate(&base.join("c"), "12"));
+
+    assert_eq!(first, again, "the same seed gives the same report");
+    assert_ne!(first["totals"], other["totals"], "another seed gives another day");
+    // The report's own invariants.
+    assert_eq!(first["personas"], 14);
+    assert_eq!(first["per_hour"].as_array().unwrap().len(), 4);
+    for kind in ["posts", "comments", "replies", "votes", "human"] {
+        let sum: i64 = first["per_hour"].as_array().unwrap().iter().map(|h| h["created"][kind].as_i64().unwrap()).sum();
+        assert_eq!(sum, first["totals"][kind].as_i64().unwrap(), "{kind}");
+    }
+    assert!(first["totals"]["comments"].as_i64().unwrap() > 0 && first["totals"]["votes"].as_i64().unwrap() > 0);
+    assert_eq!(first["per_persona"].as_array().unwrap().len(), 14, "every active persona is listed");
+    assert_eq!(first["caps"]["over_hourly"], serde_json::json!([]), "no persona over its hourly cap");
+    assert_eq!(first["caps"]["over_daily"], serde_json::json!([]));
+    assert!(
+        first["reciprocity"]["answered"].as_i64().unwrap() <= first["reciprocity"]["human_replies"].as_i64().unwrap()
+    );
+    assert_eq!(first["duplicates"]["exact_pairs"], 0, "no persona text is repeated verbatim");
+    let markdown = std::fs::read_to_string(base.join("a").join("report.md")).unwrap();
+    for section in [
+        "## Totals",
+        "## Timing (minutes)",
+        "## Threads",
+        "## Reciprocity",
+        "## Activity against the caps",
+        "## Duplicates",
+    ] {
+        assert!(markdown.contains(section), "{section} in the report");
+    }
+    for chart in ["actions_per_hour.png", "first_comment_delay.png", "reply_latency.png", "thread_depth.png"] {
+        let png = image::open(base.join("a").join(chart)).unwrap_or_else(|e| panic!("{chart}: {e}"));
+        assert_eq!((png.width(), png.height()), (900, 420), "{chart}");
+        assert!(markdown.contains(chart), "{chart} is embedded in the report");
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

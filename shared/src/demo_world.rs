@@ -202,6 +202,60 @@ impl DemoWorld {
     }
 }
 
+/// `n` more personas for larger simulations, drawn deterministically from `seed`: interests from the
+/// boards' topics, one of a handful of voices and temperaments, time zones around the world.
+pub fn synthetic_personas(world: &DemoWorld, n: usize, seed: u64) -> Vec<PersonaRow> {
+    use rand::seq::IndexedRandom;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let topics: Vec<&String> = world.spec.boards.iter().flat_map(|b| &b.topics).collect();
+    let voices = [
+        ("Short and practical, no fluff.", "practical"),
+        ("Chatty and warm, tells little stories.", "friendly"),
+        ("Skeptical, asks for evidence, dry humour.", "skeptical"),
+        ("Enthusiastic, lots of energy, encourages people.", "enthusiastic"),
+        ("Thoughtful and measured, weighs both sides.", "reflective"),
+        ("Blunt, opinionated, but fair.", "opinionated"),
+    ];
+    let zones = [
+        ("Europe/London", 7, 23),
+        ("America/New_York", 7, 24),
+        ("America/Los_Angeles", 6, 23),
+        ("Asia/Tokyo", 7, 23),
+        ("Australia/Sydney", 6, 22),
+        ("Europe/Berlin", 8, 24),
+        ("America/Sao_Paulo", 8, 23),
+        ("Asia/Kolkata", 7, 23),
+    ];
+    (0..n)
+        .map(|i| {
+            let username = format!("sim_persona_{i:04}");
+            let mut interests: Vec<String> = Vec::new();
+            while interests.len() < 3 {
+                let t = topics.choose(&mut rng).map(|t| t.to_string()).unwrap_or_default();
+                if !interests.contains(&t) {
+                    interests.push(t);
+                }
+            }
+            let (voice, temperament) = voices[rng.random_range(0..voices.len())];
+            let (zone, start, end) = zones[rng.random_range(0..zones.len())];
+            PersonaRow {
+                id: id_for("persona", &username),
+                display_name: format!("Sim {i}"),
+                bio: format!("Into {}.", interests.join(", ")),
+                voice: voice.into(),
+                traits: vec![temperament.into()],
+                modules: Vec::new(),
+                interests,
+                timezone: zone.into(),
+                active_hours_start: start,
+                active_hours_end: end,
+                username,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,10 @@ pub const RECIPROCITY_WINDOW_HOURS: i64 = 24;
 pub const MAX_POSTS_PER_TICK: i64 = 300;
 /// Most human replies answered per tick.
 pub const MAX_REPLIES_PER_TICK: i64 = 200;
+/// The chance a persona answers a person who answered it (persona-to-persona replies use
+/// `CONVERSATION_REPLY_PROBABILITY`, much lower): measured AI-only networks answer people about 3 % of
+/// the time, human platforms 22–60 %.
+pub const HUMAN_REPLY_PROBABILITY: f64 = 0.9;
 
 /// What a tick did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -96,6 +100,14 @@ pub struct PlanSettings {
     pub delays: DelaysConfig,
     /// Whether image posts can be made.
     pub images: bool,
+}
+
+/// Whether the persona answers the human comment `comment_id` (drawn once per comment, with
+/// [`HUMAN_REPLY_PROBABILITY`]).
+pub fn answers_human(comment_id: Uuid) -> bool {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    comment_id.hash(&mut h);
+    ((h.finish() >> 11) as f64 / (1u64 << 53) as f64) < HUMAN_REPLY_PROBABILITY
 }
 
 /// The number of persona comments and votes a post of `age` should have.
@@ -167,9 +179,10 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
         tasks.push(task);
     };
 
-    // Reciprocity first: answering people who answered you matters most.
+    // Reciprocity first: answering people who answered you matters most. Whether a persona answers is
+    // drawn from the comment's id, so every tick decides the same for it.
     for reply in &input.human_replies {
-        if budget.get(&reply.persona_id).copied().unwrap_or(0) <= 0 {
+        if !answers_human(reply.comment_id) || budget.get(&reply.persona_id).copied().unwrap_or(0) <= 0 {
             continue;
         }
         let range = DelayRange {
@@ -243,7 +256,15 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
                 0.15
             };
             let kind = if rng.random::<f64>() < image_share { TaskType::ImagePost } else { TaskType::Post };
-            let delay = human_delay(settings.delays.post, &mut rng);
+            // Spread the day's posts over the waking hours: the next one comes about
+            // waking hours ÷ posts per day after the last one.
+            let p = &c.persona;
+            let waking = (i64::from(p.active_hours_end) - i64::from(p.active_hours_start)).rem_euclid(24).max(1);
+            let spacing = Duration::minutes(waking * 60 / i64::from(settings.limits.posts_per_day.max(1)));
+            let earliest = c.activity.latest_post_last_day.map(|last| {
+                last + Duration::milliseconds((spacing.num_milliseconds() as f64 * rng.random_range(0.7..1.3)) as i64)
+            });
+            let delay = human_delay(settings.delays.post, &mut rng).max(earliest.map(|t| t - now).unwrap_or_default());
             schedule(
                 c.persona.id,
                 kind,

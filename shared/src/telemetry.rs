@@ -2,9 +2,9 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Human-readable logs on stderr for the CLI; level from `RUST_LOG` (default `info`).
-pub fn init_cli() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Human-readable logs on stderr for the CLI; level from `RUST_LOG`, else `default_level`.
+pub fn init_cli(default_level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }

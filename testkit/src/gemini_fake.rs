@@ -414,6 +414,7 @@ fn auto_answer(body: &Value) -> Value {
     for key in properties.map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
         let value = match key.as_str() {
             "direction" => json!("up"),
+            "decision" => json!("reply"),
             "title" => json!(format!("{} (a question for the board)", OPENINGS[(h >> 24) % 8].trim_end_matches('.'))),
             "image_prompt" => json!("A quiet street after rain, soft morning light, realistic photograph"),
             "body" => json!(body_text),

@@ -78,6 +78,7 @@ fn stir_fry_post() -> PostView {
         id: id(20),
         board_id: id(10),
         board_name: "Home Cooking".into(),
+        board_topics: vec!["cooking".into(), "recipes".into(), "baking".into()],
         title: "Why does my stir-fry always end up soggy?".into(),
         body: "I cut everything small, use a non-stick pan on the highest setting, and it still steams instead of frying. Is it the pan or me?".into(),
         author: Author::Human { id: id(100), name: Some("alex_k".into()) },

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Action, ActionError, Content, Prepared, Published, Scene, live_post, post_scene, remember};
+use super::{Action, ActionError, Content, Prepared, Published, Scene, content_id, live_post, post_scene, remember};
 use crate::ai::parse::Draft;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
@@ -49,7 +49,8 @@ impl Action for CommentAction {
         let (Draft::Comment { body }, Scene::Post(post)) = (&content.draft, &prepared.scene) else {
             return Err(ActionError::Invalid("a comment task produced something other than a comment".into()));
         };
-        let id = content::insert_comment(tx, post.post.id, None, persona.id, body, now).await?;
+        let id =
+            content::insert_comment(tx, content_id(task, "comment"), post.post.id, None, persona.id, body, now).await?;
         remember(tx, task, prepared, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("comment") })
     }

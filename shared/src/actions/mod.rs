@@ -6,6 +6,7 @@
 //! one transaction: content row + memory row + task DONE (+ tokens, decisions, follow-ups).
 
 pub mod comment;
+pub mod conversation;
 mod gate;
 pub mod image_post;
 pub mod post;
@@ -469,6 +470,11 @@ async fn attempt(
         if memory::has(&**db, persona.id, prepared.memory_target, prepared.memory_action).await? {
             return Err(ActionError::Skip(format!("persona already {} on this target", prepared.memory_action)));
         }
+        // A cheap early look at the conversation limits, before paying for a model call; the
+        // authoritative check comes under the thread's lock in the publishing transaction.
+        if let Some(spot) = conversation::reply_spot(&prepared) {
+            conversation::check_limits(&**db, &engine.settings.conversation, &spot).await?;
+        }
         let now = engine.clock.now();
         let activity = personas::activity(&**db, persona.id, now).await?;
         if let Err((at, reason)) = limit_check(&activity, kind, &engine.settings.limits, now) {
@@ -510,9 +516,20 @@ async fn attempt(
     let mut db = engine.pool.get().await?;
     let tx = database::begin(&mut db).await?;
     let now = engine.clock.now();
+    if let Some(spot) = conversation::reply_spot(&prepared) {
+        content::lock_thread(&tx, spot.root).await?;
+        conversation::check_limits(&tx, &engine.settings.conversation, &spot).await?;
+    }
     let published = action.publish(&tx, task, &persona, &prepared, &content, now).await?;
     decisions
         .push(json!({ "at": now, "stage": "publish", "verdict": "published", "result_type": published.result_type }));
+    let follow_ups = conversation::follow_ups(&tx, engine, &persona, &prepared, &content, &published, now).await?;
+    if !follow_ups.is_empty() {
+        engine.queue.enqueue(&tx, &follow_ups).await?;
+        for f in &follow_ups {
+            decisions.push(json!({ "at": now, "stage": "conversation", "verdict": "follow_up", "persona_id": f.persona_id, "due": f.scheduled_at }));
+        }
+    }
     let decisions_json = serde_json::Value::Array(std::mem::take(decisions));
     engine
         .queue
@@ -537,6 +554,12 @@ fn record_notes(engine: &Engine, decisions: &mut Vec<serde_json::Value>, notes: 
     for note in notes {
         decisions.push(json!({ "at": now, "stage": "gate", "verdict": "regenerate", "reason": note }));
     }
+}
+
+/// The id of what a task publishes, derived from the task: a retry (whose earlier attempt rolled back)
+/// reuses it, and a simulation replays exactly.
+pub fn content_id(task: &Task, what: &str) -> Uuid {
+    Uuid::new_v5(&task.id, what.as_bytes())
 }
 
 /// A stable seed from the task id (the offline writer's choices, the image's).

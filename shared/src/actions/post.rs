@@ -2,9 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use super::{Action, ActionError, Content, Prepared, Published, Scene, bounds, remember};
+use super::{Action, ActionError, Content, Prepared, Published, Scene, bounds, content_id, remember};
 use crate::ai::parse::Draft;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
@@ -24,7 +23,7 @@ pub(super) async fn observe_board(db: &tokio_postgres::Client, task: &Task) -> R
         .ok_or_else(|| ActionError::Skip("board was deleted".into()))?;
     Ok(Prepared {
         scene: Scene::Board(board),
-        memory_target: MemoryTarget::Post(Uuid::new_v4()),
+        memory_target: MemoryTarget::Post(content_id(task, "post")),
         memory_action: "posted",
     })
 }

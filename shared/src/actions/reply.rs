@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Action, ActionError, Content, Prepared, Published, Scene, live_comment, remember, thread_scene};
+use super::{
+    Action, ActionError, Content, Prepared, Published, Scene, content_id, live_comment, remember, thread_scene,
+};
 use crate::ai::parse::Draft;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
@@ -47,11 +49,29 @@ impl Action for ReplyAction {
         content: &Content,
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let (Draft::Comment { body }, Scene::Thread(thread)) = (&content.draft, &prepared.scene) else {
-            return Err(ActionError::Invalid("a reply task produced something other than a reply".into()));
+        let Scene::Thread(thread) = &prepared.scene else {
+            return Err(ActionError::Invalid("a reply task reached publishing without its thread".into()));
+        };
+        let body = match &content.draft {
+            Draft::Comment { body } => body,
+            Draft::NoReply => {
+                return Err(ActionError::Skip(
+                    "the persona chose not to reply (the conversation has run its course)".into(),
+                ));
+            }
+            _ => return Err(ActionError::Invalid("a reply task produced something other than a reply".into())),
         };
         let parent = (thread.target.id, thread.target.depth);
-        let id = content::insert_comment(tx, thread.post.id, Some(parent), persona.id, body, now).await?;
+        let id = content::insert_comment(
+            tx,
+            content_id(task, "comment"),
+            thread.post.id,
+            Some(parent),
+            persona.id,
+            body,
+            now,
+        )
+        .await?;
         remember(tx, task, prepared, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("comment") })
     }

@@ -374,6 +374,13 @@ fn write(brief: &Brief) -> Result<serde_json::Value, ModelError> {
 
     Ok(match task {
         TaskType::Vote => serde_json::json!({ "direction": vote(&mut rng, persona, brief, &words) }),
+        // Conversations thin out: the deeper the thread, the likelier the persona lets it rest (a reply to
+        // a top-level comment is always written).
+        TaskType::Reply
+            if rng.random::<f64>() < 0.12 * f64::from(brief.comment.as_ref().map(|c| c.depth).unwrap_or(0)) =>
+        {
+            serde_json::json!({ "decision": "no_reply", "body": "" })
+        }
         TaskType::Comment | TaskType::Reply => {
             // Address people by name only when their name is known.
             let author = brief
@@ -383,7 +390,12 @@ fn write(brief: &Brief) -> Result<serde_json::Value, ModelError> {
                 .map(|c| c.author.display())
                 .unwrap_or_default();
             let mood = brief.comment.as_ref().map(|c| Mood::of(&c.body)).unwrap_or(Mood::Neutral);
-            serde_json::json!({ "body": comment_body(&mut rng, persona, &style, task, &kw, &kw2, &interest, &author, mood) })
+            let body = comment_body(&mut rng, persona, &style, task, &kw, &kw2, &interest, &author, mood);
+            if task == TaskType::Reply {
+                serde_json::json!({ "decision": "reply", "body": body })
+            } else {
+                serde_json::json!({ "body": body })
+            }
         }
         TaskType::Post | TaskType::ImagePost => {
             let board = brief.board.as_ref();
@@ -465,9 +477,14 @@ fn comment_body(
     let named = !author.is_empty();
     let openers: &[&str] = if task == TaskType::Reply {
         match (mood, named) {
-            (Mood::Thanks, _) => {
-                &["Glad it helped", "Happy to help, honestly", "Good luck with it", "Let me know how it goes"]
-            }
+            (Mood::Thanks, _) => &[
+                "Glad it helped",
+                "Happy to help, honestly",
+                "Good luck with the {kw}",
+                "Let me know how the {kw} goes",
+                "Anytime, {kw} took me ages too",
+                "Hope the {kw} works out",
+            ],
             (Mood::Question, true) => &[
                 "Good question, {author}",
                 "{author}, honestly it depends on {kw}",
@@ -510,6 +527,12 @@ fn comment_body(
         "Most of the advice about {kw} online overcomplicates it",
         "It clicked for me once I stopped rushing the {kw2} step",
         "If {kw2} is off, nothing else you change will matter much",
+        "My {interest} habit taught me that {kw} rewards patience more than gear",
+        "Try it once the slow way, then decide whether {kw2} is worth the fuss",
+        "Half the problems I had with {kw} came from skipping the basics",
+        "Somebody told me to ignore {kw2} for a week and it actually helped",
+        "The second time around, {kw} felt a lot less mysterious",
+        "Watch what happens to {kw2} when you change nothing else",
     ];
     let kw_cap = capitalise(kw);
     let mut sentences = vec![finish_sentence(

@@ -60,6 +60,8 @@ pub enum Draft {
         /// Up, down or none.
         direction: VoteDirection,
     },
+    /// The persona has nothing worth adding to the conversation.
+    NoReply,
 }
 
 impl Draft {
@@ -68,7 +70,7 @@ impl Draft {
         match self {
             Self::Post { title, body } | Self::ImagePost { title, body, .. } => format!("{title}\n\n{body}"),
             Self::Comment { body } => body.clone(),
-            Self::Vote { .. } => String::new(),
+            Self::Vote { .. } | Self::NoReply => String::new(),
         }
     }
 }
@@ -308,7 +310,11 @@ pub fn parse(task: TaskType, raw: &str, persona: &Persona) -> Result<Draft, Pars
             body: field(&map, "body", limits::CAPTION, persona)?,
             image_prompt: field(&map, "image_prompt", limits::IMAGE_PROMPT, persona)?,
         },
-        TaskType::Comment | TaskType::Reply => Draft::Comment { body: field(&map, "body", limits::COMMENT, persona)? },
+        TaskType::Comment => Draft::Comment { body: field(&map, "body", limits::COMMENT, persona)? },
+        TaskType::Reply => match map.get("decision").and_then(|v| v.as_str()).map(|d| d.trim().to_lowercase()) {
+            Some(d) if d == "no_reply" || d == "no reply" || d == "none" => Draft::NoReply,
+            _ => Draft::Comment { body: field(&map, "body", limits::COMMENT, persona)? },
+        },
         TaskType::Vote => {
             let raw = map.get("direction").and_then(|v| v.as_str()).ok_or(ParseError::Missing("direction"))?;
             let direction = match raw.trim().to_lowercase().as_str() {
@@ -382,6 +388,27 @@ mod tests {
         let err =
             parse(TaskType::Post, r#"{"title": "Hi", "body": "A body that is long enough."}"#, &persona()).unwrap_err();
         assert_eq!(err, ParseError::TooShort { field: "title", len: 2, min: 5 });
+    }
+
+    #[test]
+    fn a_reply_may_decline() {
+        assert_eq!(
+            parse(TaskType::Reply, r#"{"decision": "no_reply", "body": ""}"#, &persona()).unwrap(),
+            Draft::NoReply
+        );
+        assert_eq!(
+            parse(TaskType::Reply, r#"{"decision": "reply", "body": "Fair enough."}"#, &persona()).unwrap(),
+            Draft::Comment { body: "Fair enough.".into() }
+        );
+        assert_eq!(
+            parse(TaskType::Reply, r#"{"decision": "reply", "body": ""}"#, &persona()).unwrap_err(),
+            ParseError::TooShort { field: "body", len: 0, min: 2 }
+        );
+        assert_eq!(
+            parse(TaskType::Comment, r#"{"decision": "no_reply", "body": "x y"}"#, &persona()).unwrap(),
+            Draft::Comment { body: "x y".into() },
+            "only replies may decline"
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct PostView {
     pub board_id: Uuid,
     /// Board name.
     pub board_name: String,
+    /// The board's topics.
+    pub board_topics: Vec<String>,
     /// Title.
     pub title: String,
     /// Body.

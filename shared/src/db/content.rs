@@ -51,6 +51,7 @@ pub async fn find_post(c: &impl GenericClient, id: Uuid) -> Result<Option<PostRe
                 id: r.try_get("id")?,
                 board_id: r.try_get("board_id")?,
                 board_name: r.try_get("board_name")?,
+                board_topics: r.try_get("topics")?,
                 title: r.try_get("title")?,
                 body: r.try_get("body")?,
                 author: author(&r)?,
@@ -208,9 +209,10 @@ pub async fn board(c: &impl GenericClient, id: Uuid, titles: i64) -> Result<Opti
     .transpose()
 }
 
-/// Publishes a persona's comment (or reply, with `parent`); returns its id.
+/// Publishes a persona's comment (or reply, with `parent`) under `id`; returns its id.
 pub async fn insert_comment(
     c: &impl GenericClient,
+    id: Uuid,
     post_id: Uuid,
     parent: Option<(Uuid, i32)>,
     persona_id: Uuid,
@@ -220,8 +222,8 @@ pub async fn insert_comment(
     let parent_id = parent.map(|(id, _)| id);
     let depth = parent.map(|(_, d)| d + 1).unwrap_or(0);
     Ok(c.query_typed_one(
-        "INSERT INTO comments (post_id, parent_id, depth, body, persona_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO comments (id, post_id, parent_id, depth, body, persona_id, created_at)
+             VALUES ($7, $1, $2, $3, $4, $5, $6) RETURNING id",
         &[
             (&post_id, Type::UUID),
             (&parent_id, Type::UUID),
@@ -229,6 +231,7 @@ pub async fn insert_comment(
             (&body, Type::TEXT),
             (&persona_id, Type::UUID),
             (&at, Type::TIMESTAMPTZ),
+            (&id, Type::UUID),
         ],
     )
     .await?
@@ -368,4 +371,27 @@ pub async fn published(
     };
     let row = c.query_typed_opt(sql, &[(&id, Type::UUID)]).await?;
     row.map(|r| Ok(r.try_get(0)?)).transpose()
+}
+
+/// The persona replies (depth ≥ 1) in the thread under the top-level comment `root`, counted down to
+/// `max_depth` levels.
+pub async fn persona_replies_in_thread(c: &impl GenericClient, root: Uuid, max_depth: i32) -> Result<i64, DbError> {
+    Ok(c.query_typed_one(
+        "WITH RECURSIVE thread AS (
+                 SELECT id, persona_id, 0 AS level FROM comments WHERE id = $1
+                 UNION ALL
+                 SELECT c.id, c.persona_id, thread.level + 1 FROM comments c JOIN thread ON c.parent_id = thread.id
+                 WHERE thread.level < $2
+             )
+             SELECT count(*) FROM thread WHERE level > 0 AND persona_id IS NOT NULL",
+        &[(&root, Type::UUID), (&max_depth, Type::INT4)],
+    )
+    .await?
+    .try_get(0)?)
+}
+
+/// Serialises writers of one thread until the transaction ends (pooler-safe: transaction-scoped).
+pub async fn lock_thread(tx: &impl GenericClient, root: Uuid) -> Result<(), DbError> {
+    tx.query_typed("SELECT pg_advisory_xact_lock(29797, hashtext($1::text))", &[(&root, Type::UUID)]).await?;
+    Ok(())
 }

@@ -219,3 +219,130 @@ pub async fn created_between(
         human: row.try_get(4)?,
     })
 }
+
+/// Minutes from each post's publication (in `[since, until]`) to its first persona comment; posts no
+/// persona commented on are left out.
+pub async fn first_comment_delays(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<f64>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT extract(epoch FROM min(c.created_at) - p.created_at)::float8 / 60
+             FROM posts p JOIN comments c ON c.post_id = p.id AND c.persona_id IS NOT NULL AND c.parent_id IS NULL
+             WHERE p.created_at BETWEEN $1 AND $2
+             GROUP BY p.id, p.created_at",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// For each persona reply written in `[since, until]`: minutes after its parent, and whether the parent
+/// was a person's.
+pub async fn reply_latencies(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(f64, bool)>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT extract(epoch FROM r.created_at - parent.created_at)::float8 / 60, parent.author_id IS NOT NULL
+             FROM comments r JOIN comments parent ON parent.id = r.parent_id
+             WHERE r.persona_id IS NOT NULL AND r.created_at BETWEEN $1 AND $2",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// The deepest reply under each top-level comment written in `[since, until]` (0: no replies).
+pub async fn thread_depths(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<i32>, DbError> {
+    let rows = c
+        .query_typed(
+            "WITH RECURSIVE thread AS (
+                 SELECT id AS root, id, 0 AS depth FROM comments
+                 WHERE parent_id IS NULL AND created_at BETWEEN $1 AND $2
+                 UNION ALL
+                 SELECT thread.root, c.id, thread.depth + 1 FROM comments c JOIN thread ON c.parent_id = thread.id
+                 WHERE thread.depth < 50
+             )
+             SELECT max(depth) FROM thread GROUP BY root",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// People's comments answering a persona (a reply to its comment, or a top-level comment on its post)
+/// written in `[since, until]`: how many, and how many that persona answered.
+pub async fn reciprocity(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(i64, i64), DbError> {
+    let row = c
+        .query_typed_one(
+            "WITH owed AS (
+                 SELECT h.id, CASE WHEN h.parent_id IS NULL THEN p.persona_id ELSE parent.persona_id END AS persona_id
+                 FROM comments h
+                 JOIN posts p ON p.id = h.post_id
+                 LEFT JOIN comments parent ON parent.id = h.parent_id
+                 WHERE h.author_id IS NOT NULL AND h.created_at BETWEEN $1 AND $2
+             )
+             SELECT count(*),
+                    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM comments a
+                                                  WHERE a.parent_id = owed.id AND a.persona_id = owed.persona_id))
+             FROM owed WHERE persona_id IS NOT NULL",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Every persona action (memory) in `[since, until]`: handle, action, when — ordered by persona and time.
+pub async fn persona_actions(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(String, String, DateTime<Utc>)>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT p.username, m.action_type, m.created_at FROM persona_memory m JOIN personas p ON p.id = m.persona_id
+             WHERE m.action_type <> 'viewed' AND m.created_at BETWEEN $1 AND $2
+             ORDER BY p.username, m.created_at",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+}
+
+/// The text of every persona post and comment written in `[since, until]`, with its author's handle.
+pub async fn persona_texts(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT pe.username, p.title || E'\\n\\n' || p.body FROM posts p JOIN personas pe ON pe.id = p.persona_id
+             WHERE p.created_at BETWEEN $1 AND $2
+             UNION ALL
+             SELECT pe.username, c.body FROM comments c JOIN personas pe ON pe.id = c.persona_id
+             WHERE c.created_at BETWEEN $1 AND $2",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// The handles of every active persona, in order.
+pub async fn active_usernames(c: &impl GenericClient) -> Result<Vec<String>, DbError> {
+    let rows = c.query_typed("SELECT username FROM personas WHERE is_active ORDER BY username", &[]).await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}

@@ -69,6 +69,8 @@ pub struct Activity {
     pub posts_last_day: i64,
     /// The oldest of those.
     pub oldest_post_last_day: Option<DateTime<Utc>>,
+    /// The newest of those.
+    pub latest_post_last_day: Option<DateTime<Utc>>,
 }
 
 /// Counts the persona's actions in the last hour and posts in the last day.
@@ -78,7 +80,8 @@ pub async fn activity(c: &impl GenericClient, persona_id: Uuid, now: DateTime<Ut
             "SELECT count(*) FILTER (WHERE created_at > $2 - interval '1 hour'),
                     min(created_at) FILTER (WHERE created_at > $2 - interval '1 hour'),
                     count(*) FILTER (WHERE action_type = 'posted'),
-                    min(created_at) FILTER (WHERE action_type = 'posted')
+                    min(created_at) FILTER (WHERE action_type = 'posted'),
+                    max(created_at) FILTER (WHERE action_type = 'posted')
              FROM persona_memory
              WHERE persona_id = $1 AND action_type <> 'viewed'
                AND created_at > $2 - interval '24 hours' AND created_at <= $2",
@@ -90,6 +93,7 @@ pub async fn activity(c: &impl GenericClient, persona_id: Uuid, now: DateTime<Ut
         oldest_action_last_hour: row.try_get(1)?,
         posts_last_day: row.try_get(2)?,
         oldest_post_last_day: row.try_get(3)?,
+        latest_post_last_day: row.try_get(4)?,
     })
 }
 
@@ -117,7 +121,7 @@ pub async fn candidates(
             &format!(
                 "SELECT {COLUMNS},
                         coalesce(a.actions_last_hour, 0) AS actions_last_hour, a.oldest_action_last_hour,
-                        coalesce(a.posts_last_day, 0) AS posts_last_day, a.oldest_post_last_day,
+                        coalesce(a.posts_last_day, 0) AS posts_last_day, a.oldest_post_last_day, a.latest_post_last_day,
                         EXISTS (SELECT 1 FROM persona_memory m WHERE m.persona_id = p.id
                                 AND ((m.post_id = $2) OR (m.comment_id = $3))) AS engaged
                  FROM personas p
@@ -126,7 +130,8 @@ pub async fn candidates(
                             count(*) FILTER (WHERE created_at > $1 - interval '1 hour') AS actions_last_hour,
                             min(created_at) FILTER (WHERE created_at > $1 - interval '1 hour') AS oldest_action_last_hour,
                             count(*) FILTER (WHERE action_type = 'posted') AS posts_last_day,
-                            min(created_at) FILTER (WHERE action_type = 'posted') AS oldest_post_last_day
+                            min(created_at) FILTER (WHERE action_type = 'posted') AS oldest_post_last_day,
+                            max(created_at) FILTER (WHERE action_type = 'posted') AS latest_post_last_day
                      FROM persona_memory
                      WHERE action_type <> 'viewed' AND created_at > $1 - interval '24 hours' AND created_at <= $1
                      GROUP BY persona_id
@@ -146,6 +151,7 @@ pub async fn candidates(
                     oldest_action_last_hour: row.try_get("oldest_action_last_hour")?,
                     posts_last_day: row.try_get("posts_last_day")?,
                     oldest_post_last_day: row.try_get("oldest_post_last_day")?,
+                    latest_post_last_day: row.try_get("latest_post_last_day")?,
                 },
                 engaged: row.try_get("engaged")?,
             })

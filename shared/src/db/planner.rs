@@ -103,8 +103,8 @@ pub async fn recent_posts(
         .collect()
 }
 
-/// A human's reply to a persona's comment that the persona has not answered (nor decided about: any
-/// reply task for it, whatever its state, counts).
+/// A human's reply to a persona — to its comment, or a top-level comment on its post — that the persona
+/// has not answered (nor decided about: any reply task for it, whatever its state, counts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HumanReply {
     /// The human's comment.
@@ -126,17 +126,19 @@ pub async fn unanswered_human_replies(
 ) -> Result<Vec<HumanReply>, DbError> {
     let rows = c
         .query_typed(
-            "SELECT h.id, h.post_id, parent.persona_id, h.created_at
+            "SELECT h.id, h.post_id, answered.persona_id, h.created_at
              FROM comments h
-             JOIN comments parent ON parent.id = h.parent_id
-             JOIN personas pe ON pe.id = parent.persona_id AND pe.is_active
              JOIN posts p ON p.id = h.post_id AND p.status = 'PUBLISHED' AND NOT p.locked
-             WHERE h.author_id IS NOT NULL AND h.parent_id IS NOT NULL AND h.deleted_at IS NULL
+             LEFT JOIN comments parent ON parent.id = h.parent_id
+             CROSS JOIN LATERAL (SELECT CASE WHEN h.parent_id IS NULL THEN p.persona_id ELSE parent.persona_id END
+                                        AS persona_id) answered
+             JOIN personas pe ON pe.id = answered.persona_id AND pe.is_active
+             WHERE h.author_id IS NOT NULL AND h.deleted_at IS NULL
                AND h.created_at > $1 AND h.created_at <= $2
                AND NOT EXISTS (SELECT 1 FROM persona_memory m
-                               WHERE m.persona_id = parent.persona_id AND m.comment_id = h.id AND m.action_type = 'replied')
+                               WHERE m.persona_id = answered.persona_id AND m.comment_id = h.id AND m.action_type = 'replied')
                AND NOT EXISTS (SELECT 1 FROM persona_tasks t
-                               WHERE t.comment_id = h.id AND t.persona_id = parent.persona_id AND t.task_type = 'reply')
+                               WHERE t.comment_id = h.id AND t.persona_id = answered.persona_id AND t.task_type = 'reply')
              ORDER BY h.created_at
              LIMIT $3",
             &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],

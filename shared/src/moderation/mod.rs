@@ -100,7 +100,7 @@ impl Moderation {
     pub fn check(&self, draft: &Draft, known_names: &HashSet<String>) -> Vec<Finding> {
         let text = draft.visible_text();
         let mut findings = Vec::new();
-        if matches!(draft, Draft::Vote { .. }) {
+        if matches!(draft, Draft::Vote { .. } | Draft::NoReply) {
             return findings;
         }
         if text.trim().is_empty() {

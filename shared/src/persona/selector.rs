@@ -56,6 +56,7 @@ pub struct Target {
     pub author: Option<Uuid>,
     /// An original post is asked for: the daily post cap applies too.
     pub wants_post: bool,
+    debate: bool,
 }
 
 impl Target {
@@ -66,9 +67,19 @@ impl Target {
             words: words(text).collect(),
             author,
             wants_post,
+            debate: false,
         }
     }
+
+    /// Favour personas whose temperament makes a reply worth writing (skeptical, opinionated, blunt…).
+    pub fn for_debate(mut self) -> Self {
+        self.debate = true;
+        self
+    }
 }
+
+/// Temperaments that answer back.
+const DEBATERS: [&str; 8] = ["skeptic", "opinion", "blunt", "stubborn", "competitive", "contrarian", "direct", "argu"];
 
 #[derive(Debug, Clone)]
 struct Interest {
@@ -81,6 +92,7 @@ struct Entry<'a> {
     candidate: &'a Candidate,
     interests: Vec<Interest>,
     awake: bool,
+    debater: bool,
 }
 
 /// The candidates of one moment, normalised.
@@ -104,6 +116,11 @@ impl<'a> Pool<'a> {
                     .map(|i| Interest { whole: i.to_lowercase(), words: words(i).collect() })
                     .collect(),
                 awake: is_awake(&candidate.persona, now),
+                debater: {
+                    let temperament =
+                        format!("{} {}", candidate.persona.traits.join(" "), candidate.persona.voice).to_lowercase();
+                    DEBATERS.iter().any(|d| temperament.contains(d))
+                },
             })
             .collect();
         Self { entries, now }
@@ -118,6 +135,9 @@ impl<'a> Pool<'a> {
             if !interest.words.is_empty() && interest.words.iter().all(|w| target.words.contains(w)) {
                 score += 1.0;
             }
+        }
+        if target.debate && entry.debater {
+            score += 2.0;
         }
         score
     }

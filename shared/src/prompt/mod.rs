@@ -326,7 +326,9 @@ fn user_prompt(input: &PromptInput<'_>, budget: &Budget) -> String {
                 context_of_thread(thread, persona, &mut remaining),
                 format!(
                     "Write your reply to {whom}, whose comment is the one in question. Answer them directly, as in \
-                     a conversation; agree, push back or add something — don't just restate. 1 to 3 sentences."
+                     a conversation; agree, push back or add something — don't just restate. 1 to 3 sentences. \
+                     Conversations end: if you have nothing worth adding, or would only repeat yourself, answer \
+                     with decision \"no_reply\" and an empty body; otherwise decision \"reply\"."
                 ),
             )
         }
@@ -375,10 +377,19 @@ pub fn schema(task: TaskType) -> serde_json::Value {
             "required": ["title", "body", "image_prompt"],
             "propertyOrdering": ["title", "body", "image_prompt"]
         }),
-        TaskType::Comment | TaskType::Reply => json!({
+        TaskType::Comment => json!({
             "type": "OBJECT",
             "properties": { "body": text("the text of your comment") },
             "required": ["body"]
+        }),
+        TaskType::Reply => json!({
+            "type": "OBJECT",
+            "properties": {
+                "decision": { "type": "STRING", "enum": ["reply", "no_reply"] },
+                "body": text("the text of your reply; empty for no_reply")
+            },
+            "required": ["decision", "body"],
+            "propertyOrdering": ["decision", "body"]
         }),
         TaskType::Vote => json!({
             "type": "OBJECT",

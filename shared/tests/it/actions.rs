@@ -644,9 +644,9 @@ async fn a_draft_that_passes_on_the_second_try_is_published_and_the_first_refusa
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     let t = task(&engine, report.task_id).await;
     let decisions = t.decisions.as_array().unwrap();
-    assert_eq!(decisions.len(), 2);
     assert_eq!(decisions[0]["stage"], "gate");
     assert_eq!(decisions[1]["verdict"], "published");
+    assert!(decisions[2..].iter().all(|d| d["stage"] == "conversation"), "{decisions:?}");
 }
 
 #[tokio::test]

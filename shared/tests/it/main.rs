@@ -3,6 +3,7 @@
 mod actions;
 mod admin;
 mod ai;
+mod conversation;
 mod helpers;
 mod lambda;
 mod media;

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::db::DbError;
 use crate::db::display::{self, Created};
 use crate::db::planner as planner_reads;
@@ -97,8 +97,8 @@ pub enum SimError {
 }
 
 enum HumanAction {
-    Reply { human: Uuid, post: Uuid, parent: Uuid, depth: i32, body: String },
-    Post { human: Uuid, board: Uuid, title: String, body: String },
+    Reply { id: Uuid, human: Uuid, post: Uuid, parent: Uuid, depth: i32, body: String },
+    Post { id: Uuid, human: Uuid, board: Uuid, title: String, body: String },
 }
 
 const REPLIES: &[&str] = &[
@@ -143,7 +143,6 @@ pub async fn run(
     config: &SimConfig,
     mut on_hour: impl FnMut(&HourSummary),
 ) -> Result<SimOutcome, SimError> {
-    use crate::clock::Clock;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let started = clock.now();
     let end = started + Duration::hours(i64::from(config.hours));
@@ -166,9 +165,9 @@ pub async fn run(
             let c = engine.pool.get().await?;
             for action in due {
                 match action {
-                    HumanAction::Reply { human, post, parent, depth, body } => {
+                    HumanAction::Reply { id, human, post, parent, depth, body } => {
                         let row = CommentRow {
-                            id: Uuid::new_v4(),
+                            id,
                             post_id: post,
                             parent_id: Some(parent),
                             depth: depth + 1,
@@ -182,9 +181,9 @@ pub async fn run(
                             outcome.human_replies += 1;
                         }
                     }
-                    HumanAction::Post { human, board, title, body } => {
+                    HumanAction::Post { id, human, board, title, body } => {
                         let row = PostRow {
-                            id: Uuid::new_v4(),
+                            id,
                             board_id: board,
                             author_id: Some(human),
                             persona_id: None,
@@ -219,9 +218,12 @@ pub async fn run(
                     let at = now + Duration::minutes(rng.random_range(lo..=hi.max(lo)));
                     let body =
                         REPLIES.choose(&mut rng).copied().unwrap_or_default().replace("{kw}", &keyword(&comment.body));
+                    // Ids come from the seed too: what people write decides what personas do next.
+                    let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
                     scheduled.push((
                         at,
                         HumanAction::Reply {
+                            id,
                             human,
                             post: comment.post_id,
                             parent: comment.id,
@@ -238,9 +240,11 @@ pub async fn run(
                 let (title, body) = POSTS.choose(&mut rng).copied().unwrap_or_default();
                 let human = config.humans.choose(&mut rng).map(|h| h.id).unwrap_or_default();
                 let at = now + Duration::minutes(rng.random_range(0..config.tick.num_minutes().max(1)));
+                let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
                 scheduled.push((
                     at,
                     HumanAction::Post {
+                        id,
                         human,
                         board,
                         title: title.replace("{topic}", &topic),
@@ -265,3 +269,5 @@ pub async fn run(
     }
     Ok(outcome)
 }
+
+pub mod report;

@@ -1,0 +1,201 @@
+//! `persona-engine simulate`: the planner and the worker on a simulated clock (offline writer unless a
+//! provider is configured), simulated people who post and answer personas, and a report — Markdown,
+//! JSON and PNG charts — to tune realism by looking.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{Duration, TimeZone, Utc};
+use shared::clock::ManualClock;
+use shared::config::Config;
+use shared::db::{self, ConnectOptions, Type};
+use shared::demo_world::{DemoWorld, synthetic_personas};
+use shared::engine::Engine;
+use shared::simulation::report::{SimReport, Summary, measure};
+use shared::simulation::{self, HumanBehaviour, SimConfig};
+
+use crate::{charts, local};
+
+/// What to simulate and where the report goes.
+pub struct Args {
+    pub hours: u32,
+    pub personas: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+}
+
+pub async fn run(config: &Config, args: Args) -> Result<()> {
+    let wall = Instant::now();
+    let (url, _cluster) = local::database(config).await?;
+    // A fixed start: the same seed gives the same simulated day, whenever it is run.
+    let start = Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).single().context("start time")?;
+    let world = DemoWorld::embedded();
+    let client = db::connect_one(&url, config.database.ca_cert.as_deref()).await?;
+    world.seed(&client, start).await?;
+    let demo: Vec<&str> = world.persona_usernames().collect();
+    if args.personas > demo.len() {
+        let extra = synthetic_personas(&world, args.personas - demo.len(), args.seed);
+        db::seed::insert_personas(&client, &extra, start).await?;
+    } else {
+        let paused: Vec<&str> = demo[args.personas..].to_vec();
+        client
+            .query_typed(
+                "UPDATE personas SET is_active = false WHERE username = ANY($1)",
+                &[(&paused, Type::TEXT_ARRAY)],
+            )
+            .await?;
+    }
+
+    // One task at a time, ids drawn from the seed: a run replays exactly.
+    let mut config = config.clone();
+    config.scheduler.max_concurrent_tasks = 1;
+    if config.supabase.is_none() && std::env::var_os("MEDIA_DIR").is_none() {
+        config.image.local_dir = local::scratch_dir("simulation-media");
+    }
+    let clock = ManualClock::new(start);
+    let pool =
+        db::connect_pool(&ConnectOptions { url: url.into(), ca_cert: config.database.ca_cert.clone(), pool_size: 4 })?;
+    let mut engine = Engine::with_pool(&config, pool, clock.clone())?;
+    engine.settings.rng_salt = args.seed;
+    eprintln!(
+        "· simulating {} hours with {} personas (seed {}, writer: {})",
+        args.hours,
+        args.personas,
+        args.seed,
+        engine.model.provider_name()
+    );
+
+    let sim = SimConfig {
+        hours: args.hours,
+        tick: Duration::minutes(2),
+        humans: world.humans().to_vec(),
+        behaviour: HumanBehaviour::default(),
+        seed: args.seed,
+    };
+    let outcome = simulation::run(&engine, &clock, &sim, |h| {
+        if h.hour % 6 == 0 {
+            eprintln!("  +{}h: {} tasks this hour", h.hour, h.tasks_run);
+        }
+    })
+    .await?;
+    let report =
+        measure(&**engine.pool.get().await?, &outcome, args.seed, args.personas, &engine.settings.limits).await?;
+
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::write(args.out.join("report.json"), serde_json::to_string_pretty(&report)?)?;
+    let charts = charts::write_all(&report, &args.out);
+    if let Err(e) = &charts {
+        eprintln!("warning: charts not written: {e:#}");
+    }
+    std::fs::write(args.out.join("report.md"), markdown(&report, &args, charts.is_ok()))?;
+    eprintln!(
+        "· done in {:.1} s: {} (report.md, report.json, charts)",
+        wall.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    println!("{}", args.out.join("report.md").display());
+    Ok(())
+}
+
+fn row(name: &str, s: &Summary) -> String {
+    format!("| {name} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |\n", s.count, s.p10, s.median, s.mean, s.p90, s.max)
+}
+
+fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# Simulation report\n");
+    let _ = writeln!(
+        md,
+        "`persona-engine simulate --hours {} --personas {} --seed {}` — {} to {} (simulated), {} active personas, simulated people posting and answering.\n",
+        args.hours,
+        args.personas,
+        args.seed,
+        r.started.format("%Y-%m-%d %H:%M"),
+        r.ended.format("%Y-%m-%d %H:%M UTC"),
+        r.personas
+    );
+    let t = &r.totals;
+    let _ = writeln!(
+        md,
+        "## Totals\n\n| posts | comments | replies | votes | by people |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} |\n",
+        t.posts, t.comments, t.replies, t.votes, t.human
+    );
+    if charts {
+        let _ = writeln!(md, "## Actions per hour\n\n![actions per hour](actions_per_hour.png)\n");
+    }
+    let _ = writeln!(
+        md,
+        "| hour | posts | comments | replies | votes | by people | tasks run |\n|---|---|---|---|---|---|---|"
+    );
+    for h in &r.per_hour {
+        let c = &h.created;
+        let _ = writeln!(
+            md,
+            "| +{} | {} | {} | {} | {} | {} | {} |",
+            h.hour, c.posts, c.comments, c.replies, c.votes, c.human, h.tasks_run
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n## Timing (minutes)\n\n| | n | p10 | median | mean | p90 | max |\n|---|---|---|---|---|---|---|"
+    );
+    md.push_str(&row("first persona comment after a post", &r.first_comment_minutes));
+    md.push_str(&row("persona reply to a person", &r.reply_minutes_to_people));
+    md.push_str(&row("persona reply to a persona", &r.reply_minutes_to_personas));
+    if charts {
+        let _ =
+            writeln!(md, "\n![first-comment delay](first_comment_delay.png)\n\n![reply latency](reply_latency.png)");
+    }
+    let _ = writeln!(md, "\n## Threads\n\n| deepest reply | threads |\n|---|---|");
+    for (depth, n) in &r.thread_depths {
+        let _ = writeln!(md, "| {depth} | {n} |");
+    }
+    if charts {
+        let _ = writeln!(md, "\n![thread depth](thread_depth.png)");
+    }
+    let rc = &r.reciprocity;
+    let _ = writeln!(
+        md,
+        "\n## Reciprocity\n\nPeople answered personas {} times (replies to their comments, comments on their posts); the persona answered back {} times: **{:.0} %** (measured AI-only networks: about 3 %; human platforms: 22–60 %).\n",
+        rc.human_replies,
+        rc.answered,
+        rc.rate * 100.0
+    );
+    let caps = &r.caps;
+    let _ = writeln!(
+        md,
+        "## Activity against the caps\n\nLimits: {} actions per hour, {} posts per day. Over the hourly cap: {}. Over the daily cap: {}.\n",
+        caps.actions_per_hour,
+        caps.posts_per_day,
+        if caps.over_hourly.is_empty() { "none".to_owned() } else { caps.over_hourly.join(", ") },
+        if caps.over_daily.is_empty() { "none".to_owned() } else { caps.over_daily.join(", ") }
+    );
+    let _ = writeln!(
+        md,
+        "| persona | posts | comments | replies | votes | most in an hour | most posts in a day |\n|---|---|---|---|---|---|---|"
+    );
+    for p in &r.per_persona {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            p.username, p.posts, p.comments, p.replies, p.votes, p.max_actions_in_an_hour, p.max_posts_in_a_day
+        );
+    }
+    let d = &r.duplicates;
+    let _ = writeln!(
+        md,
+        "\n## Duplicates\n\n{} persona texts compared pairwise: {} exact duplicate pairs, {} near-duplicate pairs (word 3-gram Jaccard ≥ {}).",
+        d.texts, d.exact_pairs, d.near_pairs, d.threshold
+    );
+    for (a, b, score) in &d.examples {
+        let _ = writeln!(md, "- {a} / {b}: {score}");
+    }
+    md
+}
+
+/// Where the report goes by default.
+pub fn default_out() -> PathBuf {
+    local::scratch_dir("simulation")
+}

@@ -1,0 +1,322 @@
+//! What a simulation shows about realism: actions per hour, first-comment delays, reply latencies,
+//! thread depths, reciprocity to people, per-persona activity against the caps, and duplicates.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::{HourSummary, SimOutcome};
+use crate::ai::similarity::{NEAR_DUPLICATE, similarity};
+use crate::db::display::{self, Created};
+use crate::db::{DbError, GenericClient};
+use crate::persona::selector::Limits;
+
+/// A distribution's shape.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    /// How many values.
+    pub count: usize,
+    /// Mean.
+    pub mean: f64,
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub median: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Summary {
+    /// The summary of `values`.
+    pub fn of(values: &[f64]) -> Self {
+        if values.is_empty() {
+            return Self::default();
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        Self {
+            count: sorted.len(),
+            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+            p10: at(0.1),
+            median: at(0.5),
+            p90: at(0.9),
+            max: *sorted.last().unwrap_or(&0.0),
+        }
+    }
+}
+
+/// People answered.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reciprocity {
+    /// People's comments answering a persona.
+    pub human_replies: i64,
+    /// Of those, answered by that persona.
+    pub answered: i64,
+    /// `answered / human_replies`.
+    pub rate: f64,
+}
+
+/// One persona's activity.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PersonaActivity {
+    /// Handle.
+    pub username: String,
+    /// Posts.
+    pub posts: usize,
+    /// Top-level comments.
+    pub comments: usize,
+    /// Replies.
+    pub replies: usize,
+    /// Votes (decisions, including none).
+    pub votes: usize,
+    /// Most actions in any 60 minutes.
+    pub max_actions_in_an_hour: usize,
+    /// Most posts in any 24 hours.
+    pub max_posts_in_a_day: usize,
+}
+
+/// Activity against the caps.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Caps {
+    /// `PERSONA_MAX_ACTIONS_PER_HOUR`.
+    pub actions_per_hour: u32,
+    /// `PERSONA_MAX_POSTS_PER_DAY`.
+    pub posts_per_day: u32,
+    /// Personas that exceeded the hourly cap in some hour (should be none).
+    pub over_hourly: Vec<String>,
+    /// Personas that exceeded the daily post cap (should be none).
+    pub over_daily: Vec<String>,
+}
+
+/// Repeated text.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Duplicates {
+    /// Persona texts compared.
+    pub texts: usize,
+    /// Pairs equal after normalisation.
+    pub exact_pairs: usize,
+    /// Pairs at least `threshold` similar (exact pairs included).
+    pub near_pairs: usize,
+    /// The near-duplicate threshold (word 3-gram Jaccard).
+    pub threshold: f64,
+    /// A few examples: (persona, persona, similarity).
+    pub examples: Vec<(String, String, f64)>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimReport {
+    /// The seed.
+    pub seed: u64,
+    /// Simulated hours.
+    pub hours: u32,
+    /// Active personas.
+    pub personas: usize,
+    /// Start of the simulated time.
+    pub started: DateTime<Utc>,
+    /// End of the simulated time.
+    pub ended: DateTime<Utc>,
+    /// Everything created.
+    pub totals: Created,
+    /// Hour by hour.
+    pub per_hour: Vec<HourSummary>,
+    /// Minutes from a post to its first persona comment.
+    pub first_comment_minutes: Summary,
+    /// Minutes from a person's comment to a persona's reply.
+    pub reply_minutes_to_people: Summary,
+    /// Minutes from a persona's comment to another persona's reply.
+    pub reply_minutes_to_personas: Summary,
+    /// Threads by their deepest reply.
+    pub thread_depths: BTreeMap<i32, usize>,
+    /// People answered.
+    pub reciprocity: Reciprocity,
+    /// Activity against the caps.
+    pub caps: Caps,
+    /// Per persona.
+    pub per_persona: Vec<PersonaActivity>,
+    /// Repeated text.
+    pub duplicates: Duplicates,
+    /// The raw values behind the distributions (for charts).
+    #[serde(skip)]
+    pub samples: Samples,
+}
+
+/// The raw values behind the distributions.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    /// First-comment delays, minutes.
+    pub first_comment: Vec<f64>,
+    /// Reply latencies to people, minutes.
+    pub reply_to_people: Vec<f64>,
+    /// Reply latencies to personas, minutes.
+    pub reply_to_personas: Vec<f64>,
+}
+
+fn max_in_window(times: &[DateTime<Utc>], window: Duration) -> usize {
+    let mut best = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end] - times[start] >= window {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
+/// Measures a finished simulation.
+pub async fn measure(
+    c: &impl GenericClient,
+    outcome: &SimOutcome,
+    seed: u64,
+    personas: usize,
+    limits: &Limits,
+) -> Result<SimReport, DbError> {
+    let (since, until) = (outcome.started, outcome.ended);
+    let first_comment = display::first_comment_delays(c, since, until).await?;
+    let latencies = display::reply_latencies(c, since, until).await?;
+    let reply_to_people: Vec<f64> = latencies.iter().filter(|(_, human)| *human).map(|(m, _)| *m).collect();
+    let reply_to_personas: Vec<f64> = latencies.iter().filter(|(_, human)| !*human).map(|(m, _)| *m).collect();
+    let mut thread_depths = BTreeMap::new();
+    for depth in display::thread_depths(c, since, until).await? {
+        *thread_depths.entry(depth).or_default() += 1;
+    }
+    // People's comments of the last two hours may not have been answered yet; they are not counted.
+    let (human_replies, answered) = display::reciprocity(c, since, until - Duration::hours(2)).await?;
+
+    // Per persona: its counts, the times of all its actions, the times of its posts.
+    type Tally = (PersonaActivity, Vec<DateTime<Utc>>, Vec<DateTime<Utc>>);
+    let mut per_persona: BTreeMap<String, Tally> = BTreeMap::new();
+    let blank = |username: String| {
+        (
+            PersonaActivity {
+                username,
+                posts: 0,
+                comments: 0,
+                replies: 0,
+                votes: 0,
+                max_actions_in_an_hour: 0,
+                max_posts_in_a_day: 0,
+            },
+            Vec::new(),
+            Vec::new(),
+        )
+    };
+    for username in display::active_usernames(c).await? {
+        per_persona.insert(username.clone(), blank(username));
+    }
+    for (username, action, at) in display::persona_actions(c, since, until).await? {
+        let entry = per_persona.entry(username.clone()).or_insert_with(|| blank(username));
+        match action.as_str() {
+            "posted" => {
+                entry.0.posts += 1;
+                entry.2.push(at);
+            }
+            "commented" => entry.0.comments += 1,
+            "replied" => entry.0.replies += 1,
+            "voted" => entry.0.votes += 1,
+            _ => {}
+        }
+        entry.1.push(at);
+    }
+    let per_persona: Vec<PersonaActivity> = per_persona
+        .into_values()
+        .map(|(mut a, actions, posts)| {
+            a.max_actions_in_an_hour = max_in_window(&actions, Duration::hours(1));
+            a.max_posts_in_a_day = max_in_window(&posts, Duration::days(1));
+            a
+        })
+        .collect();
+    let caps = Caps {
+        actions_per_hour: limits.actions_per_hour,
+        posts_per_day: limits.posts_per_day,
+        over_hourly: per_persona
+            .iter()
+            .filter(|p| p.max_actions_in_an_hour > limits.actions_per_hour as usize)
+            .map(|p| p.username.clone())
+            .collect(),
+        over_daily: per_persona
+            .iter()
+            .filter(|p| p.max_posts_in_a_day > limits.posts_per_day as usize)
+            .map(|p| p.username.clone())
+            .collect(),
+    };
+
+    let mut texts = display::persona_texts(c, since, until).await?;
+    texts.truncate(3000);
+    let normalised: Vec<String> = texts
+        .iter()
+        .map(|(_, t)| {
+            t.split(|ch: char| !ch.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+        .collect();
+    let (mut exact_pairs, mut near_pairs, mut examples) = (0, 0, Vec::new());
+    for i in 0..texts.len() {
+        for j in (i + 1)..texts.len() {
+            if normalised[i] == normalised[j] {
+                exact_pairs += 1;
+                near_pairs += 1;
+                continue;
+            }
+            let score = similarity(&texts[i].1, &texts[j].1);
+            if score >= NEAR_DUPLICATE {
+                near_pairs += 1;
+                if examples.len() < 5 {
+                    examples.push((texts[i].0.clone(), texts[j].0.clone(), (score * 100.0).round() / 100.0));
+                }
+            }
+        }
+    }
+
+    let totals = outcome.hours.iter().fold(Created::default(), |t, h| Created {
+        posts: t.posts + h.created.posts,
+        comments: t.comments + h.created.comments,
+        replies: t.replies + h.created.replies,
+        votes: t.votes + h.created.votes,
+        human: t.human + h.created.human,
+    });
+    Ok(SimReport {
+        seed,
+        hours: outcome.hours.len() as u32,
+        personas,
+        started: since,
+        ended: until,
+        totals,
+        per_hour: outcome.hours.clone(),
+        first_comment_minutes: Summary::of(&first_comment),
+        reply_minutes_to_people: Summary::of(&reply_to_people),
+        reply_minutes_to_personas: Summary::of(&reply_to_personas),
+        thread_depths,
+        reciprocity: Reciprocity {
+            human_replies,
+            answered,
+            rate: if human_replies > 0 { answered as f64 / human_replies as f64 } else { 0.0 },
+        },
+        caps,
+        per_persona,
+        duplicates: Duplicates { texts: texts.len(), exact_pairs, near_pairs, threshold: NEAR_DUPLICATE, examples },
+        samples: Samples { first_comment, reply_to_people, reply_to_personas },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_and_windows_are_right() {
+        let s = Summary::of(&[5.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!((s.count, s.median, s.max, s.mean), (5, 3.0, 5.0, 3.0));
+        let t0 = DateTime::parse_from_rfc3339("2026-11-02T09:00:00Z").unwrap().with_timezone(&Utc);
+        let times: Vec<_> = [0, 10, 50, 59, 60, 61, 200].iter().map(|m| t0 + Duration::minutes(*m)).collect();
+        assert_eq!(max_in_window(&times, Duration::hours(1)), 5, "10, 50, 59, 60 and 61 lie within an hour");
+    }
+}

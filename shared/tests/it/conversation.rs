@@ -1,0 +1,335 @@
+//! Persona-to-persona conversations on a simulated clock: follow-ups in the publishing transaction,
+//! reciprocity, the depth and per-thread caps under concurrent workers, "no reply", answers to people.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use secrecy::SecretString;
+use shared::actions;
+use shared::ai::gemini::GeminiClient;
+use shared::clock::Clock;
+use shared::db::Type;
+use shared::engine::Engine;
+use shared::planner;
+use shared::queue::{NewTask, Target, TaskStatus, TaskType};
+use shared::worker::{self, Budget};
+use testkit::fixtures::{self, Author};
+use testkit::gemini_fake::FAKE_KEY;
+use testkit::{GeminiFake, Reply, TestDb};
+use uuid::Uuid;
+
+use crate::helpers::{claim_new, count, engine_with, t0};
+
+/// An engine on the Gemini fake (its answers follow each request, so a thread's replies differ).
+fn engine(db: &TestDb, fake: &GeminiFake, pairs: &[(&str, &str)]) -> (Engine, Arc<shared::clock::ManualClock>) {
+    let client = GeminiClient::new(
+        &fake.uri(),
+        SecretString::from(FAKE_KEY),
+        "gemini-3.6-flash",
+        "x",
+        StdDuration::from_secs(5),
+    )
+    .unwrap();
+    let mut all = vec![
+        ("PERSONA_MAX_ACTIONS_PER_HOUR", "100"),
+        ("GEMINI_MAX_REQUESTS_PER_MINUTE", "10000"),
+        ("DELAY_REPLY_MIN", "60000"),
+        ("DELAY_REPLY_MAX", "180000"),
+    ];
+    all.extend_from_slice(pairs);
+    engine_with(db, Arc::new(client), &all)
+}
+
+struct Thread {
+    post: Uuid,
+    personas: Vec<Uuid>,
+}
+
+async fn thread(engine: &Engine, personas: usize) -> Thread {
+    let c = engine.pool.get().await.unwrap();
+    let ids = fixtures::personas(&**c, "talker", personas).await;
+    let board = fixtures::board(&**c, "kitchen", &["testing"]).await;
+    let post = fixtures::human_post(&**c, board, "How do you test a conversation engine?", t0()).await;
+    Thread { post, personas: ids }
+}
+
+/// Runs every due task with `workers` concurrent worker batches, advancing the clock, until nothing is
+/// queued.
+async fn run_until_quiet(engine: &Engine, clock: &shared::clock::ManualClock, workers: usize) {
+    for _ in 0..200 {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let engine = engine.clone();
+                tokio::spawn(async move { worker::drain(&engine, 50, Budget::Unbounded).await })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        if count(engine, "SELECT count(*) FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING')").await == 0 {
+            return;
+        }
+        clock.advance(Duration::minutes(1));
+    }
+    panic!("the conversation did not stop");
+}
+
+struct Written {
+    author: Option<Uuid>,
+    parent_author: Option<Uuid>,
+    depth: i32,
+}
+
+async fn replies(engine: &Engine, post: Uuid) -> Vec<Written> {
+    engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed(
+            "SELECT c.persona_id, p.persona_id, c.depth FROM comments c JOIN comments p ON p.id = c.parent_id
+             WHERE c.post_id = $1 ORDER BY c.depth",
+            &[(&post, Type::UUID)],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| Written { author: r.get(0), parent_author: r.get(1), depth: r.get(2) })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conversation_runs_to_its_reply_cap_between_two_personas_and_stops() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, clock) = engine(
+        &db,
+        &fake,
+        &[
+            ("CONVERSATION_REPLY_PROBABILITY", "1"),
+            ("CONVERSATION_MAX_REPLIES_PER_THREAD", "4"),
+            ("CONVERSATION_MAX_DEPTH", "10"),
+        ],
+    );
+    let t = thread(&engine, 5).await;
+    let opener = claim_new(
+        &engine,
+        NewTask::new(t.personas[0], TaskType::Comment, Target { post_id: Some(t.post), ..Target::default() }, t0()),
+    )
+    .await;
+    assert_eq!(actions::run_task(&engine, &opener).await.status, TaskStatus::Done);
+
+    run_until_quiet(&engine, &clock, 4).await;
+
+    let written = replies(&engine, t.post).await;
+    assert_eq!(written.len(), 4, "exactly CONVERSATION_MAX_REPLIES_PER_THREAD persona replies");
+    for w in &written {
+        assert_ne!(w.author, w.parent_author, "no persona replies to itself");
+    }
+    // Reciprocity: after the first reply, whoever was answered answers back — a two-person exchange.
+    let (a, b) = (written[0].parent_author, written[0].author);
+    for (i, w) in written.iter().enumerate() {
+        assert_eq!(w.author, if i % 2 == 0 { b } else { a }, "reply {i} alternates");
+        assert_eq!(w.depth, i as i32 + 1);
+    }
+    let planned_more =
+        count(&engine, "SELECT count(*) FROM persona_tasks WHERE task_type = 'reply' AND status = 'SKIPPED'").await;
+    assert_eq!(planned_more, 0, "no follow-up was even planned past the cap");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_depth_cap_stops_a_conversation() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, clock) =
+        engine(&db, &fake, &[("CONVERSATION_REPLY_PROBABILITY", "1"), ("CONVERSATION_MAX_DEPTH", "2")]);
+    let t = thread(&engine, 4).await;
+    let opener = claim_new(
+        &engine,
+        NewTask::new(t.personas[0], TaskType::Comment, Target { post_id: Some(t.post), ..Target::default() }, t0()),
+    )
+    .await;
+    actions::run_task(&engine, &opener).await;
+
+    run_until_quiet(&engine, &clock, 4).await;
+
+    let written = replies(&engine, t.post).await;
+    assert_eq!(written.iter().map(|w| w.depth).max(), Some(2));
+    assert_eq!(written.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_thread_cap_holds_when_four_workers_race() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    // Slow answers keep several replies in flight at once.
+    fake.set_default(Reply::Slow(StdDuration::from_millis(150), Box::new(Reply::Auto)));
+    let (engine, clock) = engine(
+        &db,
+        &fake,
+        &[
+            ("CONVERSATION_REPLY_PROBABILITY", "0"),
+            ("CONVERSATION_MAX_REPLIES_PER_THREAD", "3"),
+            ("MAX_CONCURRENT_TASKS", "3"),
+        ],
+    );
+    let t = thread(&engine, 9).await;
+    let c = engine.pool.get().await.unwrap();
+    let root =
+        fixtures::comment(&**c, t.post, None, Author::Persona(t.personas[0]), "Start here: what is a good test?", t0())
+            .await;
+    // Eight personas are asked to answer the same persona comment at the same moment.
+    let asks: Vec<NewTask> = t.personas[1..]
+        .iter()
+        .map(|p| NewTask::new(*p, TaskType::Reply, Target { comment_id: Some(root), ..Target::default() }, t0()))
+        .collect();
+    engine.queue.enqueue(&**c, &asks).await.unwrap();
+
+    run_until_quiet(&engine, &clock, 4).await;
+
+    assert_eq!(replies(&engine, t.post).await.len(), 3, "never more than CONVERSATION_MAX_REPLIES_PER_THREAD");
+    let skipped: Vec<String> = c
+        .query_typed("SELECT skip_reason FROM persona_tasks WHERE status = 'SKIPPED'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(skipped.len(), 5);
+    assert!(skipped.iter().all(|r| r == "the thread reached CONVERSATION_MAX_REPLIES_PER_THREAD (3)"), "{skipped:?}");
+}
+
+#[tokio::test]
+async fn no_reply_from_the_model_ends_the_branch_cleanly() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = engine(&db, &fake, &[("CONVERSATION_REPLY_PROBABILITY", "1")]);
+    let t = thread(&engine, 3).await;
+    let c = engine.pool.get().await.unwrap();
+    let root =
+        fixtures::comment(&**c, t.post, None, Author::Persona(t.personas[0]), "Anyone tried property tests?", t0())
+            .await;
+    fake.push(Reply::Json(serde_json::json!({"decision": "no_reply", "body": ""})));
+
+    let task = claim_new(
+        &engine,
+        NewTask::new(t.personas[1], TaskType::Reply, Target { comment_id: Some(root), ..Target::default() }, t0()),
+    )
+    .await;
+    let report = actions::run_task(&engine, &task).await;
+
+    assert_eq!(report.status, TaskStatus::Skipped);
+    assert_eq!(report.reason.as_deref(), Some("the persona chose not to reply (the conversation has run its course)"));
+    assert_eq!(replies(&engine, t.post).await.len(), 0, "nothing written");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'PENDING'").await, 0, "no follow-up");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory").await, 0);
+}
+
+#[tokio::test]
+async fn a_person_who_answers_a_persona_is_answered_soon_and_follow_up_delays_are_in_range() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, clock) = engine(
+        &db,
+        &fake,
+        &[("CONVERSATION_REPLY_PROBABILITY", "1"), ("DELAY_REPLY_MIN", "300000"), ("DELAY_REPLY_MAX", "3600000")],
+    );
+    let t = thread(&engine, 3).await;
+    let c = engine.pool.get().await.unwrap();
+    let persona = t.personas[0];
+    let mine =
+        fixtures::comment(&**c, t.post, None, Author::Persona(persona), "Snapshot the request bodies.", t0()).await;
+    let human = loop {
+        let id = fixtures::comment(
+            &**c,
+            t.post,
+            Some((mine, 0)),
+            Author::Human(Uuid::new_v4()),
+            "Why snapshots and not asserts?",
+            t0(),
+        )
+        .await;
+        if planner::answers_human(id) {
+            break id;
+        }
+        c.query_typed("DELETE FROM comments WHERE id = $1", &[(&id, Type::UUID)]).await.unwrap();
+    };
+    clock.advance(Duration::minutes(1));
+
+    planner::tick(&engine, None).await.unwrap();
+
+    let row = c
+        .query_typed_one(
+            "SELECT id, persona_id, scheduled_at FROM persona_tasks WHERE task_type = 'reply' AND comment_id = $1",
+            &[(&human, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    let (task_id, answerer, due): (Uuid, Uuid, DateTime<Utc>) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(answerer, persona, "the persona who was answered answers");
+    let delay = due - clock.now();
+    assert!(
+        delay >= Duration::minutes(5) && delay <= Duration::minutes(33),
+        "people are answered sooner than the usual reply delay: {delay}"
+    );
+
+    clock.set(due);
+    let claimed = engine.queue.claim_by_id(&**c, task_id).await.unwrap();
+    let report = actions::run_task(&engine, &claimed).await;
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let parent: Uuid = c
+        .query_typed_one(
+            "SELECT parent_id FROM comments WHERE id = $1",
+            &[(&report.published.unwrap().result_id.unwrap(), Type::UUID)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(parent, human);
+    // Its follow-up (another persona may answer the persona) is due within DELAY_REPLY_MIN..MAX.
+    let follow_ups = c
+        .query_typed(
+            "SELECT persona_id, scheduled_at FROM persona_tasks WHERE status = 'PENDING' AND task_type = 'reply'",
+            &[],
+        )
+        .await
+        .unwrap();
+    for f in follow_ups {
+        let (who, at): (Uuid, DateTime<Utc>) = (f.get(0), f.get(1));
+        assert_ne!(who, persona, "never itself");
+        let delay = at - clock.now();
+        assert!(delay >= Duration::minutes(5) && delay <= Duration::minutes(60), "{delay}");
+    }
+}
+
+#[tokio::test]
+async fn follow_ups_are_written_in_the_publishing_transaction() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = engine(&db, &fake, &[("CONVERSATION_REPLY_PROBABILITY", "1")]);
+    let t = thread(&engine, 3).await;
+    // The follow-up insert fails: the comment that would have caused it must not be published either.
+    engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE FUNCTION no_replies() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.task_type = 'reply' THEN RAISE EXCEPTION 'injected: follow-up refused'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER no_replies BEFORE INSERT ON persona_tasks FOR EACH ROW EXECUTE FUNCTION no_replies();",
+        )
+        .await
+        .unwrap();
+    let opener = claim_new(
+        &engine,
+        NewTask::new(t.personas[0], TaskType::Comment, Target { post_id: Some(t.post), ..Target::default() }, t0()),
+    )
+    .await;
+
+    let report = actions::run_task(&engine, &opener).await;
+
+    assert_eq!(report.status, TaskStatus::Pending, "retried: {report:?}");
+    assert_eq!(count(&engine, "SELECT count(*) FROM comments").await, 0, "no comment without its follow-up");
+}
