@@ -134,7 +134,7 @@ pub async fn drain(engine: &Engine, max_tasks: usize, budget: Budget) -> WorkerR
 }
 
 async fn claim(engine: &Engine, n: usize) -> Result<Vec<Task>, String> {
-    let client = engine.pool.get().await.map_err(|e| e.to_string())?;
+    let client = engine.pool.get().await.map_err(|e| crate::db::DbError::from(e).to_string())?;
     engine.queue.claim(&**client, n).await.map_err(|e| e.to_string())
 }
 
@@ -144,7 +144,7 @@ async fn run_with_timeout(engine: &Engine, task: Task, timeout: Duration) -> Tas
     match tokio::time::timeout(timeout, actions::run_task(engine, &task)).await {
         Ok(report) => report,
         Err(_) => {
-            let message = format!("timed out after {} s (TASK_TIMEOUT_MS)", timeout.as_secs());
+            let message = format!("timed out after {} ms (TASK_TIMEOUT_MS)", timeout.as_millis());
             let mut report = TaskReport {
                 task_id: task.id,
                 task_type: task.task_type.clone(),

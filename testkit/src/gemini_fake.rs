@@ -94,7 +94,16 @@ struct State {
     received: Mutex<Vec<Received>>,
     violations: Mutex<Vec<String>>,
     retired: Mutex<HashSet<String>>,
+    routes: Mutex<Vec<Route>>,
     expected_key: String,
+}
+
+/// Replies for the requests that mention a marker (a persona's username, say), ahead of the script.
+#[derive(Debug)]
+struct Route {
+    marker: String,
+    script: VecDeque<Reply>,
+    then: Reply,
 }
 
 /// The running fake. Stops when dropped.
@@ -142,6 +151,14 @@ impl GeminiFake {
     /// What to answer when the script is empty (initially [`Reply::Auto`]).
     pub fn set_default(&self, reply: Reply) {
         *self.state.default.lock().unwrap() = Some(reply);
+    }
+
+    /// Answers every request whose body contains `marker` with `script` in order, then with `then` for
+    /// good — a fault that follows one persona (or one prompt) through its retries.
+    pub fn route(&self, marker: &str, script: Vec<Reply>, then: Reply) -> &Self {
+        let route = Route { marker: marker.to_owned(), script: script.into(), then };
+        self.state.routes.lock().unwrap().push(route);
+        self
     }
 
     /// Makes `model` answer 404 "no longer available".
@@ -261,11 +278,16 @@ impl Respond for Responder {
         if state.retired.lock().unwrap().contains(model) {
             return retired(model);
         }
-        let reply = state
-            .script
-            .lock()
-            .unwrap()
-            .pop_front()
+        let routed = {
+            let text = body.to_string();
+            let mut routes = state.routes.lock().unwrap();
+            routes
+                .iter_mut()
+                .find(|r| text.contains(&r.marker))
+                .map(|r| r.script.pop_front().unwrap_or_else(|| r.then.clone()))
+        };
+        let reply = routed
+            .or_else(|| state.script.lock().unwrap().pop_front())
             .or_else(|| state.default.lock().unwrap().clone())
             .unwrap_or(Reply::Auto);
         render(&reply, &body, model)

@@ -49,12 +49,24 @@ pub struct LocalPostgres {
     run_as: Option<(u32, u32)>,
     throwaway: bool,
     running: bool,
+    /// The server options it was started with, so a restart brings back the same server.
+    options: String,
 }
 
 impl LocalPostgres {
     /// Creates a fresh cluster in `root` (emptied first) and starts it. With `throwaway`, the directory
     /// is deleted when the cluster stops.
     pub fn start_fresh(root: &Path, throwaway: bool) -> Result<Self, LocalPostgresError> {
+        Self::start_fresh_with(root, throwaway, &[])
+    }
+
+    /// [`LocalPostgres::start_fresh`] with extra server settings (`-c name=value`), e.g. to preload
+    /// `pg_stat_statements` for a benchmark.
+    pub fn start_fresh_with(
+        root: &Path,
+        throwaway: bool,
+        settings: &[(&str, &str)],
+    ) -> Result<Self, LocalPostgresError> {
         let bin_dir = find_bin_dir().ok_or(LocalPostgresError::BinariesNotFound)?;
         if root.exists() {
             if root.join("data/postmaster.pid").exists() {
@@ -71,7 +83,8 @@ impl LocalPostgres {
             open_path_for_traversal(&root);
         }
 
-        let mut cluster = Self { root: root.clone(), bin_dir, port: 0, run_as, throwaway, running: false };
+        let mut cluster =
+            Self { root: root.clone(), bin_dir, port: 0, run_as, throwaway, running: false, options: String::new() };
         cluster.run(
             "initdb",
             &[
@@ -86,29 +99,37 @@ impl LocalPostgres {
             ],
         )?;
         cluster.port = free_port().map_err(|source| io("finding a free port near", &root, source))?;
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories='{}' -c max_connections=300 \
              -c shared_buffers=128MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             cluster.port,
             root.display()
         );
-        cluster.run(
-            "pg_ctl",
-            &[
-                "-D",
-                path_str(&root.join("data")),
-                "-l",
-                path_str(&root.join("postgres.log")),
-                "-o",
-                &options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        )?;
-        cluster.running = true;
+        for (name, value) in settings {
+            options.push_str(&format!(" -c {name}={value}"));
+        }
+        cluster.options = options;
+        cluster.start()?;
         Ok(cluster)
+    }
+
+    fn start(&mut self) -> Result<(), LocalPostgresError> {
+        let data = self.root.join("data");
+        let log = self.root.join("postgres.log");
+        self.run(
+            "pg_ctl",
+            &["-D", path_str(&data), "-l", path_str(&log), "-o", &self.options, "-w", "-t", "60", "start"],
+        )?;
+        self.running = true;
+        Ok(())
+    }
+
+    /// Stops the server the way a crash would (`-m immediate`: no shutdown checkpoint, connections cut)
+    /// and starts it again on the same port; it recovers from its WAL.
+    pub fn restart_after_crash(&mut self) -> Result<(), LocalPostgresError> {
+        self.run("pg_ctl", &["-D", path_str(&self.root.join("data")), "-m", "immediate", "-w", "stop"])?;
+        self.running = false;
+        self.start()
     }
 
     /// A URL for `database` as the superuser `postgres`.
@@ -153,6 +174,7 @@ impl LocalPostgres {
             run_as: unprivileged_owner(),
             throwaway: false,
             running: false,
+            options: String::new(),
         };
         this.run("pg_ctl", &["-D", path_str(&root.join("data")), "-m", "fast", "-w", "stop"])
     }

@@ -38,7 +38,7 @@ pub enum DbError {
     #[error("database configuration: {0}")]
     Config(String),
     /// No connection could be had from the pool.
-    #[error("could not get a database connection: {0}")]
+    #[error("could not get a database connection: {}", describe_pool(.0))]
     Pool(#[from] deadpool_postgres::PoolError),
     /// A statement or the connection failed.
     #[error("database error: {}", describe(.0))]
@@ -80,6 +80,15 @@ impl DbError {
             }
             _ => false,
         }
+    }
+}
+
+/// The pool's error with the connection failure behind it (deadpool's own `Display` of a failed
+/// connect ends at tokio-postgres' "db error").
+fn describe_pool(e: &deadpool_postgres::PoolError) -> String {
+    match e {
+        deadpool_postgres::PoolError::Backend(inner) => format!("connecting failed: {}", describe(inner)),
+        other => other.to_string(),
     }
 }
 

@@ -1,0 +1,75 @@
+//! The engine's image path (`shared::media::process`: decode → Lanczos3 to at most 1600 px wide →
+//! encode at quality 82) as a variant of ../shared/bench/image: the harness appends
+//! `<input.png> <runs> <output>` and reads one line in its format.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use shared::config::ImageFormat;
+use shared::media::{ImageSettings, process};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_parser = ["jpeg", "webp"], default_value = "jpeg")]
+    format: String,
+    /// The variant name printed first on the line.
+    #[arg(long, default_value = "persona_engine")]
+    name: String,
+    /// Input PNG.
+    input: std::path::PathBuf,
+    /// Timed runs (after WARMUP, default 3, untimed ones).
+    runs: usize,
+    /// Where to write the last output.
+    output: std::path::PathBuf,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let input = std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    let settings = ImageSettings {
+        max_width: 1600,
+        quality: 82,
+        format: if args.format == "webp" { ImageFormat::Webp } else { ImageFormat::Jpeg },
+    };
+    let warmup: usize = std::env::var("WARMUP").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let mut times = Vec::with_capacity(args.runs);
+    let mut first = 0.0;
+    let mut last = Vec::new();
+    for i in 0..warmup + args.runs.max(1) {
+        let started = Instant::now();
+        let image = process(&input, &settings)?;
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        if i == 0 {
+            first = ms;
+        }
+        if i >= warmup {
+            times.push(ms);
+        }
+        last = image.bytes;
+    }
+    std::fs::write(&args.output, &last).with_context(|| format!("writing {}", args.output.display()))?;
+    times.sort_by(f64::total_cmp);
+    let n = times.len();
+    let median = if n % 2 == 1 { times[n / 2] } else { (times[n / 2 - 1] + times[n / 2]) / 2.0 };
+    let name = args.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    println!(
+        "{} input={name} ms={median:.2} min_ms={:.2} first_ms={first:.2} runs={} bytes={} vmhwm_kb={}",
+        args.name,
+        times[0],
+        n,
+        last.len(),
+        peak_rss_kb()
+    );
+    Ok(())
+}
+
+/// The process's peak resident set (VmHWM), as the harness's own variants report it.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
