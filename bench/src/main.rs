@@ -40,6 +40,12 @@ enum Command {
     Image(image_pipeline::Args),
     /// The fault suite: killed workers, a restarted database, injected model errors.
     Chaos(chaos::Args),
+    /// Serve the Gemini fake until killed (for processes under measurement); prints its settings.
+    GeminiFake {
+        /// Side of the PNG an image request gets (a noisy, photo-sized image).
+        #[arg(long, default_value_t = 1024)]
+        image_size: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -56,7 +62,42 @@ fn main() -> Result<()> {
             Command::Worker(args) => worker_efficiency::run(args).await,
             Command::Planner(args) => planner_scale::run(args).await,
             Command::Chaos(args) => chaos::run(args).await,
+            Command::GeminiFake { image_size } => serve_gemini_fake(image_size).await,
             Command::Image(_) => unreachable!("handled before the runtime starts"),
         }
     })
+}
+
+async fn serve_gemini_fake(image_size: u32) -> Result<()> {
+    use testkit::{GeminiFake, Reply};
+    let fake = GeminiFake::start().await;
+    // Image requests (and only they) carry responseModalities.
+    let png = photo_like_png(image_size);
+    fake.route("responseModalities", Vec::new(), Reply::Image { png, thought_image_first: false });
+    println!("GEMINI_BASE_URL={}", fake.uri());
+    println!("GEMINI_API_KEY={}", testkit::gemini_fake::FAKE_KEY);
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// A PNG that compresses like a photograph (gradients with noise), not like a flat test card.
+fn photo_like_png(side: u32) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let img = image::RgbImage::from_fn(side, side, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state % 24) as u32;
+        image::Rgb([
+            ((x * 255 / side + noise) % 256) as u8,
+            ((y * 255 / side + noise) % 256) as u8,
+            (((x + y) * 128 / side + noise) % 256) as u8,
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    // An in-memory write of a valid RGB image cannot fail.
+    let _ = img.write_to(&mut out, image::ImageFormat::Png);
+    out.into_inner()
 }

@@ -90,6 +90,7 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
         routes::drain,
         routes::openapi
     ),
+    components(schemas(crate::queue::TaskType, crate::queue::TaskStatus)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -268,16 +268,19 @@ pub async fn trigger(
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// PENDING, RUNNING, DONE, FAILED or SKIPPED.
+    #[param(value_type = Option<TaskStatus>)]
     pub status: Option<String>,
     /// comment, post, reply, vote or image_post.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<TaskType>)]
     pub task_type: Option<String>,
     /// Only this persona's tasks.
     pub persona_id: Option<Uuid>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^([0-9]{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$")]
     pub cursor: Option<String>,
 }
 
@@ -317,7 +320,8 @@ pub async fn list_tasks(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::BadRequest(format!("limit must be between 1 and 200, not {limit}")));
     }
-    let before = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    // `cursor=` (empty) is the first page, as clients that always send the parameter expect.
+    let before = query.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_cursor).transpose()?;
     let filter = TaskFilter { status, task_type: query.task_type.clone(), persona_id: query.persona_id, before };
     let client = state.engine.pool.get().await?;
     let tasks = tasks::list(&**client, &filter, limit).await?;
@@ -386,6 +390,7 @@ pub async fn resume_persona(
 #[serde(deny_unknown_fields)]
 pub struct DrainQuery {
     /// At most this many tasks, 1–100 (default `MAX_TASKS_PER_TICK`).
+    #[param(minimum = 1, maximum = 100)]
     pub max_tasks: Option<usize>,
 }
 
