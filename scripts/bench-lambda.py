@@ -4,6 +4,8 @@ under the cargo-lambda emulator (`cargo lambda watch --only-lambda-apis`), idle 
 the worker's peak RSS over a batch that includes an image post (the Gemini fake answers with a 1024² PNG).
 
 Run by scripts/bench after `cargo build --release`; prints `LAMBDA ...` lines. Needs cargo-lambda on PATH.
+The bootstraps are built as `sam build` builds them: `cargo lambda build --release` in each function's
+directory (so each gets only its own features), into target/lambda/<function>/bootstrap.
 """
 import json
 import os
@@ -19,6 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
 PE = os.path.join(REL, "persona-engine")
 PB = os.path.join(REL, "persona-bench")
+FUNCTIONS = ("enqueue", "worker", "admin")
+
+
+def bootstrap(name):
+    return os.path.join(ROOT, "target", "lambda", name, "bootstrap")
 COLD_STARTS = int(os.environ.get("COLD_STARTS", "10"))
 
 
@@ -60,7 +67,7 @@ class Emulator:
         self.port = free_port()
         self.log = open(os.path.join(ROOT, "target", "bench-lambda-watch.log"), "w")
         self.proc = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--only-lambda-apis", "-a", "127.0.0.1", "-P", str(self.port)],
+            ["cargo", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_port(self.port)
 
@@ -118,9 +125,12 @@ def cold_start(emulator, binary, event, extra):
 
 
 def main():
-    for name in ("enqueue", "worker", "admin"):
-        size = os.path.getsize(os.path.join(REL, name))
-        print(f"LAMBDA size {name} bytes={size} mb={size / 1e6:.2f}")
+    for name in FUNCTIONS:
+        subprocess.run(["cargo", "lambda", "build", "--release", "--quiet"], cwd=os.path.join(ROOT, "functions", name),
+                       check=True)
+        size = os.path.getsize(bootstrap(name))
+        kind = subprocess.run(["file", "-b", bootstrap(name)], capture_output=True, text=True).stdout.split(",")[0]
+        print(f"LAMBDA size {name} bytes={size} mb={size / 1e6:.2f} mib={size / 2**20:.2f} ({kind}, stripped)")
 
     pg_dir = os.path.join(ROOT, "target", "pg-bench-lambda")
     line = subprocess.run([PE, "dev-postgres", "start", "--dir", pg_dir], check=True, capture_output=True,
@@ -152,7 +162,7 @@ def main():
             for i in range(COLD_STARTS):
                 if name == "enqueue":
                     event = dict(event, id=f"bench-cold-start-{i}")  # a new event each time, not a redelivery
-                first_ms, warm_ms, status, body = cold_start(emulator, os.path.join(REL, name), event,
+                first_ms, warm_ms, status, body = cold_start(emulator, bootstrap(name), event,
                                                              dict(base, **extra))
                 firsts.append(first_ms)
                 warms.append(warm_ms)
@@ -178,7 +188,7 @@ def main():
                    ('{personas[3]}', 'post', '{board}', NULL, now() - interval '1 minute');""")
         model = {"LLM_PROVIDER": "gemini", "GEMINI_MAX_REQUESTS_PER_MINUTE": "1000",
                  "PERSONA_MAX_ACTIONS_PER_HOUR": "100", "PERSONA_MAX_POSTS_PER_DAY": "100", **gemini}
-        first_ms, _, status, body = cold_start(emulator, os.path.join(REL, "worker"), {"max_tasks": 4},
+        first_ms, _, status, body = cold_start(emulator, bootstrap("worker"), {"max_tasks": 4},
                                                dict(base, **model))
         image = psql(database_url, "SELECT status || ' ' || coalesce(error_message, skip_reason, '') FROM persona_tasks "
                                    "WHERE task_type = 'image_post' ORDER BY created_at DESC LIMIT 1")

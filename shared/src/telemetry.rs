@@ -1,27 +1,50 @@
 //! Logging setup shared by the CLI and the functions.
+//!
+//! Filters are `tracing_subscriber`'s `Targets` (`RUST_LOG=warn,shared::queue=debug`): the per-target
+//! levels operators use, without the regex engine `EnvFilter` links in (the functions' size matters).
 
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+
+/// `spec` as a filter; when it does not parse, `fallback` (and a note on stderr, so a typo is not silent).
+fn targets(spec: &str, fallback: Level) -> Targets {
+    spec.parse().unwrap_or_else(|e| {
+        eprintln!("log filter {spec:?} is not valid ({e}); logging at {fallback}");
+        Targets::new().with_default(fallback)
+    })
+}
 
 /// Human-readable logs on stderr for the CLI; level from `RUST_LOG`, else `default_level`.
 pub fn init_cli(default_level: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| default_level.to_owned());
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let _ = tracing_subscriber::registry().with(layer).with(targets(&spec, Level::INFO)).try_init();
 }
 
 /// JSON logs on stdout for Lambda (CloudWatch adds the timestamp); level from `AWS_LAMBDA_LOG_LEVEL`,
 /// then `RUST_LOG`, default `info`.
 pub fn init_lambda() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+    let spec = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into())
         .to_lowercase();
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_target(false)
-        .without_time()
-        .with_current_span(false)
-        .try_init();
+    let layer = tracing_subscriber::fmt::layer().json().with_target(false).without_time().with_current_span(false);
+    let _ = tracing_subscriber::registry().with(layer).with(targets(&spec, Level::INFO)).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_take_a_default_and_per_target_levels_and_survive_typos() {
+        let filter = targets("warn,shared::queue=debug", Level::INFO);
+        assert!(filter.would_enable("shared::queue", &Level::DEBUG));
+        assert!(!filter.would_enable("shared::planner", &Level::INFO));
+        assert!(filter.would_enable("shared::planner", &Level::WARN));
+        let fallback = targets("loud!!=", Level::INFO);
+        assert!(fallback.would_enable("anything", &Level::INFO));
+        assert!(!fallback.would_enable("anything", &Level::DEBUG));
+    }
 }

@@ -9,6 +9,7 @@ pub mod content;
 pub mod display;
 pub mod local;
 pub mod memory;
+#[cfg(feature = "migrations")]
 pub mod migrate;
 pub mod personas;
 pub mod planner;

@@ -22,7 +22,7 @@ pub fn queue_at(start: DateTime<Utc>) -> (Queue, Arc<ManualClock>) {
 /// Logs to the test output when `TEST_LOG` is set.
 pub fn init_tracing() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("debug").try_init();
+        let _ = tracing_subscriber::fmt().with_test_writer().with_max_level(tracing::Level::DEBUG).try_init();
     }
 }
 
