@@ -3,8 +3,8 @@
 //!
 //! The drain is the production protocol, not a shortcut: each loop claims a batch of due tasks into
 //! RUNNING under a lease in one committed statement (at most one task per persona), then completes each
-//! task in its own transaction, guarded by the claim token — exactly what a worker does around a task's
-//! effect rows. Only the task's work itself is absent (no-op tasks).
+//! task in its own transaction, guarded by the claim token (`Queue::complete`, the statement a worker
+//! runs inside the transaction that writes a task's effect rows). Only the work is absent: no-op tasks.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,6 +66,11 @@ pub async fn setup() -> Result<()> {
     if inserted != n {
         bail!("enqueued {inserted} of {n} tasks");
     }
+    // What autovacuum does within a minute of a burst like this. Without statistics the planner takes
+    // the 20,000 fresh rows for ten and sorts them all at every claim (BENCHMARKS.md shows that case).
+    if std::env::var_os("QUEUE_SETUP_NO_ANALYZE").is_none() {
+        client.batch_execute("ANALYZE persona_tasks").await?;
+    }
     eprintln!("enqueued {n} tasks over {} personas", personas.len());
     Ok(())
 }
@@ -88,7 +93,7 @@ pub async fn drain(claim_batch: usize) -> Result<()> {
     let completed = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut loops = tokio::task::JoinSet::new();
-    for mut client in clients {
+    for client in clients {
         let (queue, completed) = (queue.clone(), completed.clone());
         loops.spawn(async move {
             let mut idle_since: Option<Instant> = None;
@@ -109,9 +114,9 @@ pub async fn drain(claim_batch: usize) -> Result<()> {
                 }
                 idle_since = None;
                 for task in tasks {
-                    let tx = db::begin(&mut client).await?;
-                    queue.complete(&tx, &task, &Outcome::default()).await?;
-                    tx.commit().await?;
+                    // A no-op task has no effect rows to share the completion's transaction, so the
+                    // completion is its own (implicit) transaction: one statement, one commit.
+                    queue.complete(&**client, &task, &Outcome::default()).await?;
                     completed.fetch_add(1, Ordering::Relaxed);
                 }
             }

@@ -38,6 +38,9 @@ pub struct Args {
     /// Invocations per C; the median is reported.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Posts the votes are spread over (1: every persona votes on one hot post).
+    #[arg(long, default_value_t = 1)]
+    posts: usize,
 }
 
 pub async fn run(args: Args) -> Result<()> {
@@ -57,7 +60,7 @@ pub async fn run(args: Args) -> Result<()> {
             let url = scratch.fresh_database(&name).await?;
             let engine = engine(&url, &fake, c)?;
             for (invocation, ratios) in [&mut cold, &mut warm].into_iter().enumerate() {
-                enqueue_votes(&engine, args.tasks, &format!("i{invocation}_")).await?;
+                enqueue_votes(&engine, args.tasks, args.posts, &format!("i{invocation}_")).await?;
                 let started = Instant::now();
                 let report = worker::drain(&engine, args.tasks, Budget::Unbounded).await;
                 let wall = started.elapsed();
@@ -107,15 +110,24 @@ fn engine(url: &str, fake: &GeminiFake, concurrency: usize) -> Result<Engine> {
     Ok(Engine::from_config(&config, clock::system())?)
 }
 
-async fn enqueue_votes(engine: &Engine, n: usize, prefix: &str) -> Result<()> {
+async fn enqueue_votes(engine: &Engine, n: usize, posts: usize, prefix: &str) -> Result<()> {
     let c = engine.pool.get().await?;
     let personas = fixtures::personas(&**c, &format!("{prefix}voter_"), n).await;
     let board = fixtures::board(&**c, &format!("{prefix}bench"), &["bench"]).await;
-    let post = fixtures::human_post(&**c, board, "Which knife do you actually use every day?", Utc::now()).await;
+    let mut post_ids = Vec::new();
+    for i in 0..posts.max(1) {
+        post_ids.push(
+            fixtures::human_post(&**c, board, &format!("Which knife do you use every day? ({i})"), Utc::now()).await,
+        );
+    }
     let due = Utc::now() - chrono::Duration::seconds(5);
     let tasks: Vec<NewTask> = personas
         .iter()
-        .map(|p| NewTask::new(*p, TaskType::Vote, Target { post_id: Some(post), ..Target::default() }, due))
+        .enumerate()
+        .map(|(i, p)| {
+            let post = post_ids[i % post_ids.len()];
+            NewTask::new(*p, TaskType::Vote, Target { post_id: Some(post), ..Target::default() }, due)
+        })
         .collect();
     let inserted = engine.queue.enqueue(&**c, &tasks).await?.inserted.len();
     if inserted != n {

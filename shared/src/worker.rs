@@ -110,15 +110,28 @@ pub async fn drain(engine: &Engine, max_tasks: usize, budget: Budget) -> WorkerR
                 }
             }
         }
-        match running.join_next().await {
-            Some(Ok(task_report)) => report.record(&task_report),
-            Some(Err(panicked)) => {
-                report.processed += 1;
-                report.failed += 1;
-                report.errors.push(format!("a task panicked: {panicked}; its lease will free it"));
+        let Some(first) = running.join_next().await else {
+            if queue_empty || !time_left || claimed_total >= max_tasks {
+                break;
             }
-            None if queue_empty || !time_left || claimed_total >= max_tasks => break,
-            None => queue_empty = true,
+            queue_empty = true;
+            continue;
+        };
+        // Tasks started together finish together: collect every one that is done, so the next claim
+        // fills all the free slots in one statement instead of one claim per finished task.
+        let mut finished = vec![first];
+        while let Some(more) = running.try_join_next() {
+            finished.push(more);
+        }
+        for joined in finished {
+            match joined {
+                Ok(task_report) => report.record(&task_report),
+                Err(panicked) => {
+                    report.processed += 1;
+                    report.failed += 1;
+                    report.errors.push(format!("a task panicked: {panicked}; its lease will free it"));
+                }
+            }
         }
     }
     tracing::info!(
