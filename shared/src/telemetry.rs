@@ -43,7 +43,7 @@ mod tests {
         assert!(filter.would_enable("shared::queue", &Level::DEBUG));
         assert!(!filter.would_enable("shared::planner", &Level::INFO));
         assert!(filter.would_enable("shared::planner", &Level::WARN));
-        let fallback = targets("loud!!=", Level::INFO);
+        let fallback = targets("shared=loudest", Level::INFO);
         assert!(fallback.would_enable("anything", &Level::INFO));
         assert!(!fallback.would_enable("anything", &Level::DEBUG));
     }
