@@ -223,15 +223,20 @@ pub async fn trigger(
             let pool = Pool::new(&candidates, now);
             let wants_post = matches!(kind, TaskType::Post | TaskType::ImagePost);
             let selector_target = Target::new(&topics, &text, author, wants_post);
+            // Whoever already has this very task queued is not a choice: picking them would only
+            // answer "already exists" to an operator who named no one.
+            let busy =
+                tasks::personas_with_live_task(c, kind.as_str(), target.post_id, target.comment_id, target.board_id)
+                    .await?;
             let mut rng = ChaCha8Rng::from_os_rng();
-            *pool.select(&selector_target, &engine.settings.limits, 1, &mut rng, |_| false).first().ok_or_else(
-                || {
-                    ApiError::Conflict(
-                        "no persona is available for this (all paused, asleep, over their limits, or already engaged)"
-                            .into(),
-                    )
-                },
-            )?
+            let picked = pool.select(&selector_target, &engine.settings.limits, 1, &mut rng, |id| busy.contains(&id));
+            *picked.first().ok_or_else(|| {
+                ApiError::Conflict(
+                    "no persona is available for this (all paused, asleep, over their limits, already engaged, \
+                     or with this task already queued)"
+                        .into(),
+                )
+            })?
         }
     };
 

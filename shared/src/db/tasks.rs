@@ -720,6 +720,26 @@ pub async fn find_live(
     row.as_ref().map(Task::try_from).transpose()
 }
 
+/// The personas that already have a live (PENDING or RUNNING) task of this type for this target.
+pub async fn personas_with_live_task(
+    c: &impl GenericClient,
+    task_type: &str,
+    post_id: Option<Uuid>,
+    comment_id: Option<Uuid>,
+    board_id: Option<Uuid>,
+) -> Result<Vec<Uuid>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT persona_id FROM persona_tasks
+             WHERE task_type = $1 AND status IN ('PENDING', 'RUNNING')
+               AND post_id IS NOT DISTINCT FROM $2 AND comment_id IS NOT DISTINCT FROM $3
+               AND board_id IS NOT DISTINCT FROM $4",
+            &[(&task_type, Type::TEXT), (&post_id, Type::UUID), (&comment_id, Type::UUID), (&board_id, Type::UUID)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// Queue counts at `now`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Counts {

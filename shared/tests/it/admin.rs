@@ -138,6 +138,29 @@ async fn a_trigger_queues_a_task_and_the_selector_picks_the_persona() {
 }
 
 #[tokio::test]
+async fn the_selector_passes_over_personas_that_already_have_the_task_queued() {
+    let (router, _engine, _db) = app().await;
+    let post = id_for("post", "p1");
+
+    // Triggering again and again without naming a persona picks someone new each time, until no one
+    // is left; it never answers "already exists" for a choice the operator did not make.
+    let mut picked: Vec<String> = Vec::new();
+    loop {
+        let (status, body) = send(&router, "POST", "/trigger/vote", Some(json!({ "post_id": post }))).await;
+        if status == StatusCode::CONFLICT {
+            assert!(body["message"].as_str().unwrap_or_default().contains("no persona is available"), "{body}");
+            break;
+        }
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let persona = body["task"]["persona_id"].as_str().unwrap().to_owned();
+        assert!(!picked.contains(&persona), "{persona} was picked a second time: {body}");
+        picked.push(persona);
+        assert!(picked.len() <= 12, "more picks than personas");
+    }
+    assert!(picked.len() >= 2, "only {} persona(s) could be picked", picked.len());
+}
+
+#[tokio::test]
 async fn a_trigger_with_wait_runs_now_and_returns_what_was_published() {
     let (router, _engine, _db) = app().await;
     let marisol = id_for("persona", "marisol_cooks");
