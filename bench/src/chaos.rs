@@ -179,9 +179,9 @@ async fn killed_workers(
     // The model answers in 100 ms, so the drain outlasts the kill rounds and kills land mid-call.
     let fake = GeminiFake::start().await;
     fake.set_default(Reply::Slow(Duration::from_millis(100), Box::new(Reply::Auto)));
-    let spawn = || -> Result<tokio::process::Child> {
+    let spawn = |max_tasks: usize| -> Result<tokio::process::Child> {
         Ok(tokio::process::Command::new(engine_bin)
-            .args(["work", "--max-tasks", "1000000"])
+            .args(["work", "--max-tasks", &max_tasks.to_string()])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DATABASE_URL", &url)
@@ -205,14 +205,22 @@ async fn killed_workers(
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut killed = 0usize;
+    // A round's workers take a share of the queue each, so a survivor does not drain it all and leave
+    // the later rounds nothing to interrupt; at 4 tasks per 100 ms a share outlasts the kill moment.
+    let share = (tasks / rounds / 2).max(8);
+    let mut exited_before_kill = 0usize;
     for _ in 0..rounds {
-        let mut workers = vec![spawn()?, spawn()?];
+        let mut workers = vec![spawn(share)?, spawn(share)?];
         tokio::time::sleep(Duration::from_millis(rng.random_range(150..700))).await;
         for worker in &mut workers {
             // Each worker dies with probability 3/4; the survivors finish their batch normally.
-            if rng.random_bool(0.75) && worker.try_wait()?.is_none() {
-                worker.start_kill()?;
-                killed += 1;
+            if rng.random_bool(0.75) {
+                if worker.try_wait()?.is_some() {
+                    exited_before_kill += 1;
+                } else {
+                    worker.start_kill()?;
+                    killed += 1;
+                }
             }
         }
         for mut worker in workers {
@@ -225,7 +233,7 @@ async fn killed_workers(
     let mut settled = false;
     for _ in 0..60 {
         rescue.rescue_expired(&c).await?;
-        let status = spawn()?.wait().await?;
+        let status = spawn(1_000_000)?.wait().await?;
         if !status.success() {
             bail!("killed workers: an unkilled worker exited with {status}");
         }
@@ -243,7 +251,7 @@ async fn killed_workers(
         .get::<_, i64>(0);
     let status = status_counts(&c).await?;
     println!(
-        "CHAOS killed_workers tasks={tasks} rounds={rounds} processes_killed={killed} tasks_rescued_after_kill={rescued} done={} failed={} skipped={} unfinished={} orphans={} duplicates={} seconds={:.1}",
+        "CHAOS killed_workers tasks={tasks} rounds={rounds} processes_killed={killed} exited_before_kill={exited_before_kill} tasks_rescued_after_kill={rescued} done={} failed={} skipped={} unfinished={} orphans={} duplicates={} seconds={:.1}",
         status.get("DONE").unwrap_or(&0),
         status.get("FAILED").unwrap_or(&0),
         status.get("SKIPPED").unwrap_or(&0),
