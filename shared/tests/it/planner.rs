@@ -128,15 +128,22 @@ async fn a_human_reply_to_a_persona_gets_a_reply_task_for_that_persona() {
     let marisol = id_for("persona", "marisol_cooks");
     let post = id_for("post", "p1");
     let mine = fixtures::comment(&**c, post, None, Author::Persona(marisol), "Two batches and a hot pan.", t0()).await;
-    let human = fixtures::comment(
-        &**c,
-        post,
-        Some((mine, 0)),
-        Author::Human(Uuid::new_v4()),
-        "Why two batches though?",
-        t0() + Duration::minutes(3),
-    )
-    .await;
+    // Whether a persona answers is drawn from the comment's id (9 in 10 do); take a comment it answers.
+    let human = loop {
+        let id = fixtures::comment(
+            &**c,
+            post,
+            Some((mine, 0)),
+            Author::Human(Uuid::new_v4()),
+            "Why two batches though?",
+            t0() + Duration::minutes(3),
+        )
+        .await;
+        if planner::answers_human(id) {
+            break id;
+        }
+        c.query_typed("DELETE FROM comments WHERE id = $1", &[(&id, Type::UUID)]).await.unwrap();
+    };
     clock.advance(Duration::minutes(4));
 
     planner::tick(&engine, None).await.unwrap();
