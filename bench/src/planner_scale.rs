@@ -159,11 +159,6 @@ fn planner_engine(url: &str) -> Result<(Engine, Arc<ManualClock>)> {
 
 /// Statements the last tick ran (pg_stat_statements' calls in this database, its own queries excluded).
 async fn statement_count(stats: &tokio_postgres::Client) -> Result<i64> {
-    if std::env::var_os("PLANNER_BENCH_DEBUG").is_some() {
-        for r in stats.query_typed("SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 120) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY calls DESC", &[]).await? {
-            eprintln!("  {} {}", r.get::<_, i64>(0), r.get::<_, String>(1));
-        }
-    }
     let row = stats
         .query_typed_one(
             "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements
