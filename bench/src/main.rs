@@ -72,7 +72,7 @@ async fn serve_gemini_fake(image_size: u32) -> Result<()> {
     use testkit::{GeminiFake, Reply};
     let fake = GeminiFake::start().await;
     // Image requests (and only they) carry responseModalities.
-    let png = photo_like_png(image_size);
+    let png = testkit::gemini_fake::photo_png(image_size);
     fake.route("responseModalities", Vec::new(), Reply::Image { png, thought_image_first: false });
     println!("GEMINI_BASE_URL={}", fake.uri());
     println!("GEMINI_API_KEY={}", testkit::gemini_fake::FAKE_KEY);
@@ -80,24 +80,4 @@ async fn serve_gemini_fake(image_size: u32) -> Result<()> {
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;
     Ok(())
-}
-
-/// A PNG that compresses like a photograph (gradients with noise), not like a flat test card.
-fn photo_like_png(side: u32) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let img = image::RgbImage::from_fn(side, side, |x, y| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let noise = (state % 24) as u32;
-        image::Rgb([
-            ((x * 255 / side + noise) % 256) as u8,
-            ((y * 255 / side + noise) % 256) as u8,
-            (((x + y) * 128 / side + noise) % 256) as u8,
-        ])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    // An in-memory write of a valid RGB image cannot fail.
-    let _ = img.write_to(&mut out, image::ImageFormat::Png);
-    out.into_inner()
 }

@@ -449,7 +449,27 @@ fn auto_answer(body: &Value) -> Value {
 
 /// A small real PNG (decodable), for image answers.
 pub fn sample_png(width: u32, height: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    encode_png(image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])))
+}
+
+/// A square PNG that compresses like a photograph (gradients with noise), not like a flat test card:
+/// for measuring what a generated image costs to store.
+pub fn photo_png(side: u32) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    encode_png(image::RgbImage::from_fn(side, side, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state % 24) as u32;
+        image::Rgb([
+            ((x * 255 / side + noise) % 256) as u8,
+            ((y * 255 / side + noise) % 256) as u8,
+            (((x + y) * 128 / side + noise) % 256) as u8,
+        ])
+    }))
+}
+
+fn encode_png(img: image::RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("in-memory PNG");
     out.into_inner()

@@ -225,9 +225,12 @@ pub async fn trigger(
             let selector_target = Target::new(&topics, &text, author, wants_post);
             // Whoever already has this very task queued is not a choice: picking them would only
             // answer "already exists" to an operator who named no one.
-            let busy =
-                tasks::personas_with_live_task(c, kind.as_str(), target.post_id, target.comment_id, target.board_id)
-                    .await?;
+            let busy: Vec<Uuid> =
+                tasks::live_for_target(c, kind.as_str(), target.post_id, target.comment_id, target.board_id)
+                    .await?
+                    .iter()
+                    .map(|t| t.persona_id)
+                    .collect();
             let mut rng = ChaCha8Rng::from_os_rng();
             let picked = pool.select(&selector_target, &engine.settings.limits, 1, &mut rng, |id| busy.contains(&id));
             *picked.first().ok_or_else(|| {
@@ -244,8 +247,8 @@ pub async fn trigger(
     let new = NewTask { id: None, persona_id, task_type: kind, target, scheduled_at: now, payload };
     let enqueued = engine.queue.enqueue(c, &[new]).await?;
     let Some(&task_id) = enqueued.inserted.first() else {
-        let existing =
-            tasks::find_live(c, persona_id, kind.as_str(), target.post_id, target.comment_id, target.board_id).await?;
+        let live = tasks::live_for_target(c, kind.as_str(), target.post_id, target.comment_id, target.board_id).await?;
+        let existing = live.into_iter().find(|t| t.persona_id == persona_id);
         return Err(ApiError::Conflict(format!(
             "a pending or running {kind} task for this persona and target already exists{}",
             existing.map(|t| format!(" ({})", t.id)).unwrap_or_default()

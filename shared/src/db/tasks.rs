@@ -691,53 +691,27 @@ pub async fn list(c: &impl GenericClient, filter: &TaskFilter, limit: i64) -> Re
     tasks(&rows)
 }
 
-/// The live (PENDING or RUNNING) task for a persona, type and target, if any.
-pub async fn find_live(
-    c: &impl GenericClient,
-    persona_id: Uuid,
-    task_type: &str,
-    post_id: Option<Uuid>,
-    comment_id: Option<Uuid>,
-    board_id: Option<Uuid>,
-) -> Result<Option<Task>, DbError> {
-    let row = c
-        .query_typed_opt(
-            &format!(
-                "SELECT {COLUMNS} FROM persona_tasks
-                 WHERE persona_id = $1 AND task_type = $2 AND status IN ('PENDING', 'RUNNING')
-                   AND post_id IS NOT DISTINCT FROM $3 AND comment_id IS NOT DISTINCT FROM $4
-                   AND board_id IS NOT DISTINCT FROM $5"
-            ),
-            &[
-                (&persona_id, Type::UUID),
-                (&task_type, Type::TEXT),
-                (&post_id, Type::UUID),
-                (&comment_id, Type::UUID),
-                (&board_id, Type::UUID),
-            ],
-        )
-        .await?;
-    row.as_ref().map(Task::try_from).transpose()
-}
-
-/// The personas that already have a live (PENDING or RUNNING) task of this type for this target.
-pub async fn personas_with_live_task(
+/// The live (PENDING or RUNNING) tasks of this type for this target, one per persona at most (the
+/// dedupe index).
+pub async fn live_for_target(
     c: &impl GenericClient,
     task_type: &str,
     post_id: Option<Uuid>,
     comment_id: Option<Uuid>,
     board_id: Option<Uuid>,
-) -> Result<Vec<Uuid>, DbError> {
+) -> Result<Vec<Task>, DbError> {
     let rows = c
         .query_typed(
-            "SELECT persona_id FROM persona_tasks
-             WHERE task_type = $1 AND status IN ('PENDING', 'RUNNING')
-               AND post_id IS NOT DISTINCT FROM $2 AND comment_id IS NOT DISTINCT FROM $3
-               AND board_id IS NOT DISTINCT FROM $4",
+            &format!(
+                "SELECT {COLUMNS} FROM persona_tasks
+                 WHERE task_type = $1 AND status IN ('PENDING', 'RUNNING')
+                   AND post_id IS NOT DISTINCT FROM $2 AND comment_id IS NOT DISTINCT FROM $3
+                   AND board_id IS NOT DISTINCT FROM $4"
+            ),
             &[(&task_type, Type::TEXT), (&post_id, Type::UUID), (&comment_id, Type::UUID), (&board_id, Type::UUID)],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    tasks(&rows)
 }
 
 /// Queue counts at `now`.
