@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use shared::config::ImageFormat;
-use shared::media::{ImageSettings, process};
+use shared::media::{ImageSettings, ImageSlot, process};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,9 +35,10 @@ pub fn run(args: &Args) -> Result<()> {
     let mut times = Vec::with_capacity(args.runs);
     let mut first = 0.0;
     let mut last = Vec::new();
+    let slot = ImageSlot::acquire_blocking();
     for i in 0..warmup + args.runs.max(1) {
         let started = Instant::now();
-        let image = process(&input, &settings)?;
+        let image = process(&input, &settings, &slot)?;
         let ms = started.elapsed().as_secs_f64() * 1e3;
         if i == 0 {
             first = ms;

@@ -14,9 +14,12 @@ use secrecy::ExposeSecret;
 use shared::actions;
 use shared::clock;
 use shared::config::Config;
+use shared::db::tasks::Issuer;
 use shared::db::{self, ConnectOptions, local::LocalPostgres};
 use shared::demo_world::DemoWorld;
 use shared::engine::Engine;
+use shared::operator::{self, TriggerRequest};
+use shared::queue::TaskType;
 use shared::worker::Budget;
 
 #[derive(Parser)]
@@ -67,6 +70,36 @@ enum Command {
     RunTask {
         /// The task's id.
         task_id: uuid::Uuid,
+    },
+    /// Check the deployment this configuration names: database, TLS, pooler, migrations, schema, RLS and
+    /// grants, storage, the Gemini key and models, the admin key. Exit status 1 when a check fails.
+    Doctor {
+        /// Print JSON instead of a checklist.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Force a task now, as `POST /trigger/{kind}` does: the selector picks the persona unless one is named.
+    Trigger {
+        /// comment, post, reply, vote or image_post.
+        kind: String,
+        /// Who acts.
+        #[arg(long)]
+        persona_id: Option<uuid::Uuid>,
+        /// The post (comment; vote on a post).
+        #[arg(long)]
+        post_id: Option<uuid::Uuid>,
+        /// The comment (reply; vote on a comment).
+        #[arg(long)]
+        comment_id: Option<uuid::Uuid>,
+        /// The board (post, image_post).
+        #[arg(long)]
+        board_id: Option<uuid::Uuid>,
+        /// Extra instructions for the persona (at most 500 characters).
+        #[arg(long)]
+        instructions: Option<String>,
+        /// Run it now and print what it published.
+        #[arg(long)]
+        wait: bool,
     },
     /// Task queue commands.
     Tasks {
@@ -143,6 +176,7 @@ async fn run(cli: Cli) -> Result<()> {
             LocalPostgres::stop_at(dir)?;
             return Ok(());
         }
+        Command::Doctor { json } => return doctor(*json).await,
         _ => Config::from_env()?,
     };
     match cli.command {
@@ -190,9 +224,22 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Work { max_tasks } => {
             let engine = Engine::from_config(&config, clock::system())?;
             let max = max_tasks.unwrap_or(config.scheduler.max_tasks_per_tick);
-            print_json(&shared::worker::drain(&engine, max, Budget::Unbounded).await)
+            let report = shared::worker::drain(&engine, max, Budget::Unbounded).await;
+            print_json(&report)?;
+            if report.could_not_work() {
+                return Err(anyhow!("no task could be claimed: {}", report.errors.join("; ")));
+            }
+            Ok(())
         }
         Command::Serve => serve(&config).await,
+        Command::Trigger { kind, persona_id, post_id, comment_id, board_id, instructions, wait } => {
+            let kind = TaskType::parse(&kind)
+                .ok_or_else(|| anyhow!("unknown action {kind:?}: expected comment, post, reply, vote or image_post"))?;
+            let engine = Engine::from_config(&config, clock::system())?;
+            let request = TriggerRequest { persona_id, post_id, comment_id, board_id, instructions };
+            let task = operator::trigger(&engine, kind, &request, Issuer::Cli).await?;
+            if wait { print_json(&operator::run_now(&engine, task.id).await?) } else { print_json(&task) }
+        }
         Command::RunTask { task_id } => {
             let engine = Engine::from_config(&config, clock::system())?;
             let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
@@ -207,8 +254,27 @@ async fn run(cli: Cli) -> Result<()> {
             };
             print_json(&serde_json::json!({ "task": task, "report": report, "published": published }))
         }
-        Command::DevPostgres { .. } | Command::Demo { .. } | Command::Simulate { .. } => unreachable!("handled above"),
+        Command::DevPostgres { .. } | Command::Demo { .. } | Command::Simulate { .. } | Command::Doctor { .. } => {
+            unreachable!("handled above")
+        }
     }
+}
+
+/// Checks the deployment; fails (exit status 1) when a check failed.
+async fn doctor(json: bool) -> Result<()> {
+    let report = match Config::from_env() {
+        Ok(config) => shared::doctor::run(&config, None).await,
+        Err(e) => shared::doctor::DoctorReport::unreadable_configuration(&e),
+    };
+    if json {
+        print_json(&report)?;
+    } else {
+        print!("{}", report.render());
+    }
+    if !report.ok {
+        return Err(anyhow!("{} check(s) failed", report.count(shared::doctor::Level::Fail)));
+    }
+    Ok(())
 }
 
 /// The scheduler loop and the admin API in one process, until SIGINT or SIGTERM.

@@ -210,3 +210,72 @@ fn the_simulator_replays_a_seed_exactly_and_writes_its_report_and_charts() {
     }
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn work_exits_non_zero_when_it_cannot_reach_the_database() {
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(["work", "--max-tasks", "1"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", "postgres://nobody:hunter2-secret@127.0.0.1:9/none")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "a scheduler must notice: {output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no task could be claimed"), "{stderr}");
+    assert!(!stderr.contains("hunter2") && !String::from_utf8_lossy(&output.stdout).contains("hunter2"));
+}
+
+#[test]
+fn a_configuration_out_of_bounds_is_refused_by_name_not_by_a_panic() {
+    for (var, value) in [("TASK_LEASE_SECONDS", "8300000000000"), ("DELAY_VOTE_MAX", "18446744073709551615")] {
+        let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+            .args(["enqueue"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none")
+            .env(var, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{var}: {stderr}");
+        assert!(stderr.contains(&format!("{var} is invalid")) && !stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_prints_a_checklist_and_fails_when_a_check_fails() {
+    let db = seeded().await;
+    let run = |extra: &[(&str, &str)], json: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_persona-engine"));
+        command.arg("doctor").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        if json {
+            command.arg("--json");
+        }
+        command.env("DATABASE_URL", db.direct_url()).env("ADMIN_API_KEY", "cli-doctor-key-0123456789abcdef0123");
+        for (k, v) in extra {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let fine = run(&[], false);
+    let text = String::from_utf8_lossy(&fine.stdout);
+    assert!(fine.status.success(), "{text}{}", String::from_utf8_lossy(&fine.stderr));
+    assert!(text.contains("PASS  migrations") && text.contains("PASS  row_level_security"), "{text}");
+
+    db.client().await.batch_execute("ALTER TABLE persona_memory DISABLE ROW LEVEL SECURITY").await.unwrap();
+    let broken = run(&[], true);
+    assert_eq!(broken.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&broken.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let rls = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "row_level_security").unwrap();
+    assert!(rls["detail"].as_str().unwrap().contains("public.persona_memory"), "{rls}");
+
+    // A configuration that cannot be read is a failed check too, not a crash.
+    let unreadable = run(&[("ADMIN_API_KEY", "short")], false);
+    assert_eq!(unreadable.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&unreadable.stdout);
+    assert!(text.contains("FAIL  configuration") && text.contains("ADMIN_API_KEY"), "{text}");
+    assert!(!text.contains("short"), "the refused key is not repeated: {text}");
+}

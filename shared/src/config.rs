@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -211,7 +212,41 @@ pub struct AdminConfig {
     /// `ADMIN_PORT`.
     pub port: u16,
     /// `ADMIN_API_KEY`; without it every route but `/health` refuses.
-    pub api_key: Option<SecretString>,
+    pub api_key: Option<AdminKey>,
+}
+
+/// The admin API's bearer key: at least [`AdminKey::MIN_CHARS`] characters, so it cannot be guessed.
+/// Its `Debug` output never shows it.
+#[derive(Clone)]
+pub struct AdminKey(SecretString);
+
+impl AdminKey {
+    /// The shortest key accepted.
+    pub const MIN_CHARS: usize = 32;
+
+    /// The key, or why it is refused (without repeating it).
+    pub fn new(key: SecretString) -> Result<Self, String> {
+        use secrecy::ExposeSecret;
+        let chars = key.expose_secret().chars().count();
+        if chars < Self::MIN_CHARS {
+            return Err(format!(
+                "must be at least {} characters, got {chars} (for example: openssl rand -hex 32)",
+                Self::MIN_CHARS
+            ));
+        }
+        Ok(Self(key))
+    }
+
+    /// The secret.
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AdminKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminKey([redacted])")
+    }
 }
 
 /// Image processing and storage.
@@ -258,6 +293,9 @@ pub struct Config {
     pub moderation_phrases_file: Option<PathBuf>,
 }
 
+/// The longest `DELAY_*` value: a week.
+const MAX_DELAY_MS: u64 = 7 * 24 * 3_600_000;
+
 /// Current Gemini text model (the seed's `gemini-2.5-flash` no longer serves new keys).
 pub const DEFAULT_GEMINI_MODEL: &str = "gemini-3.6-flash";
 /// Current Gemini image model (the seed's `gemini-2.0-flash` never made images and is shut down).
@@ -296,20 +334,25 @@ impl Vars<'_> {
         }
     }
 
-    fn positive<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    /// A number within `bounds`: every count and duration has one, so no value can overflow a time
+    /// computation later or mean something absurd (a negative retry count, a zero timeout).
+    fn bounded<T>(&self, var: &'static str, default: T, bounds: RangeInclusive<T>) -> Result<T, ConfigError>
     where
-        T: FromStr + PartialOrd + Default + Copy,
+        T: FromStr + PartialOrd + fmt::Display + Copy,
         T::Err: fmt::Display,
     {
         let value = self.parsed(var, default)?;
-        if value <= T::default() {
-            return Err(ConfigError::invalid(var, "must be greater than zero"));
+        if !bounds.contains(&value) {
+            return Err(ConfigError::invalid(
+                var,
+                format!("must be between {} and {}, got {value}", bounds.start(), bounds.end()),
+            ));
         }
         Ok(value)
     }
 
-    fn millis(&self, var: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
-        Ok(Duration::from_millis(self.parsed(var, default_ms)?))
+    fn millis(&self, var: &'static str, default_ms: u64, bounds: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_millis(self.bounded(var, default_ms, bounds)?))
     }
 
     fn delay(
@@ -318,7 +361,10 @@ impl Vars<'_> {
         max_var: &'static str,
         defaults: (u64, u64),
     ) -> Result<DelayRange, ConfigError> {
-        let range = DelayRange { min: self.millis(min_var, defaults.0)?, max: self.millis(max_var, defaults.1)? };
+        let range = DelayRange {
+            min: self.millis(min_var, defaults.0, 0..=MAX_DELAY_MS)?,
+            max: self.millis(max_var, defaults.1, 0..=MAX_DELAY_MS)?,
+        };
         if range.min > range.max {
             return Err(ConfigError::invalid(
                 max_var,
@@ -379,34 +425,26 @@ impl Config {
             }),
         };
 
-        let quality: u8 = v.positive("IMAGE_QUALITY", 82)?;
-        if quality > 100 {
-            return Err(ConfigError::invalid("IMAGE_QUALITY", format!("must be between 1 and 100, got {quality}")));
-        }
-        let reply_probability: f64 = v.parsed("CONVERSATION_REPLY_PROBABILITY", 0.20)?;
-        if !(0.0..=1.0).contains(&reply_probability) {
-            return Err(ConfigError::invalid(
-                "CONVERSATION_REPLY_PROBABILITY",
-                format!("must be between 0 and 1, got {reply_probability}"),
-            ));
-        }
-        let lease = Duration::from_secs(v.positive("TASK_LEASE_SECONDS", 300u64)?);
-        let task_timeout = v.millis("TASK_TIMEOUT_MS", 90_000)?;
-        if task_timeout.is_zero() || task_timeout >= lease {
+        let quality: u8 = v.bounded("IMAGE_QUALITY", 82, 1..=100)?;
+        let reply_probability: f64 = v.bounded("CONVERSATION_REPLY_PROBABILITY", 0.20, 0.0..=1.0)?;
+        let lease = Duration::from_secs(v.bounded("TASK_LEASE_SECONDS", 300u64, 1..=86_400)?);
+        let task_timeout = v.millis("TASK_TIMEOUT_MS", 90_000, 1..=900_000)?;
+        if task_timeout >= lease {
             return Err(ConfigError::invalid(
                 "TASK_TIMEOUT_MS",
-                format!(
-                    "must be above zero and below TASK_LEASE_SECONDS ({} s), or a live task would be rescued",
-                    lease.as_secs()
-                ),
+                format!("must be below TASK_LEASE_SECONDS ({} s), or a live task would be rescued", lease.as_secs()),
             ));
         }
+        let admin_key = match v.secret("ADMIN_API_KEY") {
+            Some(key) => Some(AdminKey::new(key).map_err(|reason| ConfigError::invalid("ADMIN_API_KEY", reason))?),
+            None => None,
+        };
 
         Ok(Self {
             database: DatabaseConfig {
                 url: database_url,
                 ca_cert: v.get("DATABASE_CA_CERT").map(PathBuf::from),
-                pool_size: v.positive("DATABASE_POOL_SIZE", 4usize)?,
+                pool_size: v.bounded("DATABASE_POOL_SIZE", 4usize, 1..=100)?,
             },
             llm_provider,
             gemini: GeminiConfig {
@@ -414,8 +452,8 @@ impl Config {
                 model: v.get("GEMINI_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_MODEL.into()),
                 image_model: v.get("GEMINI_IMAGE_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_IMAGE_MODEL.into()),
                 base_url: v.url("GEMINI_BASE_URL", DEFAULT_GEMINI_BASE_URL)?,
-                max_requests_per_minute: v.positive("GEMINI_MAX_REQUESTS_PER_MINUTE", 30)?,
-                timeout: v.millis("GEMINI_TIMEOUT_MS", 60_000)?,
+                max_requests_per_minute: v.bounded("GEMINI_MAX_REQUESTS_PER_MINUTE", 30, 1..=100_000)?,
+                timeout: v.millis("GEMINI_TIMEOUT_MS", 60_000, 1..=900_000)?,
             },
             openai: OpenAiConfig {
                 base_url: v.url("OPENAI_BASE_URL", "https://api.openai.com/v1")?,
@@ -425,16 +463,16 @@ impl Config {
             supabase,
             scheduler: SchedulerConfig {
                 enabled: v.bool("SCHEDULER_ENABLED", true)?,
-                interval: Duration::from_millis(v.positive("SCHEDULER_INTERVAL_MS", 120_000u64)?),
-                max_concurrent_tasks: v.positive("MAX_CONCURRENT_TASKS", 3)?,
-                max_tasks_per_tick: v.positive("MAX_TASKS_PER_TICK", 5)?,
+                interval: v.millis("SCHEDULER_INTERVAL_MS", 120_000, 1_000..=86_400_000)?,
+                max_concurrent_tasks: v.bounded("MAX_CONCURRENT_TASKS", 3, 1..=256)?,
+                max_tasks_per_tick: v.bounded("MAX_TASKS_PER_TICK", 5, 1..=1000)?,
                 task_timeout,
-                local_budget: v.millis("WORKER_LOCAL_BUDGET_MS", 120_000)?,
+                local_budget: v.millis("WORKER_LOCAL_BUDGET_MS", 120_000, 1..=86_400_000)?,
             },
-            queue: QueueConfig { lease, max_retries: v.parsed("TASK_MAX_RETRIES", 3)? },
+            queue: QueueConfig { lease, max_retries: v.bounded("TASK_MAX_RETRIES", 3, 0..=100)? },
             limits: LimitsConfig {
-                max_actions_per_hour: v.parsed("PERSONA_MAX_ACTIONS_PER_HOUR", 4)?,
-                max_posts_per_day: v.parsed("PERSONA_MAX_POSTS_PER_DAY", 2)?,
+                max_actions_per_hour: v.bounded("PERSONA_MAX_ACTIONS_PER_HOUR", 4, 0..=10_000)?,
+                max_posts_per_day: v.bounded("PERSONA_MAX_POSTS_PER_DAY", 2, 0..=1_000)?,
             },
             delays: DelaysConfig {
                 comment: v.delay("DELAY_COMMENT_MIN", "DELAY_COMMENT_MAX", (900_000, 7_200_000))?,
@@ -443,17 +481,17 @@ impl Config {
                 post: v.delay("DELAY_POST_MIN", "DELAY_POST_MAX", (3_600_000, 21_600_000))?,
             },
             conversation: ConversationConfig {
-                max_depth: v.parsed("CONVERSATION_MAX_DEPTH", 4)?,
-                max_replies_per_thread: v.parsed("CONVERSATION_MAX_REPLIES_PER_THREAD", 8)?,
+                max_depth: v.bounded("CONVERSATION_MAX_DEPTH", 4, 0..=1_000)?,
+                max_replies_per_thread: v.bounded("CONVERSATION_MAX_REPLIES_PER_THREAD", 8, 0..=100_000)?,
                 reply_probability,
             },
             admin: AdminConfig {
                 host: v.get("ADMIN_HOST").unwrap_or_else(|| "127.0.0.1".into()),
                 port: v.parsed("ADMIN_PORT", 3001)?,
-                api_key: v.secret("ADMIN_API_KEY"),
+                api_key: admin_key,
             },
             image: ImageConfig {
-                max_width: v.positive("IMAGE_MAX_WIDTH", 1600)?,
+                max_width: v.bounded("IMAGE_MAX_WIDTH", 1600, 1..=crate::media::MAX_DIMENSION)?,
                 quality,
                 format: v.parsed("IMAGE_FORMAT", ImageFormat::Jpeg)?,
                 local_dir: PathBuf::from(v.get("MEDIA_DIR").unwrap_or_else(|| "media".into())),
@@ -562,6 +600,43 @@ mod tests {
     fn a_task_timeout_longer_than_the_lease_is_refused() {
         let err = parse(&[("TASK_LEASE_SECONDS", "60"), ("TASK_TIMEOUT_MS", "120000")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { var: "TASK_TIMEOUT_MS", .. }));
+    }
+
+    #[test]
+    fn every_count_and_duration_is_bounded_and_the_error_names_the_variable() {
+        for (var, value) in [
+            ("TASK_LEASE_SECONDS", "8300000000000"),
+            ("DELAY_VOTE_MAX", "18446744073709551615"),
+            ("DELAY_POST_MIN", "999999999999"),
+            ("TASK_MAX_RETRIES", "-1"),
+            ("GEMINI_TIMEOUT_MS", "0"),
+            ("SCHEDULER_INTERVAL_MS", "5"),
+            ("MAX_TASKS_PER_TICK", "100000"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("IMAGE_MAX_WIDTH", "100000"),
+            ("IMAGE_QUALITY", "0"),
+            ("CONVERSATION_REPLY_PROBABILITY", "NaN"),
+            ("PERSONA_MAX_ACTIONS_PER_HOUR", "-4"),
+        ] {
+            let err = parse(&[(var, value)]).unwrap_err();
+            assert!(matches!(&err, ConfigError::Invalid { var: v, .. } if *v == var), "{var}={value}: {err}");
+        }
+        let err = parse(&[("TASK_MAX_RETRIES", "-1")]).unwrap_err();
+        assert_eq!(err.to_string(), "TASK_MAX_RETRIES is invalid: must be between 0 and 100, got -1");
+        // The largest accepted values still make valid times.
+        let c = parse(&[("TASK_LEASE_SECONDS", "86400"), ("DELAY_VOTE_MAX", "604800000")]).unwrap();
+        assert!(chrono::Duration::from_std(c.queue.lease).is_ok());
+        assert!(chrono::Duration::from_std(c.delays.vote.max).is_ok());
+    }
+
+    #[test]
+    fn a_short_admin_key_is_refused_without_being_repeated() {
+        let err = parse(&[("ADMIN_API_KEY", "hunter2-hunter2")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "ADMIN_API_KEY", .. }), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let c = parse(&[("ADMIN_API_KEY", &"k".repeat(32))]).unwrap();
+        assert!(c.admin.api_key.is_some());
+        assert!(!format!("{c:?}").contains(&"k".repeat(32)));
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Engine {
     pub moderation: Arc<Moderation>,
     /// Everything else.
     pub settings: Settings,
+    /// The configuration it was built from (`doctor` checks what it names).
+    pub config: Arc<Config>,
 }
 
 /// Why the engine could not start.
@@ -117,6 +119,7 @@ impl Engine {
                 scheduler: config.scheduler.clone(),
                 rng_salt: 0,
             },
+            config: Arc::new(config.clone()),
             pool,
             clock,
         }

@@ -73,5 +73,13 @@ pub async fn worker(engine: &Engine, event: LambdaEvent<serde_json::Value>) -> R
         None => engine.settings.scheduler.max_tasks_per_tick,
     };
     let budget = worker::budget_from_deadline(event.context.deadline(), engine.settings.scheduler.local_budget);
-    Ok(worker::drain(engine, max_tasks, budget).await)
+    let report = worker::drain(engine, max_tasks, budget).await;
+    if report.could_not_work() {
+        // A failed invocation is what the function's Errors metric and alarms count.
+        return Err(HandlerError {
+            message: format!("the worker could not claim any task: {}", report.errors.join("; ")),
+            retryable: true,
+        });
+    }
+    Ok(report)
 }

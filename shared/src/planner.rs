@@ -280,13 +280,19 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
 
 /// Reads the world, plans and enqueues one tick. With an `event_id` (the scheduled event's id), a
 /// second delivery of the same event does nothing and says so.
+///
+/// The whole tick is one transaction, the event's record included: a tick that fails leaves nothing
+/// behind, not even the record, so the redelivered event plans in full. Two deliveries racing each
+/// other serialise on the record's key, and the second finds the first's.
 pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport, PlanError> {
     let now = engine.clock.now();
-    let client = engine.pool.get().await.map_err(DbError::from)?;
-    let c = &**client;
+    let mut client = engine.pool.get().await.map_err(DbError::from)?;
+    let tx = crate::db::begin(&mut client).await?;
+    let c = &tx;
     if let Some(id) = event_id
         && reads::claim_tick(c, id, now).await?.is_some()
     {
+        tx.rollback().await.map_err(DbError::from)?;
         tracing::info!(event_id = id, "duplicate delivery of a scheduled event; nothing to do");
         return Ok(PlanReport { duplicate_event: true, ..PlanReport::default() });
     }
@@ -322,6 +328,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     if let Some(id) = event_id {
         reads::finish_tick(c, id, &serde_json::to_value(&report).unwrap_or_default()).await?;
     }
+    tx.commit().await.map_err(DbError::from)?;
     tracing::info!(enqueued = report.enqueued, skipped = report.skipped, rescued = report.rescued, by_type = ?report.by_type, "tick planned");
     Ok(report)
 }

@@ -256,6 +256,10 @@ impl std::fmt::Debug for Queue {
     }
 }
 
+/// The furthest a reschedule may push a task: whatever a rate limit says, a task is looked at again
+/// within the hour, so no stored time (however far ahead someone wrote it) can park the queue.
+pub const MAX_RESCHEDULE: Duration = Duration::hours(1);
+
 /// How often a claim is retried when it raced another claimer for one persona.
 const CLAIM_ATTEMPTS: usize = 5;
 
@@ -411,6 +415,8 @@ impl Queue {
     }
 
     /// RUNNING → PENDING at `at` without using a retry (the persona or the model is rate limited).
+    /// Never more than [`MAX_RESCHEDULE`] ahead, whatever asked for it (a limiter row, a server's
+    /// `RetryInfo`): a task that is not ready then is simply rescheduled again. Returns when it runs next.
     pub async fn reschedule(
         &self,
         c: &impl GenericClient,
@@ -418,9 +424,11 @@ impl Queue {
         at: DateTime<Utc>,
         reason: &str,
         outcome: &Outcome<'_>,
-    ) -> Result<(), QueueError> {
+    ) -> Result<DateTime<Utc>, QueueError> {
+        let now = self.clock.now();
+        let at = at.clamp(now, now + MAX_RESCHEDULE);
         let updated = tasks::mark_rescheduled(c, task.id, claim_token(task)?, at, reason, outcome).await?;
-        updated.then_some(()).ok_or(QueueError::LostClaim(task.id))
+        updated.then_some(at).ok_or(QueueError::LostClaim(task.id))
     }
 
     /// Frees every task whose lease has expired: back to PENDING with a retry counted (after backoff),

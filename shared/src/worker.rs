@@ -29,11 +29,19 @@ pub struct WorkerReport {
     pub rescheduled: usize,
     /// What went wrong, one line per failed task or claim.
     pub errors: Vec<String>,
+    /// Claims that failed (the database unreachable, say).
+    pub claim_errors: usize,
     /// Whether claiming stopped because the deadline was near.
     pub stopped_for_deadline: bool,
 }
 
 impl WorkerReport {
+    /// The batch could do nothing at all: every claim failed and no task ran. Callers make this a
+    /// failure (a non-zero exit, a failed invocation) so schedulers and alarms notice.
+    pub fn could_not_work(&self) -> bool {
+        self.processed == 0 && self.claim_errors > 0
+    }
+
     fn record(&mut self, report: &TaskReport) {
         self.processed += 1;
         match report.outcome {
@@ -106,6 +114,7 @@ pub async fn drain(engine: &Engine, max_tasks: usize, budget: Budget) -> WorkerR
                 }
                 Err(e) => {
                     report.errors.push(format!("claim failed: {e}"));
+                    report.claim_errors += 1;
                     queue_empty = true;
                 }
             }

@@ -1,8 +1,13 @@
 //! One database per test, cloned from a template migrated once per schema version.
 //!
-//! `DATABASE_URL` must reach a PostgreSQL server as a user allowed to create databases (the test script
-//! starts a private one). When `TEST_POOLER_URL` is also set, the tests' own connections go through
-//! that pooler (PgBouncer in transaction mode) while databases are created and dropped directly.
+//! `DATABASE_URL` must reach a PostgreSQL server as a user allowed to create databases and roles (the
+//! test script starts a private one). When `TEST_POOLER_URL` is also set, the tests' own connections go
+//! through that pooler (PgBouncer in transaction mode) while databases are created and dropped directly.
+//!
+//! Every database looks like a Supabase project's before the engine arrives: the `anon`,
+//! `authenticated` and `service_role` roles exist and the default privileges grant them ALL on every new
+//! table, sequence and function in `public` ([`prepare_like_supabase`]), so a test sees exactly what the
+//! web app's public key would reach.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -10,6 +15,42 @@ use shared::db::{self, ConnectOptions, DbPool, PooledClient};
 use tokio_postgres::NoTls;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Bumped whenever what a template holds besides the migrations changes (the roles and grants below),
+/// so a long-lived server does not hand out templates made the old way.
+const TEMPLATE_SETUP_VERSION: u32 = 2;
+
+/// Supabase's API roles, created once per server (roles are cluster-wide): `anon` and `authenticated`
+/// cannot log in and are subject to RLS; `service_role` bypasses it.
+const SUPABASE_ROLES: &str = "
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN NOINHERIT; END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+        CREATE ROLE authenticated NOLOGIN NOINHERIT;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
+        CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL; -- another test process created them at the same moment
+END
+$$;";
+
+/// What Supabase does to `public` in every project: usage for the API roles, and default privileges
+/// that grant them ALL on whatever is created there later.
+const SUPABASE_DEFAULT_PRIVILEGES: &str = "
+GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;";
+
+/// Makes the database `client` is connected to look like a fresh Supabase project (roles, schema usage,
+/// default privileges). Run it before migrating.
+pub async fn prepare_like_supabase(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute(SUPABASE_ROLES).await?;
+    client.batch_execute(SUPABASE_DEFAULT_PRIVILEGES).await
+}
 
 /// A database of our own for one test. Dropped (with `FORCE`) when this value is dropped, unless
 /// `PERSONA_TEST_KEEP_DB=1`.
@@ -54,7 +95,7 @@ async fn admin_client(url: &str) -> tokio_postgres::Client {
 }
 
 async fn ensure_template(admin: &tokio_postgres::Client, admin_url: &str) -> String {
-    let template = format!("persona_tpl_{:016x}", db::migrate::fingerprint());
+    let template = format!("persona_tpl_{:016x}_{TEMPLATE_SETUP_VERSION}", db::migrate::fingerprint());
     // Test processes run in parallel; one of them builds the template while the others wait.
     admin.batch_execute("SELECT pg_advisory_lock(762301)").await.expect("template lock");
     let exists = admin
@@ -70,6 +111,7 @@ async fn ensure_template(admin: &tokio_postgres::Client, admin_url: &str) -> Str
         admin.batch_execute(&format!("CREATE DATABASE {building}")).await.expect("create template");
         {
             let mut client = admin_client(&with_database(admin_url, &building)).await;
+            prepare_like_supabase(&client).await.expect("Supabase's roles and default privileges");
             db::migrate::run(&mut client).await.expect("migrate the template");
         }
         admin
@@ -110,6 +152,10 @@ impl TestDb {
             format!("CREATE DATABASE {name}")
         };
         admin.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        if !migrated {
+            let client = admin_client(&with_database(&admin_url, &name)).await;
+            prepare_like_supabase(&client).await.expect("Supabase's roles and default privileges");
+        }
         let url = match std::env::var("TEST_POOLER_URL") {
             Ok(pooler) if !pooler.is_empty() => with_database(&pooler, &name),
             _ => with_database(&admin_url, &name),

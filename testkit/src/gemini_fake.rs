@@ -1,4 +1,4 @@
-//! A Gemini fake: a local HTTP server speaking `v1beta` `generateContent` as the handbook's
+//! A Gemini fake: a local HTTP server speaking `v1beta` `generateContent` (and `GET models/{model}`) as the handbook's
 //! `reference/gemini-supabase.md` documents it — real response shapes and verbatim error bodies —
 //! scriptable per test, and strict about what it receives (key header, path, required fields, unknown
 //! fields refused with the real 400).
@@ -235,6 +235,23 @@ impl Respond for Responder {
         };
         let violation = |v: String| state.violations.lock().unwrap().push(v);
 
+        // `GET /v1beta/models/{model}`: the model's description, 404 when retired, 400 for a wrong key.
+        if request.method.as_str() == "GET"
+            && let Some(model) = path.strip_prefix("/v1beta/models/").filter(|m| !m.contains(':'))
+        {
+            let key = request.headers.get("x-goog-api-key").and_then(|v| v.to_str().ok());
+            if key != Some(state.expected_key.as_str()) {
+                return bad_key();
+            }
+            if state.retired.lock().unwrap().contains(model) {
+                return not_found_model(model);
+            }
+            return ResponseTemplate::new(200).set_body_json(json!({"name": format!("models/{model}"),
+                "version": "001", "displayName": model, "description": "A fake of a current Gemini model.",
+                "inputTokenLimit": 1_048_576, "outputTokenLimit": 65_536,
+                "supportedGenerationMethods": ["generateContent", "countTokens"],
+                "temperature": 1.0, "topP": 0.95, "topK": 64, "thinking": true}));
+        }
         let Some(model) = path.strip_prefix("/v1beta/models/").and_then(|rest| rest.strip_suffix(":generateContent"))
         else {
             violation(format!("unexpected path {path}"));
@@ -370,6 +387,13 @@ fn bad_key() -> ResponseTemplate {
 fn retired(model: &str) -> ResponseTemplate {
     ResponseTemplate::new(404).set_body_json(json!({"error": {"code": 404,
         "message": format!("This model models/{model} is no longer available to new users. Please update your code to use a newer model for the latest features and improvements."),
+        "status": "NOT_FOUND"}}))
+}
+
+/// What `GET /v1beta/models/{model}` answers for a model that is gone.
+fn not_found_model(model: &str) -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({"error": {"code": 404,
+        "message": format!("models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods."),
         "status": "NOT_FOUND"}}))
 }
 

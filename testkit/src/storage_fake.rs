@@ -1,5 +1,5 @@
 //! A Supabase Storage fake: `POST /storage/v1/object/{bucket}/{key}` as the handbook's reference
-//! documents it — 200 `{Id, Key}` on success, and errors as HTTP 400 with the real status as a string
+//! documents it (and `GET /storage/v1/bucket/{id}`, which `doctor` asks) — 200 `{Id, Key}` on success, and errors as HTTP 400 with the real status as a string
 //! `statusCode` in the body. It keeps what it stores, honours `x-upsert`, and checks the headers.
 
 use std::collections::{HashMap, VecDeque};
@@ -129,14 +129,6 @@ impl Respond for Responder {
         let violation = |v: String| state.violations.lock().unwrap().push(v);
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let path = request.url.path().to_owned();
-        let Some(rest) = path.strip_prefix("/storage/v1/object/") else {
-            violation(format!("unexpected path {path}"));
-            return ResponseTemplate::new(404);
-        };
-        if request.method.as_str() != "POST" && request.method.as_str() != "PUT" {
-            violation(format!("{} upload", request.method));
-            return ResponseTemplate::new(405);
-        }
         match header("apikey") {
             None => {
                 return ResponseTemplate::new(401).set_body_json(json!({"message": "No API key found in request",
@@ -151,6 +143,28 @@ impl Respond for Responder {
         if header("authorization").as_deref() != Some(&format!("Bearer {}", state.key)) {
             violation("a JWT service key must also be sent as Authorization: Bearer".into());
             return error("403", "Unauthorized", "invalid signature", "AccessDenied");
+        }
+        // `GET /storage/v1/bucket/{id}` (storage-js getBucket): the bucket's row, or "Bucket not found".
+        if let Some(id) = path.strip_prefix("/storage/v1/bucket/") {
+            if request.method.as_str() != "GET" {
+                violation(format!("{} on a bucket", request.method));
+                return ResponseTemplate::new(405);
+            }
+            if percent_decode(id) != state.bucket {
+                return error("404", "Bucket not found", "Bucket not found", "NoSuchBucket");
+            }
+            return ResponseTemplate::new(200).set_body_json(json!({"id": state.bucket, "name": state.bucket,
+                "owner": "", "public": true, "type": "STANDARD", "file_size_limit": state.max_bytes,
+                "allowed_mime_types": null, "created_at": "2026-11-01T00:00:00.000Z",
+                "updated_at": "2026-11-01T00:00:00.000Z"}));
+        }
+        let Some(rest) = path.strip_prefix("/storage/v1/object/") else {
+            violation(format!("unexpected path {path}"));
+            return ResponseTemplate::new(404);
+        };
+        if request.method.as_str() != "POST" && request.method.as_str() != "PUT" {
+            violation(format!("{} upload", request.method));
+            return ResponseTemplate::new(405);
         }
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         let key = percent_decode(key);

@@ -12,7 +12,7 @@ use crate::ai::{ImagePrompt, Usage};
 use crate::db::content::{self, MediaInsert};
 use crate::db::memory::MemoryTarget;
 use crate::engine::Engine;
-use crate::media::{self, MediaError};
+use crate::media::{self, ImageSlot, MediaError};
 use crate::persona::Persona;
 use crate::queue::{Task, TaskType};
 
@@ -60,8 +60,13 @@ impl Action for ImagePostAction {
             .await?;
         *usage = usage.plus(generated.usage);
         let settings = engine.settings.image;
+        let slot = match generated.slot {
+            Some(slot) => slot,
+            None => ImageSlot::acquire().await,
+        };
+        let bytes = generated.bytes;
         // Decoding and encoding are CPU work: keep them off the async threads.
-        let processed = tokio::task::spawn_blocking(move || media::process(&generated.bytes, &settings))
+        let processed = tokio::task::spawn_blocking(move || media::process(&bytes, &settings, &slot))
             .await
             .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
         let key = storage_key(task, processed.extension);

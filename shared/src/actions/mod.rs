@@ -234,7 +234,9 @@ impl ActionError {
                 Disposition::Fail => Next::Fail(Failure::Permanent(e.to_string())),
                 Disposition::Skip => Next::Skip(e.to_string()),
             },
-            Self::Unusable(_) | Self::Media(_) => Next::Fail(Failure::Retryable(self.to_string())),
+            Self::Unusable(_) => Next::Fail(Failure::Retryable(self.to_string())),
+            Self::Media(e) if e.is_retryable() => Next::Fail(Failure::Retryable(e.to_string())),
+            Self::Media(e) => Next::Fail(Failure::Permanent(e.to_string())),
             Self::Storage(e) if e.is_retryable() => Next::Fail(Failure::Retryable(e.to_string())),
             Self::Storage(e) => Next::Fail(Failure::Permanent(e.to_string())),
             Self::Db(e) if e.is_retryable() => Next::Fail(Failure::Retryable(e.to_string())),
@@ -383,33 +385,19 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
         ..Outcome::default()
     };
     report.reason = Some(error.to_string());
-    let recorded: Result<(), QueueError> = async {
-        let client = engine.pool.get().await.map_err(DbError::from)?;
-        let queue = &engine.queue;
-        match next {
-            Next::Skip(reason) => {
-                queue.skip(&**client, task, &reason, &outcome).await?;
-                report.status = TaskStatus::Skipped;
-                report.outcome = RunOutcome::Skipped;
+    // A lost connection (the database restarting, say) usually heals within seconds: try a few times
+    // before leaving the task to its lease, so its record says what happened.
+    let mut tries = 0;
+    let recorded = loop {
+        match record_outcome(engine, task, &next, &outcome, &mut report).await {
+            Err(QueueError::Db(e)) if e.is_retryable() && tries < RECORD_ATTEMPTS => {
+                tries += 1;
+                tracing::warn!(task_id = %task.id, error = %e, "recording the task's outcome failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(250 << tries)).await;
             }
-            Next::Reschedule(at, reason) => {
-                queue.reschedule(&**client, task, at, &reason, &outcome).await?;
-                report.status = TaskStatus::Pending;
-                report.outcome = RunOutcome::Rescheduled;
-                report.next_attempt_at = Some(at);
-            }
-            Next::Fail(failure) => {
-                let result = queue.fail(&**client, task, &failure, &outcome).await?;
-                report.status = result.status;
-                report.outcome =
-                    if result.status == TaskStatus::Pending { RunOutcome::Retrying } else { RunOutcome::Failed };
-                report.next_attempt_at = result.next_attempt_at;
-            }
-            Next::Abandon => report.outcome = RunOutcome::Abandoned,
+            other => break other,
         }
-        Ok(())
-    }
-    .await;
+    };
     match recorded {
         Ok(()) => tracing::info!(task_id = %task.id, status = %report.status, reason = %error, "task not published"),
         Err(QueueError::LostClaim(_)) => {
@@ -420,6 +408,43 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
         }
     }
     report
+}
+
+/// How many times a failed recording of a task's outcome is retried (after 0.5, 1, 2 and 4 s).
+const RECORD_ATTEMPTS: u32 = 4;
+
+/// Writes what becomes of a task that did not publish, into `report` as well.
+async fn record_outcome(
+    engine: &Engine,
+    task: &Task,
+    next: &Next,
+    outcome: &Outcome<'_>,
+    report: &mut TaskReport,
+) -> Result<(), QueueError> {
+    let client = engine.pool.get().await.map_err(DbError::from)?;
+    let queue = &engine.queue;
+    match next {
+        Next::Skip(reason) => {
+            queue.skip(&**client, task, reason, outcome).await?;
+            report.status = TaskStatus::Skipped;
+            report.outcome = RunOutcome::Skipped;
+        }
+        Next::Reschedule(at, reason) => {
+            let at = queue.reschedule(&**client, task, *at, reason, outcome).await?;
+            report.status = TaskStatus::Pending;
+            report.outcome = RunOutcome::Rescheduled;
+            report.next_attempt_at = Some(at);
+        }
+        Next::Fail(failure) => {
+            let result = queue.fail(&**client, task, failure, outcome).await?;
+            report.status = result.status;
+            report.outcome =
+                if result.status == TaskStatus::Pending { RunOutcome::Retrying } else { RunOutcome::Failed };
+            report.next_attempt_at = result.next_attempt_at;
+        }
+        Next::Abandon => report.outcome = RunOutcome::Abandoned,
+    }
+    Ok(())
 }
 
 fn tokens(n: u32) -> Option<i32> {
@@ -458,7 +483,7 @@ async fn attempt(
 ) -> Result<Published, ActionError> {
     let action = action_for(&task.task_type).ok_or_else(|| ActionError::UnknownType(task.task_type.clone()))?;
     let kind = action.kind();
-    let (persona, prepared, history) = {
+    let (persona, prepared, history, instructions) = {
         let db = engine.pool.get().await?;
         let persona = personas::find(&**db, task.persona_id)
             .await?
@@ -481,7 +506,8 @@ async fn attempt(
             return Err(ActionError::Reschedule { at, reason });
         }
         let history = History { recent_texts: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await? };
-        (persona, prepared, history)
+        let instructions = operator_instructions(&**db, task, now, decisions).await?;
+        (persona, prepared, history, instructions)
     }; // the connection goes back to the pool for the slow model call
 
     let prompt = prompt::build(
@@ -489,7 +515,7 @@ async fn attempt(
             persona: &persona,
             history: &history,
             situation: prepared.situation(kind),
-            operator_note: task.payload.get("instructions").and_then(|v| v.as_str()),
+            operator_note: instructions.as_deref(),
             seed: seed_of(task.id),
         },
         &Budget::default(),
@@ -547,6 +573,26 @@ async fn attempt(
         .await?;
     tx.commit().await?;
     Ok(published)
+}
+
+/// The operator's instructions for the task: only what the admin API or the CLI recorded for it. A
+/// payload that carries instructions of its own (written into the table by anyone else) is not obeyed,
+/// and the task's decisions say so.
+async fn operator_instructions(
+    db: &impl database::GenericClient,
+    task: &Task,
+    now: DateTime<Utc>,
+    decisions: &mut Vec<serde_json::Value>,
+) -> Result<Option<String>, ActionError> {
+    let issued = database::tasks::instructions_for(db, task.id).await?;
+    let claimed = task.payload.get("instructions").and_then(|v| v.as_str()).is_some_and(|t| !t.trim().is_empty());
+    if issued.is_none() && claimed {
+        decisions.push(json!({
+            "at": now, "stage": "provenance", "verdict": "ignored",
+            "reason": "payload.instructions were not issued through the admin API or the CLI; the task runs without them"
+        }));
+    }
+    Ok(issued)
 }
 
 fn record_notes(engine: &Engine, decisions: &mut Vec<serde_json::Value>, notes: &[String]) {

@@ -120,3 +120,17 @@ impl From<QueueError> for ApiError {
         }
     }
 }
+
+impl From<crate::operator::OperatorError> for ApiError {
+    fn from(e: crate::operator::OperatorError) -> Self {
+        use crate::operator::OperatorError as E;
+        match e {
+            E::BadRequest(m) => Self::BadRequest(m),
+            E::NotFound(m) => Self::NotFound(m),
+            E::Conflict(m) => Self::Conflict(m),
+            E::Unprocessable(m) => Self::Unprocessable(m),
+            E::Db(e) => e.into(),
+            E::Queue(e) => e.into(),
+        }
+    }
+}

@@ -2,14 +2,44 @@
 //! with serde's own words, which name unknown and missing fields.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use serde::de::DeserializeOwned;
 
 use super::ApiError;
 
-/// A JSON body.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body. Text in it may not hold a NUL character (PostgreSQL cannot store one): the request is
+/// refused naming the field, wherever in the body it is.
 pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        if let Some(field) = nul_field(&value, "") {
+            return Err(ApiError::BadRequest(crate::operator::nul_in(&field)));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Json)
+            .map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
+    }
+}
+
+/// The path of the first string (or key) holding a NUL character.
+fn nul_field(value: &serde_json::Value, at: &str) -> Option<String> {
+    let here = || if at.is_empty() { "body".to_owned() } else { at.to_owned() };
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then(here),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, v)| nul_field(v, &format!("{}[{i}]", here())))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+            if k.contains('\0') { Some(path) } else { nul_field(v, &path) }
+        }),
+        _ => None,
+    }
+}
 
 /// Query parameters.
 #[derive(FromRequestParts)]

@@ -13,10 +13,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 use utoipa::OpenApi;
 
+use crate::config::AdminKey;
 use crate::engine::Engine;
 
 pub use error::ApiError;
@@ -28,12 +29,12 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct AdminState {
     engine: Engine,
-    api_key: Option<SecretString>,
+    api_key_digest: Option<[u8; 32]>,
 }
 
 /// The admin router over `engine`; `api_key` is `ADMIN_API_KEY` (without one, only `/health` answers).
-pub fn router(engine: Engine, api_key: Option<SecretString>) -> Router {
-    let state = AdminState { engine, api_key };
+pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
+    let state = AdminState { engine, api_key_digest: api_key.map(|k| digest(k.secret().expose_secret().as_bytes())) };
     let protected = Router::new()
         .route("/status", get(routes::status))
         .route("/trigger/{kind}", post(routes::trigger))
@@ -44,6 +45,7 @@ pub fn router(engine: Engine, api_key: Option<SecretString>) -> Router {
         .route("/personas/{id}/pause", post(routes::pause_persona))
         .route("/personas/{id}/resume", post(routes::resume_persona))
         .route("/drain", post(routes::drain))
+        .route("/doctor", get(routes::doctor))
         .route("/openapi.json", get(routes::openapi))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
     Router::new()
@@ -55,8 +57,16 @@ pub fn router(engine: Engine, api_key: Option<SecretString>) -> Router {
         .with_state(state)
 }
 
+/// SHA-256 of a key: keys are compared by digest, in constant time, so neither their content nor their
+/// length shows in how long a refusal takes.
+fn digest(key: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, key).as_ref());
+    out
+}
+
 async fn require_key(State(state): State<AdminState>, request: Request, next: Next) -> Result<Response, ApiError> {
-    let Some(expected) = &state.api_key else {
+    let Some(expected) = &state.api_key_digest else {
         return Err(ApiError::Disabled);
     };
     let presented = request
@@ -66,7 +76,7 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(ApiError::Unauthorized)?;
-    if bool::from(presented.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+    if bool::from(digest(presented.as_bytes()).ct_eq(expected)) {
         Ok(next.run(request).await)
     } else {
         Err(ApiError::Unauthorized)
@@ -88,6 +98,7 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
         routes::pause_persona,
         routes::resume_persona,
         routes::drain,
+        routes::doctor,
         routes::openapi
     ),
     components(schemas(crate::queue::TaskType, crate::queue::TaskStatus)),

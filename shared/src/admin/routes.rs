@@ -3,8 +3,6 @@
 use axum::extract::{Extension, State};
 use axum::http::{StatusCode, Uri};
 use chrono::{TimeZone, Utc};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -12,13 +10,13 @@ use uuid::Uuid;
 use super::error::ErrorBody;
 use super::extract::{Json, Path, Query};
 use super::{AdminState, ApiDoc, ApiError};
-use crate::actions::{self, TaskReport};
-use crate::db::content;
+use crate::actions::TaskReport;
 use crate::db::personas::{self, ActivitySince};
-use crate::db::tasks::{self, Task, TaskFilter};
+use crate::db::tasks::{self, Issuer, Task, TaskFilter};
+use crate::doctor::DoctorReport;
+use crate::operator::{self, RunNow, TriggerRequest};
 use crate::persona::Persona;
-use crate::persona::selector::{Pool, Target};
-use crate::queue::{NewTask, QueueStats, Target as TaskTarget, TaskStatus, TaskType};
+use crate::queue::{QueueStats, TaskStatus, TaskType};
 use crate::worker::{self, Budget, WorkerReport};
 
 /// `GET /health`.
@@ -68,22 +66,6 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
     }))
 }
 
-/// `POST /trigger/{kind}` body.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TriggerRequest {
-    /// Who acts; the selector picks when absent.
-    pub persona_id: Option<Uuid>,
-    /// The post (comment; vote on a post).
-    pub post_id: Option<Uuid>,
-    /// The comment (reply; vote on a comment).
-    pub comment_id: Option<Uuid>,
-    /// The board (post, image_post).
-    pub board_id: Option<Uuid>,
-    /// Extra instructions for the persona (at most 500 characters).
-    pub instructions: Option<String>,
-}
-
 /// `POST /trigger/{kind}` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -110,17 +92,6 @@ fn parse_kind(kind: &str) -> Result<TaskType, ApiError> {
     })
 }
 
-fn require(value: Option<Uuid>, field: &str, kind: TaskType) -> Result<Uuid, ApiError> {
-    value.ok_or_else(|| ApiError::BadRequest(format!("{kind} needs {field}")))
-}
-
-fn forbid(value: Option<Uuid>, field: &str, kind: TaskType) -> Result<(), ApiError> {
-    match value {
-        Some(_) => Err(ApiError::BadRequest(format!("{kind} does not take {field}"))),
-        None => Ok(()),
-    }
-}
-
 /// Forces a task: validated target, optional persona (the selector picks), due now. With `?wait=true`
 /// it runs at once and the answer says what was published.
 #[utoipa::path(post, path = "/trigger/{kind}",
@@ -140,134 +111,11 @@ pub async fn trigger(
 ) -> Result<(StatusCode, axum::Json<TriggerResponse>), ApiError> {
     let kind = parse_kind(&kind)?;
     let engine = &state.engine;
-    if let Some(instructions) = &request.instructions
-        && instructions.chars().count() > 500
-    {
-        return Err(ApiError::BadRequest("instructions must be at most 500 characters".into()));
-    }
-    if kind == TaskType::ImagePost && !engine.model.makes_images() {
-        return Err(ApiError::Unprocessable(format!(
-            "image posts need a provider that makes images (LLM_PROVIDER=gemini or offline; this one is {})",
-            engine.model.provider_name()
-        )));
-    }
-    let client = engine.pool.get().await?;
-    let c = &**client;
-    let now = engine.clock.now();
-
-    // The target must exist and still take this action.
-    let (target, topics, text, author) = match kind {
-        TaskType::Comment | TaskType::Vote if request.comment_id.is_none() => {
-            let post_id = require(request.post_id, "post_id", kind)?;
-            forbid(request.board_id, "board_id", kind)?;
-            let post = content::find_post(c, post_id)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("post {post_id} not found")))?;
-            if !post.status.eq_ignore_ascii_case("PUBLISHED") || post.locked {
-                return Err(ApiError::Conflict(format!(
-                    "post {post_id} is {} and takes no new activity",
-                    if post.locked { "locked" } else { "not published" }
-                )));
-            }
-            let text = format!("{} {}", post.view.title, post.view.body);
-            (
-                TaskTarget { post_id: Some(post_id), ..TaskTarget::default() },
-                post.board_topics,
-                text,
-                post.view.author.persona_id(),
-            )
-        }
-        TaskType::Reply | TaskType::Vote => {
-            let comment_id = require(request.comment_id, "comment_id", kind)?;
-            forbid(request.post_id, "post_id", kind)?;
-            forbid(request.board_id, "board_id", kind)?;
-            let comment = content::find_comment(c, comment_id)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("comment {comment_id} not found")))?;
-            if comment.deleted_at.is_some() {
-                return Err(ApiError::Conflict(format!("comment {comment_id} was deleted")));
-            }
-            let post = content::find_post(c, comment.post_id)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("the comment's post is gone".into()))?;
-            (
-                TaskTarget { comment_id: Some(comment_id), ..TaskTarget::default() },
-                post.board_topics,
-                comment.view.body,
-                comment.view.author.persona_id(),
-            )
-        }
-        TaskType::Comment => return Err(ApiError::BadRequest("comment does not take comment_id (use reply)".into())),
-        TaskType::Post | TaskType::ImagePost => {
-            let board_id = require(request.board_id, "board_id", kind)?;
-            forbid(request.post_id, "post_id", kind)?;
-            forbid(request.comment_id, "comment_id", kind)?;
-            let board = content::board(c, board_id, 0)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("board {board_id} not found")))?;
-            (TaskTarget { board_id: Some(board_id), ..TaskTarget::default() }, board.topics, String::new(), None)
-        }
-    };
-
-    let persona_id = match request.persona_id {
-        Some(id) => {
-            let persona =
-                personas::find(c, id).await?.ok_or_else(|| ApiError::NotFound(format!("persona {id} not found")))?;
-            if !persona.is_active {
-                return Err(ApiError::Conflict(format!("persona {} is paused; resume it first", persona.username)));
-            }
-            id
-        }
-        None => {
-            let candidates = personas::candidates(c, now, target.post_id, target.comment_id).await?;
-            let pool = Pool::new(&candidates, now);
-            let wants_post = matches!(kind, TaskType::Post | TaskType::ImagePost);
-            let selector_target = Target::new(&topics, &text, author, wants_post);
-            // Whoever already has this very task queued is not a choice: picking them would only
-            // answer "already exists" to an operator who named no one.
-            let busy: Vec<Uuid> =
-                tasks::live_for_target(c, kind.as_str(), target.post_id, target.comment_id, target.board_id)
-                    .await?
-                    .iter()
-                    .map(|t| t.persona_id)
-                    .collect();
-            let mut rng = ChaCha8Rng::from_os_rng();
-            let picked = pool.select(&selector_target, &engine.settings.limits, 1, &mut rng, |id| busy.contains(&id));
-            *picked.first().ok_or_else(|| {
-                ApiError::Conflict(
-                    "no persona is available for this (all paused, asleep, over their limits, already engaged, \
-                     or with this task already queued)"
-                        .into(),
-                )
-            })?
-        }
-    };
-
-    let payload = serde_json::json!({ "forced": true, "instructions": request.instructions });
-    let new = NewTask { id: None, persona_id, task_type: kind, target, scheduled_at: now, payload };
-    let enqueued = engine.queue.enqueue(c, &[new]).await?;
-    let Some(&task_id) = enqueued.inserted.first() else {
-        let live = tasks::live_for_target(c, kind.as_str(), target.post_id, target.comment_id, target.board_id).await?;
-        let existing = live.into_iter().find(|t| t.persona_id == persona_id);
-        return Err(ApiError::Conflict(format!(
-            "a pending or running {kind} task for this persona and target already exists{}",
-            existing.map(|t| format!(" ({})", t.id)).unwrap_or_default()
-        )));
-    };
-
+    let task = operator::trigger(engine, kind, &request, Issuer::AdminApi).await?;
     if query.wait != Some(true) {
-        let task = engine.queue.get(c, task_id).await?;
         return Ok((StatusCode::ACCEPTED, axum::Json(TriggerResponse { task, report: None, published: None })));
     }
-    let claimed = engine.queue.claim_by_id(c, task_id).await?;
-    drop(client);
-    let report = actions::run_task(engine, &claimed).await;
-    let client = engine.pool.get().await?;
-    let task = engine.queue.get(&**client, task_id).await?;
-    let published = match (&task.result_type, task.result_id) {
-        (Some(kind), Some(id)) => content::published(&**client, kind, id).await?,
-        _ => None,
-    };
+    let RunNow { task, report, published } = operator::run_now(engine, task.id).await?;
     Ok((StatusCode::OK, axum::Json(TriggerResponse { task, report: Some(report), published })))
 }
 
@@ -404,7 +252,8 @@ pub struct DrainQuery {
 
 /// Runs one worker batch now.
 #[utoipa::path(post, path = "/drain", params(DrainQuery), responses(
-    (status = 200, body = WorkerReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    (status = 200, body = WorkerReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 503, body = ErrorBody, description = "no task could be claimed (the database is unavailable)")))]
 pub async fn drain(
     State(state): State<AdminState>,
     Query(query): Query<DrainQuery>,
@@ -421,7 +270,20 @@ pub async fn drain(
         }
         None => Budget::Unbounded,
     };
-    Ok(axum::Json(worker::drain(engine, max_tasks, budget).await))
+    let report = worker::drain(engine, max_tasks, budget).await;
+    if report.could_not_work() {
+        tracing::warn!(errors = ?report.errors, "drain could not claim any task");
+        return Err(ApiError::Unavailable);
+    }
+    Ok(axum::Json(report))
+}
+
+/// The deployment checked: database, TLS, pooler, migrations, schema contract, RLS and grants,
+/// storage bucket, Gemini key and models, admin key. `ok` is false when a check failed.
+#[utoipa::path(get, path = "/doctor", responses(
+    (status = 200, body = DoctorReport), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn doctor(State(state): State<AdminState>) -> axum::Json<DoctorReport> {
+    axum::Json(crate::doctor::run(&state.engine.config, Some(&state.engine.pool)).await)
 }
 
 /// This document.

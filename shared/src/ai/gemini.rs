@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage};
 use crate::config::GeminiConfig;
+use crate::media::{ImageSlot, MAX_RESPONSE_BYTES};
 
 /// A Gemini client. Its `Debug` output never shows the key.
 pub struct GeminiClient {
@@ -66,22 +67,55 @@ impl GeminiClient {
         })
     }
 
-    async fn call(&self, model: &str, body: &Request) -> Result<Response, ModelError> {
+    /// Sends a request and waits for the answer's headers (the model's time goes here).
+    async fn send(&self, model: &str, body: &Request) -> Result<reqwest::Response, ModelError> {
         let url = format!("{}/v1beta/models/{}:generateContent", self.base_url, model);
-        let response = self
-            .http
+        self.http
             .post(&url)
             .header("x-goog-api-key", self.api_key.expose_secret())
             .json(body)
             .send()
             .await
-            .map_err(transport_error)?;
+            .map_err(transport_error)
+    }
+
+    /// Reads the answer, at most `limit` bytes of it, and parses it.
+    async fn read(&self, model: &str, response: reqwest::Response, limit: usize) -> Result<Response, ModelError> {
         let status = response.status();
-        let bytes = response.bytes().await.map_err(transport_error)?;
+        let bytes = read_capped(response, limit).await?;
         if !status.is_success() {
             return Err(classify_http_error(status.as_u16(), &bytes, model, self.var_for(model)));
         }
         serde_json::from_slice(&bytes).map_err(|e| ModelError::InvalidResponse(format!("{e}")))
+    }
+
+    async fn call(&self, model: &str, body: &Request) -> Result<Response, ModelError> {
+        let response = self.send(model, body).await?;
+        self.read(model, response, MAX_TEXT_RESPONSE_BYTES).await
+    }
+
+    /// The model named in `GEMINI_MODEL` and the one in `GEMINI_IMAGE_MODEL`.
+    pub fn models(&self) -> [&str; 2] {
+        [&self.model, &self.image_model]
+    }
+
+    /// Whether `model` exists for this key (`GET /v1beta/models/{model}`): a retired model answers 404,
+    /// a bad key 400, both classified as the worker would.
+    pub async fn check_model(&self, model: &str) -> Result<(), ModelError> {
+        let url = format!("{}/v1beta/models/{}", self.base_url, model);
+        let response = self
+            .http
+            .get(&url)
+            .header("x-goog-api-key", self.api_key.expose_secret())
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let bytes = read_capped(response, MAX_TEXT_RESPONSE_BYTES).await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(classify_http_error(status.as_u16(), &bytes, model, self.var_for(model)))
     }
 
     fn var_for(&self, model: &str) -> &'static str {
@@ -127,15 +161,37 @@ impl Provider for GeminiClient {
     }
 
     async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
-        let response = self.call(&self.image_model, &image_request(prompt)).await?;
+        let response = self.send(&self.image_model, &image_request(prompt)).await?;
+        // The image is read (and later decoded) under the process's one image slot: several image
+        // tasks may wait for the model at once, but only one holds a full-size image in memory.
+        let slot = ImageSlot::acquire().await;
+        let response = self.read(&self.image_model, response, MAX_RESPONSE_BYTES).await?;
         let usage = response.usage();
         match response.image_answer() {
-            Ok((mime_type, bytes)) => Ok(GeneratedImage { bytes, mime_type, usage }),
+            Ok((mime_type, bytes)) => Ok(GeneratedImage { bytes, mime_type, usage, slot: Some(slot) }),
             Err(ImageAnswer::Blocked(reason)) => Err(ModelError::Blocked { reason }),
             Err(ImageAnswer::Invalid(e)) => Err(ModelError::InvalidResponse(e)),
             Err(ImageAnswer::NoImage(finish_reason)) => Err(ModelError::NoImage { finish_reason }),
         }
     }
+}
+
+/// The largest text answer read: a structured answer is a few kilobytes.
+const MAX_TEXT_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
+
+/// The body, refused as soon as it passes `limit` bytes (before it is all in memory).
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ModelError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ModelError::TooLarge { limit });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(ModelError::TooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 fn transport_error(e: reqwest::Error) -> ModelError {

@@ -107,7 +107,7 @@ pub struct Generated {
 }
 
 /// An image answer.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct GeneratedImage {
     /// Encoded image bytes.
     pub bytes: Vec<u8>,
@@ -115,6 +115,9 @@ pub struct GeneratedImage {
     pub mime_type: String,
     /// Tokens used.
     pub usage: Usage,
+    /// The process's image slot, when the provider took it to read a full-size answer; processing
+    /// keeps it (or takes it) until the image is encoded.
+    pub slot: Option<crate::media::ImageSlot>,
 }
 
 /// What the queue should do with a task whose model call failed.
@@ -214,6 +217,12 @@ pub enum ModelError {
     /// The response could not be read.
     #[error("unreadable model response: {0}")]
     InvalidResponse(String),
+    /// The answer was larger than anything we accept (it would be again, and each try is billed).
+    #[error("the model's answer is larger than {limit} bytes; refused without reading the rest")]
+    TooLarge {
+        /// The most we read.
+        limit: usize,
+    },
     /// The provider cannot do this (e.g. images without Gemini).
     #[error("{0}")]
     Unsupported(String),
@@ -238,6 +247,7 @@ impl ModelError {
             | Self::Refused { .. }
             | Self::BadApiKey { .. }
             | Self::ModelNotFound { .. }
+            | Self::TooLarge { .. }
             | Self::Unsupported(_) => Disposition::Fail,
             Self::Blocked { .. } => Disposition::Skip,
         }

@@ -44,7 +44,7 @@ impl Provider for OfflineWriter {
             _ => (2048, 1536),
         };
         let bytes = paint(width, height, seed_of(&(prompt.seed, &prompt.prompt)));
-        Ok(GeneratedImage { bytes, mime_type: "image/png".into(), usage: Usage::default() })
+        Ok(GeneratedImage { bytes, mime_type: "image/png".into(), usage: Usage::default(), slot: None })
     }
 }
 

@@ -189,44 +189,75 @@ fn strip_wrapping_quotes(mut text: &str) -> &str {
     }
 }
 
-fn strip_role_prefixes(text: &str, persona: &Persona) -> String {
-    let prefixes: Vec<String> =
-        ["assistant", "ai", "model", "comment", "reply", "response", "answer", "title", "body", "post", "caption"]
-            .iter()
-            .map(|p| p.to_string())
-            .chain([
-                persona.username.to_lowercase(),
-                format!("@{}", persona.username.to_lowercase()),
-                persona.display_name.to_lowercase(),
-            ])
-            .collect();
-    let mut current = text.trim().to_owned();
-    loop {
-        let lower = current.to_lowercase();
-        let Some(prefix) =
-            prefixes.iter().find(|p| lower.starts_with(p.as_str()) && lower[p.len()..].trim_start().starts_with(':'))
-        else {
-            break;
-        };
-        let after = &current[prefix.len()..];
-        let after = after.trim_start().strip_prefix(':').unwrap_or(after);
-        current = after.trim().to_owned();
-    }
-    current
-}
-
-fn strip_signature(text: &str, persona: &Persona) -> String {
-    let mut out = text.trim_end().to_owned();
-    for name in [persona.display_name.as_str(), persona.username.as_str()] {
-        for dash in ["— ", "-- ", "- ", "~"] {
-            let sig = format!("{dash}{name}");
-            if out.to_lowercase().ends_with(&sig.to_lowercase()) {
-                out.truncate(out.len() - sig.len());
-                out = out.trim_end().to_owned();
+/// `text` without `prefix` at its start, ignoring case: the two are compared as streams of lowercase
+/// characters, and the cut falls on a character of `text`. Never by byte offsets into a lowercased
+/// copy: lowercasing can change a string's length ("İ" becomes "i̇", two characters), and an offset
+/// taken from one string cut into the other panics or cuts the wrong text.
+fn strip_prefix_ignoring_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let mut wanted = prefix.chars().flat_map(char::to_lowercase).peekable();
+    let mut rest = text.chars();
+    while wanted.peek().is_some() {
+        for got in rest.next()?.to_lowercase() {
+            if wanted.next() != Some(got) {
+                return None;
             }
         }
     }
-    out
+    Some(rest.as_str())
+}
+
+/// `text` without `suffix` at its end, compared as [`strip_prefix_ignoring_case`] does.
+fn strip_suffix_ignoring_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
+    let mut wanted = suffix.chars().rev().flat_map(|c| c.to_lowercase().rev()).peekable();
+    let mut rest = text.chars();
+    while wanted.peek().is_some() {
+        for got in rest.next_back()?.to_lowercase().rev() {
+            if wanted.next() != Some(got) {
+                return None;
+            }
+        }
+    }
+    Some(rest.as_str())
+}
+
+fn strip_role_prefixes(text: &str, persona: &Persona) -> String {
+    let names = [persona.username.clone(), format!("@{}", persona.username), persona.display_name.clone()];
+    let prefixes: Vec<&str> =
+        ["assistant", "ai", "model", "comment", "reply", "response", "answer", "title", "body", "post", "caption"]
+            .into_iter()
+            .chain(names.iter().map(String::as_str))
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+    let mut current = text.trim();
+    while let Some(after) = prefixes.iter().find_map(|p| {
+        let rest = strip_prefix_ignoring_case(current, p)?;
+        rest.trim_start().strip_prefix(':')
+    }) {
+        current = after.trim();
+    }
+    current.to_owned()
+}
+
+fn strip_signature(text: &str, persona: &Persona) -> String {
+    let mut out = text.trim_end();
+    for name in [persona.display_name.as_str(), persona.username.as_str()] {
+        if name.trim().is_empty() {
+            continue;
+        }
+        for dash in ["— ", "-- ", "- ", "~"] {
+            if let Some(rest) = strip_suffix_ignoring_case(out, &format!("{dash}{name}")) {
+                out = rest.trim_end();
+            }
+        }
+    }
+    out.to_owned()
+}
+
+/// Characters a published text never carries: NUL (PostgreSQL cannot store it), other control
+/// characters but line breaks and tabs, and the bidirectional overrides that make text display as
+/// something other than what it says.
+fn is_unprintable(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 fn collapse_blank_lines(text: &str) -> String {
@@ -248,9 +279,11 @@ fn collapse_blank_lines(text: &str) -> String {
     out.trim().to_owned()
 }
 
-/// The cleaned text: wrapping quotes, role prefixes and signatures removed, blank lines collapsed.
+/// The cleaned text: unprintable characters, wrapping quotes, role prefixes and signatures removed,
+/// blank lines collapsed.
 pub fn clean_text(text: &str, persona: &Persona) -> String {
-    let unquoted = strip_wrapping_quotes(text);
+    let printable: String = text.chars().filter(|c| !is_unprintable(*c)).collect();
+    let unquoted = strip_wrapping_quotes(&printable);
     let unprefixed = strip_role_prefixes(unquoted, persona);
     let unquoted = strip_wrapping_quotes(&unprefixed).to_owned();
     collapse_blank_lines(&strip_signature(&unquoted, persona))
@@ -441,10 +474,56 @@ mod tests {
         assert_eq!(parse(TaskType::Comment, r#"{"body": 42}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
     }
 
+    fn named(username: &str, display_name: &str) -> Persona {
+        Persona { username: username.into(), display_name: display_name.into(), ..persona() }
+    }
+
+    #[test]
+    fn prefixes_and_signatures_are_matched_on_characters_whatever_the_case_mapping_does() {
+        // "İ" lowercases to two characters (three bytes instead of two).
+        let p = named("istanbul_cook", "İlkay Öztürk");
+        assert_eq!(clean_text("İLKAY ÖZTÜRK: Bake it longer.", &p), "Bake it longer.");
+        assert_eq!(clean_text("i̇lkay öztürk: Bake it longer.", &p), "Bake it longer.");
+        assert_eq!(clean_text("Bake it longer. — İlkay Öztürk", &p), "Bake it longer.");
+        assert_eq!(clean_text("İİİİ İİ: kept, not a name", &p), "İİİİ İİ: kept, not a name");
+        let p = named("ǅemal", "ΣΟΦΊΑ");
+        assert_eq!(clean_text("σοφία: hello", &p), "hello");
+        assert_eq!(clean_text("hi ~ǆemal", &p), "hi");
+    }
+
+    #[test]
+    fn nul_and_control_characters_never_reach_what_is_published() {
+        let draft = parse(TaskType::Comment, r#"{"body": "a\u0000b\u0007c\u202Ed\n\te"}"#, &persona()).unwrap();
+        assert_eq!(draft, Draft::Comment { body: "abcd\n\te".into() });
+    }
+
     proptest! {
         #[test]
         fn arbitrary_text_never_panics(raw in "\\PC{0,400}", task in 0usize..5) {
             let _ = parse(TaskType::ALL[task], &raw, &persona());
+        }
+
+        #[test]
+        fn arbitrary_unicode_with_arbitrary_persona_names_never_panics(
+            username in "(\\PC|İ|ẞ|ǅ|Σ|ﬃ){0,12}",
+            display_name in "(\\PC|İ|ẞ|ǅ|Σ|ﬃ){0,16}",
+            body in any::<String>(),
+            task in 0usize..5,
+        ) {
+            let p = named(&username, &display_name);
+            // The name as a role prefix and as a signature, in other cases, around arbitrary text.
+            for text in [
+                format!("{}: {body}", display_name.to_uppercase()),
+                format!("{body} — {}", display_name.to_lowercase()),
+                format!("@{}:{body}~{username}", username.to_lowercase()),
+                body.clone(),
+            ] {
+                let cleaned = clean_text(&text, &p);
+                prop_assert!(!cleaned.contains('\0'));
+                prop_assert!(cleaned.chars().count() <= text.chars().count());
+                let raw = serde_json::json!({ "title": text, "body": text, "image_prompt": text, "direction": text });
+                let _ = parse(TaskType::ALL[task], &raw.to_string(), &p);
+            }
         }
 
         #[test]

@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod personas;
 pub mod planner;
 pub mod request_limits;
+pub mod schema;
 pub mod seed;
 pub mod tasks;
 mod tls;
@@ -145,6 +146,13 @@ pub fn connect_pool(opts: &ConnectOptions) -> Result<DbPool, DbError> {
         .create_timeout(Some(Duration::from_secs(15)))
         .build()
         .map_err(|e| DbError::Config(e.to_string()))
+}
+
+pub use tls::{Endpoint, TlsMode};
+
+/// Where `url` points and how the connection is protected, without its credentials.
+pub fn endpoint(url: &str, ca_cert: Option<&std::path::Path>) -> Result<Endpoint, DbError> {
+    tls::endpoint(url, ca_cert)
 }
 
 /// Opens one connection outside any pool (for migrations and administrative statements).

@@ -163,7 +163,8 @@ pub async fn boards(c: &impl GenericClient) -> Result<Vec<(Uuid, Vec<String>)>, 
 }
 
 /// Records a tick for `event_id`; `Some(report)` of the earlier tick when this event was already
-/// planned (a duplicate delivery), `None` when it is new. Old entries are pruned on the way.
+/// planned (a duplicate delivery), `None` when it is new. Old entries are pruned on the way. Call it in
+/// the tick's transaction, so the record commits with the tick's work or not at all.
 pub async fn claim_tick(
     c: &impl GenericClient,
     event_id: &str,

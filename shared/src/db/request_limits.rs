@@ -16,6 +16,10 @@ pub enum Slot {
 
 /// Takes a slot in the window `(now - window, now]` of limit `name` if fewer than `limit` requests were
 /// made in it. One statement on one row: concurrent callers serialise on it.
+///
+/// Only times inside the window count and are kept: a time later than `now` (a clock far ahead, or a
+/// row someone filled with times years away) is dropped, so the limit cannot be jammed, and the answer
+/// is never to wait longer than one window.
 pub async fn take_slot(
     c: &impl GenericClient,
     name: &str,
@@ -30,8 +34,8 @@ pub async fn take_slot(
         .query_typed(
             "INSERT INTO persona_engine_request_limits AS l (name, recent) VALUES ($1, ARRAY[$3])
              ON CONFLICT (name) DO UPDATE
-             SET recent = array_append(ARRAY(SELECT t FROM unnest(l.recent) AS t WHERE t > $2 ORDER BY t), $3)
-             WHERE (SELECT count(*) FROM unnest(l.recent) AS t WHERE t > $2) < $4
+             SET recent = array_append(ARRAY(SELECT t FROM unnest(l.recent) AS t WHERE t > $2 AND t <= $3 ORDER BY t), $3)
+             WHERE (SELECT count(*) FROM unnest(l.recent) AS t WHERE t > $2 AND t <= $3) < $4
              RETURNING l.name",
             &[(&name, Type::TEXT), (&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
         )
@@ -42,11 +46,11 @@ pub async fn take_slot(
     // Full: the slot frees when the oldest of the `limit` newest requests leaves the window.
     let row = c
         .query_typed_one(
-            "SELECT (SELECT t FROM unnest(recent) AS t WHERE t > $2 ORDER BY t DESC OFFSET $3 - 1 LIMIT 1)
+            "SELECT (SELECT t FROM unnest(recent) AS t WHERE t > $2 AND t <= $4 ORDER BY t DESC OFFSET $3 - 1 LIMIT 1)
              FROM persona_engine_request_limits WHERE name = $1",
-            &[(&name, Type::TEXT), (&since, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+            &[(&name, Type::TEXT), (&since, Type::TIMESTAMPTZ), (&limit, Type::INT8), (&now, Type::TIMESTAMPTZ)],
         )
         .await?;
     let oldest: Option<DateTime<Utc>> = row.try_get(0)?;
-    Ok(Slot::FullUntil(oldest.map(|t| t + window).unwrap_or(now + window)))
+    Ok(Slot::FullUntil(oldest.map(|t| t + window).unwrap_or(now + window).min(now + window)))
 }

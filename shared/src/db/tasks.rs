@@ -568,10 +568,12 @@ pub async fn rescue_expired(
              scheduled_at = CASE WHEN retry_count < max_retries THEN {next_attempt_at} ELSE scheduled_at END,
              completed_at = CASE WHEN retry_count < max_retries THEN NULL ELSE $1 END,
              error_message = CASE WHEN retry_count < max_retries THEN error_message
-                                  ELSE format('lease expired at %s with no result (gave up after %s attempts)',
+                                  ELSE format('lease expired at %s with no outcome recorded (gave up after %s attempts)',
                                               locked_until, retry_count + 1) END,
              retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
-             last_error = format('lease expired at %s with no result (worker crashed or timed out)', locked_until),
+             last_error = format('lease expired at %s with no outcome recorded: the worker stopped (killed, crashed '
+                                 'or out of time) or lost the database before it could record what happened',
+                                 locked_until),
              locked_until = NULL, claim_token = NULL
          WHERE status = 'RUNNING' AND locked_until < $1
          RETURNING id, status",
@@ -758,4 +760,55 @@ pub async fn counts(c: &impl GenericClient, now: DateTime<Utc>) -> Result<Counts
         failed_last_24h: summary.try_get(1)?,
         tokens_last_24h: (summary.try_get(2)?, summary.try_get(3)?),
     })
+}
+
+/// Who issued an operator's instructions: only the engine's own front doors may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Issuer {
+    /// `POST /trigger/{kind}`.
+    AdminApi,
+    /// `persona-engine trigger`.
+    Cli,
+}
+
+impl Issuer {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::AdminApi => "admin_api",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// Records an operator's instructions for `task_id`, in the transaction that enqueued it.
+pub async fn insert_instructions(
+    c: &impl GenericClient,
+    task_id: Uuid,
+    instructions: &str,
+    issuer: Issuer,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.query_typed(
+        "INSERT INTO persona_task_instructions (task_id, instructions, issued_by, created_at) VALUES ($1, $2, $3, $4)",
+        &[
+            (&task_id, Type::UUID),
+            (&instructions, Type::TEXT),
+            (&issuer.as_str(), Type::TEXT),
+            (&now, Type::TIMESTAMPTZ),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The operator's instructions for `task_id`, if the admin API or the CLI issued any.
+pub async fn instructions_for(c: &impl GenericClient, task_id: Uuid) -> Result<Option<String>, DbError> {
+    let row = c
+        .query_typed_opt(
+            "SELECT instructions FROM persona_task_instructions WHERE task_id = $1",
+            &[(&task_id, Type::UUID)],
+        )
+        .await?;
+    row.map(|r| Ok(r.try_get(0)?)).transpose()
 }

@@ -71,6 +71,63 @@ pub(super) fn configure(
     Ok((config, MakeRustlsConnect::new(client_config(verification, ca_cert)?)))
 }
 
+/// How a connection to the database is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// Not encrypted (`sslmode=disable`, or a loopback host).
+    Off,
+    /// Encrypted, the server's certificate not checked (`sslmode=require` without a CA).
+    Unverified,
+    /// Encrypted and verified.
+    Verified,
+}
+
+/// Where a connection string points, without its credentials.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Endpoint {
+    /// Host names (or socket directories).
+    pub hosts: Vec<String>,
+    /// The first port.
+    pub port: u16,
+    /// The database name.
+    pub database: Option<String>,
+    /// Whether every host is this machine.
+    pub local: bool,
+    /// How the connection is protected.
+    pub tls: TlsMode,
+}
+
+/// Describes `url` as [`configure`] would connect to it.
+pub(super) fn endpoint(url: &str, ca_cert: Option<&Path>) -> Result<Endpoint, DbError> {
+    let (config, _) = configure(url, ca_cert)?;
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let local = config.get_hosts().iter().all(|h| match h {
+        Host::Tcp(name) => matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1"),
+        Host::Unix(_) => true,
+    });
+    let verified = url.contains("sslmode=verify-full") || url.contains("sslmode=verify-ca") || ca_cert.is_some();
+    let tls = match config.get_ssl_mode() {
+        SslMode::Disable => TlsMode::Off,
+        SslMode::Require if !verified && url.contains("sslmode=require") => TlsMode::Unverified,
+        _ => TlsMode::Verified,
+    };
+    Ok(Endpoint {
+        hosts,
+        port: config.get_ports().first().copied().unwrap_or(5432),
+        database: config.get_dbname().map(str::to_owned),
+        local,
+        tls,
+    })
+}
+
 fn client_config(verification: Verification, ca_cert: Option<&Path>) -> Result<ClientConfig, DbError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())

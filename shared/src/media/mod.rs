@@ -1,6 +1,11 @@
 //! Images: decode (PNG, JPEG, WebP, with limits so a hostile image cannot exhaust memory) → downscale to
 //! `IMAGE_MAX_WIDTH` keeping the aspect ratio, never upscaling (fast_image_resize, Lanczos3) → encode at
 //! `IMAGE_QUALITY` (mozjpeg with libjpeg-turbo's settings, as Sharp does, or libwebp) — then storage.
+//!
+//! Memory is bounded whatever the image model sends: its answer is read only up to
+//! [`MAX_RESPONSE_BYTES`], the header's size is checked before a pixel is decoded, and the heavy part
+//! (reading the answer, decoding, resizing, encoding) runs for one image at a time per process, under
+//! an [`ImageSlot`].
 
 pub mod storage;
 
@@ -8,15 +13,39 @@ use std::io::Cursor;
 
 use fast_image_resize as fr;
 use image::{ImageFormat as Decoded, ImageReader, Limits};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::config::ImageFormat;
 
-/// The largest image we accept from the model, in bytes.
-pub const MAX_INPUT_BYTES: usize = 25 * 1024 * 1024;
-/// The largest width or height we decode.
-pub const MAX_DIMENSION: u32 = 8192;
-/// The most memory the decoder may allocate.
-pub const MAX_DECODE_ALLOC: u64 = 192 * 1024 * 1024;
+/// The largest image we accept from the model, in bytes (a 4096-pixel PNG photograph fits).
+pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
+/// The largest model answer carrying an image: the image in base64 (4 bytes for 3) and the JSON around it.
+pub const MAX_RESPONSE_BYTES: usize = MAX_INPUT_BYTES / 3 * 4 + 1024 * 1024;
+/// The largest width or height we decode: image models emit about 4096 pixels a side at most.
+pub const MAX_DIMENSION: u32 = 4096;
+/// The most memory the decoder may allocate: a 4096 × 4096 RGBA image, with room for its metadata.
+pub const MAX_DECODE_ALLOC: u64 = 80 * 1024 * 1024;
+
+/// One image in memory at a time, per process.
+static HEAVY_IMAGE_WORK: Semaphore = Semaphore::const_new(1);
+
+/// The right to hold a full-size image in memory (its download, its pixels): one per process, so a
+/// worker running several image posts at once still peaks near one image's worth.
+#[derive(Debug)]
+pub struct ImageSlot(#[allow(dead_code)] SemaphorePermit<'static>);
+
+impl ImageSlot {
+    /// Waits for the slot.
+    pub async fn acquire() -> Self {
+        // The semaphore is never closed, so acquiring cannot fail.
+        Self(HEAVY_IMAGE_WORK.acquire().await.expect("the image semaphore is never closed"))
+    }
+
+    /// Waits for the slot outside an async runtime (benchmarks, tools).
+    pub fn acquire_blocking() -> Self {
+        futures::executor::block_on(Self::acquire())
+    }
+}
 
 /// Why an image could not be processed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -35,12 +64,23 @@ pub enum MediaError {
         /// Declared height.
         height: u32,
     },
+    /// Decoding it (its pixels, or metadata that inflates) would take more memory than allowed.
+    #[error("image needs more than {} MiB to decode", MAX_DECODE_ALLOC / (1024 * 1024))]
+    OverMemoryLimit,
     /// The data is damaged.
     #[error("image could not be decoded: {0}")]
     Corrupt(String),
     /// The encoder failed.
     #[error("image could not be encoded: {0}")]
     Encode(String),
+}
+
+impl MediaError {
+    /// Whether asking the model again may help. An image over the limits would be over them again
+    /// (and each attempt is billed); a damaged one may come out whole next time.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Corrupt(_) | Self::Encode(_))
+    }
 }
 
 /// A processed image, ready to store.
@@ -78,8 +118,8 @@ pub fn target_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
     (max_width, scaled.max(1))
 }
 
-/// Decodes, downscales and encodes `input`.
-pub fn process(input: &[u8], settings: &ImageSettings) -> Result<ProcessedImage, MediaError> {
+/// Decodes, downscales and encodes `input`, holding the process's [`ImageSlot`].
+pub fn process(input: &[u8], settings: &ImageSettings, _slot: &ImageSlot) -> Result<ProcessedImage, MediaError> {
     let (pixels, width, height) = decode_rgb(input)?;
     let (target_w, target_h) = target_size(width, height, settings.max_width);
     let (pixels, width, height) = if (target_w, target_h) == (width, height) {
@@ -95,9 +135,8 @@ pub fn process(input: &[u8], settings: &ImageSettings) -> Result<ProcessedImage,
     Ok(ProcessedImage { bytes, width, height, mime_type, extension })
 }
 
-/// A reader for `input` (with the decode limits set when `limited`), refusing formats other than PNG,
-/// JPEG and WebP.
-fn reader(input: &[u8], limited: bool) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
+/// A reader for `input` with the decode limits set, refusing formats other than PNG, JPEG and WebP.
+fn reader(input: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
     let mut reader =
         ImageReader::new(Cursor::new(input)).with_guessed_format().map_err(|e| MediaError::Corrupt(e.to_string()))?;
     match reader.format() {
@@ -105,29 +144,30 @@ fn reader(input: &[u8], limited: bool) -> Result<ImageReader<Cursor<&[u8]>>, Med
         Some(other) => return Err(MediaError::UnsupportedFormat(format!("{other:?}"))),
         None => return Err(MediaError::UnsupportedFormat("unrecognised data".into())),
     }
-    if limited {
-        let mut limits = Limits::default();
-        limits.max_image_width = Some(MAX_DIMENSION);
-        limits.max_image_height = Some(MAX_DIMENSION);
-        limits.max_alloc = Some(MAX_DECODE_ALLOC);
-        reader.limits(limits);
-    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
     Ok(reader)
 }
 
 /// Decodes a PNG, JPEG or WebP into RGB8, refusing oversized or damaged input before allocating for it.
-pub fn decode_rgb(input: &[u8]) -> Result<(Vec<u8>, u32, u32), MediaError> {
+fn decode_rgb(input: &[u8]) -> Result<(Vec<u8>, u32, u32), MediaError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(MediaError::TooManyBytes(input.len()));
     }
-    // The header alone says how big the image claims to be (reading it allocates nothing); refuse
-    // before decoding a pixel.
-    let (width, height) = reader(input, false)?.into_dimensions().map_err(|e| MediaError::Corrupt(e.to_string()))?;
+    let reader = reader(input)?;
+    // The header alone says how big the image claims to be: read with no decompression and no
+    // allocation (a decoder's own header pass may inflate metadata chunks), and refuse before a pixel.
+    let size = imagesize::blob_size(input).map_err(|e| MediaError::Corrupt(format!("unreadable header: {e}")))?;
+    let (width, height) =
+        (u32::try_from(size.width).unwrap_or(u32::MAX), u32::try_from(size.height).unwrap_or(u32::MAX));
     if width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(MediaError::TooLarge { width, height });
     }
-    let image = reader(input, true)?.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => MediaError::TooLarge { width, height },
+    let image = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => MediaError::OverMemoryLimit,
         other => MediaError::Corrupt(other.to_string()),
     })?;
     let rgb = image.into_rgb8();

@@ -117,21 +117,20 @@ impl SupabaseStorage {
         format!("{}/storage/v1/object/public/{}/{}", self.base_url, encode_segment(&self.bucket), encode_path(key))
     }
 
-    async fn upload_once(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), StorageError> {
+    /// `request` with the service key: as `apikey` always, and as a bearer token when it is a legacy
+    /// JWT key (the new `sb_secret_` keys must not go in Authorization).
+    fn authorised(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let secret = self.key.expose_secret();
-        let mut request = self
-            .http
-            .post(self.object_url(key))
-            .header("apikey", secret)
-            .header("content-type", content_type)
-            .header("cache-control", "max-age=31536000")
-            .header("x-upsert", "true")
-            .body(bytes.to_vec());
-        // Legacy service-role keys are JWTs and go in Authorization too; the new `sb_secret_` keys must not.
+        request = request.header("apikey", secret);
         if secret.starts_with("eyJ") {
             request = request.bearer_auth(secret);
         }
-        let response = request.send().await.map_err(|e| {
+        request
+    }
+
+    /// Sends `request`; `Ok` on a 2xx, else the classified error.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), StorageError> {
+        let response = self.authorised(request).send().await.map_err(|e| {
             StorageError::Unavailable(if e.is_timeout() { "timed out".into() } else { e.without_url().to_string() })
         })?;
         let status = response.status().as_u16();
@@ -140,6 +139,28 @@ impl SupabaseStorage {
             return Ok(());
         }
         Err(self.classify(status, &body))
+    }
+
+    async fn upload_once(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), StorageError> {
+        let request = self
+            .http
+            .post(self.object_url(key))
+            .header("content-type", content_type)
+            .header("cache-control", "max-age=31536000")
+            .header("x-upsert", "true")
+            .body(bytes.to_vec());
+        self.send(request).await
+    }
+
+    /// Whether the bucket exists and the key may use it (`GET /storage/v1/bucket/{bucket}`).
+    pub async fn check_bucket(&self) -> Result<(), StorageError> {
+        let url = format!("{}/storage/v1/bucket/{}", self.base_url, encode_segment(&self.bucket));
+        self.send(self.http.get(url)).await
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
     }
 
     /// Storage answers most errors as HTTP 400 with the real status as a string `statusCode` in the body.

@@ -8,6 +8,7 @@ use chrono::Duration;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::admin;
+use shared::config::AdminKey;
 use shared::db::Type;
 use shared::demo_world::{DemoWorld, id_for};
 use shared::engine::Engine;
@@ -19,11 +20,15 @@ use crate::helpers::{engine_with, offline_engine, t0};
 
 const KEY: &str = "admin-test-key-0123456789abcdef0123456789";
 
+fn key() -> AdminKey {
+    AdminKey::new(SecretString::from(KEY)).unwrap()
+}
+
 async fn app() -> (axum::Router, Engine, TestDb) {
     let db = TestDb::new().await;
     let (engine, _clock) = offline_engine(&db);
     DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
-    (admin::router(engine.clone(), Some(SecretString::from(KEY))), engine, db)
+    (admin::router(engine.clone(), Some(key())), engine, db)
 }
 
 async fn send(router: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -116,7 +121,7 @@ async fn status_reports_the_queue_and_todays_activity() {
 
 #[tokio::test]
 async fn a_trigger_queues_a_task_and_the_selector_picks_the_persona() {
-    let (router, _engine, _db) = app().await;
+    let (router, engine, _db) = app().await;
     let post = id_for("post", "p1");
 
     let (status, body) =
@@ -126,8 +131,12 @@ async fn a_trigger_queues_a_task_and_the_selector_picks_the_persona() {
     assert_eq!(body["task"]["status"], "PENDING");
     assert_eq!(body["task"]["task_type"], "comment");
     assert_eq!(body["task"]["post_id"], post.to_string());
-    assert_eq!(body["task"]["payload"]["instructions"], "be brief");
     assert!(body["report"].is_null());
+    // The instructions are recorded where only the engine writes, not in the task's payload.
+    assert!(body["task"]["payload"].get("instructions").is_none(), "{body}");
+    let task_id = Uuid::parse_str(body["task"]["id"].as_str().unwrap()).unwrap();
+    let issued = shared::db::tasks::instructions_for(&**engine.pool.get().await.unwrap(), task_id).await.unwrap();
+    assert_eq!(issued.as_deref(), Some("be brief"));
     let persona = Uuid::parse_str(body["task"]["persona_id"].as_str().unwrap()).unwrap();
     assert_ne!(Some(persona), None);
 
@@ -261,6 +270,22 @@ async fn trigger_errors_are_clear_4xx() {
         ),
         (
             "/trigger/comment",
+            Some(json!({ "post_id": post, "instructions": "be\u{0}brief" }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "instructions contains a NUL character",
+        ),
+        (
+            "/trigger/comment",
+            Some(json!({ "post_id": post, "deep": { "list": ["ok", "n\u{0}l"] } }).to_string()),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "deep.list[1] contains a NUL character",
+        ),
+        (
+            "/trigger/comment",
             Some(json!({ "post_id": post, "instructions": "y".repeat(501) }).to_string()),
             "application/json",
             StatusCode::BAD_REQUEST,
@@ -336,7 +361,7 @@ async fn image_posts_need_a_provider_that_makes_images() {
     .unwrap();
     let (engine, _clock) = engine_with(&db, Arc::new(client), &[]);
     DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
-    let router = admin::router(engine, Some(SecretString::from(KEY)));
+    let router = admin::router(engine, Some(key()));
     let answer =
         send(&router, "POST", "/trigger/image_post", Some(json!({ "board_id": id_for("board", "photo-walk") }))).await;
     assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "LLM_PROVIDER=gemini");
@@ -487,6 +512,38 @@ async fn drain_runs_one_batch_and_checks_its_bounds() {
 }
 
 #[tokio::test]
+async fn drain_answers_503_when_no_task_can_be_claimed() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let unreachable = shared::db::connect_pool(&shared::db::ConnectOptions {
+        url: "postgres://nobody@127.0.0.1:9/none".to_owned().into(),
+        ca_cert: None,
+        pool_size: 1,
+    })
+    .unwrap();
+    let router = admin::router(Engine { pool: unreachable, ..engine }, Some(key()));
+    assert_error(
+        &send(&router, "POST", "/drain", None).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "database",
+    );
+}
+
+#[tokio::test]
+async fn doctor_reports_on_the_deployment_as_json() {
+    let (router, _engine, _db) = app().await;
+    let (status, report) = send(&router, "GET", "/doctor", None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let checks = report["checks"].as_array().unwrap();
+    let migrations = checks.iter().find(|c| c["name"] == "migrations").unwrap();
+    assert_eq!(migrations["level"], "pass", "{report}");
+    let rls = checks.iter().find(|c| c["name"] == "row_level_security").unwrap();
+    assert_eq!(rls["level"], "pass", "{report}");
+    assert!(report["ok"].is_boolean());
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let (router, _engine, _db) = app().await;
     let (status, doc) = send(&router, "GET", "/openapi.json", None).await;
@@ -504,6 +561,7 @@ async fn the_openapi_document_describes_every_route() {
         "/personas/{id}/pause",
         "/personas/{id}/resume",
         "/drain",
+        "/doctor",
         "/openapi.json",
     ] {
         assert!(paths.contains(&path), "{path} missing from {paths:?}");

@@ -596,3 +596,41 @@ mod openai {
         assert_eq!(err.disposition(), Disposition::Fail, "{err}");
     }
 }
+
+/// Someone fills the limit's row with times ten years ahead (the web app's key could, before RLS).
+/// Times later than now are ignored and dropped, so the limit grants again at once, and a full window
+/// never asks to wait longer than itself.
+#[tokio::test]
+async fn the_request_limit_cannot_be_jammed_with_future_times() {
+    let db = TestDb::new().await;
+    let clock = ManualClock::new(t0());
+    let jam: Vec<chrono::DateTime<chrono::Utc>> =
+        (0..500).map(|i| t0() + ChronoDuration::days(3650) + ChronoDuration::seconds(i)).collect();
+    db.client()
+        .await
+        .query_typed(
+            "INSERT INTO persona_engine_request_limits (name, recent) VALUES ('gemini', $1)",
+            &[(&jam, shared::db::Type::TIMESTAMPTZ_ARRAY)],
+        )
+        .await
+        .unwrap();
+    let limiter = RateLimiter::new(db.pool().clone(), clock.clone(), "gemini", 2);
+
+    assert_eq!(limiter.acquire().await.unwrap(), Ok(()), "the future times do not count");
+    assert_eq!(limiter.acquire().await.unwrap(), Ok(()));
+    let wait = limiter.acquire().await.unwrap().unwrap_err();
+    assert!(wait <= Duration::from_secs(60), "never asked to wait longer than the window: {wait:?}");
+    let kept: i64 = db
+        .client()
+        .await
+        .query_typed_one(
+            "SELECT cardinality(recent)::int8 FROM persona_engine_request_limits WHERE name = 'gemini'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 2, "the jam was dropped from the row");
+    clock.advance(ChronoDuration::seconds(61));
+    assert_eq!(limiter.acquire().await.unwrap(), Ok(()), "and the window frees as usual");
+}

@@ -79,11 +79,34 @@ async fn the_worker_handler_takes_a_scheduled_event_or_max_tasks() {
     assert!(zero.to_string().contains("between 1 and 1000"));
 }
 
+/// A worker that cannot reach the database fails its invocation (which the Errors metric counts),
+/// instead of reporting an empty batch as a success.
+#[tokio::test]
+async fn the_worker_handler_fails_when_it_cannot_claim_anything() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let unreachable = shared::db::connect_pool(&shared::db::ConnectOptions {
+        url: "postgres://nobody@127.0.0.1:9/none".to_owned().into(),
+        ca_cert: None,
+        pool_size: 1,
+    })
+    .unwrap();
+    let engine = shared::engine::Engine { pool: unreachable, ..engine };
+    let scheduled: serde_json::Value = serde_json::from_str(SCHEDULE).unwrap();
+    let err = shared::lambda::worker(&engine, LambdaEvent::new(scheduled, context())).await.unwrap_err();
+    assert!(err.to_string().contains("could not claim"), "{err}");
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, "Retryable");
+}
+
 #[tokio::test]
 async fn a_function_url_request_goes_through_the_admin_router() {
     let db = TestDb::new().await;
     let (engine, _clock) = offline_engine(&db);
-    let router = shared::admin::router(engine, Some(SecretString::from("function-url-test-key-0123456789abcdef")));
+    let router = shared::admin::router(
+        engine,
+        Some(shared::config::AdminKey::new(SecretString::from("function-url-test-key-0123456789abcdef")).unwrap()),
+    );
 
     let mut health: serde_json::Value = serde_json::from_str(FUNCTION_URL).unwrap();
     health["rawPath"] = "/health".into();

@@ -3,7 +3,9 @@
 mod actions;
 mod admin;
 mod ai;
+mod alloc_meter;
 mod conversation;
+mod doctor;
 mod helpers;
 mod lambda;
 mod media;
@@ -11,5 +13,9 @@ mod migrations;
 mod planner;
 mod pooler_safety;
 mod queue;
+mod security;
 mod selector;
 mod worker;
+
+#[global_allocator]
+static ALLOCATIONS: alloc_meter::Meter = alloc_meter::Meter;

@@ -121,6 +121,29 @@ async fn a_repeated_tick_creates_nothing_new_and_a_duplicate_event_is_recognised
     );
 }
 
+/// EventBridge redelivers an event whose tick failed. The event's record commits with the tick's work,
+/// so the failed tick left nothing behind and the redelivery plans in full.
+#[tokio::test]
+async fn a_failed_tick_is_planned_in_full_when_its_event_is_redelivered() {
+    let (_db, engine, _clock) = seeded().await;
+    let c = engine.pool.get().await.unwrap();
+    // Every insert into the queue fails for now (as a lost connection or a full disk would).
+    c.batch_execute("ALTER TABLE persona_tasks ADD CONSTRAINT refuse_everything CHECK (false) NOT VALID")
+        .await
+        .unwrap();
+    let failed = planner::tick(&engine, Some("event-9")).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_engine_ticks WHERE event_id = 'event-9'").await, 0);
+
+    c.batch_execute("ALTER TABLE persona_tasks DROP CONSTRAINT refuse_everything").await.unwrap();
+    let redelivered = planner::tick(&engine, Some("event-9")).await.unwrap();
+
+    assert!(!redelivered.duplicate_event, "{redelivered:?}");
+    assert!(redelivered.enqueued > 0, "{redelivered:?}");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_engine_ticks WHERE event_id = 'event-9'").await, 1);
+    assert!(planner::tick(&engine, Some("event-9")).await.unwrap().duplicate_event, "and only once");
+}
+
 #[tokio::test]
 async fn a_human_reply_to_a_persona_gets_a_reply_task_for_that_persona() {
     let (_db, engine, clock) = seeded().await;

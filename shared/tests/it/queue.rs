@@ -793,3 +793,23 @@ async fn enqueue_reports_what_it_skipped_and_refuses_unknown_personas_clearly() 
     assert_eq!(count(&**c, "SELECT count(*) FROM persona_tasks").await, 0);
     assert_eq!(queue.enqueue(&**c, &[]).await.unwrap(), shared::queue::EnqueueReport::default());
 }
+
+#[tokio::test]
+async fn no_reschedule_reaches_further_than_an_hour() {
+    let db = TestDb::new().await;
+    let (queue, _clock) = queue_at(t0());
+    let c = db.client().await;
+    let persona = testkit::fixtures::persona(&**c, "ada", &["x"]).await;
+    let board = testkit::fixtures::board(&**c, "b", &["x"]).await;
+    let target = Target { board_id: Some(board), ..Default::default() };
+    queue.enqueue(&**c, &[NewTask::new(persona, TaskType::Post, target, t0())]).await.unwrap();
+    let task = queue.claim(&**c, 1).await.unwrap().remove(0);
+
+    // A server's RetryInfo or a limiter row saying "ten years".
+    let at =
+        queue.reschedule(&**c, &task, t0() + Duration::days(3650), "rate limited", &Outcome::default()).await.unwrap();
+
+    assert_eq!(at, t0() + shared::queue::MAX_RESCHEDULE);
+    let stored = queue.get(&**c, task.id).await.unwrap();
+    assert_eq!((stored.status, stored.scheduled_at, stored.retry_count), (TaskStatus::Pending, at, 0));
+}

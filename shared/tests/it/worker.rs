@@ -137,3 +137,27 @@ async fn a_task_over_its_time_limit_is_failed_as_retryable() {
         .unwrap();
     assert_eq!((row.get::<_, String>(0), row.get::<_, i32>(1)), ("PENDING".to_owned(), 1));
 }
+
+/// `serve` with a planning interval shorter than one task's time limit: each batch used to get the
+/// interval as its budget and stop for its "deadline" before claiming anything, so nothing ever ran.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_local_scheduler_runs_tasks_whatever_its_interval() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = engine_with(
+        &db,
+        Arc::new(shared::ai::offline::OfflineWriter),
+        &[("SCHEDULER_INTERVAL_MS", "1000"), ("TASK_TIMEOUT_MS", "90000")],
+    );
+    votes_due(&engine, 3).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(shared::runner::run_scheduler(engine.clone(), StdDuration::from_secs(1), stopped));
+    let started = Instant::now();
+    while count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'DONE'").await < 3
+        && started.elapsed() < StdDuration::from_secs(30)
+    {
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    stop.send(true).unwrap();
+    scheduler.await.unwrap();
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'DONE'").await, 3);
+}

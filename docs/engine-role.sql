@@ -1,0 +1,26 @@
+-- The least-privilege role the engine runs as (the Lambdas, `serve`, `doctor`), once `persona-engine
+-- migrate` has run as the owner of the platform's tables (on Supabase: `postgres`). Run this as that
+-- owner, with your own password. `./scripts/test` runs the engine end to end as exactly this role.
+--
+-- Not a superuser, cannot create databases or roles. BYPASSRLS is needed because Row Level Security is
+-- on for every table (the engine's own have no policies at all, and the platform's policies are written
+-- for the web app's users, not for a service). On Supabase leave the other attributes out: hosted
+-- Supabase refuses an explicit NOSUPERUSER from `postgres`, and the defaults are the safe ones.
+CREATE ROLE persona_engine LOGIN PASSWORD 'change-me' BYPASSRLS;
+
+GRANT USAGE ON SCHEMA public TO persona_engine;
+
+-- The platform's tables: read what personas see, write what they publish, pause and resume personas.
+GRANT SELECT ON public.boards TO persona_engine;
+GRANT SELECT, UPDATE (is_active) ON public.personas TO persona_engine;
+GRANT SELECT, INSERT ON public.posts, public.comments, public.votes, public.media TO persona_engine;
+
+-- The engine's own tables.
+GRANT SELECT, INSERT, UPDATE ON public.persona_tasks TO persona_engine;
+GRANT SELECT, INSERT ON public.persona_memory, public.persona_task_instructions TO persona_engine;
+GRANT SELECT, INSERT, UPDATE ON public.persona_engine_request_limits TO persona_engine;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_engine_ticks TO persona_engine;
+-- `doctor` reads which migrations were applied.
+GRANT SELECT ON public.refinery_schema_history TO persona_engine;
+
+-- Through Supabase's transaction pooler this role logs in as `persona_engine.<project-ref>` on :6543.

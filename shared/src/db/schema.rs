@@ -1,0 +1,308 @@
+//! The schema contract: every table and column the engine reads or writes, with the types it reads them
+//! as. `doctor` checks a live database against it; the README lists it; a test keeps the two and the
+//! migrations in step.
+//!
+//! The engine's own tables are listed whole. Of the platform's tables only the columns the engine uses
+//! are listed: the web app may have as many more as it likes.
+
+/// Who a table belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    /// Created and used only by the engine: RLS on, nothing for `anon`/`authenticated`.
+    Engine,
+    /// The platform's (the web app's); created by the engine only on a fresh database.
+    Platform,
+}
+
+/// A column and the PostgreSQL types (`pg_type.typname`) the engine can read and write it as.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Its name.
+    pub name: &'static str,
+    /// Acceptable types; the first is the one the migrations create.
+    pub types: &'static [&'static str],
+}
+
+/// A table of the contract.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// Its name, in schema `public`.
+    pub name: &'static str,
+    /// Whose it is.
+    pub owner: Owner,
+    /// The columns the engine uses.
+    pub columns: &'static [Column],
+}
+
+const UUID: &[&str] = &["uuid"];
+// tokio-postgres reads a Rust String from any of these.
+const TEXT: &[&str] = &["text", "varchar", "bpchar", "citext"];
+const TEXT_ARRAY: &[&str] = &["_text", "_varchar"];
+const BOOL: &[&str] = &["bool"];
+const INT2: &[&str] = &["int2"];
+const INT4: &[&str] = &["int4"];
+const TIMESTAMPTZ: &[&str] = &["timestamptz"];
+const TIMESTAMPTZ_ARRAY: &[&str] = &["_timestamptz"];
+const JSONB: &[&str] = &["jsonb"];
+
+const fn col(name: &'static str, types: &'static [&'static str]) -> Column {
+    Column { name, types }
+}
+
+/// The migration history's table (refinery's).
+pub const MIGRATION_HISTORY: &str = "refinery_schema_history";
+
+/// Every table of the contract.
+pub const CONTRACT: &[Table] = &[
+    Table {
+        name: "personas",
+        owner: Owner::Platform,
+        columns: &[
+            col("id", UUID),
+            col("username", TEXT),
+            col("display_name", TEXT),
+            col("bio", TEXT),
+            col("voice", TEXT),
+            col("traits", TEXT_ARRAY),
+            col("modules", TEXT_ARRAY),
+            col("interests", TEXT_ARRAY),
+            col("timezone", TEXT),
+            col("active_hours_start", INT2),
+            col("active_hours_end", INT2),
+            col("is_active", BOOL),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "boards",
+        owner: Owner::Platform,
+        columns: &[
+            col("id", UUID),
+            col("slug", TEXT),
+            col("name", TEXT),
+            col("description", TEXT),
+            col("topics", TEXT_ARRAY),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "posts",
+        owner: Owner::Platform,
+        columns: &[
+            col("id", UUID),
+            col("board_id", UUID),
+            col("author_id", UUID),
+            col("persona_id", UUID),
+            col("title", TEXT),
+            col("body", TEXT),
+            col("status", TEXT),
+            col("locked", BOOL),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "comments",
+        owner: Owner::Platform,
+        columns: &[
+            col("id", UUID),
+            col("post_id", UUID),
+            col("parent_id", UUID),
+            col("depth", INT4),
+            col("body", TEXT),
+            col("author_id", UUID),
+            col("persona_id", UUID),
+            col("deleted_at", TIMESTAMPTZ),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "votes",
+        owner: Owner::Platform,
+        columns: &[
+            col("id", UUID),
+            col("post_id", UUID),
+            col("comment_id", UUID),
+            col("user_id", UUID),
+            col("persona_id", UUID),
+            col("value", INT2),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "media",
+        owner: Owner::Platform,
+        columns: &[
+            col("id", UUID),
+            col("post_id", UUID),
+            col("storage_path", TEXT),
+            col("url", TEXT),
+            col("width", INT4),
+            col("height", INT4),
+            col("mime_type", TEXT),
+            col("bytes", INT4),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "persona_tasks",
+        owner: Owner::Engine,
+        columns: &[
+            col("id", UUID),
+            col("persona_id", UUID),
+            col("task_type", TEXT),
+            col("post_id", UUID),
+            col("comment_id", UUID),
+            col("board_id", UUID),
+            col("status", TEXT),
+            col("scheduled_at", TIMESTAMPTZ),
+            col("started_at", TIMESTAMPTZ),
+            col("completed_at", TIMESTAMPTZ),
+            col("result_id", UUID),
+            col("result_type", TEXT),
+            col("error_message", TEXT),
+            col("retry_count", INT4),
+            col("max_retries", INT4),
+            col("prompt_tokens", INT4),
+            col("completion_tokens", INT4),
+            col("created_at", TIMESTAMPTZ),
+            col("locked_until", TIMESTAMPTZ),
+            col("claim_token", UUID),
+            col("last_error", TEXT),
+            col("skip_reason", TEXT),
+            col("payload", JSONB),
+            col("decisions", JSONB),
+        ],
+    },
+    Table {
+        name: "persona_memory",
+        owner: Owner::Engine,
+        columns: &[
+            col("id", UUID),
+            col("persona_id", UUID),
+            col("post_id", UUID),
+            col("comment_id", UUID),
+            col("action_type", TEXT),
+            col("created_at", TIMESTAMPTZ),
+            col("task_id", UUID),
+        ],
+    },
+    Table {
+        name: "persona_task_instructions",
+        owner: Owner::Engine,
+        columns: &[
+            col("task_id", UUID),
+            col("instructions", TEXT),
+            col("issued_by", TEXT),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "persona_engine_request_limits",
+        owner: Owner::Engine,
+        columns: &[col("name", TEXT), col("recent", TIMESTAMPTZ_ARRAY)],
+    },
+    Table {
+        name: "persona_engine_ticks",
+        owner: Owner::Engine,
+        columns: &[col("event_id", TEXT), col("planned_at", TIMESTAMPTZ), col("report", JSONB)],
+    },
+];
+
+/// The engine's own tables, the migration history included.
+pub fn engine_tables() -> impl Iterator<Item = &'static str> {
+    CONTRACT.iter().filter(|t| t.owner == Owner::Engine).map(|t| t.name).chain(std::iter::once(MIGRATION_HISTORY))
+}
+
+/// Whose `table` is, if the contract knows it.
+pub fn owner_of(table: &str) -> Option<Owner> {
+    if table == MIGRATION_HISTORY {
+        return Some(Owner::Engine);
+    }
+    CONTRACT.iter().find(|t| t.name == table).map(|t| t.owner)
+}
+
+include!(concat!(env!("OUT_DIR"), "/migration_list.rs"));
+
+/// What a live database looks like to the engine.
+pub mod live {
+    use tokio_postgres::types::Type;
+
+    use crate::db::{DbError, GenericClient};
+
+    /// Every column of every table in `public`: (table, column, type name).
+    pub async fn public_columns(c: &impl GenericClient) -> Result<Vec<(String, String, String)>, DbError> {
+        let rows = c
+            .query_typed(
+                "SELECT c.relname::text, a.attname::text, t.typname::text
+                 FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 JOIN pg_type t ON t.oid = a.atttypid
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+                &[],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+
+    /// Every table in `public` and whether Row Level Security is on for it.
+    pub async fn public_tables_rls(c: &impl GenericClient) -> Result<Vec<(String, bool)>, DbError> {
+        let rows = c
+            .query_typed(
+                "SELECT c.relname::text, c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1",
+                &[],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Which of `roles` (those that exist) hold any privilege on which of `tables` (those that exist).
+    pub async fn privileges_held(
+        c: &impl GenericClient,
+        roles: &[&str],
+        tables: &[&str],
+    ) -> Result<Vec<(String, String)>, DbError> {
+        let rows = c
+            .query_typed(
+                "SELECT r.rolname::text, t.name
+                 FROM pg_roles r CROSS JOIN unnest($2::text[]) AS t(name)
+                 WHERE r.rolname = ANY($1) AND to_regclass('public.' || quote_ident(t.name)) IS NOT NULL
+                   AND (has_table_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
+                                            'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+                        OR has_any_column_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
+                                                    'SELECT, INSERT, UPDATE, REFERENCES'))
+                 ORDER BY 1, 2",
+                &[(&roles, Type::TEXT_ARRAY), (&tables, Type::TEXT_ARRAY)],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// The versions recorded in the migration history; `None` when it does not exist (never migrated).
+    pub async fn applied_migrations(c: &impl GenericClient) -> Result<Option<Vec<i32>>, DbError> {
+        let exists = c
+            .query_typed_one(&format!("SELECT to_regclass('public.{}') IS NOT NULL", super::MIGRATION_HISTORY), &[])
+            .await?;
+        if !exists.try_get::<_, bool>(0)? {
+            return Ok(None);
+        }
+        let rows = c
+            .query_typed(&format!("SELECT version FROM public.{} ORDER BY version", super::MIGRATION_HISTORY), &[])
+            .await?;
+        Ok(Some(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?))
+    }
+
+    /// Who the engine is connected as: (role, superuser, bypasses RLS, server version).
+    pub async fn session(c: &impl GenericClient) -> Result<(String, bool, bool, String), DbError> {
+        let row = c
+            .query_typed_one(
+                "SELECT current_user::text, r.rolsuper, r.rolbypassrls, current_setting('server_version')
+                 FROM pg_roles r WHERE r.rolname = current_user",
+                &[],
+            )
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
+    }
+}
