@@ -34,11 +34,13 @@ pub async fn run(client: &mut tokio_postgres::Client) -> Result<Vec<AppliedMigra
 
 /// The versions and names of every embedded migration, in order.
 pub fn embedded() -> Vec<AppliedMigration> {
-    embedded::migrations::runner()
+    let mut all: Vec<AppliedMigration> = embedded::migrations::runner()
         .get_migrations()
         .iter()
         .map(|m| AppliedMigration { version: m.version() as i32, name: m.name().to_owned() })
-        .collect()
+        .collect();
+    all.sort_by_key(|m| m.version);
+    all
 }
 
 /// A fingerprint of every embedded migration's name and checksum: equal fingerprints mean an equal schema.

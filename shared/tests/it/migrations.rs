@@ -125,3 +125,67 @@ async fn one_vote_per_persona_per_target_is_a_constraint() {
     let err = db::DbError::from(second.unwrap_err());
     assert!(err.is_unique_violation_of("votes_persona_post_key"), "{err}");
 }
+
+/// The schema contract is what the migrations create, lists every column of the engine's own tables,
+/// and is what the README's "Schema contract" table says.
+#[tokio::test]
+async fn the_schema_contract_matches_the_migrations_and_the_readme() {
+    use shared::db::schema::{CONTRACT, Owner, live};
+    use std::collections::BTreeSet;
+
+    let db = TestDb::new().await;
+    let columns = live::public_columns(&**db.client().await).await.unwrap();
+    let have: BTreeSet<(String, String, String)> = columns.into_iter().collect();
+    let mut contract: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for table in CONTRACT {
+        for column in table.columns {
+            let entry = (table.name.to_owned(), column.name.to_owned(), column.types[0].to_owned());
+            assert!(have.contains(&entry), "the migrations do not create {entry:?}");
+            contract.insert(entry);
+        }
+    }
+    for (table, column, kind) in &have {
+        if CONTRACT.iter().any(|t| t.name == table && t.owner == Owner::Engine) {
+            assert!(
+                contract.contains(&(table.clone(), column.clone(), kind.clone())),
+                "{table}.{column} ({kind}) is an engine column missing from the contract"
+            );
+        }
+    }
+
+    let readme = include_str!("../../../README.md");
+    let section = readme.split("### Schema contract").nth(1).expect("README has a Schema contract section");
+    let friendly = |t: &str| {
+        match t {
+            "smallint" => "int2",
+            "integer" => "int4",
+            "boolean" => "bool",
+            "text[]" => "_text",
+            "timestamptz[]" => "_timestamptz",
+            other => other,
+        }
+        .to_owned()
+    };
+    let mut documented: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for row in section.lines().skip_while(|l| !l.starts_with("| `")).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let table = cells[1].trim_matches('`');
+        let owner = cells[2];
+        let listed = CONTRACT.iter().find(|t| t.name == table).unwrap_or_else(|| panic!("README lists {table}"));
+        assert_eq!(owner, if listed.owner == Owner::Engine { "engine" } else { "platform" }, "{table}");
+        for item in cells[3].split(", ") {
+            let (column, kind) = item.split_once(' ').unwrap();
+            documented.insert((table.to_owned(), column.trim_matches('`').to_owned(), friendly(kind)));
+        }
+    }
+    assert_eq!(documented, contract, "README's schema contract and shared::db::schema::CONTRACT differ");
+}
+
+/// The list of migrations the functions carry (no migration runner in them) is the runner's own.
+#[test]
+fn the_migration_list_for_doctor_is_the_embedded_one() {
+    let listed: Vec<(i32, String)> =
+        shared::db::schema::MIGRATIONS.iter().map(|(v, n)| (*v, (*n).to_owned())).collect();
+    let embedded: Vec<(i32, String)> = db::migrate::embedded().into_iter().map(|m| (m.version, m.name)).collect();
+    assert_eq!(listed, embedded);
+}
