@@ -2,8 +2,9 @@
 //! under target/ (stopped and deleted when the benchmark ends).
 
 use anyhow::{Context, Result};
-use shared::db::{self, local::LocalPostgres};
+use shared::db;
 use testkit::db::with_database;
+use tooling::local_postgres::LocalPostgres;
 
 /// A server to create benchmark databases on.
 pub struct Scratch {

@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
-use shared::db::display::Created;
-use shared::simulation::report::SimReport;
+use tooling::display::Created;
+use tooling::simulation::report::SimReport;
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 420;

@@ -9,11 +9,11 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use shared::clock::ManualClock;
 use shared::config::{Config, LlmProvider};
-use shared::db::display::{self, ShownComment, Writer};
 use shared::db::{self, ConnectOptions};
-use shared::demo_world::DemoWorld;
 use shared::engine::Engine;
-use shared::simulation::{self, HumanBehaviour, SimConfig};
+use tooling::demo_world::DemoWorld;
+use tooling::display::{self, ShownComment, Writer};
+use tooling::simulation::{self, HumanBehaviour, SimConfig};
 use uuid::Uuid;
 
 use crate::local::{self, scratch_dir};

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use secrecy::ExposeSecret;
 use shared::config::Config;
-use shared::db::local::LocalPostgres;
 use shared::db::{self, Type};
-use shared::demo_world::DemoWorld;
+use tooling::demo_world::DemoWorld;
+use tooling::local_postgres::LocalPostgres;
 
 /// Under the project's target/ when run from a checkout, else the system's temporary directory.
 pub fn scratch_dir(name: &str) -> PathBuf {

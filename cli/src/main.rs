@@ -15,12 +15,13 @@ use shared::actions;
 use shared::clock;
 use shared::config::Config;
 use shared::db::tasks::Issuer;
-use shared::db::{self, ConnectOptions, local::LocalPostgres};
-use shared::demo_world::DemoWorld;
+use shared::db::{self, ConnectOptions};
 use shared::engine::Engine;
 use shared::operator::{self, TriggerRequest};
 use shared::queue::TaskType;
 use shared::worker::Budget;
+use tooling::demo_world::DemoWorld;
+use tooling::local_postgres::LocalPostgres;
 
 #[derive(Parser)]
 #[command(name = "persona-engine", version, about = "AI personas that post, comment, reply and vote like people")]

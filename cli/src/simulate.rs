@@ -11,10 +11,10 @@ use chrono::{Duration, TimeZone, Utc};
 use shared::clock::ManualClock;
 use shared::config::Config;
 use shared::db::{self, ConnectOptions, Type};
-use shared::demo_world::{DemoWorld, synthetic_personas};
 use shared::engine::Engine;
-use shared::simulation::report::{SimReport, Summary, measure};
-use shared::simulation::{self, HumanBehaviour, SimConfig};
+use tooling::demo_world::{DemoWorld, synthetic_personas};
+use tooling::simulation::report::{SimReport, Summary, measure};
+use tooling::simulation::{self, HumanBehaviour, SimConfig};
 
 use crate::{charts, local};
 
@@ -37,7 +37,7 @@ pub async fn run(config: &Config, args: Args) -> Result<()> {
     let demo: Vec<&str> = world.persona_usernames().collect();
     if args.personas > demo.len() {
         let extra = synthetic_personas(&world, args.personas - demo.len(), args.seed);
-        db::seed::insert_personas(&client, &extra, start).await?;
+        tooling::seed::insert_personas(&client, &extra, start).await?;
     } else {
         let paused: Vec<&str> = demo[args.personas..].to_vec();
         client

@@ -4,9 +4,9 @@
 use std::process::Command;
 
 use shared::db::Type;
-use shared::demo_world::{DemoWorld, id_for};
 use testkit::gemini_fake::{FAKE_KEY, sample_png};
 use testkit::{GeminiFake, Reply, TestDb};
+use tooling::demo_world::{DemoWorld, id_for};
 use uuid::Uuid;
 
 async fn seeded() -> TestDb {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use shared::db::GenericClient;
-use shared::db::seed::{self, BoardRow, CommentRow, PersonaRow, PostRow};
+use tooling::seed::{self, BoardRow, CommentRow, PersonaRow, PostRow};
 use uuid::Uuid;
 
 /// A persona named `username`, active, interested in `interests`, awake all day in UTC.

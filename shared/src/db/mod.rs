@@ -1,13 +1,11 @@
-//! The database layer: connection pool (TLS for remote hosts), migrations, a private throwaway cluster
-//! for development and tests, and every runtime query as a named function.
+//! The database layer: connection pool (TLS for remote hosts), migrations, and every runtime query as a
+//! named function. It sits below the domain: nothing here imports an engine module above it.
 //!
 //! Every runtime statement goes through `query_typed*`: it sends one unnamed statement with explicit
 //! parameter types, so it works through Supabase's transaction-mode pooler, which cannot keep named
 //! prepared statements between transactions.
 
 pub mod content;
-pub mod display;
-pub mod local;
 pub mod memory;
 #[cfg(feature = "migrations")]
 pub mod migrate;
@@ -15,7 +13,6 @@ pub mod personas;
 pub mod planner;
 pub mod request_limits;
 pub mod schema;
-pub mod seed;
 pub mod tasks;
 mod tls;
 

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use shared::admin;
 use shared::config::AdminKey;
 use shared::db::Type;
-use shared::demo_world::{DemoWorld, id_for};
 use shared::engine::Engine;
 use testkit::TestDb;
+use tooling::demo_world::{DemoWorld, id_for};
 use tower::ServiceExt;
 use uuid::Uuid;
 

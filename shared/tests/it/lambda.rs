@@ -5,8 +5,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use axum::http::StatusCode;
 use lambda_runtime::{Context, LambdaEvent};
 use secrecy::SecretString;
-use shared::demo_world::DemoWorld;
 use testkit::TestDb;
+use tooling::demo_world::DemoWorld;
 use tower::ServiceExt;
 
 use crate::helpers::{count, offline_engine, t0};

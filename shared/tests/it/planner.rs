@@ -4,12 +4,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use shared::db::Type;
-use shared::demo_world::{DemoWorld, id_for};
 use shared::engine::Engine;
 use shared::persona::selector::is_awake;
 use shared::planner;
 use testkit::TestDb;
 use testkit::fixtures::{self, Author};
+use tooling::demo_world::{DemoWorld, id_for};
 use uuid::Uuid;
 
 use crate::helpers::{count, offline_engine, t0};

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::seed::{self as rows, BoardRow, CommentRow, PersonaRow, PostRow};
-use crate::db::{DbError, GenericClient};
+use crate::seed::{self as rows, BoardRow, CommentRow, PersonaRow, PostRow};
+use shared::db::{DbError, GenericClient};
 
 const WORLD_JSON: &str = include_str!("../seed/world.json");
 

@@ -7,10 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::{HourSummary, SimOutcome};
-use crate::ai::similarity::{NEAR_DUPLICATE, similarity};
-use crate::db::display::{self, Created};
-use crate::db::{DbError, GenericClient};
-use crate::persona::selector::Limits;
+use crate::display::{self, Created};
+use shared::ai::similarity::{NEAR_DUPLICATE, similarity};
+use shared::db::{DbError, GenericClient};
+use shared::persona::selector::Limits;
 
 /// A distribution's shape.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

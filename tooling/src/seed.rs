@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
-use super::{DbError, GenericClient};
+use shared::db::{DbError, GenericClient};
 
 /// A persona row to insert.
 #[derive(Debug, Clone)]

@@ -9,15 +9,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::clock::{Clock, ManualClock};
-use crate::db::DbError;
-use crate::db::display::{self, Created};
-use crate::db::planner as planner_reads;
-use crate::db::seed::{self, CommentRow, PostRow};
 use crate::demo_world::Human;
-use crate::engine::Engine;
-use crate::planner::{self, PlanError};
-use crate::worker::{self, Budget};
+use crate::display::{self, Created};
+use crate::seed::{self, CommentRow, PostRow};
+use shared::clock::{Clock, ManualClock};
+use shared::db::DbError;
+use shared::db::planner as planner_reads;
+use shared::engine::Engine;
+use shared::planner::{self, PlanError};
+use shared::worker::{self, Budget};
 
 /// How the simulated humans behave.
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
-use super::{DbError, GenericClient};
+use shared::db::{DbError, GenericClient};
 
 /// Who wrote something, for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
