@@ -24,7 +24,8 @@ use shared::clock::{self, ManualClock, SharedClock};
 use shared::config::Config;
 use shared::db::{self, Type};
 use shared::engine::Engine;
-use shared::queue::{NewTask, Queue, RetryPolicy, Target, TaskType};
+use shared::kinds::{COMMENT, VOTE};
+use shared::queue::{NewTask, Queue, RetryPolicy, Target};
 use shared::worker::{self, Budget};
 use testkit::gemini_fake::FAKE_KEY;
 use testkit::{GeminiFake, Reply, fixtures};
@@ -166,8 +167,8 @@ async fn killed_workers(
         .map(|i| {
             let persona = personas[i / 10];
             let slot = i % 10;
-            let kind = if slot < 5 { TaskType::Comment } else { TaskType::Vote };
-            NewTask::new(persona, kind, Target { post_id: Some(posts[(slot + i / 10) % 10]), ..Target::default() }, due)
+            let kind = if slot < 5 { COMMENT } else { VOTE };
+            kind.task(persona, Target::Post(posts[(slot + i / 10) % 10]), due)
         })
         .collect();
     let rescue = rescuer(10);
@@ -316,10 +317,7 @@ async fn restarted_database(scratch: &mut Scratch, tasks: usize) -> Result<()> {
         let board = fixtures::board(&c, "chaos", &["chaos"]).await;
         let post = fixtures::human_post(&c, board, "What is everyone reading?", Utc::now()).await;
         let due = Utc::now() - chrono::Duration::seconds(1);
-        let new: Vec<NewTask> = personas
-            .iter()
-            .map(|p| NewTask::new(*p, TaskType::Vote, Target { post_id: Some(post), ..Target::default() }, due))
-            .collect();
+        let new: Vec<NewTask> = personas.iter().map(|p| VOTE.task(*p, Target::Post(post), due)).collect();
         rescuer(10).enqueue(&c, &new).await?;
     }
 
@@ -548,8 +546,8 @@ async fn injected_model_errors(scratch: &Scratch, per_class: usize, seed: u64) -
         let persona = fixtures::persona(&c, &username, &["chaos"]).await;
         // A post of its own, so no other persona's name appears in its prompts.
         let post = fixtures::human_post(&c, board, &format!("Thread {i}"), start - chrono::Duration::minutes(5)).await;
-        let kind = if i % 2 == 0 { TaskType::Vote } else { TaskType::Comment };
-        let task = NewTask::new(persona, kind, Target { post_id: Some(post), ..Target::default() }, start);
+        let kind = if i % 2 == 0 { VOTE } else { COMMENT };
+        let task = kind.task(persona, Target::Post(post), start);
         let id = engine.queue.enqueue(&c, std::slice::from_ref(&task)).await?.inserted[0];
         expected.insert(id, (class.name, class.expect));
         new.push(id);

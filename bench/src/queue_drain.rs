@@ -16,7 +16,8 @@ use secrecy::SecretString;
 use shared::clock;
 use shared::db::tasks::Outcome;
 use shared::db::{self, ConnectOptions};
-use shared::queue::{NewTask, Queue, Target, TaskType};
+use shared::kinds::POST;
+use shared::queue::{NewTask, Queue, Target};
 use testkit::fixtures;
 
 /// Tasks per persona in the setup: the harness's N tasks spread over N/10 personas and 10 boards, so a
@@ -50,12 +51,7 @@ pub async fn setup() -> Result<()> {
     let tasks: Vec<NewTask> = (0..n)
         .map(|i| {
             let board = boards[i / personas.len()];
-            NewTask::new(
-                personas[i % personas.len()],
-                TaskType::Post,
-                Target { board_id: Some(board), ..Target::default() },
-                due,
-            )
+            POST.task(personas[i % personas.len()], Target::Board(board), due)
         })
         .collect();
     let queue = queue();

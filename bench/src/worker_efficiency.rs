@@ -17,7 +17,8 @@ use chrono::Utc;
 use shared::clock;
 use shared::config::Config;
 use shared::engine::Engine;
-use shared::queue::{NewTask, Target, TaskType};
+use shared::kinds::VOTE;
+use shared::queue::{NewTask, Target};
 use shared::worker::{self, Budget};
 use testkit::gemini_fake::FAKE_KEY;
 use testkit::{GeminiFake, Reply, fixtures};
@@ -126,7 +127,7 @@ async fn enqueue_votes(engine: &Engine, n: usize, posts: usize, prefix: &str) ->
         .enumerate()
         .map(|(i, p)| {
             let post = post_ids[i % post_ids.len()];
-            NewTask::new(*p, TaskType::Vote, Target { post_id: Some(post), ..Target::default() }, due)
+            VOTE.task(*p, Target::Post(post), due)
         })
         .collect();
     let inserted = engine.queue.enqueue(&**c, &tasks).await?.inserted.len();

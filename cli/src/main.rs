@@ -11,14 +11,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
-use shared::actions;
 use shared::clock;
 use shared::config::Config;
 use shared::db::tasks::Issuer;
 use shared::db::{self, ConnectOptions};
 use shared::engine::Engine;
 use shared::operator::{self, TriggerRequest};
-use shared::queue::TaskType;
 use shared::worker::Budget;
 use tooling::demo_world::DemoWorld;
 use tooling::local_postgres::LocalPostgres;
@@ -234,26 +232,18 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve => serve(&config).await,
         Command::Trigger { kind, persona_id, post_id, comment_id, board_id, instructions, wait } => {
-            let kind = TaskType::parse(&kind)
-                .ok_or_else(|| anyhow!("unknown action {kind:?}: expected comment, post, reply, vote or image_post"))?;
             let engine = Engine::from_config(&config, clock::system())?;
+            let kind = engine
+                .kinds
+                .get(&kind)
+                .ok_or_else(|| anyhow!("unknown action {kind:?}: expected {}", engine.kinds.names().join(", ")))?;
             let request = TriggerRequest { persona_id, post_id, comment_id, board_id, instructions };
             let task = operator::trigger(&engine, kind, &request, Issuer::Cli).await?;
             if wait { print_json(&operator::run_now(&engine, task.id).await?) } else { print_json(&task) }
         }
         Command::RunTask { task_id } => {
             let engine = Engine::from_config(&config, clock::system())?;
-            let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
-            let task = engine.queue.claim_by_id(&**client, task_id).await?;
-            drop(client);
-            let report = actions::run_task(&engine, &task).await;
-            let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
-            let task = engine.queue.get(&**client, task_id).await?;
-            let published = match (&task.result_type, task.result_id) {
-                (Some(kind), Some(id)) => db::content::published(&**client, kind, id).await?,
-                _ => None,
-            };
-            print_json(&serde_json::json!({ "task": task, "report": report, "published": published }))
+            print_json(&operator::run_now(&engine, task_id).await?)
         }
         Command::DevPostgres { .. } | Command::Demo { .. } | Command::Simulate { .. } | Command::Doctor { .. } => {
             unreachable!("handled above")

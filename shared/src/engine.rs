@@ -9,6 +9,7 @@ use crate::ai::{self, ModelClient, ModelError, RateLimiter};
 use crate::clock::SharedClock;
 use crate::config::{Config, ConversationConfig, DelaysConfig, SchedulerConfig};
 use crate::db::{self, ConnectOptions, DbError, DbPool};
+use crate::kinds::Registry;
 use crate::media::ImageSettings;
 use crate::media::storage::{LocalDirStorage, Storage, SupabaseStorage};
 use crate::moderation::{Moderation, ModerationConfigError};
@@ -51,6 +52,8 @@ pub struct Engine {
     pub settings: Settings,
     /// The configuration it was built from (`doctor` checks what it names).
     pub config: Arc<Config>,
+    /// The kinds of work it runs, found by name.
+    pub kinds: Arc<Registry>,
 }
 
 /// Why the engine could not start.
@@ -120,6 +123,7 @@ impl Engine {
                 rng_salt: 0,
             },
             config: Arc::new(config.clone()),
+            kinds: Arc::new(Registry::standard()),
             pool,
             clock,
         }
@@ -128,6 +132,12 @@ impl Engine {
     /// Replaces the publish gate's rules.
     pub fn with_moderation(mut self, moderation: Moderation) -> Self {
         self.moderation = Arc::new(moderation);
+        self
+    }
+
+    /// Replaces the kinds it runs (a kind of one's own; a test's).
+    pub fn with_kinds(mut self, kinds: Registry) -> Self {
+        self.kinds = Arc::new(kinds);
         self
     }
 

@@ -3,7 +3,6 @@
 //! The Lambda functions, the local runner and the tests all call into this crate; see `design.md` in
 //! the handbook for how the modules fit together.
 
-pub mod actions;
 pub mod admin;
 pub mod ai;
 pub mod clock;
@@ -12,6 +11,7 @@ pub mod context;
 pub mod db;
 pub mod doctor;
 pub mod engine;
+pub mod kinds;
 pub mod lambda;
 pub mod media;
 pub mod moderation;
@@ -21,5 +21,6 @@ pub mod planner;
 pub mod prompt;
 pub mod queue;
 pub mod runner;
+pub mod stable;
 pub mod telemetry;
 pub mod worker;

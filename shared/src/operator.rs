@@ -11,12 +11,13 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::actions::{self, TaskReport};
 use crate::db::tasks::{self, Issuer, Task};
 use crate::db::{self as database, DbError, content, personas};
 use crate::engine::Engine;
-use crate::persona::selector::{Pool, Target};
-use crate::queue::{NewTask, QueueError, Target as TaskTarget, TaskType};
+use crate::kinds::target::{self, Gone};
+use crate::kinds::{self, Kind, TaskReport};
+use crate::persona::selector::{Pool, Subject};
+use crate::queue::{QueueError, Target};
 
 /// The longest instructions an operator may give, in characters.
 pub const MAX_INSTRUCTIONS_CHARS: usize = 500;
@@ -100,14 +101,45 @@ fn instructions_of(request: &TriggerRequest) -> Result<Option<&str>, OperatorErr
     Ok(Some(text))
 }
 
-fn require(value: Option<Uuid>, field: &str, kind: TaskType) -> Result<Uuid, OperatorError> {
-    value.ok_or_else(|| OperatorError::BadRequest(format!("{kind} needs {field}")))
+/// The one target the request names, as `kind` takes it.
+fn target_of(kind: Kind, request: &TriggerRequest) -> Result<Target, OperatorError> {
+    let named: Vec<Target> = [
+        request.post_id.map(Target::Post),
+        request.comment_id.map(Target::Comment),
+        request.board_id.map(Target::Board),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let fields = kind.target_fields().join(" or ");
+    let taken: Vec<Target> = named.iter().copied().filter(|t| kind.takes(t.kind())).collect();
+    if taken.is_empty() {
+        return Err(OperatorError::BadRequest(format!("{kind} needs {fields}")));
+    }
+    if let Some(refused) = named.iter().find(|t| !kind.takes(t.kind())) {
+        return Err(OperatorError::BadRequest(format!("{kind} does not take {}", refused.kind().field())));
+    }
+    match taken.as_slice() {
+        [one] => Ok(*one),
+        _ => Err(OperatorError::BadRequest(format!("{kind} takes one of {fields}, not several"))),
+    }
 }
 
-fn forbid(value: Option<Uuid>, field: &str, kind: TaskType) -> Result<(), OperatorError> {
-    match value {
-        Some(_) => Err(OperatorError::BadRequest(format!("{kind} does not take {field}"))),
-        None => Ok(()),
+/// Why an operator cannot act on a target that is gone.
+fn refusal(target: Target, gone: Gone) -> OperatorError {
+    let (what, id) = match target {
+        Target::Post(id) => ("post", id),
+        Target::Comment(id) => ("comment", id),
+        Target::Board(id) => ("board", id),
+    };
+    match gone {
+        Gone::Missing(t) if t == target => OperatorError::NotFound(format!("{what} {id} not found")),
+        Gone::Missing(_) => OperatorError::Conflict(format!("{what} {id}: {gone}")),
+        Gone::CommentDeleted => OperatorError::Conflict(format!("comment {id} was deleted")),
+        Gone::Locked => OperatorError::Conflict(format!("{what} {id}: its post is locked and takes no new activity")),
+        Gone::NotPublished(status) => OperatorError::Conflict(format!(
+            "{what} {id}: its post is not published (status {status}) and takes no new activity"
+        )),
     }
 }
 
@@ -115,76 +147,24 @@ fn forbid(value: Option<Uuid>, field: &str, kind: TaskType) -> Result<(), Operat
 /// selector picks, the instructions recorded with it. Returns the task as enqueued.
 pub async fn trigger(
     engine: &Engine,
-    kind: TaskType,
+    kind: Kind,
     request: &TriggerRequest,
     issuer: Issuer,
 ) -> Result<Task, OperatorError> {
     let instructions = instructions_of(request)?;
-    if kind == TaskType::ImagePost && !engine.model.makes_images() {
+    if kind.needs_images() && !engine.model.makes_images() {
         return Err(OperatorError::Unprocessable(format!(
-            "image posts need a provider that makes images (LLM_PROVIDER=gemini or offline; this one is {})",
+            "{kind} needs a provider that makes images (LLM_PROVIDER=gemini or offline; this one is {})",
             engine.model.provider_name()
         )));
     }
+    let target = target_of(kind, request)?;
     let mut client = engine.pool.get().await?;
     let now = engine.clock.now();
     let c = &**client;
-
-    // The target must exist and still take this action.
-    let (target, topics, text, author) = match kind {
-        TaskType::Comment | TaskType::Vote if request.comment_id.is_none() => {
-            let post_id = require(request.post_id, "post_id", kind)?;
-            forbid(request.board_id, "board_id", kind)?;
-            let post = content::find_post(c, post_id)
-                .await?
-                .ok_or_else(|| OperatorError::NotFound(format!("post {post_id} not found")))?;
-            if !post.status.eq_ignore_ascii_case("PUBLISHED") || post.locked {
-                return Err(OperatorError::Conflict(format!(
-                    "post {post_id} is {} and takes no new activity",
-                    if post.locked { "locked" } else { "not published" }
-                )));
-            }
-            let text = format!("{} {}", post.view.title, post.view.body);
-            (
-                TaskTarget { post_id: Some(post_id), ..TaskTarget::default() },
-                post.board_topics,
-                text,
-                post.view.author.persona_id(),
-            )
-        }
-        TaskType::Reply | TaskType::Vote => {
-            let comment_id = require(request.comment_id, "comment_id", kind)?;
-            forbid(request.post_id, "post_id", kind)?;
-            forbid(request.board_id, "board_id", kind)?;
-            let comment = content::find_comment(c, comment_id)
-                .await?
-                .ok_or_else(|| OperatorError::NotFound(format!("comment {comment_id} not found")))?;
-            if comment.deleted_at.is_some() {
-                return Err(OperatorError::Conflict(format!("comment {comment_id} was deleted")));
-            }
-            let post = content::find_post(c, comment.post_id)
-                .await?
-                .ok_or_else(|| OperatorError::NotFound("the comment's post is gone".into()))?;
-            (
-                TaskTarget { comment_id: Some(comment_id), ..TaskTarget::default() },
-                post.board_topics,
-                comment.view.body,
-                comment.view.author.persona_id(),
-            )
-        }
-        TaskType::Comment => {
-            return Err(OperatorError::BadRequest("comment does not take comment_id (use reply)".into()));
-        }
-        TaskType::Post | TaskType::ImagePost => {
-            let board_id = require(request.board_id, "board_id", kind)?;
-            forbid(request.post_id, "post_id", kind)?;
-            forbid(request.comment_id, "comment_id", kind)?;
-            let board = content::board(c, board_id, 0)
-                .await?
-                .ok_or_else(|| OperatorError::NotFound(format!("board {board_id} not found")))?;
-            (TaskTarget { board_id: Some(board_id), ..TaskTarget::default() }, board.topics, String::new(), None)
-        }
-    };
+    // The target must exist and still take activity: the worker's own rule.
+    let live = target::live(c, target, 0).await?.map_err(|gone| refusal(target, gone))?;
+    let (topics, text, author) = live.subject();
 
     let persona_id = match request.persona_id {
         Some(id) => {
@@ -200,20 +180,16 @@ pub async fn trigger(
             id
         }
         None => {
-            let candidates = personas::candidates(c, now, target.post_id, target.comment_id).await?;
+            let (post, comment, _) = Target::columns(Some(target));
+            let candidates = personas::candidates(c, now, post, comment).await?;
             let pool = Pool::new(&candidates, now);
-            let wants_post = matches!(kind, TaskType::Post | TaskType::ImagePost);
-            let selector_target = Target::new(&topics, &text, author, wants_post);
+            let subject = Subject::new(&topics, &text, author, kind.is_post());
             // Whoever already has this very task queued is not a choice: picking them would only
             // answer "already exists" to an operator who named no one.
             let busy: Vec<Uuid> =
-                tasks::live_for_target(c, kind.as_str(), target.post_id, target.comment_id, target.board_id)
-                    .await?
-                    .iter()
-                    .map(|t| t.persona_id)
-                    .collect();
+                tasks::live_for_target(c, kind.name(), Some(target)).await?.iter().map(|t| t.persona_id).collect();
             let mut rng = ChaCha8Rng::from_os_rng();
-            let picked = pool.select(&selector_target, &engine.settings.limits, 1, &mut rng, |id| busy.contains(&id));
+            let picked = pool.select(&subject, &engine.settings.limits, 1, &mut rng, |id| busy.contains(&id));
             *picked.first().ok_or_else(|| {
                 OperatorError::Conflict(
                     "no persona is available for this (all paused, asleep, over their limits, already engaged, \
@@ -224,20 +200,13 @@ pub async fn trigger(
         }
     };
 
-    let new = NewTask {
-        id: None,
-        persona_id,
-        task_type: kind,
-        target,
-        scheduled_at: now,
-        payload: serde_json::json!({ "forced": true }),
-    };
+    let mut new = kind.task(persona_id, target, now);
+    new.payload = serde_json::json!({ "forced": true });
     let tx = database::begin(&mut client).await?;
     let enqueued = engine.queue.enqueue(&tx, &[new]).await?;
     let Some(&task_id) = enqueued.inserted.first() else {
         tx.rollback().await?;
-        let live = tasks::live_for_target(&**client, kind.as_str(), target.post_id, target.comment_id, target.board_id)
-            .await?;
+        let live = tasks::live_for_target(&**client, kind.name(), Some(target)).await?;
         let existing = live.into_iter().find(|t| t.persona_id == persona_id);
         return Err(OperatorError::Conflict(format!(
             "a pending or running {kind} task for this persona and target already exists{}",
@@ -269,7 +238,7 @@ pub async fn run_now(engine: &Engine, task_id: Uuid) -> Result<RunNow, OperatorE
         let client = engine.pool.get().await?;
         engine.queue.claim_by_id(&**client, task_id).await?
     };
-    let report = actions::run_task(engine, &claimed).await;
+    let report = kinds::run_task(engine, &claimed).await;
     let client = engine.pool.get().await?;
     let task = engine.queue.get(&**client, task_id).await?;
     let published = match (&task.result_type, task.result_id) {

@@ -12,7 +12,6 @@
 //! index's job; a duplicate delivery of the same scheduled event is recognised by its id.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
@@ -24,8 +23,10 @@ use crate::config::{DelayRange, DelaysConfig};
 use crate::db::DbError;
 use crate::db::planner::{self as reads, HumanReply, PersonaState, PostEngagement};
 use crate::engine::Engine;
-use crate::persona::selector::{Limits, Pool, Target, in_active_hours, local_hour};
-use crate::queue::{NewTask, QueueError, Target as TaskTarget, TaskType};
+use crate::kinds::{COMMENT, IMAGE_POST, Kind, POST, REPLY, VOTE};
+use crate::persona::selector::{Limits, Pool, Subject, in_active_hours, local_hour};
+use crate::queue::{NewTask, QueueError, Target};
+use crate::stable;
 
 /// How far back posts are considered for engagement.
 pub const ENGAGEMENT_WINDOW_HOURS: i64 = 48;
@@ -105,9 +106,7 @@ pub struct PlanSettings {
 /// Whether the persona answers the human comment `comment_id` (drawn once per comment, with
 /// [`HUMAN_REPLY_PROBABILITY`]).
 pub fn answers_human(comment_id: Uuid) -> bool {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    comment_id.hash(&mut h);
-    ((h.finish() >> 11) as f64 / (1u64 << 53) as f64) < HUMAN_REPLY_PROBABILITY
+    stable::unit(&[comment_id.as_bytes()]) < HUMAN_REPLY_PROBABILITY
 }
 
 /// The number of persona comments and votes a post of `age` should have.
@@ -140,9 +139,7 @@ pub fn into_active_hours(timezone: &str, start: i16, end: i16, at: DateTime<Utc>
 }
 
 fn seed_for(now: DateTime<Utc>) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (now.timestamp() / 60).hash(&mut h);
-    h.finish()
+    stable::hash(&[&(now.timestamp() / 60).to_le_bytes()])
 }
 
 /// Plans a tick: pure, deterministic for a given input and seed.
@@ -156,15 +153,12 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
     let mut budget: HashMap<Uuid, i64> = input
         .personas
         .iter()
-        .map(|s| {
-            let used = s.candidate.activity.actions_last_hour + s.pending_next_hour;
-            (s.candidate.persona.id, i64::from(settings.limits.actions_per_hour) - used)
-        })
+        .map(|s| (s.candidate.persona.id, settings.limits.actions_left(&s.candidate.activity) - s.pending_next_hour))
         .collect();
     let mut tasks = Vec::new();
     let mut schedule = |persona: Uuid,
-                        kind: TaskType,
-                        target: TaskTarget,
+                        kind: Kind,
+                        target: Target,
                         delay: Duration,
                         rng: &mut ChaCha8Rng,
                         budget: &mut HashMap<Uuid, i64>| {
@@ -174,7 +168,7 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
         if at <= now + Duration::hours(1) {
             *budget.entry(persona).or_default() -= 1;
         }
-        let mut task = NewTask::new(persona, kind, target, at);
+        let mut task = kind.task(persona, target, at);
         task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
         tasks.push(task);
     };
@@ -190,30 +184,28 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
             max: (settings.delays.reply.min + settings.delays.reply.max) / 2,
         };
         let delay = human_delay(range, &mut rng);
-        let target = TaskTarget { comment_id: Some(reply.comment_id), post_id: None, board_id: None };
-        schedule(reply.persona_id, TaskType::Reply, target, delay, &mut rng, &mut budget);
+        schedule(reply.persona_id, REPLY, Target::Comment(reply.comment_id), delay, &mut rng, &mut budget);
     }
 
     // Engagement on recent posts.
     for post in &input.posts {
         let (want_comments, want_votes) = wanted_engagement(now - post.created_at);
-        let target = Target::new(&post.topics, &post.text, post.author_persona, false);
+        let subject = Subject::new(&post.topics, &post.text, post.author_persona, false);
         for (kind, wanted, engaged, delays) in [
-            (TaskType::Comment, want_comments, &post.commenters, settings.delays.comment),
-            (TaskType::Vote, want_votes, &post.voters, settings.delays.vote),
+            (COMMENT, want_comments, &post.commenters, settings.delays.comment),
+            (VOTE, want_votes, &post.voters, settings.delays.vote),
         ] {
             let missing = wanted.saturating_sub(engaged.len());
             if missing == 0 {
                 continue;
             }
             let engaged: HashSet<Uuid> = engaged.iter().copied().collect();
-            let picked = pool.select(&target, &settings.limits, missing, &mut rng, |id| {
+            let picked = pool.select(&subject, &settings.limits, missing, &mut rng, |id| {
                 engaged.contains(&id) || budget.get(&id).copied().unwrap_or(0) <= 0
             });
             for persona in picked {
                 let delay = human_delay(delays, &mut rng);
-                let task_target = TaskTarget { post_id: Some(post.post_id), ..TaskTarget::default() };
-                schedule(persona, kind, task_target, delay, &mut rng, &mut budget);
+                schedule(persona, kind, Target::Post(post.post_id), delay, &mut rng, &mut budget);
             }
         }
     }
@@ -222,17 +214,14 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
     if !input.boards.is_empty() {
         for state in &input.personas {
             let c = &state.candidate;
-            if state.post_queued
-                || c.activity.posts_last_day >= i64::from(settings.limits.posts_per_day)
-                || !c.persona.is_active
-            {
+            if state.post_queued || settings.limits.posts_left(&c.activity) <= 0 || !c.persona.is_active {
                 continue;
             }
             let weights: Vec<f64> = input
                 .boards
                 .iter()
                 .map(|(_, topics)| {
-                    pool.affinity_of(c.persona.id, &Target::new(topics, "", None, true)).unwrap_or(1.0).powi(2)
+                    pool.affinity_of(c.persona.id, &Subject::new(topics, "", None, true)).unwrap_or(1.0).powi(2)
                 })
                 .collect();
             let total: f64 = weights.iter().sum();
@@ -255,7 +244,7 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
             } else {
                 0.15
             };
-            let kind = if rng.random::<f64>() < image_share { TaskType::ImagePost } else { TaskType::Post };
+            let kind = if rng.random::<f64>() < image_share { IMAGE_POST } else { POST };
             // Spread the day's posts over the waking hours: the next one comes about
             // waking hours ÷ posts per day after the last one.
             let p = &c.persona;
@@ -265,14 +254,7 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
                 last + Duration::milliseconds((spacing.num_milliseconds() as f64 * rng.random_range(0.7..1.3)) as i64)
             });
             let delay = human_delay(settings.delays.post, &mut rng).max(earliest.map(|t| t - now).unwrap_or_default());
-            schedule(
-                c.persona.id,
-                kind,
-                TaskTarget { board_id: Some(board), ..TaskTarget::default() },
-                delay,
-                &mut rng,
-                &mut budget,
-            );
+            schedule(c.persona.id, kind, Target::Board(board), delay, &mut rng, &mut budget);
         }
     }
     tasks
@@ -299,7 +281,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     let rescued = engine.queue.rescue_expired(c).await?;
     let input = PlanInput {
         now,
-        personas: reads::persona_states(c, now).await?,
+        personas: reads::persona_states(c, now, &engine.kinds.post_kinds()).await?,
         posts: reads::recent_posts(c, now - Duration::hours(ENGAGEMENT_WINDOW_HOURS), now, MAX_POSTS_PER_TICK).await?,
         human_replies: reads::unanswered_human_replies(
             c,
@@ -334,9 +316,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
 }
 
 fn seed_for_text(text: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
+    stable::hash(&[text.as_bytes()])
 }
 
 #[cfg(test)]

@@ -18,66 +18,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
-use crate::db::tasks::{self, Backoff, Counts, Outcome, RetryDecision, TaskInsert};
+use crate::db::tasks::{self, Backoff, Counts, Finish, Outcome, RetryDecision, TaskInsert};
 use crate::db::{DbError, GenericClient};
 
-pub use crate::db::tasks::{Task, TaskStatus};
+pub use crate::db::tasks::{Target, TargetKind, Task, TaskStatus};
 
-/// What a persona can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskType {
-    /// A top-level comment on a post.
-    Comment,
-    /// An original text post on a board.
-    Post,
-    /// A reply to a comment.
-    Reply,
-    /// An up- or down-vote on a post or comment.
-    Vote,
-    /// A post with a generated image.
-    ImagePost,
-}
-
-impl TaskType {
-    /// Every type.
-    pub const ALL: [TaskType; 5] = [Self::Comment, Self::Post, Self::Reply, Self::Vote, Self::ImagePost];
-
-    /// The value stored in `persona_tasks.task_type`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Comment => "comment",
-            Self::Post => "post",
-            Self::Reply => "reply",
-            Self::Vote => "vote",
-            Self::ImagePost => "image_post",
-        }
-    }
-
-    /// Parses a stored value.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for TaskType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What a task acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Target {
-    /// A post (comments, votes on posts).
-    pub post_id: Option<Uuid>,
-    /// A comment (replies, votes on comments).
-    pub comment_id: Option<Uuid>,
-    /// A board (original posts).
-    pub board_id: Option<Uuid>,
-}
-
-/// A task to enqueue.
+/// A task to enqueue. Made by the kind it is (`kinds::COMMENT.task(…)`), so its type is one the
+/// registry knows and its target one the kind takes.
 #[derive(Debug, Clone)]
 pub struct NewTask {
     /// Its id, when the caller chooses it (the planner derives ids from its seed, so a simulation
@@ -85,21 +32,14 @@ pub struct NewTask {
     pub id: Option<Uuid>,
     /// Who acts.
     pub persona_id: Uuid,
-    /// What to do.
-    pub task_type: TaskType,
+    /// The kind's name, as stored in `persona_tasks.task_type`.
+    pub task_type: &'static str,
     /// On what.
-    pub target: Target,
+    pub target: Option<Target>,
     /// Not before.
     pub scheduled_at: DateTime<Utc>,
-    /// Extra input, e.g. an operator's instructions for a forced task.
+    /// Extra input (marks, such as `forced` for an operator's task; never instructions).
     pub payload: serde_json::Value,
-}
-
-impl NewTask {
-    /// A task with an empty payload.
-    pub fn new(persona_id: Uuid, task_type: TaskType, target: Target, scheduled_at: DateTime<Utc>) -> Self {
-        Self { id: None, persona_id, task_type, target, scheduled_at, payload: serde_json::json!({}) }
-    }
 }
 
 /// How an enqueue went.
@@ -224,12 +164,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The delay after `retry_count` retries, before jitter.
-    pub fn delay(&self, retry_count: i32) -> Duration {
-        let secs = self.base.num_milliseconds() as f64 / 1000.0 * 2f64.powi(retry_count.clamp(0, 30));
-        Duration::milliseconds((secs.min(self.cap.num_milliseconds() as f64 / 1000.0) * 1000.0) as i64)
-    }
-
+    /// The policy as the statement that applies it takes it (the formula itself is written once, in
+    /// `db::tasks`).
     fn backoff(&self) -> Backoff {
         let jitter =
             if self.jitter > 0.0 { rand::rng().random_range(1.0 - self.jitter..=1.0 + self.jitter) } else { 1.0 };
@@ -300,16 +236,19 @@ impl Queue {
     pub async fn enqueue(&self, c: &impl GenericClient, new: &[NewTask]) -> Result<EnqueueReport, QueueError> {
         let rows: Vec<TaskInsert> = new
             .iter()
-            .map(|t| TaskInsert {
-                id: t.id,
-                persona_id: t.persona_id,
-                task_type: t.task_type.as_str().to_owned(),
-                post_id: t.target.post_id,
-                comment_id: t.target.comment_id,
-                board_id: t.target.board_id,
-                scheduled_at: t.scheduled_at,
-                max_retries: self.max_retries,
-                payload: t.payload.clone(),
+            .map(|t| {
+                let (post_id, comment_id, board_id) = Target::columns(t.target);
+                TaskInsert {
+                    id: t.id,
+                    persona_id: t.persona_id,
+                    task_type: t.task_type.to_owned(),
+                    post_id,
+                    comment_id,
+                    board_id,
+                    scheduled_at: t.scheduled_at,
+                    max_retries: self.max_retries,
+                    payload: t.payload.clone(),
+                }
             })
             .collect();
         let inserted = tasks::insert_many(c, &rows, self.clock.now()).await?;
@@ -366,8 +305,7 @@ impl Queue {
         task: &Task,
         outcome: &Outcome<'_>,
     ) -> Result<(), QueueError> {
-        let updated = tasks::mark_done(tx, task.id, claim_token(task)?, self.clock.now(), outcome).await?;
-        updated.then_some(()).ok_or(QueueError::LostClaim(task.id))
+        self.finish(tx, task, Finish::Done, outcome).await.map(|_| ())
     }
 
     /// RUNNING → SKIPPED with `reason` (not applicable: target gone, blocked, duplicate).
@@ -378,8 +316,7 @@ impl Queue {
         reason: &str,
         outcome: &Outcome<'_>,
     ) -> Result<(), QueueError> {
-        let updated = tasks::mark_skipped(c, task.id, claim_token(task)?, self.clock.now(), reason, outcome).await?;
-        updated.then_some(()).ok_or(QueueError::LostClaim(task.id))
+        self.finish(c, task, Finish::Skipped(reason), outcome).await.map(|_| ())
     }
 
     /// Records a failure: retryable → PENDING after backoff while retries remain, else FAILED; permanent
@@ -391,27 +328,16 @@ impl Queue {
         failure: &Failure,
         outcome: &Outcome<'_>,
     ) -> Result<FailureOutcome, QueueError> {
-        let token = claim_token(task)?;
-        let now = self.clock.now();
-        match failure {
-            Failure::Permanent(message) => {
-                let updated = tasks::mark_failed(c, task.id, token, now, message, outcome).await?;
-                updated
-                    .then_some(FailureOutcome {
-                        status: TaskStatus::Failed,
-                        retry_count: task.retry_count,
-                        next_attempt_at: None,
-                    })
-                    .ok_or(QueueError::LostClaim(task.id))
-            }
-            Failure::Retryable(message) => {
-                let decision =
-                    tasks::mark_retry_or_failed(c, task.id, token, now, message, self.retry.backoff(), outcome)
-                        .await?
-                        .ok_or(QueueError::LostClaim(task.id))?;
-                Ok(failure_outcome(decision))
-            }
-        }
+        let finish = match failure {
+            Failure::Permanent(message) => Finish::Failed(message),
+            Failure::Retryable(message) => Finish::RetryOrFail(message, self.retry.backoff()),
+        };
+        let decision = self.finish(c, task, finish, outcome).await?;
+        Ok(FailureOutcome {
+            status: decision.status,
+            retry_count: decision.retry_count,
+            next_attempt_at: (decision.status == TaskStatus::Pending).then_some(decision.scheduled_at),
+        })
     }
 
     /// RUNNING → PENDING at `at` without using a retry (the persona or the model is rate limited).
@@ -427,8 +353,19 @@ impl Queue {
     ) -> Result<DateTime<Utc>, QueueError> {
         let now = self.clock.now();
         let at = at.clamp(now, now + MAX_RESCHEDULE);
-        let updated = tasks::mark_rescheduled(c, task.id, claim_token(task)?, at, reason, outcome).await?;
-        updated.then_some(at).ok_or(QueueError::LostClaim(task.id))
+        self.finish(c, task, Finish::Rescheduled(at, reason), outcome).await.map(|d| d.scheduled_at)
+    }
+
+    async fn finish(
+        &self,
+        c: &impl GenericClient,
+        task: &Task,
+        finish: Finish<'_>,
+        outcome: &Outcome<'_>,
+    ) -> Result<RetryDecision, QueueError> {
+        tasks::finish(c, task.id, claim_token(task)?, self.clock.now(), finish, outcome)
+            .await?
+            .ok_or(QueueError::LostClaim(task.id))
     }
 
     /// Frees every task whose lease has expired: back to PENDING with a retry counted (after backoff),
@@ -513,35 +450,12 @@ fn claim_token(task: &Task) -> Result<Uuid, QueueError> {
     task.claim_token.ok_or(QueueError::IllegalTransition { id: task.id, status: task.status, action: "finalise" })
 }
 
-fn failure_outcome(decision: RetryDecision) -> FailureOutcome {
-    FailureOutcome {
-        status: decision.status,
-        retry_count: decision.retry_count,
-        next_attempt_at: (decision.status == TaskStatus::Pending).then_some(decision.scheduled_at),
-    }
-}
-
 /// A shareable queue handle.
 pub type SharedQueue = Arc<Queue>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_retry_delay_doubles_from_thirty_seconds_and_is_capped() {
-        let policy = RetryPolicy { base: Duration::seconds(30), cap: Duration::minutes(10), jitter: 0.0 };
-        let delays: Vec<i64> = (0..7).map(|n| policy.delay(n).num_seconds()).collect();
-        assert_eq!(delays, vec![30, 60, 120, 240, 480, 600, 600]);
-    }
-
-    #[test]
-    fn task_types_round_trip_and_unknown_ones_do_not_parse() {
-        for t in TaskType::ALL {
-            assert_eq!(TaskType::parse(t.as_str()), Some(t));
-        }
-        assert_eq!(TaskType::parse("dance"), None);
-    }
 
     #[test]
     fn jitter_stays_within_its_band() {

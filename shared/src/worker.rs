@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::actions::{self, RunOutcome, TaskReport};
 use crate::engine::Engine;
+use crate::kinds::{self, RunOutcome, TaskReport};
 use crate::queue::{Failure, Task, TaskStatus};
 
 /// Time kept free before the deadline, beyond one task's time limit, for recording outcomes.
@@ -163,7 +163,7 @@ async fn claim(engine: &Engine, n: usize) -> Result<Vec<Task>, String> {
 /// Runs one task; past `timeout` the run is dropped (rolling back any open transaction) and the task
 /// is failed as retryable.
 async fn run_with_timeout(engine: &Engine, task: Task, timeout: Duration) -> TaskReport {
-    match tokio::time::timeout(timeout, actions::run_task(engine, &task)).await {
+    match tokio::time::timeout(timeout, kinds::run_task(engine, &task)).await {
         Ok(report) => report,
         Err(_) => {
             let message = format!("timed out after {} ms (TASK_TIMEOUT_MS)", timeout.as_millis());

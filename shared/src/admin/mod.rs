@@ -101,7 +101,7 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
         routes::doctor,
         routes::openapi
     ),
-    components(schemas(crate::queue::TaskType, crate::queue::TaskStatus)),
+    components(schemas(crate::kinds::Kind, crate::queue::TaskStatus)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

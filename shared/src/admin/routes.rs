@@ -10,13 +10,14 @@ use uuid::Uuid;
 use super::error::ErrorBody;
 use super::extract::{Json, Path, Query};
 use super::{AdminState, ApiDoc, ApiError};
-use crate::actions::TaskReport;
 use crate::db::personas::{self, ActivitySince};
 use crate::db::tasks::{self, Issuer, Task, TaskFilter};
 use crate::doctor::DoctorReport;
+use crate::kinds::Kind;
+use crate::kinds::TaskReport;
 use crate::operator::{self, RunNow, TriggerRequest};
 use crate::persona::Persona;
-use crate::queue::{QueueStats, TaskStatus, TaskType};
+use crate::queue::{QueueStats, TaskStatus};
 use crate::worker::{self, Budget, WorkerReport};
 
 /// `GET /health`.
@@ -86,16 +87,16 @@ pub struct TriggerResponse {
     pub published: Option<serde_json::Value>,
 }
 
-fn parse_kind(kind: &str) -> Result<TaskType, ApiError> {
-    TaskType::parse(kind).ok_or_else(|| {
-        ApiError::BadRequest(format!("unknown action {kind:?}: expected comment, post, reply, vote or image_post"))
+fn parse_kind(state: &AdminState, kind: &str) -> Result<Kind, ApiError> {
+    state.engine.kinds.get(kind).ok_or_else(|| {
+        ApiError::BadRequest(format!("unknown action {kind:?}: expected {}", state.engine.kinds.names().join(", ")))
     })
 }
 
 /// Forces a task: validated target, optional persona (the selector picks), due now. With `?wait=true`
 /// it runs at once and the answer says what was published.
 #[utoipa::path(post, path = "/trigger/{kind}",
-    params(("kind" = TaskType, Path, description = "comment, post, reply, vote or image_post"), TriggerQuery),
+    params(("kind" = Kind, Path, description = "a kind of work: comment, post, reply, vote or image_post"), TriggerQuery),
     request_body = TriggerRequest,
     responses(
         (status = 200, body = TriggerResponse, description = "ran (?wait=true)"),
@@ -109,7 +110,7 @@ pub async fn trigger(
     Query(query): Query<TriggerQuery>,
     Json(request): Json<TriggerRequest>,
 ) -> Result<(StatusCode, axum::Json<TriggerResponse>), ApiError> {
-    let kind = parse_kind(&kind)?;
+    let kind = parse_kind(&state, &kind)?;
     let engine = &state.engine;
     let task = operator::trigger(engine, kind, &request, Issuer::AdminApi).await?;
     if query.wait != Some(true) {
@@ -128,7 +129,7 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// comment, post, reply, vote or image_post.
     #[serde(rename = "type")]
-    #[param(rename = "type", value_type = Option<TaskType>)]
+    #[param(rename = "type", value_type = Option<Kind>)]
     pub task_type: Option<String>,
     /// Only this persona's tasks.
     pub persona_id: Option<Uuid>,
@@ -170,7 +171,7 @@ pub async fn list_tasks(
         None => None,
     };
     if let Some(t) = &query.task_type {
-        parse_kind(t)?;
+        parse_kind(&state, t)?;
     }
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {

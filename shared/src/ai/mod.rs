@@ -2,7 +2,6 @@
 //! template writer that is not a language model), every failure classified for the queue, a global
 //! request limit kept in Postgres, and typed, validated outputs.
 
-pub mod compose;
 pub mod gemini;
 pub mod offline;
 pub mod openai_compat;
@@ -17,10 +16,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::config::{Config, LlmProvider};
-use crate::context::{BoardView, CommentView, PostView};
 use crate::db::DbError;
-use crate::persona::Persona;
-use crate::queue::TaskType;
 
 pub use rate_limit::RateLimiter;
 
@@ -37,26 +33,34 @@ pub struct Prompt {
     pub temperature: f32,
     /// Output budget, thinking included.
     pub max_output_tokens: u32,
-    /// The same request in structured form, for the offline writer (the others read `system`/`user`).
+    /// Varies the offline writer's choices (and changes when an answer is asked for again).
+    pub seed: u64,
+    /// What the offline writer answers to this request; the other providers read `system`/`user`.
     #[serde(skip)]
-    pub brief: Brief,
+    pub offline: Option<OfflineAnswer>,
 }
 
-/// A structured summary of the request: who writes, what, about what.
-#[derive(Debug, Clone, Default)]
-pub struct Brief {
-    /// The writer.
-    pub persona: Option<Persona>,
-    /// The action.
-    pub task: Option<TaskType>,
-    /// The board (posts).
-    pub board: Option<BoardView>,
-    /// The post (comments, replies, votes).
-    pub post: Option<PostView>,
-    /// The comment answered or voted on.
-    pub comment: Option<CommentView>,
-    /// Varies the offline writer's choices; the same seed gives the same text.
-    pub seed: u64,
+/// The answer the offline writer gives to one request, as the kind that asks writes it: a function of
+/// the prompt's seed.
+#[derive(Clone)]
+pub struct OfflineAnswer(Arc<dyn Fn(u64) -> serde_json::Value + Send + Sync>);
+
+impl OfflineAnswer {
+    /// An answer written by `write` for a seed.
+    pub fn new(write: impl Fn(u64) -> serde_json::Value + Send + Sync + 'static) -> Self {
+        Self(Arc::new(write))
+    }
+
+    /// The answer for `seed`.
+    pub fn answer(&self, seed: u64) -> serde_json::Value {
+        (self.0)(seed)
+    }
+}
+
+impl std::fmt::Debug for OfflineAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OfflineAnswer")
+    }
 }
 
 /// An image to generate.

@@ -1,102 +1,11 @@
 //! What a persona sees before it acts: the board, the post, the thread. The loaders are bounded, so a
 //! 10,000-comment thread costs the same as a short one.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
 use serde::Serialize;
-use uuid::Uuid;
 
-/// Who wrote something, as readers see it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub enum Author {
-    /// A platform user.
-    Human {
-        /// User id.
-        id: Uuid,
-        /// Handle, when known.
-        name: Option<String>,
-    },
-    /// A persona.
-    Persona {
-        /// Persona id.
-        id: Uuid,
-        /// Handle.
-        username: String,
-    },
-}
-
-impl Author {
-    /// The name shown in prompts and threads.
-    pub fn display(&self) -> String {
-        match self {
-            Self::Human { name: Some(name), .. } => name.clone(),
-            Self::Human { id, name: None } => format!("user-{}", &id.simple().to_string()[26..]),
-            Self::Persona { username, .. } => username.clone(),
-        }
-    }
-
-    /// The persona's id, when a persona wrote it.
-    pub fn persona_id(&self) -> Option<Uuid> {
-        match self {
-            Self::Persona { id, .. } => Some(*id),
-            Self::Human { .. } => None,
-        }
-    }
-}
-
-/// A board, with its latest post titles (what is already being talked about).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct BoardView {
-    /// Primary key.
-    pub id: Uuid,
-    /// Short name.
-    pub slug: String,
-    /// Title.
-    pub name: String,
-    /// What it is about.
-    pub description: String,
-    /// Topic keywords.
-    pub topics: Vec<String>,
-    /// Titles of the newest posts, newest first.
-    pub recent_titles: Vec<String>,
-}
-
-/// A post as a reader sees it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct PostView {
-    /// Primary key.
-    pub id: Uuid,
-    /// Board it is on.
-    pub board_id: Uuid,
-    /// Board name.
-    pub board_name: String,
-    /// The board's topics.
-    pub board_topics: Vec<String>,
-    /// Title.
-    pub title: String,
-    /// Body.
-    pub body: String,
-    /// Who wrote it.
-    pub author: Author,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A comment as a reader sees it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct CommentView {
-    /// Primary key.
-    pub id: Uuid,
-    /// Parent comment, for replies.
-    pub parent_id: Option<Uuid>,
-    /// 0 for top-level comments.
-    pub depth: i32,
-    /// Text.
-    pub body: String,
-    /// Who wrote it.
-    pub author: Author,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
+pub use crate::db::content::{Author, BoardView, CommentView, PostView};
 
 /// A post with a bounded sample of its comments.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -122,4 +31,78 @@ pub struct ThreadContext {
     pub siblings: Vec<CommentView>,
     /// Replies already made to the target (a bounded window, oldest first).
     pub replies: Vec<CommentView>,
+}
+
+/// What a persona looks at before it acts: the one description of it that prompts, the offline writer,
+/// the publish gate and the conversation rules all read.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub enum Scene {
+    /// A board, for an original post.
+    Board(BoardView),
+    /// A post, for a comment or a vote on it.
+    Post(PostContext),
+    /// A thread, for a reply or a vote on a comment.
+    Thread(ThreadContext),
+}
+
+impl Scene {
+    /// The post in view, if any.
+    pub fn post(&self) -> Option<&PostView> {
+        match self {
+            Self::Board(_) => None,
+            Self::Post(p) => Some(&p.post),
+            Self::Thread(t) => Some(&t.post),
+        }
+    }
+
+    /// The comment in question (answered or voted on), if any.
+    pub fn comment(&self) -> Option<&CommentView> {
+        match self {
+            Self::Thread(t) => Some(&t.target),
+            _ => None,
+        }
+    }
+
+    /// The board in view, when the persona is about to post on it.
+    pub fn board(&self) -> Option<&BoardView> {
+        match self {
+            Self::Board(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The texts a new draft must not repeat.
+    pub fn corpus(&self) -> Vec<String> {
+        match self {
+            Self::Board(b) => b.recent_titles.clone(),
+            Self::Post(p) => {
+                std::iter::once(p.post.body.clone()).chain(p.comments.iter().map(|c| c.body.clone())).collect()
+            }
+            Self::Thread(t) => std::iter::once(&t.target)
+                .chain(&t.ancestors)
+                .chain(&t.siblings)
+                .chain(&t.replies)
+                .map(|c| c.body.clone())
+                .collect(),
+        }
+    }
+
+    /// The handles a draft may mention: the people in the scene.
+    pub fn names(&self) -> HashSet<String> {
+        match self {
+            Self::Board(_) => HashSet::new(),
+            Self::Post(p) => {
+                std::iter::once(p.post.author.display()).chain(p.comments.iter().map(|c| c.author.display())).collect()
+            }
+            Self::Thread(t) => std::iter::once(t.post.author.display())
+                .chain(
+                    std::iter::once(&t.target)
+                        .chain(&t.ancestors)
+                        .chain(&t.siblings)
+                        .chain(&t.replies)
+                        .map(|c| c.author.display()),
+                )
+                .collect(),
+        }
+    }
 }

@@ -1,12 +1,41 @@
 //! Statements on `personas` and the persona's activity.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use super::{DbError, GenericClient};
-use crate::persona::Persona;
+
+/// A persona's profile.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Persona {
+    /// Primary key.
+    pub id: Uuid,
+    /// Unique handle.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Who they are.
+    pub bio: String,
+    /// How they write.
+    pub voice: String,
+    /// Character traits.
+    pub traits: Vec<String>,
+    /// Extra writing rules ("modules").
+    pub modules: Vec<String>,
+    /// Topics they care about.
+    pub interests: Vec<String>,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Local hour they wake.
+    pub active_hours_start: i16,
+    /// Local hour they stop.
+    pub active_hours_end: i16,
+    /// Paused personas do nothing.
+    pub is_active: bool,
+}
 
 const COLUMNS: &str = "p.id, p.username, p.display_name, p.bio, p.voice, p.traits, p.modules, p.interests, p.timezone, \
      p.active_hours_start, p.active_hours_end, p.is_active";

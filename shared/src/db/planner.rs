@@ -18,17 +18,22 @@ pub struct PersonaState {
     pub post_queued: bool,
 }
 
-/// Every active persona with its activity and queued work.
-pub async fn persona_states(c: &impl GenericClient, now: DateTime<Utc>) -> Result<Vec<PersonaState>, DbError> {
+/// Every active persona with its activity and queued work; `post_types` are the task types that are
+/// original posts.
+pub async fn persona_states(
+    c: &impl GenericClient,
+    now: DateTime<Utc>,
+    post_types: &[&str],
+) -> Result<Vec<PersonaState>, DbError> {
     let candidates = super::personas::candidates(c, now, None, None).await?;
     let rows = c
         .query_typed(
             "SELECT persona_id,
                     count(*) FILTER (WHERE scheduled_at <= $1 + interval '1 hour') AS soon,
-                    bool_or(task_type IN ('post', 'image_post')) AS post_queued
+                    bool_or(task_type = ANY($2)) AS post_queued
              FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING')
              GROUP BY persona_id",
-            &[(&now, Type::TIMESTAMPTZ)],
+            &[(&now, Type::TIMESTAMPTZ), (&post_types, Type::TEXT_ARRAY)],
         )
         .await?;
     let mut queued: std::collections::HashMap<Uuid, (i64, bool)> = std::collections::HashMap::new();

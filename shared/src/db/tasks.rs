@@ -52,6 +52,85 @@ impl std::fmt::Display for TaskStatus {
     }
 }
 
+/// What a task acts on: one post, one comment or one board (stored in the one column of the three that
+/// is set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Target {
+    /// A post (comments, votes on posts).
+    Post(Uuid),
+    /// A comment (replies, votes on comments).
+    Comment(Uuid),
+    /// A board (original posts).
+    Board(Uuid),
+}
+
+/// Which kind of thing a [`Target`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// A post.
+    Post,
+    /// A comment.
+    Comment,
+    /// A board.
+    Board,
+}
+
+impl TargetKind {
+    /// The column (and request field) that holds it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Post => "post_id",
+            Self::Comment => "comment_id",
+            Self::Board => "board_id",
+        }
+    }
+}
+
+impl Target {
+    /// What kind of thing it is.
+    pub fn kind(self) -> TargetKind {
+        match self {
+            Self::Post(_) => TargetKind::Post,
+            Self::Comment(_) => TargetKind::Comment,
+            Self::Board(_) => TargetKind::Board,
+        }
+    }
+
+    /// Its id.
+    pub fn id(self) -> Uuid {
+        match self {
+            Self::Post(id) | Self::Comment(id) | Self::Board(id) => id,
+        }
+    }
+
+    /// The (post_id, comment_id, board_id) columns of `target`.
+    pub fn columns(target: Option<Target>) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+        match target {
+            None => (None, None, None),
+            Some(Self::Post(id)) => (Some(id), None, None),
+            Some(Self::Comment(id)) => (None, Some(id), None),
+            Some(Self::Board(id)) => (None, None, Some(id)),
+        }
+    }
+
+    /// The target the three columns name; an error when more than one is set.
+    pub fn from_columns(
+        post_id: Option<Uuid>,
+        comment_id: Option<Uuid>,
+        board_id: Option<Uuid>,
+    ) -> Result<Option<Target>, String> {
+        match (post_id, comment_id, board_id) {
+            (None, None, None) => Ok(None),
+            (Some(id), None, None) => Ok(Some(Self::Post(id))),
+            (None, Some(id), None) => Ok(Some(Self::Comment(id))),
+            (None, None, Some(id)) => Ok(Some(Self::Board(id))),
+            _ => Err("more than one of post_id, comment_id and board_id is set".into()),
+        }
+    }
+}
+
 /// One `persona_tasks` row.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Task {
@@ -142,6 +221,13 @@ impl TryFrom<&Row> for Task {
             payload: row.try_get("payload")?,
             decisions: row.try_get("decisions")?,
         })
+    }
+}
+
+impl Task {
+    /// What it acts on; an error when the row names more than one target.
+    pub fn target(&self) -> Result<Option<Target>, String> {
+        Target::from_columns(self.post_id, self.comment_id, self.board_id)
     }
 }
 
@@ -327,104 +413,6 @@ pub struct Outcome<'a> {
     pub decisions: Option<&'a serde_json::Value>,
 }
 
-/// RUNNING → DONE, only under `claim_token`. Returns whether the row was updated.
-pub async fn mark_done(
-    c: &impl GenericClient,
-    id: Uuid,
-    claim_token: Uuid,
-    now: DateTime<Utc>,
-    outcome: &Outcome<'_>,
-) -> Result<bool, DbError> {
-    let rows = c
-        .query_typed(
-            "UPDATE persona_tasks
-             SET status = 'DONE', completed_at = $3, locked_until = NULL, claim_token = NULL,
-                 result_id = $4, result_type = $5,
-                 prompt_tokens = CASE WHEN $6::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $6 END,
-                 decisions = CASE WHEN $8::jsonb IS NULL THEN decisions ELSE decisions || $8 END,
-                 completion_tokens = CASE WHEN $7::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $7 END
-             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
-             RETURNING id",
-            &[
-                (&id, Type::UUID),
-                (&claim_token, Type::UUID),
-                (&now, Type::TIMESTAMPTZ),
-                (&outcome.result_id, Type::UUID),
-                (&outcome.result_type, Type::TEXT),
-                (&outcome.prompt_tokens, Type::INT4),
-                (&outcome.completion_tokens, Type::INT4),
-                (&outcome.decisions, Type::JSONB),
-            ],
-        )
-        .await?;
-    Ok(!rows.is_empty())
-}
-
-/// RUNNING → SKIPPED with `reason`, only under `claim_token`.
-pub async fn mark_skipped(
-    c: &impl GenericClient,
-    id: Uuid,
-    claim_token: Uuid,
-    now: DateTime<Utc>,
-    reason: &str,
-    outcome: &Outcome<'_>,
-) -> Result<bool, DbError> {
-    let rows = c
-        .query_typed(
-            "UPDATE persona_tasks
-             SET status = 'SKIPPED', completed_at = $3, locked_until = NULL, claim_token = NULL, skip_reason = $4,
-                 prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
-                 decisions = CASE WHEN $7::jsonb IS NULL THEN decisions ELSE decisions || $7 END,
-                 completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
-             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
-             RETURNING id",
-            &[
-                (&id, Type::UUID),
-                (&claim_token, Type::UUID),
-                (&now, Type::TIMESTAMPTZ),
-                (&reason, Type::TEXT),
-                (&outcome.prompt_tokens, Type::INT4),
-                (&outcome.completion_tokens, Type::INT4),
-                (&outcome.decisions, Type::JSONB),
-            ],
-        )
-        .await?;
-    Ok(!rows.is_empty())
-}
-
-/// RUNNING → FAILED at once (a permanent error), only under `claim_token`.
-pub async fn mark_failed(
-    c: &impl GenericClient,
-    id: Uuid,
-    claim_token: Uuid,
-    now: DateTime<Utc>,
-    error: &str,
-    outcome: &Outcome<'_>,
-) -> Result<bool, DbError> {
-    let rows = c
-        .query_typed(
-            "UPDATE persona_tasks
-             SET status = 'FAILED', completed_at = $3, locked_until = NULL, claim_token = NULL,
-                 error_message = $4, last_error = $4,
-                 prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
-                 decisions = CASE WHEN $7::jsonb IS NULL THEN decisions ELSE decisions || $7 END,
-                 completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
-             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
-             RETURNING id",
-            &[
-                (&id, Type::UUID),
-                (&claim_token, Type::UUID),
-                (&now, Type::TIMESTAMPTZ),
-                (&error, Type::TEXT),
-                (&outcome.prompt_tokens, Type::INT4),
-                (&outcome.completion_tokens, Type::INT4),
-                (&outcome.decisions, Type::JSONB),
-            ],
-        )
-        .await?;
-    Ok(!rows.is_empty())
-}
-
 /// How long to wait before the next attempt: `base · 2^retry_count`, at most `cap`, times `jitter`.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
@@ -444,64 +432,100 @@ fn with_backoff(sql: &str, now: &str, base: &str, cap: &str, jitter: &str) -> St
     sql.replace("{next_attempt_at}", &next)
 }
 
-/// The result of a retryable failure or a rescue.
+/// Where a RUNNING task goes when its run ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Finish<'a> {
+    /// DONE: its effect is committed in the same transaction.
+    Done,
+    /// SKIPPED with the reason.
+    Skipped(&'a str),
+    /// FAILED with the error, whatever retries are left.
+    Failed(&'a str),
+    /// PENDING after backoff while retries remain (one is used), else FAILED.
+    RetryOrFail(&'a str, Backoff),
+    /// PENDING at this time without using a retry.
+    Rescheduled(DateTime<Utc>, &'a str),
+}
+
+/// Where a finished run left the task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryDecision {
-    /// PENDING again, or FAILED for good.
+    /// Its state now.
     pub status: TaskStatus,
     /// Retries used, after this one.
     pub retry_count: i32,
-    /// When it runs next (unchanged when FAILED).
+    /// When it runs next (unchanged when it is finished).
     pub scheduled_at: DateTime<Utc>,
 }
 
-/// RUNNING → PENDING with backoff while retries remain, else → FAILED; only under `claim_token`.
-/// `None` when the claim no longer holds the task.
-pub async fn mark_retry_or_failed(
+/// Ends a RUNNING task's run as `finish` says, only under `claim_token`: one statement, whatever the
+/// transition, recording the run's tokens and decisions (and, when DONE, what it published). `None`
+/// when the claim no longer holds the task (its lease expired and it was rescued, or it was cancelled).
+pub async fn finish(
     c: &impl GenericClient,
     id: Uuid,
     claim_token: Uuid,
     now: DateTime<Utc>,
-    error: &str,
-    backoff: Backoff,
+    finish: Finish<'_>,
     outcome: &Outcome<'_>,
 ) -> Result<Option<RetryDecision>, DbError> {
-    let sql = with_backoff(
+    let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = vec![
+        (&id, Type::UUID),
+        (&claim_token, Type::UUID),
+        (&now, Type::TIMESTAMPTZ),
+        (&outcome.prompt_tokens, Type::INT4),
+        (&outcome.completion_tokens, Type::INT4),
+        (&outcome.decisions, Type::JSONB),
+    ];
+    let transition = match &finish {
+        Finish::Done => {
+            params.push((&outcome.result_id, Type::UUID));
+            params.push((&outcome.result_type, Type::TEXT));
+            "status = 'DONE', completed_at = $3, result_id = $7, result_type = $8".to_owned()
+        }
+        Finish::Skipped(reason) => {
+            params.push((reason, Type::TEXT));
+            "status = 'SKIPPED', completed_at = $3, skip_reason = $7".to_owned()
+        }
+        Finish::Failed(error) => {
+            params.push((error, Type::TEXT));
+            "status = 'FAILED', completed_at = $3, error_message = $7, last_error = $7".to_owned()
+        }
+        Finish::Rescheduled(at, reason) => {
+            params.push((at, Type::TIMESTAMPTZ));
+            params.push((reason, Type::TEXT));
+            "status = 'PENDING', scheduled_at = $7, last_error = $8".to_owned()
+        }
+        Finish::RetryOrFail(error, backoff) => {
+            params.push((error, Type::TEXT));
+            params.push((&backoff.base_secs, Type::FLOAT8));
+            params.push((&backoff.cap_secs, Type::FLOAT8));
+            params.push((&backoff.jitter, Type::FLOAT8));
+            with_backoff(
+                "status = CASE WHEN retry_count < max_retries THEN 'PENDING' ELSE 'FAILED' END,
+                 scheduled_at = CASE WHEN retry_count < max_retries THEN {next_attempt_at} ELSE scheduled_at END,
+                 completed_at = CASE WHEN retry_count < max_retries THEN NULL ELSE $3 END,
+                 error_message = CASE WHEN retry_count < max_retries THEN error_message
+                                      ELSE format('%s (gave up after %s attempts)', $7::text, retry_count + 1) END,
+                 retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
+                 last_error = $7",
+                "$3",
+                "$8",
+                "$9",
+                "$10",
+            )
+        }
+    };
+    let sql = format!(
         "UPDATE persona_tasks
-         SET status = CASE WHEN retry_count < max_retries THEN 'PENDING' ELSE 'FAILED' END,
-             scheduled_at = CASE WHEN retry_count < max_retries THEN {next_attempt_at} ELSE scheduled_at END,
-             completed_at = CASE WHEN retry_count < max_retries THEN NULL ELSE $3 END,
-             error_message = CASE WHEN retry_count < max_retries THEN error_message
-                                  ELSE format('%s (gave up after %s attempts)', $4::text, retry_count + 1) END,
-             retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
-             last_error = $4, locked_until = NULL, claim_token = NULL,
-             prompt_tokens = CASE WHEN $8::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $8 END,
-             decisions = CASE WHEN $10::jsonb IS NULL THEN decisions ELSE decisions || $10 END,
-             completion_tokens = CASE WHEN $9::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $9 END
+         SET {transition}, locked_until = NULL, claim_token = NULL,
+             prompt_tokens = CASE WHEN $4::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $4 END,
+             completion_tokens = CASE WHEN $5::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $5 END,
+             decisions = CASE WHEN $6::jsonb IS NULL THEN decisions ELSE decisions || $6 END
          WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
-         RETURNING status, retry_count, scheduled_at",
-        "$3",
-        "$5",
-        "$6",
-        "$7",
+         RETURNING status, retry_count, scheduled_at"
     );
-    let row = c
-        .query_typed_opt(
-            &sql,
-            &[
-                (&id, Type::UUID),
-                (&claim_token, Type::UUID),
-                (&now, Type::TIMESTAMPTZ),
-                (&error, Type::TEXT),
-                (&backoff.base_secs, Type::FLOAT8),
-                (&backoff.cap_secs, Type::FLOAT8),
-                (&backoff.jitter, Type::FLOAT8),
-                (&outcome.prompt_tokens, Type::INT4),
-                (&outcome.completion_tokens, Type::INT4),
-                (&outcome.decisions, Type::JSONB),
-            ],
-        )
-        .await?;
+    let row = c.query_typed_opt(&sql, &params).await?;
     row.map(|r| retry_decision(&r)).transpose()
 }
 
@@ -512,38 +536,6 @@ fn retry_decision(row: &Row) -> Result<RetryDecision, DbError> {
         retry_count: row.try_get(1)?,
         scheduled_at: row.try_get(2)?,
     })
-}
-
-/// RUNNING → PENDING at `at` without using a retry (rate limits), only under `claim_token`.
-pub async fn mark_rescheduled(
-    c: &impl GenericClient,
-    id: Uuid,
-    claim_token: Uuid,
-    at: DateTime<Utc>,
-    reason: &str,
-    outcome: &Outcome<'_>,
-) -> Result<bool, DbError> {
-    let rows = c
-        .query_typed(
-            "UPDATE persona_tasks
-             SET status = 'PENDING', scheduled_at = $3, locked_until = NULL, claim_token = NULL, last_error = $4,
-                 prompt_tokens = CASE WHEN $5::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $5 END,
-                 decisions = CASE WHEN $7::jsonb IS NULL THEN decisions ELSE decisions || $7 END,
-                 completion_tokens = CASE WHEN $6::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $6 END
-             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
-             RETURNING id",
-            &[
-                (&id, Type::UUID),
-                (&claim_token, Type::UUID),
-                (&at, Type::TIMESTAMPTZ),
-                (&reason, Type::TEXT),
-                (&outcome.prompt_tokens, Type::INT4),
-                (&outcome.completion_tokens, Type::INT4),
-                (&outcome.decisions, Type::JSONB),
-            ],
-        )
-        .await?;
-    Ok(!rows.is_empty())
 }
 
 /// One task the rescue moved.
@@ -698,10 +690,9 @@ pub async fn list(c: &impl GenericClient, filter: &TaskFilter, limit: i64) -> Re
 pub async fn live_for_target(
     c: &impl GenericClient,
     task_type: &str,
-    post_id: Option<Uuid>,
-    comment_id: Option<Uuid>,
-    board_id: Option<Uuid>,
+    target: Option<Target>,
 ) -> Result<Vec<Task>, DbError> {
+    let (post_id, comment_id, board_id) = Target::columns(target);
     let rows = c
         .query_typed(
             &format!(

@@ -118,9 +118,7 @@ impl Moderation {
         if let Some(phrase) = parse::ai_disclosure(&text) {
             findings.push(Finding { rule: "ai_disclosure", detail: phrase.to_owned() });
         }
-        if let Draft::ImagePost { image_prompt, .. } = draft
-            && let Some(phrase) = parse::ai_disclosure(image_prompt)
-        {
+        if let Some(phrase) = draft.prompts().into_iter().find_map(parse::ai_disclosure) {
             findings.push(Finding { rule: "ai_disclosure", detail: phrase.to_owned() });
         }
         let without_emails = self.email.replace_all(&text, " ");

@@ -1,39 +1,12 @@
 //! Personas: who they are (the profile the prompt is built from), and — with the actions — loading,
 //! selection, per-persona limits and memory.
 
+pub mod limits;
 pub mod selector;
 
 use serde::Serialize;
-use uuid::Uuid;
 
-/// A persona's profile.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct Persona {
-    /// Primary key.
-    pub id: Uuid,
-    /// Unique handle.
-    pub username: String,
-    /// Shown name.
-    pub display_name: String,
-    /// Who they are.
-    pub bio: String,
-    /// How they write.
-    pub voice: String,
-    /// Character traits.
-    pub traits: Vec<String>,
-    /// Extra writing rules ("modules").
-    pub modules: Vec<String>,
-    /// Topics they care about.
-    pub interests: Vec<String>,
-    /// IANA time zone.
-    pub timezone: String,
-    /// Local hour they wake.
-    pub active_hours_start: i16,
-    /// Local hour they stop.
-    pub active_hours_end: i16,
-    /// Paused personas do nothing.
-    pub is_active: bool,
-}
+pub use crate::db::personas::Persona;
 
 /// What a persona has already written, for few-shot examples and to avoid repeating itself.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

@@ -13,16 +13,8 @@ use rand::Rng;
 use uuid::Uuid;
 
 use super::Persona;
+pub use super::limits::Limits;
 use crate::db::personas::Candidate;
-
-/// The per-persona limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// `PERSONA_MAX_ACTIONS_PER_HOUR`.
-    pub actions_per_hour: u32,
-    /// `PERSONA_MAX_POSTS_PER_DAY`.
-    pub posts_per_day: u32,
-}
 
 /// The hour of the day at `now` in `timezone` (UTC when the zone is unknown).
 pub fn local_hour(timezone: &str, now: DateTime<Utc>) -> u32 {
@@ -47,9 +39,9 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).map(str::to_lowercase)
 }
 
-/// What the personas are picked for, normalised once.
+/// What the personas are picked for (a post, a comment, a board), normalised once.
 #[derive(Debug, Clone, Default)]
-pub struct Target {
+pub struct Subject {
     topics: Vec<String>,
     words: HashSet<String>,
     /// Who wrote it (never picked).
@@ -59,8 +51,8 @@ pub struct Target {
     debate: bool,
 }
 
-impl Target {
-    /// A target with the board's `topics` and the post's `text`.
+impl Subject {
+    /// A subject with the board's `topics` and the post's `text`.
     pub fn new(topics: &[String], text: &str, author: Option<Uuid>, wants_post: bool) -> Self {
         Self {
             topics: topics.iter().map(|t| t.to_lowercase()).collect(),
@@ -126,39 +118,39 @@ impl<'a> Pool<'a> {
         Self { entries, now }
     }
 
-    fn affinity(entry: &Entry<'_>, target: &Target) -> f64 {
+    fn affinity(entry: &Entry<'_>, subject: &Subject) -> f64 {
         let mut score = 1.0;
         for interest in &entry.interests {
-            if target.topics.iter().any(|t| t.contains(&interest.whole) || interest.whole.contains(t.as_str())) {
+            if subject.topics.iter().any(|t| t.contains(&interest.whole) || interest.whole.contains(t.as_str())) {
                 score += 3.0;
             }
-            if !interest.words.is_empty() && interest.words.iter().all(|w| target.words.contains(w)) {
+            if !interest.words.is_empty() && interest.words.iter().all(|w| subject.words.contains(w)) {
                 score += 1.0;
             }
         }
-        if target.debate && entry.debater {
+        if subject.debate && entry.debater {
             score += 2.0;
         }
         score
     }
 
-    /// How well the persona `id` fits `target` (1 plus 3 per interest among the topics plus 1 per
+    /// How well the persona `id` fits `subject` (1 plus 3 per interest among the topics plus 1 per
     /// interest in the text); `None` for a persona not in the pool.
-    pub fn affinity_of(&self, id: Uuid, target: &Target) -> Option<f64> {
-        self.entries.iter().find(|e| e.candidate.persona.id == id).map(|e| Self::affinity(e, target))
+    pub fn affinity_of(&self, id: Uuid, subject: &Subject) -> Option<f64> {
+        self.entries.iter().find(|e| e.candidate.persona.id == id).map(|e| Self::affinity(e, subject))
     }
 
-    fn exclusion(&self, entry: &Entry<'_>, target: &Target, limits: &Limits) -> Option<&'static str> {
+    fn exclusion(&self, entry: &Entry<'_>, subject: &Subject, limits: &Limits) -> Option<&'static str> {
         let c = entry.candidate;
         if !c.persona.is_active {
             Some("paused")
-        } else if target.author == Some(c.persona.id) {
+        } else if subject.author == Some(c.persona.id) {
             Some("author")
         } else if c.engaged {
             Some("already engaged")
-        } else if c.activity.actions_last_hour >= i64::from(limits.actions_per_hour) {
+        } else if limits.actions_left(&c.activity) <= 0 {
             Some("hourly limit")
-        } else if target.wants_post && c.activity.posts_last_day >= i64::from(limits.posts_per_day) {
+        } else if subject.wants_post && limits.posts_left(&c.activity) <= 0 {
             Some("daily post limit")
         } else if !entry.awake {
             Some("asleep")
@@ -167,17 +159,17 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// Why each candidate would not be picked for `target` (`None`: eligible), in pool order.
-    pub fn exclusions(&self, target: &Target, limits: &Limits) -> Vec<Option<&'static str>> {
-        self.entries.iter().map(|e| self.exclusion(e, target, limits)).collect()
+    /// Why each candidate would not be picked for `subject` (`None`: eligible), in pool order.
+    pub fn exclusions(&self, subject: &Subject, limits: &Limits) -> Vec<Option<&'static str>> {
+        self.entries.iter().map(|e| self.exclusion(e, subject, limits)).collect()
     }
 
-    /// Up to `count` personas for `target`, best fits most likely, drawn without replacement with
+    /// Up to `count` personas for `subject`, best fits most likely, drawn without replacement with
     /// weights `affinity²` (Efraimidis–Spirakis keys), skipping those `also_exclude` names. The same RNG
     /// state gives the same pick.
     pub fn select(
         &self,
-        target: &Target,
+        subject: &Subject,
         limits: &Limits,
         count: usize,
         rng: &mut impl Rng,
@@ -189,9 +181,9 @@ impl<'a> Pool<'a> {
         let mut keyed: Vec<(f64, Uuid)> = self
             .entries
             .iter()
-            .filter(|e| self.exclusion(e, target, limits).is_none() && !also_exclude(e.candidate.persona.id))
+            .filter(|e| self.exclusion(e, subject, limits).is_none() && !also_exclude(e.candidate.persona.id))
             .map(|e| {
-                let weight = Self::affinity(e, target).powi(2);
+                let weight = Self::affinity(e, subject).powi(2);
                 let u: f64 = rng.random_range(f64::EPSILON..1.0);
                 (u.powf(1.0 / weight), e.candidate.persona.id)
             })

@@ -2,41 +2,39 @@
 //! examples, openings not to reuse), the context rendered inside a token budget with deterministic
 //! truncation, and each action's instructions and output schema.
 
-use serde_json::json;
-
-use crate::ai::{Brief, Prompt};
-use crate::context::{Author, BoardView, CommentView, PostContext, PostView, ThreadContext};
+use crate::ai::{OfflineAnswer, Prompt};
+use crate::context::{Author, BoardView, CommentView, PostContext, PostView, Scene, ThreadContext};
 use crate::persona::{History, Persona};
-use crate::queue::TaskType;
 
-/// What the persona is looking at.
-#[derive(Debug, Clone, Copy)]
-pub enum Situation<'a> {
-    /// About to write an original post on a board.
-    NewPost(&'a BoardView),
-    /// About to share a picture on a board.
-    NewImagePost(&'a BoardView),
-    /// Reading a post, about to comment.
-    Comment(&'a PostContext),
-    /// Reading a thread, about to reply to its target comment.
-    Reply(&'a ThreadContext),
-    /// Deciding how to vote on a post.
-    VoteOnPost(&'a PostContext),
-    /// Deciding how to vote on a comment.
-    VoteOnComment(&'a ThreadContext),
+/// What a kind asks of the model: its instructions (after the context), the JSON schema of the answer
+/// (Gemini's OpenAPI subset), and how to sample.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    /// What to write, in a sentence or a few.
+    pub instructions: String,
+    /// The answer's schema.
+    pub schema: serde_json::Value,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Output budget, thinking included.
+    pub max_output_tokens: u32,
 }
 
-impl Situation<'_> {
-    /// The action this situation asks for.
-    pub fn task(&self) -> TaskType {
-        match self {
-            Self::NewPost(_) => TaskType::Post,
-            Self::NewImagePost(_) => TaskType::ImagePost,
-            Self::Comment(_) => TaskType::Comment,
-            Self::Reply(_) => TaskType::Reply,
-            Self::VoteOnPost(_) | Self::VoteOnComment(_) => TaskType::Vote,
-        }
+impl Ask {
+    /// Writing: varied, with room for a post.
+    pub fn writing(instructions: String, schema: serde_json::Value) -> Self {
+        Self { instructions, schema, temperature: 0.9, max_output_tokens: 2048 }
     }
+
+    /// A decision: steady, one word.
+    pub fn decision(instructions: String, schema: serde_json::Value) -> Self {
+        Self { instructions, schema, temperature: 0.2, max_output_tokens: 512 }
+    }
+}
+
+/// A string field of an answer's schema.
+pub fn text_field(description: &str) -> serde_json::Value {
+    serde_json::json!({ "type": "STRING", "description": description })
 }
 
 /// Everything a prompt is built from.
@@ -47,8 +45,10 @@ pub struct PromptInput<'a> {
     /// What they wrote recently.
     pub history: &'a History,
     /// What they are looking at.
-    pub situation: Situation<'a>,
-    /// An operator's extra instruction for a forced task.
+    pub scene: &'a Scene,
+    /// What the kind asks.
+    pub ask: &'a Ask,
+    /// An operator's extra instruction for a forced task (issued through the admin API or the CLI).
     pub operator_note: Option<&'a str>,
     /// Varies the offline writer; the task id's hash in practice.
     pub seed: u64,
@@ -90,36 +90,16 @@ pub fn truncate(text: &str, max: usize) -> String {
     format!("{}…", at_word.trim_end())
 }
 
-/// Builds the prompt.
-pub fn build(input: &PromptInput<'_>, budget: &Budget) -> Prompt {
-    let task = input.situation.task();
-    let (temperature, max_output_tokens) = match task {
-        TaskType::Vote => (0.2, 512),
-        _ => (0.9, 2048),
-    };
+/// Builds the prompt; `offline` is what the offline writer answers to it.
+pub fn build(input: &PromptInput<'_>, budget: &Budget, offline: Option<OfflineAnswer>) -> Prompt {
     Prompt {
         system: system_prompt(input.persona, input.history, budget),
         user: user_prompt(input, budget),
-        schema: schema(task),
-        temperature,
-        max_output_tokens,
-        brief: brief(input),
-    }
-}
-
-fn brief(input: &PromptInput<'_>) -> Brief {
-    let (board, post, comment) = match input.situation {
-        Situation::NewPost(b) | Situation::NewImagePost(b) => (Some(b.clone()), None, None),
-        Situation::Comment(p) | Situation::VoteOnPost(p) => (None, Some(p.post.clone()), None),
-        Situation::Reply(t) | Situation::VoteOnComment(t) => (None, Some(t.post.clone()), Some(t.target.clone())),
-    };
-    Brief {
-        persona: Some(input.persona.clone()),
-        task: Some(input.situation.task()),
-        board,
-        post,
-        comment,
+        schema: input.ask.schema.clone(),
+        temperature: input.ask.temperature,
+        max_output_tokens: input.ask.max_output_tokens,
         seed: input.seed,
+        offline,
     }
 }
 
@@ -321,110 +301,18 @@ fn context_of_board(board: &BoardView, remaining: &mut usize) -> String {
 
 fn user_prompt(input: &PromptInput<'_>, budget: &Budget) -> String {
     let mut remaining = budget.context_tokens;
-    let persona = input.persona;
-    let (context, instructions) = match input.situation {
-        Situation::NewPost(board) => (
-            context_of_board(board, &mut remaining),
-            format!(
-                "Write a new post for {}. Pick something you would genuinely post about there, given your \
-                 interests and what you have been up to. A plain, specific title (under 120 characters) and a \
-                 body of 2 to 6 sentences.",
-                board.name
-            ),
-        ),
-        Situation::NewImagePost(board) => (
-            context_of_board(board, &mut remaining),
-            format!(
-                "Share a picture you took, on {}. Give a short title, a caption of 1 to 3 sentences in your \
-                 voice, and image_prompt: a vivid description of the photograph for an image generator \
-                 (subject, setting, light, style; realistic; no text, logos or watermarks in the image).",
-                board.name
-            ),
-        ),
-        Situation::Comment(post) => (
-            context_of_post(post, persona, &mut remaining),
-            "Write a comment on this post. React to its specifics, add something of your own (an \
-             experience, a detail, a disagreement, a question), and don't repeat points others already made. \
-             1 to 4 sentences."
-                .to_owned(),
-        ),
-        Situation::Reply(thread) => {
-            let whom = thread.target.author.display();
-            (
-                context_of_thread(thread, persona, &mut remaining),
-                format!(
-                    "Write your reply to {whom}, whose comment is the one in question. Answer them directly, as in \
-                     a conversation; agree, push back or add something — don't just restate. 1 to 3 sentences. \
-                     Conversations end: if you have nothing worth adding, or would only repeat yourself, answer \
-                     with decision \"no_reply\" and an empty body; otherwise decision \"reply\"."
-                ),
-            )
-        }
-        Situation::VoteOnPost(post) => (
-            context_of_post(post, persona, &mut remaining),
-            "Decide how you vote on this post: \"up\" if you find it useful, interesting or agree with it, \
-             \"down\" if it is low-effort, wrong or rude, \"none\" if you don't care either way. Most things \
-             get none or up."
-                .to_owned(),
-        ),
-        Situation::VoteOnComment(thread) => (
-            context_of_thread(thread, persona, &mut remaining),
-            "Decide how you vote on the comment in question: \"up\" if you find it useful, interesting or \
-             agree with it, \"down\" if it is low-effort, wrong or rude, \"none\" if you don't care either \
-             way. Most things get none or up."
-                .to_owned(),
-        ),
+    let mut user = match input.scene {
+        Scene::Board(board) => context_of_board(board, &mut remaining),
+        Scene::Post(post) => context_of_post(post, input.persona, &mut remaining),
+        Scene::Thread(thread) => context_of_thread(thread, input.persona, &mut remaining),
     };
-    let mut user = context;
     user.push_str("\n---\n");
-    user.push_str(&instructions);
+    user.push_str(&input.ask.instructions);
     if let Some(note) = input.operator_note.filter(|n| !n.trim().is_empty()) {
         user.push_str(&format!("\nAlso: {}", truncate(note, 500)));
     }
     user.push_str("\nAnswer with JSON only, following the schema.");
     user
-}
-
-/// The JSON schema (Gemini's OpenAPI subset) of an action's answer.
-pub fn schema(task: TaskType) -> serde_json::Value {
-    let text = |description: &str| json!({ "type": "STRING", "description": description });
-    match task {
-        TaskType::Post => json!({
-            "type": "OBJECT",
-            "properties": { "title": text("the post title"), "body": text("the post body") },
-            "required": ["title", "body"],
-            "propertyOrdering": ["title", "body"]
-        }),
-        TaskType::ImagePost => json!({
-            "type": "OBJECT",
-            "properties": {
-                "title": text("the post title"),
-                "body": text("the caption"),
-                "image_prompt": text("what the photograph shows, for an image generator")
-            },
-            "required": ["title", "body", "image_prompt"],
-            "propertyOrdering": ["title", "body", "image_prompt"]
-        }),
-        TaskType::Comment => json!({
-            "type": "OBJECT",
-            "properties": { "body": text("the text of your comment") },
-            "required": ["body"]
-        }),
-        TaskType::Reply => json!({
-            "type": "OBJECT",
-            "properties": {
-                "decision": { "type": "STRING", "enum": ["reply", "no_reply"] },
-                "body": text("the text of your reply; empty for no_reply")
-            },
-            "required": ["decision", "body"],
-            "propertyOrdering": ["decision", "body"]
-        }),
-        TaskType::Vote => json!({
-            "type": "OBJECT",
-            "properties": { "direction": { "type": "STRING", "enum": ["up", "down", "none"] } },
-            "required": ["direction"]
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use shared::ai::offline::OfflineWriter;
 use shared::ai::openai_compat::OpenAiClient;
 use shared::ai::{Disposition, ImagePrompt, ModelClient, ModelError, Prompt, Provider, RateLimiter};
 use shared::clock::ManualClock;
-use shared::prompt::{self, Budget, PromptInput, Situation};
+use shared::context::Scene;
+use shared::kinds::{COMMENT, IMAGE_POST, Kind, POST, REPLY, VOTE};
+use shared::prompt::{self, Budget};
 use testkit::gemini_fake::{FAKE_KEY, sample_png};
 use testkit::samples;
 use testkit::{GeminiFake, Reply, TestDb};
@@ -33,16 +35,7 @@ fn comment_prompt() -> Prompt {
     let persona = samples::marisol();
     let history = samples::marisol_history();
     let post = samples::stir_fry_post_context();
-    prompt::build(
-        &PromptInput {
-            persona: &persona,
-            history: &history,
-            situation: Situation::Comment(&post),
-            operator_note: None,
-            seed: 7,
-        },
-        &Budget::default(),
-    )
+    COMMENT.prompt(&persona, &history, &Scene::Post(post), None, 7, &Budget::default())
 }
 
 fn image_prompt() -> ImagePrompt {
@@ -309,13 +302,10 @@ impl std::io::Write for LogWriter {
 
 // ---- request bodies, as the fake receives them ---------------------------------------------------
 
-async fn received_body(situation: Situation<'_>, note: Option<&str>) -> serde_json::Value {
+async fn received_body(kind: Kind, scene: Scene, note: Option<&str>) -> serde_json::Value {
     let persona = samples::marisol();
     let history = samples::marisol_history();
-    let prompt = prompt::build(
-        &PromptInput { persona: &persona, history: &history, situation, operator_note: note, seed: 7 },
-        &Budget::default(),
-    );
+    let prompt = kind.prompt(&persona, &history, &scene, note, 7, &Budget::default());
     let fake = GeminiFake::start().await;
     gemini(&fake).generate(&prompt).await.unwrap();
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
@@ -325,25 +315,28 @@ async fn received_body(situation: Situation<'_>, note: Option<&str>) -> serde_js
 #[tokio::test]
 async fn request_body_for_a_post() {
     let board = samples::cooking_board();
-    insta::assert_json_snapshot!("request_post", received_body(Situation::NewPost(&board), None).await);
+    insta::assert_json_snapshot!("request_post", received_body(POST, Scene::Board(board.clone()), None).await);
 }
 
 #[tokio::test]
 async fn request_body_for_an_image_post() {
     let board = samples::cooking_board();
-    insta::assert_json_snapshot!("request_image_post", received_body(Situation::NewImagePost(&board), None).await);
+    insta::assert_json_snapshot!(
+        "request_image_post",
+        received_body(IMAGE_POST, Scene::Board(board.clone()), None).await
+    );
 }
 
 #[tokio::test]
 async fn request_body_for_a_comment() {
     let post = samples::stir_fry_post_context();
-    insta::assert_json_snapshot!("request_comment", received_body(Situation::Comment(&post), None).await);
+    insta::assert_json_snapshot!("request_comment", received_body(COMMENT, Scene::Post(post.clone()), None).await);
 }
 
 #[tokio::test]
 async fn request_body_for_a_reply() {
     let thread = samples::stir_fry_thread();
-    insta::assert_json_snapshot!("request_reply", received_body(Situation::Reply(&thread), None).await);
+    insta::assert_json_snapshot!("request_reply", received_body(REPLY, Scene::Thread(thread.clone()), None).await);
 }
 
 #[tokio::test]
@@ -351,7 +344,7 @@ async fn request_body_for_a_vote() {
     let post = samples::stir_fry_post_context();
     insta::assert_json_snapshot!(
         "request_vote",
-        received_body(Situation::VoteOnPost(&post), Some("be generous today")).await
+        received_body(VOTE, Scene::Post(post.clone()), Some("be generous today")).await
     );
 }
 
@@ -374,17 +367,11 @@ fn a_long_thread_is_cut_to_the_budget_deterministically() {
             ..template.clone()
         })
         .collect();
-    let input = PromptInput {
-        persona: &persona,
-        history: &history,
-        situation: Situation::Reply(&thread),
-        operator_note: None,
-        seed: 1,
-    };
+    let scene = Scene::Thread(thread);
     let budget = Budget { context_tokens: 400, ..Budget::default() };
 
-    let first = prompt::build(&input, &budget);
-    let second = prompt::build(&input, &budget);
+    let first = REPLY.prompt(&persona, &history, &scene, None, 1, &budget);
+    let second = REPLY.prompt(&persona, &history, &scene, None, 1, &budget);
 
     assert_eq!(first.user, second.user, "deterministic");
     assert!(prompt::estimate_tokens(&first.user) < 600, "{} tokens", prompt::estimate_tokens(&first.user));
@@ -457,12 +444,9 @@ async fn the_offline_provider_is_not_limited() {
 
 // ---- the offline writer ----------------------------------------------------------------------------
 
-async fn offline_text(persona: &shared::persona::Persona, situation: Situation<'_>, seed: u64) -> String {
+async fn offline_text(persona: &shared::persona::Persona, kind: Kind, scene: Scene, seed: u64) -> String {
     let history = shared::persona::History::default();
-    let prompt = prompt::build(
-        &PromptInput { persona, history: &history, situation, operator_note: None, seed },
-        &Budget::default(),
-    );
+    let prompt = kind.prompt(persona, &history, &scene, None, seed, &Budget::default());
     OfflineWriter.generate(&prompt).await.unwrap().text
 }
 
@@ -472,18 +456,18 @@ async fn the_offline_writer_is_deterministic_and_varies_with_persona_and_context
     let thread = samples::stir_fry_thread();
     let (marisol, nia) = (samples::marisol(), samples::nia());
 
-    let a = offline_text(&marisol, Situation::Comment(&post), 1).await;
-    let again = offline_text(&marisol, Situation::Comment(&post), 1).await;
-    let other_persona = offline_text(&nia, Situation::Comment(&post), 1).await;
-    let other_context = offline_text(&marisol, Situation::Reply(&thread), 1).await;
-    let other_seed = offline_text(&marisol, Situation::Comment(&post), 2).await;
+    let a = offline_text(&marisol, COMMENT, Scene::Post(post.clone()), 1).await;
+    let again = offline_text(&marisol, COMMENT, Scene::Post(post.clone()), 1).await;
+    let other_persona = offline_text(&nia, COMMENT, Scene::Post(post.clone()), 1).await;
+    let other_context = offline_text(&marisol, REPLY, Scene::Thread(thread.clone()), 1).await;
+    let other_seed = offline_text(&marisol, COMMENT, Scene::Post(post.clone()), 2).await;
 
     assert_eq!(a, again, "same seed, same text");
     assert_ne!(a, other_persona);
     assert_ne!(a, other_context);
     assert_ne!(a, other_seed);
     for text in [&a, &other_persona, &other_context] {
-        let draft = shared::ai::parse::parse(shared::queue::TaskType::Comment, text, &marisol).unwrap();
+        let draft = COMMENT.parse(text, &marisol).unwrap();
         assert!(!draft.visible_text().is_empty());
     }
     assert!(other_context.contains("alex_k"), "a reply addresses whom it answers: {other_context}");
@@ -496,16 +480,16 @@ async fn the_offline_writer_answers_every_action_in_its_schema_and_paints_a_png(
     let post = samples::stir_fry_post_context();
     let thread = samples::stir_fry_thread();
     let persona = samples::marisol();
-    for (situation, task) in [
-        (Situation::NewPost(&board), shared::queue::TaskType::Post),
-        (Situation::NewImagePost(&board), shared::queue::TaskType::ImagePost),
-        (Situation::Comment(&post), shared::queue::TaskType::Comment),
-        (Situation::Reply(&thread), shared::queue::TaskType::Reply),
-        (Situation::VoteOnPost(&post), shared::queue::TaskType::Vote),
-        (Situation::VoteOnComment(&thread), shared::queue::TaskType::Vote),
+    for (task, scene) in [
+        (POST, Scene::Board(board.clone())),
+        (IMAGE_POST, Scene::Board(board.clone())),
+        (COMMENT, Scene::Post(post.clone())),
+        (REPLY, Scene::Thread(thread.clone())),
+        (VOTE, Scene::Post(post.clone())),
+        (VOTE, Scene::Thread(thread.clone())),
     ] {
-        let text = offline_text(&persona, situation, 3).await;
-        shared::ai::parse::parse(task, &text, &persona).unwrap_or_else(|e| panic!("{task}: {e}: {text}"));
+        let text = offline_text(&persona, task, scene, 3).await;
+        task.parse(&text, &persona).unwrap_or_else(|e| panic!("{task}: {e}: {text}"));
     }
     let image = OfflineWriter.generate_image(&image_prompt()).await.unwrap();
     let decoded = image::load_from_memory(&image.bytes).unwrap();

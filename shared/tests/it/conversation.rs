@@ -6,13 +6,14 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
-use shared::actions;
 use shared::ai::gemini::GeminiClient;
 use shared::clock::Clock;
 use shared::db::Type;
 use shared::engine::Engine;
+use shared::kinds;
+use shared::kinds::{COMMENT, REPLY};
 use shared::planner;
-use shared::queue::{NewTask, Target, TaskStatus, TaskType};
+use shared::queue::{NewTask, Target, TaskStatus};
 use shared::worker::{self, Budget};
 use testkit::fixtures::{self, Author};
 use testkit::gemini_fake::FAKE_KEY;
@@ -113,12 +114,8 @@ async fn a_conversation_runs_to_its_reply_cap_between_two_personas_and_stops() {
         ],
     );
     let t = thread(&engine, 5).await;
-    let opener = claim_new(
-        &engine,
-        NewTask::new(t.personas[0], TaskType::Comment, Target { post_id: Some(t.post), ..Target::default() }, t0()),
-    )
-    .await;
-    assert_eq!(actions::run_task(&engine, &opener).await.status, TaskStatus::Done);
+    let opener = claim_new(&engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
+    assert_eq!(kinds::run_task(&engine, &opener).await.status, TaskStatus::Done);
 
     run_until_quiet(&engine, &clock, 4).await;
 
@@ -145,12 +142,8 @@ async fn the_depth_cap_stops_a_conversation() {
     let (engine, clock) =
         engine(&db, &fake, &[("CONVERSATION_REPLY_PROBABILITY", "1"), ("CONVERSATION_MAX_DEPTH", "2")]);
     let t = thread(&engine, 4).await;
-    let opener = claim_new(
-        &engine,
-        NewTask::new(t.personas[0], TaskType::Comment, Target { post_id: Some(t.post), ..Target::default() }, t0()),
-    )
-    .await;
-    actions::run_task(&engine, &opener).await;
+    let opener = claim_new(&engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
+    kinds::run_task(&engine, &opener).await;
 
     run_until_quiet(&engine, &clock, 4).await;
 
@@ -180,10 +173,7 @@ async fn the_thread_cap_holds_when_four_workers_race() {
         fixtures::comment(&**c, t.post, None, Author::Persona(t.personas[0]), "Start here: what is a good test?", t0())
             .await;
     // Eight personas are asked to answer the same persona comment at the same moment.
-    let asks: Vec<NewTask> = t.personas[1..]
-        .iter()
-        .map(|p| NewTask::new(*p, TaskType::Reply, Target { comment_id: Some(root), ..Target::default() }, t0()))
-        .collect();
+    let asks: Vec<NewTask> = t.personas[1..].iter().map(|p| REPLY.task(*p, Target::Comment(root), t0())).collect();
     engine.queue.enqueue(&**c, &asks).await.unwrap();
 
     run_until_quiet(&engine, &clock, 4).await;
@@ -212,12 +202,8 @@ async fn no_reply_from_the_model_ends_the_branch_cleanly() {
             .await;
     fake.push(Reply::Json(serde_json::json!({"decision": "no_reply", "body": ""})));
 
-    let task = claim_new(
-        &engine,
-        NewTask::new(t.personas[1], TaskType::Reply, Target { comment_id: Some(root), ..Target::default() }, t0()),
-    )
-    .await;
-    let report = actions::run_task(&engine, &task).await;
+    let task = claim_new(&engine, REPLY.task(t.personas[1], Target::Comment(root), t0())).await;
+    let report = kinds::run_task(&engine, &task).await;
 
     assert_eq!(report.status, TaskStatus::Skipped);
     assert_eq!(report.reason.as_deref(), Some("the persona chose not to reply (the conversation has run its course)"));
@@ -276,7 +262,7 @@ async fn a_person_who_answers_a_persona_is_answered_soon_and_follow_up_delays_ar
 
     clock.set(due);
     let claimed = engine.queue.claim_by_id(&**c, task_id).await.unwrap();
-    let report = actions::run_task(&engine, &claimed).await;
+    let report = kinds::run_task(&engine, &claimed).await;
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     let parent: Uuid = c
         .query_typed_one(
@@ -322,13 +308,9 @@ async fn follow_ups_are_written_in_the_publishing_transaction() {
         )
         .await
         .unwrap();
-    let opener = claim_new(
-        &engine,
-        NewTask::new(t.personas[0], TaskType::Comment, Target { post_id: Some(t.post), ..Target::default() }, t0()),
-    )
-    .await;
+    let opener = claim_new(&engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
 
-    let report = actions::run_task(&engine, &opener).await;
+    let report = kinds::run_task(&engine, &opener).await;
 
     assert_eq!(report.status, TaskStatus::Pending, "retried: {report:?}");
     assert_eq!(count(&engine, "SELECT count(*) FROM comments").await, 0, "no comment without its follow-up");

@@ -7,14 +7,15 @@ use std::sync::{Arc, Mutex};
 use chrono::Duration;
 use shared::db::tasks::Outcome;
 use shared::db::{self, GenericClient, Type};
-use shared::queue::{Failure, NewTask, Queue, QueueError, RetryPolicy, Target, Task, TaskStatus, TaskType};
+use shared::kinds::{COMMENT, Kind, POST, VOTE};
+use shared::queue::{Failure, NewTask, Queue, QueueError, RetryPolicy, Target, Task, TaskStatus};
 use testkit::{TestDb, fixtures};
 use uuid::Uuid;
 
 use crate::helpers::{init_tracing, queue_at, t0};
 
 fn post_target(post_id: Uuid) -> Target {
-    Target { post_id: Some(post_id), ..Target::default() }
+    Target::Post(post_id)
 }
 
 async fn world(db: &TestDb) -> (Uuid, Uuid, Uuid) {
@@ -37,10 +38,8 @@ async fn enqueue_creates_pending_tasks_stamped_by_the_injected_clock() {
     let (persona, _, post) = world(&db).await;
     let c = db.client().await;
 
-    let report = queue
-        .enqueue(&**c, &[NewTask::new(persona, TaskType::Comment, post_target(post), t0() + Duration::minutes(20))])
-        .await
-        .unwrap();
+    let report =
+        queue.enqueue(&**c, &[COMMENT.task(persona, post_target(post), t0() + Duration::minutes(20))]).await.unwrap();
 
     assert_eq!(report.inserted.len(), 1);
     assert_eq!(report.skipped, 0);
@@ -61,7 +60,7 @@ async fn a_task_is_claimed_only_once_it_is_due_and_then_holds_a_lease() {
     let (persona, _, post) = world(&db).await;
     let c = db.client().await;
     let id = queue
-        .enqueue(&**c, &[NewTask::new(persona, TaskType::Vote, post_target(post), t0() + Duration::minutes(5))])
+        .enqueue(&**c, &[VOTE.task(persona, post_target(post), t0() + Duration::minutes(5))])
         .await
         .unwrap()
         .inserted[0];
@@ -84,9 +83,9 @@ fn clock_now(queue: &Queue) -> chrono::DateTime<chrono::Utc> {
     queue.now()
 }
 
-async fn claim_one(db: &TestDb, queue: &Queue, persona: Uuid, task_type: TaskType, target: Target) -> Task {
+async fn claim_one(db: &TestDb, queue: &Queue, persona: Uuid, task_type: Kind, target: Target) -> Task {
     let c = db.client().await;
-    queue.enqueue(&**c, &[NewTask::new(persona, task_type, target, queue.now())]).await.unwrap();
+    queue.enqueue(&**c, &[task_type.task(persona, target, queue.now())]).await.unwrap();
     let mut claimed = queue.claim(&**c, 1).await.unwrap();
     assert_eq!(claimed.len(), 1, "claimed the task just enqueued");
     claimed.remove(0)
@@ -97,7 +96,7 @@ async fn completing_in_the_effect_transaction_marks_done_with_the_result_and_tok
     let db = TestDb::new().await;
     let (queue, clock) = queue_at(t0());
     let (persona, _, post) = world(&db).await;
-    let task = claim_one(&db, &queue, persona, TaskType::Comment, post_target(post)).await;
+    let task = claim_one(&db, &queue, persona, COMMENT, post_target(post)).await;
     clock.advance(Duration::seconds(7));
 
     let mut c = db.client().await;
@@ -129,15 +128,14 @@ async fn skip_records_the_reason_and_a_permanent_failure_fails_at_once() {
     let (persona, board, post) = world(&db).await;
     let c = db.client().await;
 
-    let skipped = claim_one(&db, &queue, persona, TaskType::Comment, post_target(post)).await;
+    let skipped = claim_one(&db, &queue, persona, COMMENT, post_target(post)).await;
     queue.skip(&**c, &skipped, "post was deleted", &Outcome::default()).await.unwrap();
     let skipped = reload(&db, &queue, skipped.id).await;
     assert_eq!(skipped.status, TaskStatus::Skipped);
     assert_eq!(skipped.skip_reason.as_deref(), Some("post was deleted"));
     assert_eq!(skipped.completed_at, Some(t0()));
 
-    let failing =
-        claim_one(&db, &queue, persona, TaskType::Post, Target { board_id: Some(board), ..Target::default() }).await;
+    let failing = claim_one(&db, &queue, persona, POST, Target::Board(board)).await;
     let outcome = queue
         .fail(&**c, &failing, &Failure::Permanent("model gemini-x is retired (404)".into()), &Outcome::default())
         .await
@@ -155,11 +153,7 @@ async fn retryable_failures_back_off_30_60_120_seconds_then_fail_for_good() {
     let (queue, clock) = queue_at(t0());
     let (persona, _, post) = world(&db).await;
     let c = db.client().await;
-    let id = queue
-        .enqueue(&**c, &[NewTask::new(persona, TaskType::Comment, post_target(post), t0())])
-        .await
-        .unwrap()
-        .inserted[0];
+    let id = queue.enqueue(&**c, &[COMMENT.task(persona, post_target(post), t0())]).await.unwrap().inserted[0];
 
     let mut delays = Vec::new();
     for attempt in 0..4 {
@@ -199,10 +193,7 @@ async fn jittered_backoff_stays_within_ten_percent_of_the_schedule() {
     let c = db.client().await;
     let personas = fixtures::personas(&**c, "jitter", 40).await;
     let board = fixtures::board(&**c, "b", &["x"]).await;
-    let new: Vec<NewTask> = personas
-        .iter()
-        .map(|p| NewTask::new(*p, TaskType::Post, Target { board_id: Some(board), ..Target::default() }, t0()))
-        .collect();
+    let new: Vec<NewTask> = personas.iter().map(|p| POST.task(*p, Target::Board(board), t0())).collect();
     queue.enqueue(&**c, &new).await.unwrap();
 
     let claimed = queue.claim(&**c, 40).await.unwrap();
@@ -223,7 +214,7 @@ async fn reschedule_moves_the_task_without_using_a_retry() {
     let (queue, _clock) = queue_at(t0());
     let (persona, _, post) = world(&db).await;
     let c = db.client().await;
-    let task = claim_one(&db, &queue, persona, TaskType::Comment, post_target(post)).await;
+    let task = claim_one(&db, &queue, persona, COMMENT, post_target(post)).await;
 
     let later = t0() + Duration::minutes(42);
     queue.reschedule(&**c, &task, later, "persona over 4 actions/hour", &Outcome::default()).await.unwrap();
@@ -244,7 +235,7 @@ async fn cancel_and_retry_now_follow_the_state_machine() {
 
     // PENDING → SKIPPED by an operator.
     let pending = queue
-        .enqueue(&**c, &[NewTask::new(persona, TaskType::Vote, post_target(post), t0() + Duration::hours(1))])
+        .enqueue(&**c, &[VOTE.task(persona, post_target(post), t0() + Duration::hours(1))])
         .await
         .unwrap()
         .inserted[0];
@@ -261,8 +252,7 @@ async fn cancel_and_retry_now_follow_the_state_machine() {
 
     // FAILED → PENDING with its retries reset.
     let other = fixtures::persona(&**c, "bob", &["x"]).await;
-    let failing =
-        claim_one(&db, &queue, other, TaskType::Post, Target { board_id: Some(board), ..Target::default() }).await;
+    let failing = claim_one(&db, &queue, other, POST, Target::Board(board)).await;
     queue.fail(&**c, &failing, &Failure::Permanent("bad".into()), &Outcome::default()).await.unwrap();
     let again = queue.retry_now(&**c, failing.id).await.unwrap();
     assert_eq!((again.status, again.retry_count), (TaskStatus::Pending, 0));
@@ -275,7 +265,7 @@ async fn illegal_transitions_are_refused_with_a_typed_error() {
     let (queue, _clock) = queue_at(t0());
     let (persona, _, post) = world(&db).await;
     let mut c = db.client().await;
-    let task = claim_one(&db, &queue, persona, TaskType::Comment, post_target(post)).await;
+    let task = claim_one(&db, &queue, persona, COMMENT, post_target(post)).await;
     queue.complete(&**c, &task, &Outcome::default()).await.unwrap();
 
     // Finalising twice.
@@ -309,7 +299,7 @@ async fn illegal_transitions_are_refused_with_a_typed_error() {
         Err(QueueError::IllegalTransition { .. })
     ));
     // A RUNNING task cannot be retried now; unknown ids are NotFound.
-    let running = claim_one(&db, &queue, persona, TaskType::Vote, post_target(post)).await;
+    let running = claim_one(&db, &queue, persona, VOTE, post_target(post)).await;
     assert!(matches!(
         queue.retry_now(&**c, running.id).await,
         Err(QueueError::IllegalTransition { status: TaskStatus::Running, .. })
@@ -337,7 +327,7 @@ async fn cancelling_a_running_task_makes_its_worker_roll_back() {
     let db = TestDb::new().await;
     let (queue, _clock) = queue_at(t0());
     let (persona, _, post) = world(&db).await;
-    let task = claim_one(&db, &queue, persona, TaskType::Comment, post_target(post)).await;
+    let task = claim_one(&db, &queue, persona, COMMENT, post_target(post)).await;
 
     let operator = db.client().await;
     queue.cancel(&**operator, task.id, "operator cancelled it").await.unwrap();
@@ -365,7 +355,7 @@ async fn a_crashed_claim_is_rescued_after_its_lease_and_completed_exactly_once()
     let (persona, _, post) = world(&db).await;
     {
         let c = db.client().await;
-        queue.enqueue(&**c, &[NewTask::new(persona, TaskType::Comment, post_target(post), t0())]).await.unwrap();
+        queue.enqueue(&**c, &[COMMENT.task(persona, post_target(post), t0())]).await.unwrap();
     }
 
     // A worker claims on its own connection, then dies without finishing.
@@ -422,11 +412,7 @@ async fn a_task_whose_lease_expires_with_no_retries_left_fails() {
     let (queue, clock) = queue_at(t0());
     let (persona, _, post) = world(&db).await;
     let c = db.client().await;
-    let id = queue
-        .enqueue(&**c, &[NewTask::new(persona, TaskType::Comment, post_target(post), t0())])
-        .await
-        .unwrap()
-        .inserted[0];
+    let id = queue.enqueue(&**c, &[COMMENT.task(persona, post_target(post), t0())]).await.unwrap().inserted[0];
     c.query_typed("UPDATE persona_tasks SET retry_count = max_retries WHERE id = $1", &[(&id, Type::UUID)])
         .await
         .unwrap();
@@ -448,15 +434,14 @@ async fn the_dedupe_index_allows_one_live_task_per_persona_type_and_target() {
     let (persona, board, post) = world(&db).await;
     let c = db.client().await;
     let other_board = fixtures::board(&**c, "other", &["x"]).await;
-    let comment = NewTask::new(persona, TaskType::Comment, post_target(post), t0());
-    let post_on =
-        |b: Uuid| NewTask::new(persona, TaskType::Post, Target { board_id: Some(b), ..Target::default() }, t0());
+    let comment = COMMENT.task(persona, post_target(post), t0());
+    let post_on = |b: Uuid| POST.task(persona, Target::Board(b), t0());
 
     let first = queue.enqueue(&**c, &[comment.clone(), comment.clone(), post_on(board)]).await.unwrap();
     assert_eq!((first.inserted.len(), first.skipped), (2, 1), "a duplicate inside one batch is skipped");
     let second = queue.enqueue(&**c, &[comment.clone(), post_on(board), post_on(other_board)]).await.unwrap();
     assert_eq!((second.inserted.len(), second.skipped), (1, 2), "null targets compare equal too");
-    let vote = NewTask::new(persona, TaskType::Vote, post_target(post), t0());
+    let vote = VOTE.task(persona, post_target(post), t0());
     assert_eq!(queue.enqueue(&**c, &[vote]).await.unwrap().inserted.len(), 1, "another type is another task");
 
     // Once the comment task is finished, the same comment task may be enqueued again (memory, not the
@@ -497,10 +482,10 @@ async fn a_persona_never_has_two_running_tasks() {
         .enqueue(
             &**c,
             &[
-                NewTask::new(persona, TaskType::Comment, post_target(post), t0() - Duration::minutes(3)),
-                NewTask::new(persona, TaskType::Vote, post_target(post), t0() - Duration::minutes(2)),
-                NewTask::new(persona, TaskType::Post, Target { board_id: Some(board), ..Target::default() }, t0()),
-                NewTask::new(other, TaskType::Vote, post_target(post), t0()),
+                COMMENT.task(persona, post_target(post), t0() - Duration::minutes(3)),
+                VOTE.task(persona, post_target(post), t0() - Duration::minutes(2)),
+                POST.task(persona, Target::Board(board), t0()),
+                VOTE.task(other, post_target(post), t0()),
             ],
         )
         .await
@@ -549,14 +534,9 @@ async fn stats_count_by_status_and_type_with_the_oldest_due_age() {
         .enqueue(
             &**c,
             &[
-                NewTask::new(persona, TaskType::Comment, post_target(post), t0() - Duration::minutes(10)),
-                NewTask::new(
-                    persona,
-                    TaskType::Post,
-                    Target { board_id: Some(board), ..Target::default() },
-                    t0() + Duration::hours(1),
-                ),
-                NewTask::new(other, TaskType::Vote, post_target(post), t0() - Duration::minutes(1)),
+                COMMENT.task(persona, post_target(post), t0() - Duration::minutes(10)),
+                POST.task(persona, Target::Board(board), t0() + Duration::hours(1)),
+                VOTE.task(other, post_target(post), t0() - Duration::minutes(1)),
             ],
         )
         .await
@@ -607,12 +587,7 @@ async fn eight_claimers_drain_5000_tasks_each_exactly_once() {
     let mut new = Vec::new();
     for (i, persona) in personas.iter().enumerate() {
         for (j, post) in posts.iter().enumerate() {
-            new.push(NewTask::new(
-                *persona,
-                TaskType::Comment,
-                post_target(*post),
-                t0() - Duration::seconds(((i + j) % 97) as i64),
-            ));
+            new.push(COMMENT.task(*persona, post_target(*post), t0() - Duration::seconds(((i + j) % 97) as i64)));
         }
     }
     assert_eq!(new.len(), 5000);
@@ -702,9 +677,9 @@ async fn the_whole_lifecycle_runs_on_pooled_connections_concurrently() {
         let pool = db.pool().clone();
         let queue = queue.clone();
         handles.push(tokio::spawn(async move {
-            let target = Target { board_id: Some(board), ..Target::default() };
+            let target = Target::Board(board);
             let c = pool.get().await.unwrap();
-            queue.enqueue(&**c, &[NewTask::new(persona, TaskType::Post, target, t0())]).await.unwrap();
+            queue.enqueue(&**c, &[POST.task(persona, target, t0())]).await.unwrap();
             queue.stats(&**c).await.unwrap();
         }));
     }
@@ -752,7 +727,7 @@ async fn concurrent_claims_racing_for_one_persona_never_both_win() {
     let mut new = Vec::new();
     for i in 0..30 {
         let post = fixtures::human_post(&**c, board, &format!("p{i}"), t0()).await;
-        new.push(NewTask::new(persona, TaskType::Vote, post_target(post), t0()));
+        new.push(VOTE.task(persona, post_target(post), t0()));
     }
     queue.enqueue(&**c, &new).await.unwrap();
 
@@ -787,7 +762,7 @@ async fn enqueue_reports_what_it_skipped_and_refuses_unknown_personas_clearly() 
     let (_, _, post) = world(&db).await;
     let c = db.client().await;
     let ghost = Uuid::new_v4();
-    let err = queue.enqueue(&**c, &[NewTask::new(ghost, TaskType::Vote, post_target(post), t0())]).await.unwrap_err();
+    let err = queue.enqueue(&**c, &[VOTE.task(ghost, post_target(post), t0())]).await.unwrap_err();
     assert!(matches!(err, QueueError::Db(_)), "{err}");
     assert!(!err.is_retryable(), "a foreign-key violation will not heal by retrying");
     assert_eq!(count(&**c, "SELECT count(*) FROM persona_tasks").await, 0);
@@ -801,8 +776,8 @@ async fn no_reschedule_reaches_further_than_an_hour() {
     let c = db.client().await;
     let persona = testkit::fixtures::persona(&**c, "ada", &["x"]).await;
     let board = testkit::fixtures::board(&**c, "b", &["x"]).await;
-    let target = Target { board_id: Some(board), ..Default::default() };
-    queue.enqueue(&**c, &[NewTask::new(persona, TaskType::Post, target, t0())]).await.unwrap();
+    let target = Target::Board(board);
+    queue.enqueue(&**c, &[POST.task(persona, target, t0())]).await.unwrap();
     let task = queue.claim(&**c, 1).await.unwrap().remove(0);
 
     // A server's RetryInfo or a limiter row saying "ten years".
@@ -812,4 +787,31 @@ async fn no_reschedule_reaches_further_than_an_hour() {
     assert_eq!(at, t0() + shared::queue::MAX_RESCHEDULE);
     let stored = queue.get(&**c, task.id).await.unwrap();
     assert_eq!((stored.status, stored.scheduled_at, stored.retry_count), (TaskStatus::Pending, at, 0));
+}
+
+/// The backoff formula, written once (in the statement that applies it): 30 s doubling, capped.
+#[tokio::test]
+async fn the_retry_delay_doubles_from_thirty_seconds_and_is_capped() {
+    let db = TestDb::new().await;
+    let clock = shared::clock::ManualClock::new(t0());
+    let queue = Queue::new(clock.clone(), std::time::Duration::from_secs(300), 10).with_retry_policy(RetryPolicy {
+        base: Duration::seconds(30),
+        cap: Duration::minutes(10),
+        jitter: 0.0,
+    });
+    let c = db.client().await;
+    let persona = fixtures::persona(&**c, "ada", &["x"]).await;
+    let board = fixtures::board(&**c, "b", &["x"]).await;
+    let target = Target::Board(board);
+    queue.enqueue(&**c, &[POST.task(persona, target, t0())]).await.unwrap();
+    let mut delays = Vec::new();
+    for _ in 0..7 {
+        let task = queue.claim(&**c, 1).await.unwrap().remove(0);
+        let now = shared::clock::Clock::now(&*clock);
+        let outcome = queue.fail(&**c, &task, &Failure::Retryable("flaky".into()), &Outcome::default()).await.unwrap();
+        let next = outcome.next_attempt_at.unwrap();
+        delays.push((next - now).num_seconds());
+        clock.set(next);
+    }
+    assert_eq!(delays, vec![30, 60, 120, 240, 480, 600, 600]);
 }

@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use shared::db::Type;
 use shared::db::personas::{self, Activity, Candidate};
-use shared::persona::selector::{Limits, Pool, Target};
+use shared::persona::selector::{Limits, Pool, Subject};
 use testkit::samples;
 use testkit::{TestDb, fixtures};
 use uuid::Uuid;
@@ -32,7 +32,7 @@ fn the_same_seed_picks_the_same_personas_and_another_seed_may_differ() {
     let pool: Vec<Candidate> =
         (0..30).map(|i| candidate(&format!("p{i:02}"), if i % 3 == 0 { &["cooking"] } else { &["cycling"] })).collect();
     let topics = vec!["cooking".to_string()];
-    let target = Target::new(&topics, "soggy stir-fry", None, false);
+    let target = Subject::new(&topics, "soggy stir-fry", None, false);
     let normalised = Pool::new(&pool, noon());
     let pick = |seed| normalised.select(&target, &LIMITS, 5, &mut ChaCha8Rng::seed_from_u64(seed), |_| false);
     assert_eq!(pick(7), pick(7));
@@ -51,7 +51,7 @@ fn interest_overlap_makes_a_persona_much_more_likely() {
         .map(|i| candidate(&format!("p{i:02}"), if i < 4 { &["cooking", "recipes"] } else { &["cycling"] }))
         .collect();
     let topics = vec!["cooking".to_string(), "recipes".to_string()];
-    let target = Target::new(&topics, "a recipe for lentil soup", None, false);
+    let target = Subject::new(&topics, "a recipe for lentil soup", None, false);
     let normalised = Pool::new(&pool, noon());
     let mut cooks_picked = 0;
     for seed in 0..200 {
@@ -88,14 +88,14 @@ fn every_exclusion_is_honoured() {
     let topics = vec!["cooking".to_string()];
 
     let normalised = Pool::new(&pool, noon());
-    let comment_target = Target::new(&topics, "", Some(author.persona.id), false);
+    let comment_target = Subject::new(&topics, "", Some(author.persona.id), false);
     let mut picked = normalised.select(&comment_target, &LIMITS, 10, &mut ChaCha8Rng::seed_from_u64(1), |_| false);
     picked.sort();
     let mut expected = vec![prolific.persona.id, night_owl.persona.id, eligible.persona.id];
     expected.sort();
     assert_eq!(picked, expected, "the post cap does not matter for comments; the others are excluded");
 
-    let post_target = Target::new(&topics, "", None, true);
+    let post_target = Subject::new(&topics, "", None, true);
     let picked = normalised.select(&post_target, &LIMITS, 10, &mut ChaCha8Rng::seed_from_u64(1), |_| false);
     assert!(!picked.contains(&prolific.persona.id), "over its daily post cap");
     assert!(picked.contains(&author.persona.id), "no author for a new post");

@@ -6,7 +6,8 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::Duration;
 use secrecy::SecretString;
 use shared::ai::gemini::GeminiClient;
-use shared::queue::{NewTask, Target, TaskType};
+use shared::kinds::VOTE;
+use shared::queue::{NewTask, Target};
 use shared::worker::{self, Budget};
 use testkit::gemini_fake::FAKE_KEY;
 use testkit::{GeminiFake, Reply, TestDb, fixtures};
@@ -19,17 +20,8 @@ async fn votes_due(engine: &shared::engine::Engine, personas: usize) -> Vec<Uuid
     let ids = fixtures::personas(&**c, "w", personas).await;
     let board = fixtures::board(&**c, "b", &["x"]).await;
     let post = fixtures::human_post(&**c, board, "A post", t0()).await;
-    let new: Vec<NewTask> = ids
-        .iter()
-        .map(|p| {
-            NewTask::new(
-                *p,
-                TaskType::Vote,
-                Target { post_id: Some(post), ..Target::default() },
-                t0() - Duration::minutes(1),
-            )
-        })
-        .collect();
+    let new: Vec<NewTask> =
+        ids.iter().map(|p| VOTE.task(*p, Target::Post(post), t0() - Duration::minutes(1))).collect();
     engine.queue.enqueue(&**c, &new).await.unwrap();
     ids
 }

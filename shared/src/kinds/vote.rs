@@ -2,57 +2,91 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
-use super::{
-    Action, ActionError, Content, Prepared, Published, Scene, live_comment, live_post, post_scene, remember,
-    thread_scene,
-};
-use crate::ai::parse::Draft;
+use super::offline::Writer;
+use super::target::{self, Live};
+use super::{Action, ActionError, Content, Prepared, Published, remember};
+use crate::ai::parse::{self, Draft, ParseError};
+use crate::context::Scene;
 use crate::db::content::{self, VoteTarget};
 use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
-use crate::queue::{Task, TaskType};
+use crate::prompt::Ask;
+use crate::queue::{Target, TargetKind, Task};
 
-/// Votes on `task.comment_id` when set, else on `task.post_id`.
-pub struct VoteAction;
+/// Votes on a post or a comment.
+pub struct Vote;
 
 #[async_trait]
-impl Action for VoteAction {
-    fn kind(&self) -> TaskType {
-        TaskType::Vote
+impl Action for Vote {
+    fn name(&self) -> &'static str {
+        "vote"
+    }
+
+    fn targets(&self) -> &'static [TargetKind] {
+        &[TargetKind::Post, TargetKind::Comment]
     }
 
     async fn observe(
         &self,
         db: &tokio_postgres::Client,
-        task: &Task,
+        _task: &Task,
+        target: Target,
         persona: &Persona,
     ) -> Result<Prepared, ActionError> {
-        match (task.comment_id, task.post_id) {
-            (Some(comment_id), _) => {
-                let (comment, post) = live_comment(db, comment_id).await?;
+        match target::for_task(db, target).await? {
+            Live::Comment(comment, post) => {
                 if comment.view.author.persona_id() == Some(persona.id) {
                     return Err(ActionError::Skip("a persona does not vote on its own comment".into()));
                 }
+                let comment_id = comment.view.id;
                 Ok(Prepared {
-                    scene: Scene::Thread(thread_scene(db, comment, post).await?),
+                    scene: Scene::Thread(target::thread_scene(db, comment, post).await?),
                     memory_target: MemoryTarget::Comment(comment_id),
                     memory_action: "voted",
+                    reply_spot: None,
                 })
             }
-            (None, Some(post_id)) => {
-                let post = live_post(db, post_id).await?;
+            Live::Post(post) => {
                 if post.view.author.persona_id() == Some(persona.id) {
                     return Err(ActionError::Skip("a persona does not vote on its own post".into()));
                 }
+                let post_id = post.view.id;
                 Ok(Prepared {
-                    scene: Scene::Post(post_scene(db, post).await?),
+                    scene: Scene::Post(target::post_scene(db, post).await?),
                     memory_target: MemoryTarget::Post(post_id),
                     memory_action: "voted",
+                    reply_spot: None,
                 })
             }
-            (None, None) => Err(ActionError::Invalid("a vote task needs a post_id or a comment_id".into())),
+            Live::Board(_) => Err(ActionError::Invalid("a vote task needs a post_id or a comment_id".into())),
         }
+    }
+
+    fn ask(&self, scene: &Scene) -> Ask {
+        let what = if scene.comment().is_some() { "the comment in question" } else { "this post" };
+        Ask::decision(
+            format!(
+                "Decide how you vote on {what}: \"up\" if you find it useful, interesting or agree with it, \
+                 \"down\" if it is low-effort, wrong or rude, \"none\" if you don't care either way. Most things \
+                 get none or up."
+            ),
+            json!({
+                "type": "OBJECT",
+                "properties": { "direction": { "type": "STRING", "enum": ["up", "down", "none"] } },
+                "required": ["direction"]
+            }),
+        )
+    }
+
+    fn parse(&self, answer: &str, _persona: &Persona) -> Result<Draft, ParseError> {
+        let map = parse::json_object(answer)?;
+        Ok(Draft::Vote { direction: parse::vote_direction(&map)? })
+    }
+
+    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
+        json!({ "direction": Writer::new(self.name(), persona, scene, seed).vote() })
     }
 
     async fn publish(

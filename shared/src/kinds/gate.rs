@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 
-use crate::ai::compose::{Gate, Verdict, near_duplicate_verdict};
+use super::compose::{Gate, Verdict, near_duplicate_verdict};
 use crate::ai::parse::Draft;
 use crate::db::personas;
 use crate::engine::Engine;

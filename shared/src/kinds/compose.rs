@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::parse::{self, Draft, ParseError};
-use super::similarity::{self, NEAR_DUPLICATE};
-use super::{ModelClient, ModelError, Prompt, Usage};
+use super::Kind;
+use crate::ai::parse::{Draft, ParseError};
+use crate::ai::similarity::{self, NEAR_DUPLICATE};
+use crate::ai::{ModelClient, ModelError, Prompt, Usage};
 use crate::persona::Persona;
-use crate::queue::TaskType;
 
 /// Something that judges a parsed draft before it may be published.
 #[async_trait]
@@ -67,10 +67,10 @@ pub struct ComposeFailure {
     pub notes: Vec<String>,
 }
 
-/// Asks `model`, parses the answer for `task`, asks `gate`, and regenerates once when needed.
+/// Asks `model`, parses the answer as `kind`'s draft, asks `gate`, and regenerates once when needed.
 pub async fn compose(
     model: &ModelClient,
-    task: TaskType,
+    kind: Kind,
     prompt: &Prompt,
     persona: &Persona,
     gate: &dyn Gate,
@@ -84,7 +84,7 @@ pub async fn compose(
             Err(error) => return Err(ComposeFailure { error: error.into(), usage, notes }),
         };
         usage = usage.plus(generated.usage);
-        let problem = match parse::parse(task, &generated.text, persona) {
+        let problem = match kind.parse(&generated.text, persona) {
             Err(e) if attempt == 2 && e.is_content_problem() => {
                 return Err(ComposeFailure { error: ComposeError::Rejected(e.to_string()), usage, notes });
             }
@@ -101,7 +101,7 @@ pub async fn compose(
                 Verdict::Regenerate(reason) => reason,
             },
         };
-        tracing::info!(task = %task, reason = %problem, "regenerating once");
+        tracing::info!(reason = %problem, "regenerating once");
         notes.push(problem.clone());
         current = with_feedback(prompt, &problem);
     }
@@ -113,7 +113,7 @@ fn with_feedback(prompt: &Prompt, problem: &str) -> Prompt {
     next.user.push_str(&format!(
         "\n\nYour previous answer could not be used ({problem}). Write a different answer that avoids this."
     ));
-    next.brief.seed = next.brief.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    next.seed = next.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
     next
 }
 

@@ -6,22 +6,21 @@
 //! never the author itself. The limits are checked again when a reply is published, under a
 //! transaction-scoped lock on the thread, so concurrent workers cannot ping-pong past them.
 
-use std::hash::{Hash, Hasher};
-
 use chrono::{DateTime, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
-use super::{ActionError, Content, Prepared, Published, Scene};
+use super::{ActionError, Content, Prepared, Published, REPLY};
 use crate::ai::parse::Draft;
 use crate::config::ConversationConfig;
+use crate::context::Scene;
 use crate::db::{DbError, GenericClient, content, personas};
 use crate::engine::Engine;
 use crate::persona::Persona;
-use crate::persona::selector::{Pool, Target};
+use crate::persona::selector::{Pool, Subject};
 use crate::planner::{human_delay, into_active_hours};
-use crate::queue::{NewTask, Target as TaskTarget, TaskType};
+use crate::queue::{NewTask, Target};
 
 /// Where a reply goes, for the limits.
 #[derive(Debug, Clone, Copy)]
@@ -33,18 +32,6 @@ pub struct ReplySpot {
     /// Whether it answers a persona (the limits bind persona-to-persona conversations; people are
     /// answered within the persona's own limits).
     pub to_persona: bool,
-}
-
-/// Where a reply task's reply would go.
-pub fn reply_spot(prepared: &Prepared) -> Option<ReplySpot> {
-    match &prepared.scene {
-        Scene::Thread(t) if prepared.memory_action == "replied" => Some(ReplySpot {
-            root: t.ancestors.first().map(|c| c.id).unwrap_or(t.target.id),
-            depth: t.target.depth + 1,
-            to_persona: t.target.author.persona_id().is_some(),
-        }),
-        _ => None,
-    }
 }
 
 /// Whether the conversation limits still allow a reply at `spot`. Inside a transaction after
@@ -109,9 +96,7 @@ fn placement(prepared: &Prepared, content: &Content, published: &Published) -> O
 }
 
 fn seed_of(id: Uuid, salt: u64) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish() ^ salt
+    crate::stable::hash(&[id.as_bytes()]) ^ salt
 }
 
 /// The follow-up reply (at most one) to what `author` just published, to be enqueued in the same
@@ -150,8 +135,8 @@ pub(super) async fn follow_ups(
     let Some(only) = wanted else { return Ok(Vec::new()) };
     let candidates = personas::candidates(tx, now, None, Some(place.comment_id)).await?;
     let pool = Pool::new(&candidates, now);
-    let target = Target::new(&place.topics, &place.text, Some(author.id), false).for_debate();
-    let picked = pool.select(&target, &engine.settings.limits, 1, &mut rng, |id| only.is_some_and(|o| o != id));
+    let subject = Subject::new(&place.topics, &place.text, Some(author.id), false).for_debate();
+    let picked = pool.select(&subject, &engine.settings.limits, 1, &mut rng, |id| only.is_some_and(|o| o != id));
     let Some(&replier) = picked.first() else { return Ok(Vec::new()) };
     let Some(state) = candidates.iter().find(|c| c.persona.id == replier) else { return Ok(Vec::new()) };
     let p = &state.persona;
@@ -162,12 +147,7 @@ pub(super) async fn follow_ups(
         now + human_delay(engine.settings.delays.reply, &mut rng),
         &mut rng,
     );
-    let mut task = NewTask::new(
-        replier,
-        TaskType::Reply,
-        TaskTarget { comment_id: Some(place.comment_id), ..TaskTarget::default() },
-        at,
-    );
+    let mut task = REPLY.task(replier, Target::Comment(place.comment_id), at);
     task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
     Ok(vec![task])
 }

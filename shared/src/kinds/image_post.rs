@@ -4,20 +4,23 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{
-    Action, ActionError, Content, Prepared, Published, Scene, StoredImage, post::observe_board, remember, seed_of,
-};
-use crate::ai::parse::Draft;
+use serde_json::json;
+
+use super::offline::Writer;
+use super::{Action, ActionError, Content, Prepared, Published, StoredImage, post::observe_board, remember, seed_of};
+use crate::ai::parse::{self, Draft, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
+use crate::context::Scene;
 use crate::db::content::{self, MediaInsert};
 use crate::db::memory::MemoryTarget;
 use crate::engine::Engine;
 use crate::media::{self, ImageSlot, MediaError};
 use crate::persona::Persona;
-use crate::queue::{Task, TaskType};
+use crate::prompt::{Ask, text_field};
+use crate::queue::{Target, TargetKind, Task};
 
-/// Posts a picture on `task.board_id`.
-pub struct ImagePostAction;
+/// Posts a picture on a board.
+pub struct ImagePost;
 
 /// Where a task's image is stored.
 pub fn storage_key(task: &Task, extension: &str) -> String {
@@ -25,18 +28,66 @@ pub fn storage_key(task: &Task, extension: &str) -> String {
 }
 
 #[async_trait]
-impl Action for ImagePostAction {
-    fn kind(&self) -> TaskType {
-        TaskType::ImagePost
+impl Action for ImagePost {
+    fn name(&self) -> &'static str {
+        "image_post"
+    }
+
+    fn targets(&self) -> &'static [TargetKind] {
+        &[TargetKind::Board]
+    }
+
+    fn is_post(&self) -> bool {
+        true
+    }
+
+    fn needs_images(&self) -> bool {
+        true
     }
 
     async fn observe(
         &self,
         db: &tokio_postgres::Client,
         task: &Task,
+        target: Target,
         _persona: &Persona,
     ) -> Result<Prepared, ActionError> {
-        observe_board(db, task).await
+        observe_board(db, task, target).await
+    }
+
+    fn ask(&self, scene: &Scene) -> Ask {
+        let board = scene.board().map(|b| b.name.as_str()).unwrap_or("the board");
+        Ask::writing(
+            format!(
+                "Share a picture you took, on {board}. Give a short title, a caption of 1 to 3 sentences in your \
+                 voice, and image_prompt: a vivid description of the photograph for an image generator \
+                 (subject, setting, light, style; realistic; no text, logos or watermarks in the image)."
+            ),
+            json!({
+                "type": "OBJECT",
+                "properties": {
+                    "title": text_field("the post title"),
+                    "body": text_field("the caption"),
+                    "image_prompt": text_field("what the photograph shows, for an image generator")
+                },
+                "required": ["title", "body", "image_prompt"],
+                "propertyOrdering": ["title", "body", "image_prompt"]
+            }),
+        )
+    }
+
+    fn parse(&self, answer: &str, persona: &Persona) -> Result<Draft, ParseError> {
+        let map = parse::json_object(answer)?;
+        Ok(Draft::ImagePost {
+            title: parse::field(&map, "title", limits::TITLE, persona)?,
+            body: parse::field(&map, "body", limits::CAPTION, persona)?,
+            image_prompt: parse::field(&map, "image_prompt", limits::IMAGE_PROMPT, persona)?,
+        })
+    }
+
+    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
+        let (title, body, image_prompt) = Writer::new(self.name(), persona, scene, seed).image_post();
+        json!({ "title": title, "body": body, "image_prompt": image_prompt })
     }
 
     async fn render(

@@ -1,0 +1,432 @@
+//! Kinds of work. A kind — comment, reply, vote, post, image post — is one module that owns everything
+//! about it: what it acts on, what the persona sees, what the model is asked and in what shape it
+//! answers, how the answer becomes a draft, what the offline writer says, whether it counts as a post
+//! for the limits, and how it is published. Each implements [`Action`]; the [`Registry`] lists them,
+//! and the worker, the planner, the admin API and the CLI find a kind there by its name.
+//!
+//! Adding a kind is its module and one line in [`Registry::standard`] (docs/ARCHITECTURE.md walks
+//! through it). Code that chooses a kind to enqueue names it (`COMMENT.task(…)`); nothing else matches
+//! on kinds.
+
+pub mod comment;
+pub mod image_post;
+pub mod offline;
+pub mod post;
+pub mod reply;
+pub mod target;
+pub mod vote;
+
+mod compose;
+mod conversation;
+mod gate;
+mod pipeline;
+#[cfg(test)]
+mod tests;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use compose::{Composed, Gate, Verdict};
+pub use conversation::ReplySpot;
+pub use pipeline::{RunOutcome, TaskReport, run_task};
+
+use crate::ai::parse::{Draft, ParseError};
+use crate::ai::{ModelError, OfflineAnswer, Prompt, Usage};
+use crate::context::Scene;
+use crate::db::DbError;
+use crate::db::memory::{self, MemoryTarget};
+use crate::engine::Engine;
+use crate::media::MediaError;
+use crate::media::storage::{StorageError, StoredObject};
+use crate::persona::{History, Persona};
+use crate::prompt::{self, Ask, Budget, PromptInput};
+use crate::queue::{NewTask, QueueError, Target, TargetKind, Task};
+
+/// Bounds of what the loaders read.
+pub mod bounds {
+    /// Top-level comments shown with a post.
+    pub const POST_COMMENTS: i64 = 20;
+    /// Ancestors shown above a comment.
+    pub const ANCESTORS: i32 = 12;
+    /// Siblings shown beside a comment.
+    pub const SIBLINGS: i64 = 8;
+    /// Replies shown below a comment.
+    pub const REPLIES: i64 = 8;
+    /// Recent titles shown with a board.
+    pub const BOARD_TITLES: i64 = 10;
+    /// The persona's own recent texts (examples and duplicate check).
+    pub const HISTORY: i64 = 6;
+}
+
+/// One kind of work, everything about it behind one trait.
+#[async_trait]
+pub trait Action: Send + Sync + 'static {
+    /// Its name, as stored in `persona_tasks.task_type` and used in the admin API's paths.
+    fn name(&self) -> &'static str;
+
+    /// What it acts on (a task names exactly one of these).
+    fn targets(&self) -> &'static [TargetKind];
+
+    /// Whether it is an original post: it then counts against `PERSONA_MAX_POSTS_PER_DAY` too, and
+    /// only one is queued per persona at a time.
+    fn is_post(&self) -> bool {
+        false
+    }
+
+    /// Whether it needs a provider that makes images.
+    fn needs_images(&self) -> bool {
+        false
+    }
+
+    /// Loads what the persona looks at, or says why the task no longer applies.
+    async fn observe(
+        &self,
+        db: &tokio_postgres::Client,
+        task: &Task,
+        target: Target,
+        persona: &Persona,
+    ) -> Result<Prepared, ActionError>;
+
+    /// What the model is asked: the instructions after the context, the answer's schema, sampling.
+    fn ask(&self, scene: &Scene) -> Ask;
+
+    /// The model's answer as this kind's draft.
+    fn parse(&self, answer: &str, persona: &Persona) -> Result<Draft, ParseError>;
+
+    /// The answer the offline writer gives (it is not a language model), as JSON in [`Action::ask`]'s
+    /// schema; the same seed gives the same answer.
+    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value;
+
+    /// Turns the accepted draft into what is published (the image post makes its image here).
+    async fn render(
+        &self,
+        _engine: &Engine,
+        _task: &Task,
+        _persona: &Persona,
+        draft: Draft,
+        _usage: &mut Usage,
+    ) -> Result<Content, ActionError> {
+        Ok(Content { draft, image: None })
+    }
+
+    /// Writes the content row and the memory row inside `tx`.
+    async fn publish(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        task: &Task,
+        persona: &Persona,
+        prepared: &Prepared,
+        content: &Content,
+        now: DateTime<Utc>,
+    ) -> Result<Published, ActionError>;
+}
+
+/// A kind: a handle on its [`Action`], compared and shown by name. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Kind(&'static dyn Action);
+
+impl Kind {
+    /// The kind `action` implements.
+    pub const fn new(action: &'static dyn Action) -> Self {
+        Self(action)
+    }
+
+    /// Its implementation.
+    pub fn action(self) -> &'static dyn Action {
+        self.0
+    }
+
+    /// Its stored name.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    /// Whether it acts on this kind of target.
+    pub fn takes(self, target: TargetKind) -> bool {
+        self.0.targets().contains(&target)
+    }
+
+    /// The fields a request names its target with (`post_id`, …).
+    pub fn target_fields(self) -> Vec<&'static str> {
+        self.0.targets().iter().map(|t| t.field()).collect()
+    }
+
+    /// Whether it is an original post (see [`Action::is_post`]).
+    pub fn is_post(self) -> bool {
+        self.0.is_post()
+    }
+
+    /// Whether it needs a provider that makes images.
+    pub fn needs_images(self) -> bool {
+        self.0.needs_images()
+    }
+
+    /// The model's answer as this kind's draft.
+    pub fn parse(self, answer: &str, persona: &Persona) -> Result<Draft, ParseError> {
+        self.0.parse(answer, persona)
+    }
+
+    /// What the model is asked when `persona` (who wrote `history`) does this looking at `scene`: the
+    /// persona, the context within `budget`, this kind's instructions and schema — and what the
+    /// offline writer answers instead.
+    pub fn prompt(
+        self,
+        persona: &Persona,
+        history: &History,
+        scene: &Scene,
+        operator_note: Option<&str>,
+        seed: u64,
+        budget: &Budget,
+    ) -> Prompt {
+        let action = self.0;
+        let ask = action.ask(scene);
+        let offline = {
+            let (persona, scene) = (persona.clone(), scene.clone());
+            OfflineAnswer::new(move |seed| action.write_offline(&persona, &scene, seed))
+        };
+        prompt::build(&PromptInput { persona, history, scene, ask: &ask, operator_note, seed }, budget, Some(offline))
+    }
+
+    /// A task of this kind for `persona` on `target`, due at `at`.
+    pub fn task(self, persona_id: Uuid, target: impl Into<Option<Target>>, at: DateTime<Utc>) -> NewTask {
+        NewTask {
+            id: None,
+            persona_id,
+            task_type: self.name(),
+            target: target.into(),
+            scheduled_at: at,
+            payload: serde_json::json!({}),
+        }
+    }
+}
+
+impl PartialEq for Kind {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Kind {}
+
+impl std::hash::Hash for Kind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl utoipa::PartialSchema for Kind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(Registry::standard().names()))
+            .description(Some("A kind of work, by name"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Kind {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Kind".into()
+    }
+}
+
+/// A top-level comment on a post.
+pub const COMMENT: Kind = Kind::new(&comment::Comment);
+/// An original text post on a board.
+pub const POST: Kind = Kind::new(&post::Post);
+/// A reply to a comment.
+pub const REPLY: Kind = Kind::new(&reply::Reply);
+/// A vote on a post or a comment.
+pub const VOTE: Kind = Kind::new(&vote::Vote);
+/// A post showing a generated image.
+pub const IMAGE_POST: Kind = Kind::new(&image_post::ImagePost);
+
+/// The kinds an engine knows, found by name.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    kinds: Vec<Kind>,
+}
+
+impl Registry {
+    /// Every kind this build ships.
+    pub fn standard() -> Self {
+        Self { kinds: vec![COMMENT, POST, REPLY, VOTE, IMAGE_POST] }
+    }
+
+    /// This registry with `kind` added (a kind of one's own, or a test's).
+    pub fn with(mut self, kind: Kind) -> Self {
+        self.kinds.retain(|k| k.name() != kind.name());
+        self.kinds.push(kind);
+        self
+    }
+
+    /// The kind stored as `name`.
+    pub fn get(&self, name: &str) -> Option<Kind> {
+        self.kinds.iter().copied().find(|k| k.name() == name)
+    }
+
+    /// Every kind's name, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.kinds.iter().map(|k| k.name()).collect()
+    }
+
+    /// The names of the kinds that are original posts.
+    pub fn post_kinds(&self) -> Vec<&'static str> {
+        self.kinds.iter().filter(|k| k.is_post()).map(|k| k.name()).collect()
+    }
+
+    /// The kind stored as `name`, or an error that lists the known ones.
+    pub fn find(&self, name: &str) -> Result<Kind, ActionError> {
+        self.get(name).ok_or_else(|| ActionError::UnknownType { name: name.to_owned(), known: self.names().join(", ") })
+    }
+}
+
+/// What an action prepared: the scene and the memory that marks it done.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// What the persona looks at.
+    pub scene: Scene,
+    /// Where the memory goes.
+    pub memory_target: MemoryTarget,
+    /// `commented`, `posted`, `voted` or `replied`.
+    pub memory_action: &'static str,
+    /// For a reply into a thread: where it goes, for the conversation limits.
+    pub reply_spot: Option<ReplySpot>,
+}
+
+/// A stored image attached to what is published.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredImage {
+    /// Where it is.
+    pub object: StoredObject,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// MIME type.
+    pub mime_type: &'static str,
+    /// Size.
+    pub bytes: usize,
+}
+
+/// What gets published.
+#[derive(Debug, Clone)]
+pub struct Content {
+    /// The accepted draft.
+    pub draft: Draft,
+    /// The image, for image posts.
+    pub image: Option<StoredImage>,
+}
+
+/// What a publish wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Published {
+    /// The created row (none for a vote of "none").
+    pub result_id: Option<Uuid>,
+    /// `post`, `comment` or `vote`.
+    pub result_type: Option<&'static str>,
+}
+
+/// Why an action did not publish, classified for the queue.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// Not applicable any more: SKIPPED with the reason.
+    #[error("{0}")]
+    Skip(String),
+    /// Over a limit: rescheduled without using a retry.
+    #[error("{reason}")]
+    Reschedule {
+        /// When to try again.
+        at: DateTime<Utc>,
+        /// Why.
+        reason: String,
+    },
+    /// A task type this build does not know: FAILED.
+    #[error("unknown task type {name:?} (this build knows {known})")]
+    UnknownType {
+        /// The stored type.
+        name: String,
+        /// The registry's names.
+        known: String,
+    },
+    /// The task row lacks what its type needs: FAILED.
+    #[error("{0}")]
+    Invalid(String),
+    /// The model call failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The model's answer was unusable twice.
+    #[error("the model's answer was unusable twice: {0}")]
+    Unusable(ParseError),
+    /// The image could not be processed.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The image could not be stored.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The queue refused (the claim is gone).
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl From<tokio_postgres::Error> for ActionError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ActionError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// The id of what a task publishes, derived from the task: a retry (whose earlier attempt rolled back)
+/// reuses it, and a simulation replays exactly.
+pub fn content_id(task: &Task, what: &str) -> Uuid {
+    Uuid::new_v5(&task.id, what.as_bytes())
+}
+
+/// A stable seed from the task id (the offline writer's choices, the image's).
+pub fn seed_of(id: Uuid) -> u64 {
+    let (hi, lo) = id.as_u64_pair();
+    hi ^ lo
+}
+
+/// Records the memory that marks the action done; a conflict means another run already did it.
+pub async fn remember(
+    tx: &tokio_postgres::Transaction<'_>,
+    task: &Task,
+    prepared: &Prepared,
+    now: DateTime<Utc>,
+) -> Result<(), ActionError> {
+    if memory::record(tx, task.persona_id, prepared.memory_target, prepared.memory_action, task.id, now).await? {
+        Ok(())
+    } else {
+        Err(ActionError::Skip(format!("persona already {} on this target", prepared.memory_action)))
+    }
+}

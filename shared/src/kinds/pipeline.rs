@@ -1,0 +1,341 @@
+//! The one pipeline that runs a task of any kind:
+//!
+//! persona (inactive or deleted → SKIPPED) → target (gone → SKIPPED) → what the persona sees → memory
+//! (done before → SKIPPED) → per-persona limits (over → rescheduled) → prompt → model → parse → publish
+//! gate → one transaction: content row + memory row + task DONE (+ tokens, decisions, follow-ups).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::compose::{self, ComposeError};
+use super::{ActionError, Kind, Published, bounds, conversation, gate, seed_of};
+use crate::ai::{Disposition, Usage};
+use crate::db::content;
+use crate::db::memory;
+use crate::db::personas;
+use crate::db::tasks::Outcome;
+use crate::db::{self as database, DbError};
+use crate::engine::Engine;
+use crate::persona::History;
+use crate::prompt::Budget;
+use crate::queue::{Failure, QueueError, Task, TaskStatus};
+
+/// What the queue does with a task after an [`ActionError`].
+enum Next {
+    Skip(String),
+    Reschedule(DateTime<Utc>, String),
+    Fail(Failure),
+    /// The claim is gone: someone else owns the task now; leave it alone.
+    Abandon,
+}
+
+impl ActionError {
+    fn next(&self, now: DateTime<Utc>) -> Next {
+        match self {
+            Self::Skip(reason) => Next::Skip(reason.clone()),
+            Self::Reschedule { at, reason } => Next::Reschedule(*at, reason.clone()),
+            Self::UnknownType { .. } | Self::Invalid(_) => Next::Fail(Failure::Permanent(self.to_string())),
+            Self::Model(e) => match e.disposition() {
+                Disposition::Reschedule { after } => {
+                    Next::Reschedule(now + Duration::from_std(after).unwrap_or(Duration::minutes(1)), e.to_string())
+                }
+                Disposition::Retry => Next::Fail(Failure::Retryable(e.to_string())),
+                Disposition::Fail => Next::Fail(Failure::Permanent(e.to_string())),
+                Disposition::Skip => Next::Skip(e.to_string()),
+            },
+            Self::Unusable(_) => Next::Fail(Failure::Retryable(self.to_string())),
+            Self::Media(e) if e.is_retryable() => Next::Fail(Failure::Retryable(e.to_string())),
+            Self::Media(e) => Next::Fail(Failure::Permanent(e.to_string())),
+            Self::Storage(e) if e.is_retryable() => Next::Fail(Failure::Retryable(e.to_string())),
+            Self::Storage(e) => Next::Fail(Failure::Permanent(e.to_string())),
+            Self::Db(e) if e.is_retryable() => Next::Fail(Failure::Retryable(e.to_string())),
+            Self::Db(e) => Next::Fail(Failure::Permanent(e.to_string())),
+            Self::Queue(QueueError::LostClaim(_)) => Next::Abandon,
+            Self::Queue(e) if e.is_retryable() => Next::Fail(Failure::Retryable(e.to_string())),
+            Self::Queue(e) => Next::Fail(Failure::Permanent(e.to_string())),
+        }
+    }
+}
+
+/// What became of a task run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// DONE: its effect is committed.
+    Published,
+    /// SKIPPED: not applicable.
+    Skipped,
+    /// PENDING again without using a retry (a rate limit).
+    Rescheduled,
+    /// PENDING again after a retryable failure (a retry used).
+    Retrying,
+    /// FAILED for good.
+    Failed,
+    /// The claim was lost (the lease expired and the task was rescued, or it was cancelled or deleted).
+    Abandoned,
+    /// The outcome could not be written; the lease will free the task.
+    Unrecorded,
+}
+
+/// How a task run ended.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TaskReport {
+    /// The task.
+    pub task_id: Uuid,
+    /// Its type.
+    pub task_type: String,
+    /// Its persona.
+    pub persona_id: Uuid,
+    /// Where it ended up (RUNNING if even recording the outcome failed: the lease will free it).
+    pub status: TaskStatus,
+    /// What became of it.
+    pub outcome: RunOutcome,
+    /// What was published.
+    pub published: Option<Published>,
+    /// Why it was skipped, rescheduled or failed.
+    pub reason: Option<String>,
+    /// When it runs again (rescheduled or retried).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Tokens used.
+    pub usage: Usage,
+}
+
+/// Runs a claimed task to its end and records the outcome on it. Never returns an error: every failure
+/// becomes the task's state (and when even that cannot be written, the lease frees it later). Every log
+/// line of the run carries the task's id, kind and persona.
+#[tracing::instrument(name = "task", skip_all, fields(task_id = %task.id, kind = %task.task_type, persona_id = %task.persona_id))]
+pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
+    let mut decisions: Vec<serde_json::Value> = Vec::new();
+    let mut usage = Usage::default();
+    let result = attempt(engine, task, &mut decisions, &mut usage).await;
+    let mut report = TaskReport {
+        task_id: task.id,
+        task_type: task.task_type.clone(),
+        persona_id: task.persona_id,
+        status: TaskStatus::Running,
+        outcome: RunOutcome::Unrecorded,
+        published: None,
+        reason: None,
+        next_attempt_at: None,
+        usage,
+    };
+    let error = match result {
+        Ok(published) => {
+            report.status = TaskStatus::Done;
+            report.outcome = RunOutcome::Published;
+            report.published = Some(published);
+            tracing::info!(task_id = %task.id, task_type = %task.task_type, result_id = ?published.result_id, "published");
+            return report;
+        }
+        Err(e) => e,
+    };
+    let now = engine.clock.now();
+    let next = error.next(now);
+    let verdict = match &next {
+        Next::Skip(_) => "skipped",
+        Next::Reschedule(..) => "rescheduled",
+        Next::Fail(Failure::Retryable(_)) => "retry",
+        Next::Fail(Failure::Permanent(_)) => "failed",
+        Next::Abandon => "abandoned",
+    };
+    decisions.push(json!({ "at": now, "stage": "outcome", "verdict": verdict, "reason": error.to_string() }));
+    let decisions = serde_json::Value::Array(decisions);
+    let outcome = Outcome {
+        prompt_tokens: tokens(usage.prompt_tokens),
+        completion_tokens: tokens(usage.completion_tokens()),
+        decisions: Some(&decisions),
+        ..Outcome::default()
+    };
+    report.reason = Some(error.to_string());
+    // A lost connection (the database restarting, say) usually heals within seconds: try a few times
+    // before leaving the task to its lease, so its record says what happened.
+    let mut tries = 0;
+    let recorded = loop {
+        match record_outcome(engine, task, &next, &outcome, &mut report).await {
+            Err(QueueError::Db(e)) if e.is_retryable() && tries < RECORD_ATTEMPTS => {
+                tries += 1;
+                tracing::warn!(task_id = %task.id, error = %e, "recording the task's outcome failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(250 << tries)).await;
+            }
+            other => break other,
+        }
+    };
+    match recorded {
+        Ok(()) => tracing::info!(task_id = %task.id, status = %report.status, reason = %error, "task not published"),
+        Err(QueueError::LostClaim(_)) => {
+            tracing::warn!(task_id = %task.id, "the task was taken from this worker (lease expired or cancelled)")
+        }
+        Err(e) => {
+            tracing::error!(task_id = %task.id, error = %e, cause = %error, "could not record the task's outcome; the lease will free it")
+        }
+    }
+    report
+}
+
+/// How many times a failed recording of a task's outcome is retried (after 0.5, 1, 2 and 4 s).
+const RECORD_ATTEMPTS: u32 = 4;
+
+/// Writes what becomes of a task that did not publish, into `report` as well.
+async fn record_outcome(
+    engine: &Engine,
+    task: &Task,
+    next: &Next,
+    outcome: &Outcome<'_>,
+    report: &mut TaskReport,
+) -> Result<(), QueueError> {
+    let client = engine.pool.get().await.map_err(DbError::from)?;
+    let queue = &engine.queue;
+    match next {
+        Next::Skip(reason) => {
+            queue.skip(&**client, task, reason, outcome).await?;
+            report.status = TaskStatus::Skipped;
+            report.outcome = RunOutcome::Skipped;
+        }
+        Next::Reschedule(at, reason) => {
+            let at = queue.reschedule(&**client, task, *at, reason, outcome).await?;
+            report.status = TaskStatus::Pending;
+            report.outcome = RunOutcome::Rescheduled;
+            report.next_attempt_at = Some(at);
+        }
+        Next::Fail(failure) => {
+            let result = queue.fail(&**client, task, failure, outcome).await?;
+            report.status = result.status;
+            report.outcome =
+                if result.status == TaskStatus::Pending { RunOutcome::Retrying } else { RunOutcome::Failed };
+            report.next_attempt_at = result.next_attempt_at;
+        }
+        Next::Abandon => report.outcome = RunOutcome::Abandoned,
+    }
+    Ok(())
+}
+
+fn tokens(n: u32) -> Option<i32> {
+    (n > 0).then(|| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+async fn attempt(
+    engine: &Engine,
+    task: &Task,
+    decisions: &mut Vec<serde_json::Value>,
+    usage: &mut Usage,
+) -> Result<Published, ActionError> {
+    let kind: Kind = engine.kinds.find(&task.task_type)?;
+    let action = kind.action();
+    let target = match task.target().map_err(ActionError::Invalid)? {
+        Some(target) if kind.takes(target.kind()) => target,
+        _ => {
+            return Err(ActionError::Invalid(format!("a {kind} task needs a {}", kind.target_fields().join(" or a "))));
+        }
+    };
+    let (persona, prepared, history, instructions) = {
+        let db = engine.pool.get().await?;
+        let persona = personas::find(&**db, task.persona_id)
+            .await?
+            .ok_or_else(|| ActionError::Skip("persona was deleted".into()))?;
+        if !persona.is_active {
+            return Err(ActionError::Skip("persona is paused".into()));
+        }
+        let prepared = action.observe(&db, task, target, &persona).await?;
+        if memory::has(&**db, persona.id, prepared.memory_target, prepared.memory_action).await? {
+            return Err(ActionError::Skip(format!("persona already {} on this target", prepared.memory_action)));
+        }
+        // A cheap early look at the conversation limits, before paying for a model call; the
+        // authoritative check comes under the thread's lock in the publishing transaction.
+        if let Some(spot) = &prepared.reply_spot {
+            conversation::check_limits(&**db, &engine.settings.conversation, spot).await?;
+        }
+        let now = engine.clock.now();
+        let activity = personas::activity(&**db, persona.id, now).await?;
+        if let Err(reached) = engine.settings.limits.check(&activity, kind.is_post(), now) {
+            return Err(ActionError::Reschedule { at: reached.at, reason: reached.reason });
+        }
+        let history = History { recent_texts: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await? };
+        let instructions = operator_instructions(&**db, task, now, decisions).await?;
+        (persona, prepared, history, instructions)
+    }; // the connection goes back to the pool for the slow model call
+
+    let prompt =
+        kind.prompt(&persona, &history, &prepared.scene, instructions.as_deref(), seed_of(task.id), &Budget::default());
+    let mut corpus = history.recent_texts.clone();
+    corpus.extend(prepared.scene.corpus());
+    let gate = gate::PublishGate::new(engine, corpus, prepared.scene.names());
+    let composed = match compose::compose(&engine.model, kind, &prompt, &persona, &gate).await {
+        Ok(composed) => composed,
+        Err(failure) => {
+            *usage = usage.plus(failure.usage);
+            record_notes(engine, decisions, &failure.notes);
+            return Err(match failure.error {
+                ComposeError::Model(e) => ActionError::Model(e),
+                ComposeError::Unusable(e) => ActionError::Unusable(e),
+                ComposeError::Rejected(reason) => ActionError::Skip(format!("rejected by the publish gate: {reason}")),
+            });
+        }
+    };
+    *usage = usage.plus(composed.usage);
+    record_notes(engine, decisions, &composed.notes);
+    let content = action.render(engine, task, &persona, composed.draft, usage).await?;
+
+    let mut db = engine.pool.get().await?;
+    let tx = database::begin(&mut db).await?;
+    let now = engine.clock.now();
+    if let Some(spot) = &prepared.reply_spot {
+        content::lock_thread(&tx, spot.root).await?;
+        conversation::check_limits(&tx, &engine.settings.conversation, spot).await?;
+    }
+    let published = action.publish(&tx, task, &persona, &prepared, &content, now).await?;
+    decisions
+        .push(json!({ "at": now, "stage": "publish", "verdict": "published", "result_type": published.result_type }));
+    let follow_ups = conversation::follow_ups(&tx, engine, &persona, &prepared, &content, &published, now).await?;
+    if !follow_ups.is_empty() {
+        engine.queue.enqueue(&tx, &follow_ups).await?;
+        for f in &follow_ups {
+            decisions.push(json!({ "at": now, "stage": "conversation", "verdict": "follow_up", "persona_id": f.persona_id, "due": f.scheduled_at }));
+        }
+    }
+    let decisions_json = serde_json::Value::Array(std::mem::take(decisions));
+    engine
+        .queue
+        .complete(
+            &tx,
+            task,
+            &Outcome {
+                result_id: published.result_id,
+                result_type: published.result_type,
+                prompt_tokens: tokens(usage.prompt_tokens),
+                completion_tokens: tokens(usage.completion_tokens()),
+                decisions: Some(&decisions_json),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(published)
+}
+
+/// The operator's instructions for the task: only what the admin API or the CLI recorded for it. A
+/// payload that carries instructions of its own (written into the table by anyone else) is not obeyed,
+/// and the task's decisions say so.
+async fn operator_instructions(
+    db: &impl database::GenericClient,
+    task: &Task,
+    now: DateTime<Utc>,
+    decisions: &mut Vec<serde_json::Value>,
+) -> Result<Option<String>, ActionError> {
+    let issued = database::tasks::instructions_for(db, task.id).await?;
+    let claimed = task.payload.get("instructions").and_then(|v| v.as_str()).is_some_and(|t| !t.trim().is_empty());
+    if issued.is_none() && claimed {
+        decisions.push(json!({
+            "at": now, "stage": "provenance", "verdict": "ignored",
+            "reason": "payload.instructions were not issued through the admin API or the CLI; the task runs without them"
+        }));
+    }
+    Ok(issued)
+}
+
+fn record_notes(engine: &Engine, decisions: &mut Vec<serde_json::Value>, notes: &[String]) {
+    let now = engine.clock.now();
+    for note in notes {
+        decisions.push(json!({ "at": now, "stage": "gate", "verdict": "regenerate", "reason": note }));
+    }
+}

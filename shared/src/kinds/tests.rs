@@ -1,0 +1,193 @@
+//! The kinds' answers parsed: every case the model layer's parser was tested with, now through the kind
+//! that owns it.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::ai::parse::{Draft, ParseError, VoteDirection, ai_disclosure, clean_text, limits};
+use crate::persona::Persona;
+
+/// The standard kinds, in the registry's order.
+const ALL: [Kind; 5] = [COMMENT, POST, REPLY, VOTE, IMAGE_POST];
+
+fn parse(kind: Kind, raw: &str, persona: &Persona) -> Result<Draft, ParseError> {
+    kind.parse(raw, persona)
+}
+
+fn persona() -> Persona {
+    Persona {
+        id: uuid::Uuid::nil(),
+        username: "marisol_cooks".into(),
+        display_name: "Marisol Vega".into(),
+        bio: String::new(),
+        voice: String::new(),
+        traits: vec![],
+        modules: vec![],
+        interests: vec![],
+        timezone: "UTC".into(),
+        active_hours_start: 0,
+        active_hours_end: 24,
+        is_active: true,
+    }
+}
+
+#[test]
+fn a_clean_answer_parses() {
+    let draft =
+        parse(POST, r#"{"title": "Carbon steel pans", "body": "Season them once, then just cook."}"#, &persona())
+            .unwrap();
+    assert_eq!(
+        draft,
+        Draft::Post { title: "Carbon steel pans".into(), body: "Season them once, then just cook.".into() }
+    );
+}
+
+#[test]
+fn fences_chatter_quotes_prefixes_and_signatures_are_removed() {
+    let raw = "Sure! Here it is:\n```json\n{\"body\": \"Marisol Vega: \\\"Use a hotter pan.\\\"\\n\\n\\n\\nTwo batches. — Marisol Vega\"}\n```";
+    let draft = parse(COMMENT, raw, &persona()).unwrap();
+    assert_eq!(draft, Draft::Comment { body: "\"Use a hotter pan.\"\n\nTwo batches.".into() });
+    let draft = parse(REPLY, r#"{"body": "Reply: “I agree, mostly.”"}"#, &persona()).unwrap();
+    assert_eq!(draft, Draft::Comment { body: "I agree, mostly.".into() });
+}
+
+#[test]
+fn ai_slips_are_refused() {
+    let err = parse(COMMENT, r#"{"body": "As an AI language model, I love pans."}"#, &persona()).unwrap_err();
+    assert!(matches!(err, ParseError::AiDisclosure { field: "body", .. }), "{err}");
+}
+
+#[test]
+fn lengths_are_bounded() {
+    let long = "x".repeat(1501);
+    let err = parse(COMMENT, &format!(r#"{{"body": "{long}"}}"#), &persona()).unwrap_err();
+    assert_eq!(err, ParseError::TooLong { field: "body", len: 1501, max: 1500 });
+    let err = parse(POST, r#"{"title": "Hi", "body": "A body that is long enough."}"#, &persona()).unwrap_err();
+    assert_eq!(err, ParseError::TooShort { field: "title", len: 2, min: 5 });
+}
+
+#[test]
+fn a_reply_may_decline() {
+    assert_eq!(parse(REPLY, r#"{"decision": "no_reply", "body": ""}"#, &persona()).unwrap(), Draft::NoReply);
+    assert_eq!(
+        parse(REPLY, r#"{"decision": "reply", "body": "Fair enough."}"#, &persona()).unwrap(),
+        Draft::Comment { body: "Fair enough.".into() }
+    );
+    assert_eq!(
+        parse(REPLY, r#"{"decision": "reply", "body": ""}"#, &persona()).unwrap_err(),
+        ParseError::TooShort { field: "body", len: 0, min: 2 }
+    );
+    assert_eq!(
+        parse(COMMENT, r#"{"decision": "no_reply", "body": "x y"}"#, &persona()).unwrap(),
+        Draft::Comment { body: "x y".into() },
+        "only replies may decline"
+    );
+}
+
+#[test]
+fn votes_accept_synonyms_and_refuse_nonsense() {
+    assert_eq!(
+        parse(VOTE, r#"{"direction": "UP"}"#, &persona()).unwrap(),
+        Draft::Vote { direction: VoteDirection::Up }
+    );
+    assert_eq!(
+        parse(VOTE, r#"{"direction": "none"}"#, &persona()).unwrap(),
+        Draft::Vote { direction: VoteDirection::None }
+    );
+    assert_eq!(
+        parse(VOTE, r#"{"direction": "sideways"}"#, &persona()).unwrap_err(),
+        ParseError::BadDirection("sideways".into())
+    );
+}
+
+#[test]
+fn missing_fields_and_non_json_are_clear_errors() {
+    assert_eq!(parse(POST, r#"{"title": "Only a title"}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
+    assert!(matches!(parse(COMMENT, "I think you should...", &persona()).unwrap_err(), ParseError::NotJson { .. }));
+    assert!(matches!(parse(COMMENT, "[1, 2]", &persona()).unwrap_err(), ParseError::NotJson { .. }));
+    assert_eq!(parse(COMMENT, r#"{"body": 42}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
+}
+
+fn named(username: &str, display_name: &str) -> Persona {
+    Persona { username: username.into(), display_name: display_name.into(), ..persona() }
+}
+
+#[test]
+fn prefixes_and_signatures_are_matched_on_characters_whatever_the_case_mapping_does() {
+    // "İ" lowercases to two characters (three bytes instead of two).
+    let p = named("istanbul_cook", "İlkay Öztürk");
+    assert_eq!(clean_text("İLKAY ÖZTÜRK: Bake it longer.", &p), "Bake it longer.");
+    assert_eq!(clean_text("i̇lkay öztürk: Bake it longer.", &p), "Bake it longer.");
+    assert_eq!(clean_text("Bake it longer. — İlkay Öztürk", &p), "Bake it longer.");
+    assert_eq!(clean_text("İİİİ İİ: kept, not a name", &p), "İİİİ İİ: kept, not a name");
+    let p = named("ǅemal", "ΣΟΦΊΑ");
+    assert_eq!(clean_text("σοφία: hello", &p), "hello");
+    assert_eq!(clean_text("hi ~ǆemal", &p), "hi");
+}
+
+#[test]
+fn nul_and_control_characters_never_reach_what_is_published() {
+    let draft = parse(COMMENT, r#"{"body": "a\u0000b\u0007c\u202Ed\n\te"}"#, &persona()).unwrap();
+    assert_eq!(draft, Draft::Comment { body: "abcd\n\te".into() });
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(raw in "\\PC{0,400}", task in 0usize..5) {
+        let _ = parse(ALL[task], &raw, &persona());
+    }
+
+    #[test]
+    fn arbitrary_unicode_with_arbitrary_persona_names_never_panics(
+        username in "(\\PC|İ|ẞ|ǅ|Σ|ﬃ){0,12}",
+        display_name in "(\\PC|İ|ẞ|ǅ|Σ|ﬃ){0,16}",
+        body in any::<String>(),
+        task in 0usize..5,
+    ) {
+        let p = named(&username, &display_name);
+        // The name as a role prefix and as a signature, in other cases, around arbitrary text.
+        for text in [
+            format!("{}: {body}", display_name.to_uppercase()),
+            format!("{body} — {}", display_name.to_lowercase()),
+            format!("@{}:{body}~{username}", username.to_lowercase()),
+            body.clone(),
+        ] {
+            let cleaned = clean_text(&text, &p);
+            prop_assert!(!cleaned.contains('\0'));
+            prop_assert!(cleaned.chars().count() <= text.chars().count());
+            let raw = serde_json::json!({ "title": text, "body": text, "image_prompt": text, "direction": text });
+            let _ = parse(ALL[task], &raw.to_string(), &p);
+        }
+    }
+
+    #[test]
+    fn arbitrary_json_objects_never_panic(
+        keys in proptest::collection::vec("(title|body|image_prompt|direction|[a-z]{1,8})", 0..5),
+        values in proptest::collection::vec("\\PC{0,300}", 0..5),
+        task in 0usize..5,
+    ) {
+        let map: serde_json::Map<String, serde_json::Value> =
+            keys.into_iter().zip(values).map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+        let raw = serde_json::Value::Object(map).to_string();
+        match parse(ALL[task], &raw, &persona()) {
+            Ok(draft) => {
+                // Whatever is accepted is within bounds and free of disclosures.
+                let text = draft.visible_text();
+                prop_assert!(ai_disclosure(&text).is_none());
+                prop_assert!(text.chars().count() <= limits::TITLE.1 + limits::POST_BODY.1 + 2);
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn valid_comments_survive_cleaning(body in "[A-Za-z][A-Za-z ,.]{4,200}[a-z.]") {
+        let raw = serde_json::json!({ "body": body }).to_string();
+        let accepted = parse(COMMENT, &raw, &persona());
+        if ai_disclosure(&body).is_none() {
+            let Draft::Comment { body: cleaned } = accepted.unwrap() else { unreachable!() };
+            prop_assert!(!cleaned.is_empty());
+            prop_assert!(body.contains(cleaned.split_whitespace().next().unwrap()));
+        }
+    }
+}
