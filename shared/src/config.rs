@@ -1,8 +1,8 @@
 //! One typed configuration, parsed once from the environment at start.
 //!
-//! Every variable of the seed's "Configuration Defaults" keeps its name and default (model IDs updated:
-//! the seed's are retired). A malformed value is an error that names the variable; a secret's value is
-//! never repeated in an error or in `Debug` output.
+//! Every variable is listed, with its default and bounds, in the README's Configuration section. A
+//! malformed value is an error that names the variable; a secret's value is never repeated in an error
+//! or in `Debug` output.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -40,7 +40,7 @@ impl ConfigError {
     }
 }
 
-/// An inclusive range of delays, in milliseconds as the seed gives them.
+/// An inclusive range of delays (the variables give them in milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DelayRange {
     /// Shortest delay.
@@ -296,9 +296,9 @@ pub struct Config {
 /// The longest `DELAY_*` value: a week.
 const MAX_DELAY_MS: u64 = 7 * 24 * 3_600_000;
 
-/// Current Gemini text model (the seed's `gemini-2.5-flash` no longer serves new keys).
+/// Current Gemini text model (`gemini-2.5-flash` no longer serves new keys).
 pub const DEFAULT_GEMINI_MODEL: &str = "gemini-3.6-flash";
-/// Current Gemini image model (the seed's `gemini-2.0-flash` never made images and is shut down).
+/// Current Gemini image model (`gemini-2.0-flash` never made images and is shut down).
 pub const DEFAULT_GEMINI_IMAGE_MODEL: &str = "gemini-3.1-flash-image";
 /// Gemini's public endpoint.
 pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
@@ -525,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_environment_gives_the_seed_defaults() {
+    fn an_empty_environment_gives_the_documented_defaults() {
         let c = parse(&[]).unwrap();
         assert!(c.database.url.is_none());
         assert_eq!(c.llm_provider, LlmProvider::Offline);

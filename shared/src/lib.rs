@@ -1,7 +1,7 @@
 //! persona-engine: AI personas that post, comment, reply and vote like people on a Reddit-like platform.
 //!
-//! The Lambda functions, the local runner and the tests all call into this crate; see `design.md` in
-//! the handbook for how the modules fit together.
+//! The Lambda functions, the local runner and the tests all call into this crate; docs/ARCHITECTURE.md
+//! shows how the modules fit together and the path of a task.
 
 pub mod admin;
 pub mod ai;

@@ -282,12 +282,20 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     let input = PlanInput {
         now,
         personas: reads::persona_states(c, now, &engine.kinds.post_kinds()).await?,
-        posts: reads::recent_posts(c, now - Duration::hours(ENGAGEMENT_WINDOW_HOURS), now, MAX_POSTS_PER_TICK).await?,
+        posts: reads::recent_posts(
+            c,
+            now - Duration::hours(ENGAGEMENT_WINDOW_HOURS),
+            now,
+            MAX_POSTS_PER_TICK,
+            (COMMENT.name(), VOTE.name()),
+        )
+        .await?,
         human_replies: reads::unanswered_human_replies(
             c,
             now - Duration::hours(RECIPROCITY_WINDOW_HOURS),
             now,
             MAX_REPLIES_PER_TICK,
+            REPLY.name(),
         )
         .await?,
         boards: reads::boards(c).await?,

@@ -149,7 +149,7 @@ impl QueueError {
 /// Retry timing: `base · 2^retry_count`, capped, jittered by ± `jitter`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
-    /// Delay before the first retry (the seed's 30 s).
+    /// Delay before the first retry (30 s by default).
     pub base: Duration,
     /// Longest delay.
     pub cap: Duration,

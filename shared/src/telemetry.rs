@@ -29,8 +29,24 @@ pub fn init_lambda() {
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into())
         .to_lowercase();
-    let layer = tracing_subscriber::fmt::layer().json().with_target(false).without_time().with_current_span(false);
+    let layer = json_layer(std::io::stdout);
     let _ = tracing_subscriber::registry().with(layer).with(targets(&spec, Level::INFO)).try_init();
+}
+
+/// The Lambda functions' log format: one JSON object a line, with the current span's fields — so
+/// every line a task's run logs carries `span.task_id`, `span.kind` and `span.persona_id`.
+pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .with_target(false)
+        .without_time()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer)
 }
 
 #[cfg(test)]

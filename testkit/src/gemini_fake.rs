@@ -1,5 +1,5 @@
-//! A Gemini fake: a local HTTP server speaking `v1beta` `generateContent` (and `GET models/{model}`) as the handbook's
-//! `reference/gemini-supabase.md` documents it — real response shapes and verbatim error bodies —
+//! A Gemini fake: a local HTTP server speaking `v1beta` `generateContent` (and `GET models/{model}`) as
+//! Google documents them — real response shapes and verbatim error bodies —
 //! scriptable per test, and strict about what it receives (key header, path, required fields, unknown
 //! fields refused with the real 400).
 //!

@@ -1,6 +1,6 @@
-//! A Supabase Storage fake: `POST /storage/v1/object/{bucket}/{key}` as the handbook's reference
-//! documents it (and `GET /storage/v1/bucket/{id}`, which `doctor` asks) — 200 `{Id, Key}` on success, and errors as HTTP 400 with the real status as a string
-//! `statusCode` in the body. It keeps what it stores, honours `x-upsert`, and checks the headers.
+//! A Supabase Storage fake: `POST /storage/v1/object/{bucket}/{key}` (and `GET /storage/v1/bucket/{id}`,
+//! which `doctor` asks) as Supabase's storage server answers them — 200 `{Id, Key}` on success, and
+//! errors as HTTP 400 with the real status as a string `statusCode` in the body. It keeps what it stores, honours `x-upsert`, and checks the headers.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -103,22 +103,7 @@ fn error(semantic: &str, error: &str, message: &str, code: &str) -> ResponseTemp
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 struct Responder(Arc<State>);

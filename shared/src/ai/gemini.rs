@@ -1,5 +1,4 @@
-//! Google Gemini over its REST API (`v1beta` `generateContent`), as documented in the handbook's
-//! `reference/gemini-supabase.md`: the key in the `x-goog-api-key` header (never in a URL), JSON output
+//! Google Gemini over its REST API (`v1beta` `generateContent`), as Google documents it: the key in the `x-goog-api-key` header (never in a URL), JSON output
 //! with a schema, thinking held down so it cannot eat the output budget, images scanned for in every
 //! part, and every failure classified.
 

@@ -68,29 +68,37 @@ pub struct PostEngagement {
     pub voters: Vec<Uuid>,
 }
 
-/// Published posts newer than `since`, newest first, at most `limit`, with who engaged them.
+/// Published posts newer than `since`, newest first, at most `limit`, with who engaged them (who
+/// commented or has a `comment_type` task queued; who voted or has a `vote_type` task queued).
 pub async fn recent_posts(
     c: &impl GenericClient,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
     limit: i64,
+    (comment_type, vote_type): (&str, &str),
 ) -> Result<Vec<PostEngagement>, DbError> {
     let rows = c
         .query_typed(
             "SELECT p.id, p.created_at, b.topics, p.title || ' ' || left(p.body, 400), p.persona_id,
                     ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.post_id = p.id AND m.action_type = 'commented'
                           UNION
-                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = 'comment'
+                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = $4
                                  AND t.status IN ('PENDING', 'RUNNING')) AS commenters,
                     ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.post_id = p.id AND m.action_type = 'voted'
                           UNION
-                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = 'vote'
+                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = $5
                                  AND t.comment_id IS NULL AND t.status IN ('PENDING', 'RUNNING')) AS voters
              FROM posts p JOIN boards b ON b.id = p.board_id
              WHERE p.status = 'PUBLISHED' AND NOT p.locked AND p.created_at > $1 AND p.created_at <= $2
              ORDER BY p.created_at DESC
              LIMIT $3",
-            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+            &[
+                (&since, Type::TIMESTAMPTZ),
+                (&now, Type::TIMESTAMPTZ),
+                (&limit, Type::INT8),
+                (&comment_type, Type::TEXT),
+                (&vote_type, Type::TEXT),
+            ],
         )
         .await?;
     rows.iter()
@@ -122,12 +130,14 @@ pub struct HumanReply {
     pub created_at: DateTime<Utc>,
 }
 
-/// Unanswered human replies to personas written after `since`, oldest first, at most `limit`.
+/// Unanswered human replies to personas written after `since`, oldest first, at most `limit`
+/// (`reply_type`: the task type of an answer).
 pub async fn unanswered_human_replies(
     c: &impl GenericClient,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
     limit: i64,
+    reply_type: &str,
 ) -> Result<Vec<HumanReply>, DbError> {
     let rows = c
         .query_typed(
@@ -143,10 +153,10 @@ pub async fn unanswered_human_replies(
                AND NOT EXISTS (SELECT 1 FROM persona_memory m
                                WHERE m.persona_id = answered.persona_id AND m.comment_id = h.id AND m.action_type = 'replied')
                AND NOT EXISTS (SELECT 1 FROM persona_tasks t
-                               WHERE t.comment_id = h.id AND t.persona_id = answered.persona_id AND t.task_type = 'reply')
+                               WHERE t.comment_id = h.id AND t.persona_id = answered.persona_id AND t.task_type = $4)
              ORDER BY h.created_at
              LIMIT $3",
-            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8), (&reply_type, Type::TEXT)],
         )
         .await?;
     rows.iter()

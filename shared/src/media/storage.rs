@@ -210,16 +210,14 @@ impl Storage for SupabaseStorage {
     }
 }
 
-/// Percent-encodes one path segment (Storage allows `?`, spaces and `+` in keys; URLs do not).
+/// Everything but RFC 3986's unreserved characters is encoded in a path segment (Storage allows `?`,
+/// spaces and `+` in keys; URLs do not).
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Percent-encodes one path segment.
 fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
 fn encode_path(key: &str) -> String {

@@ -1,5 +1,5 @@
-//! Personas: who they are (the profile the prompt is built from), and — with the actions — loading,
-//! selection, per-persona limits and memory.
+//! Personas: who they are (the profile the prompt is built from), what they wrote, their limits and
+//! how the selector picks among them.
 
 pub mod limits;
 pub mod selector;

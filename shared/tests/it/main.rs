@@ -7,6 +7,7 @@ mod alloc_meter;
 mod conversation;
 mod doctor;
 mod helpers;
+mod kinds;
 mod lambda;
 mod media;
 mod migrations;

@@ -153,3 +153,62 @@ async fn the_local_scheduler_runs_tasks_whatever_its_interval() {
     scheduler.await.unwrap();
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'DONE'").await, 3);
 }
+
+/// Every line a task's run logs — the pipeline's, the model client's, the gate's — carries the task's
+/// id, kind and persona, in the Lambda functions' JSON format, so one task can be followed in the logs.
+#[tokio::test]
+async fn every_log_line_of_a_task_carries_its_id_kind_and_persona() {
+    use tracing_subscriber::prelude::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    // An empty answer first: the model client logs a warning and asks again, inside the task's run.
+    fake.push(Reply::EmptyCandidate);
+    let client = GeminiClient::new(
+        &fake.uri(),
+        SecretString::from(FAKE_KEY),
+        "gemini-3.6-flash",
+        "m",
+        StdDuration::from_secs(5),
+    )
+    .unwrap();
+    let (engine, _clock) = engine_with(&db, Arc::new(client), &[]);
+    let persona = votes_due(&engine, 1).await;
+    let task = {
+        let c = engine.pool.get().await.unwrap();
+        engine.queue.claim(&**c, 1).await.unwrap().remove(0)
+    };
+
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(shared::telemetry::json_layer(move || writer.clone()))
+        .with(tracing_subscriber::filter::LevelFilter::INFO);
+    let report = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        shared::kinds::run_task(&engine, &task).await
+    };
+    assert_eq!(report.status, shared::queue::TaskStatus::Done, "{report:?}");
+
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let logged: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(logged.len() >= 2, "the retry warning and the outcome: {text}");
+    assert!(text.contains("asking once more"), "{text}");
+    for line in &logged {
+        assert_eq!(line["span"]["task_id"], task.id.to_string(), "{line}");
+        assert_eq!(line["span"]["kind"], "vote", "{line}");
+        assert_eq!(line["span"]["persona_id"], persona[0].to_string(), "{line}");
+    }
+}
