@@ -1,5 +1,5 @@
 //! Every statement on `persona_tasks`. The queue's rules (when a task may move, and where) live in
-//! [`crate::queue`]; this module only says how each move is written.
+//! the `queue` module above; this module only says how each move is written.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

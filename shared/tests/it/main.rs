@@ -9,6 +9,7 @@ mod doctor;
 mod helpers;
 mod kinds;
 mod lambda;
+mod layers;
 mod media;
 mod migrations;
 mod planner;
