@@ -175,13 +175,21 @@ fn decode_rgb(input: &[u8]) -> Result<(Vec<u8>, u32, u32), MediaError> {
     Ok((rgb.into_raw(), w, h))
 }
 
+/// Typed to RGB8 end to end: resizing through the crate's dynamic image type instantiates its code for
+/// every pixel type and CPU extension (about a megabyte of binary) whether or not it is used.
 fn resize_rgb(pixels: &[u8], width: u32, height: u32, target_w: u32, target_h: u32) -> Result<Vec<u8>, MediaError> {
-    let src = fr::images::ImageRef::new(width, height, pixels, fr::PixelType::U8x3)
+    use fr::images::{TypedImage, TypedImageRef};
+    use fr::pixels::U8x3;
+    let src = TypedImageRef::<U8x3>::from_buffer(width, height, pixels)
         .map_err(|e| MediaError::Corrupt(format!("pixel buffer: {e}")))?;
-    let mut dst = fr::images::Image::new(target_w, target_h, fr::PixelType::U8x3);
+    let mut out = vec![0u8; target_w as usize * target_h as usize * 3];
+    let mut dst = TypedImage::<U8x3>::from_buffer(target_w, target_h, &mut out)
+        .map_err(|e| MediaError::Encode(format!("resize buffer: {e}")))?;
     let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    fr::Resizer::new().resize(&src, &mut dst, &options).map_err(|e| MediaError::Encode(format!("resize: {e}")))?;
-    Ok(dst.into_vec())
+    fr::Resizer::new()
+        .resize_typed(&src, &mut dst, &options)
+        .map_err(|e| MediaError::Encode(format!("resize: {e}")))?;
+    Ok(out)
 }
 
 /// JPEG with libjpeg-turbo's settings (what Sharp's libvips uses with mozjpeg's extras off): 4:2:0,
