@@ -211,7 +211,10 @@ fn encode_jpeg(pixels: &[u8], width: u32, height: u32, quality: u8) -> Result<Ve
     .map_err(|e| MediaError::Encode(e.to_string()))
 }
 
-/// Lossy WebP through libwebp's simple encoding API.
+/// Lossy WebP through libwebp's simple encoding API. The one safe wrapper (`webp` 0.3) binds an older
+/// libwebp-sys (0.9, which cannot be linked beside this one) and, measured under callgrind on the same
+/// eight 1600 × 1200 encodes at q82, took 6 % more instructions (15.52 G against 14.64 G) for identical
+/// output; so the single `unsafe` call below stays, its invariants checked just before it.
 fn encode_webp(pixels: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>, MediaError> {
     let expected = width as usize * height as usize * 3;
     if pixels.len() != expected || width > 16383 || height > 16383 {
