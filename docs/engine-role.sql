@@ -11,7 +11,7 @@ CREATE ROLE persona_engine LOGIN PASSWORD 'change-me' BYPASSRLS;
 GRANT USAGE ON SCHEMA public TO persona_engine;
 
 -- The platform's tables: read what personas see, write what they publish, pause and resume personas.
-GRANT SELECT ON public.boards TO persona_engine;
+GRANT SELECT ON public.boards, public.profiles TO persona_engine;
 GRANT SELECT, UPDATE (is_active) ON public.personas TO persona_engine;
 GRANT SELECT, INSERT ON public.posts, public.comments, public.votes, public.media TO persona_engine;
 

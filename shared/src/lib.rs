@@ -22,5 +22,7 @@ pub mod prompt;
 pub mod queue;
 pub mod runner;
 pub mod stable;
+pub mod style;
 pub mod telemetry;
+pub mod voice;
 pub mod worker;

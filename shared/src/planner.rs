@@ -226,7 +226,7 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
                 .collect();
             let total: f64 = weights.iter().sum();
             let mut roll = rng.random::<f64>() * total;
-            let board = input
+            let (board, topics) = input
                 .boards
                 .iter()
                 .zip(&weights)
@@ -234,10 +234,12 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
                     roll -= **w;
                     roll <= 0.0
                 })
-                .map(|(b, _)| b.0)
-                .unwrap_or(input.boards[0].0);
+                .map(|(b, _)| b)
+                .unwrap_or(&input.boards[0]);
+            let board = *board;
             let photographer = c.persona.interests.iter().any(|i| i.contains("photo"));
-            let image_share = if !settings.images {
+            // A picture only where people post pictures: a bookclub gets no canal photos.
+            let image_share = if !settings.images || !crate::kinds::offline::takes_pictures(topics) {
                 0.0
             } else if photographer {
                 0.5

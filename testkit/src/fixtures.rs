@@ -12,13 +12,14 @@ pub fn persona_row(username: &str, interests: &[&str]) -> PersonaRow {
         username: username.to_owned(),
         display_name: username.replace('_', " "),
         bio: format!("{username} writes about {}.", interests.join(", ")),
-        voice: "plain and friendly".into(),
+        voice: "plain".into(),
         traits: vec!["curious".into()],
         modules: Vec::new(),
         interests: interests.iter().map(|s| s.to_string()).collect(),
         timezone: "UTC".into(),
         active_hours_start: 0,
         active_hours_end: 24,
+        voice_bank: Vec::new(),
     }
 }
 

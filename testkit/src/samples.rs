@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use shared::context::{Author, BoardView, CommentView, PostContext, PostView, ThreadContext};
-use shared::persona::{History, Persona};
+use shared::persona::{History, Persona, Written};
 use uuid::Uuid;
 
 fn id(n: u128) -> Uuid {
@@ -30,6 +30,11 @@ pub fn marisol() -> Persona {
         active_hours_start: 8,
         active_hours_end: 23,
         is_active: true,
+        voice_bank: vec![
+            "Two batches. Always two batches.".into(),
+            "Twenty years on the line and I still burn garlic when I get distracted. Low heat, and stand there.".into(),
+            "No. Salt at the end or the lentils stay hard, and no amount of simmering will fix it.".into(),
+        ],
     }
 }
 
@@ -48,15 +53,27 @@ pub fn nia() -> Persona {
         active_hours_start: 9,
         active_hours_end: 24,
         is_active: true,
+        voice_bank: vec![
+            "What happens when it fails, though?".into(),
+            "Restic, a second box, done. Boring works.".into(),
+        ],
     }
 }
 
 /// Marisol's recent writing.
 pub fn marisol_history() -> History {
     History {
-        recent_texts: vec![
-            "Use a carbon steel pan at 230 degrees and cook in two batches. Crowding is what makes it steam.".into(),
-            "Salt the lentils at the end, not the start. Twenty minutes, lid half on.".into(),
+        recent: vec![
+            Written {
+                kind: "comment",
+                text: "Use a carbon steel pan at 230 degrees and cook in two batches. Crowding is what makes it \
+                       steam."
+                    .into(),
+            },
+            Written {
+                kind: "reply",
+                text: "Salt the lentils at the end, not the start. Twenty minutes, lid half on.".into(),
+            },
         ],
     }
 }
@@ -112,7 +129,15 @@ pub fn stir_fry_post_context() -> PostContext {
                 9,
             ),
         ],
-        comment_count: 2,
+        replies: vec![comment(
+            32,
+            Some(30),
+            1,
+            Author::Human { id: id(100), name: Some("alex_k".into()) },
+            "Probably, I throw everything in at once. Two batches sounds annoying but I'll try it.",
+            20,
+        )],
+        comment_count: 3,
     }
 }
 

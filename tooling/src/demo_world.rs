@@ -44,6 +44,7 @@ struct PersonaSpec {
     timezone: String,
     active_hours_start: i16,
     active_hours_end: i16,
+    voice_bank: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -138,6 +139,7 @@ impl DemoWorld {
                 timezone: p.timezone.clone(),
                 active_hours_start: p.active_hours_start,
                 active_hours_end: p.active_hours_end,
+                voice_bank: p.voice_bank.clone(),
             })
             .collect();
         let boards: Vec<BoardRow> = self
@@ -193,6 +195,8 @@ impl DemoWorld {
             });
         }
 
+        let people: Vec<(Uuid, String)> = self.spec.humans.iter().map(|h| (h.id, h.name.clone())).collect();
+        rows::insert_profiles(c, &people).await?;
         Ok(SeedReport {
             personas: rows::insert_personas(c, &personas, now).await?,
             boards: rows::insert_boards(c, &boards, now).await?,
@@ -209,13 +213,62 @@ pub fn synthetic_personas(world: &DemoWorld, n: usize, seed: u64) -> Vec<Persona
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let topics: Vec<&String> = world.spec.boards.iter().flat_map(|b| &b.topics).collect();
-    let voices = [
-        ("Short and practical, no fluff.", "practical"),
-        ("Chatty and warm, tells little stories.", "friendly"),
-        ("Skeptical, asks for evidence, dry humour.", "skeptical"),
-        ("Enthusiastic, lots of energy, encourages people.", "enthusiastic"),
-        ("Thoughtful and measured, weighs both sides.", "reflective"),
-        ("Blunt, opinionated, but fair.", "opinionated"),
+    // Each voice with a few texts in it, so a generated persona has examples of its own too.
+    let voices: [(&str, &str, [&str; 3]); 6] = [
+        (
+            "Short and practical, no fluff.",
+            "practical",
+            [
+                "Did this last week. Works.",
+                "Cheaper option is fine. Spend the difference on something you'll use.",
+                "Measure twice, then do the boring thing first.",
+            ],
+        ),
+        (
+            "Chatty and warm, tells little stories.",
+            "friendly",
+            [
+                "Ha, this happened to me too! My neighbour still brings it up.",
+                "I tried this with my sister last summer and we laughed the whole afternoon, even though it didn't work.",
+                "Welcome! You'll fit right in here.",
+            ],
+        ),
+        (
+            "Skeptical, asks for evidence, dry humour.",
+            "skeptical",
+            [
+                "Source?",
+                "Works until it doesn't. Then what?",
+                "I've heard that before, usually right before someone buys the expensive version.",
+            ],
+        ),
+        (
+            "Enthusiastic, lots of energy, encourages people.",
+            "enthusiastic",
+            [
+                "Yes!! Do it, you won't regret it.",
+                "This is so good, saving it for the weekend.",
+                "Honestly the first time is the hardest, it gets fun fast after that.",
+            ],
+        ),
+        (
+            "Thoughtful and measured, weighs both sides.",
+            "reflective",
+            [
+                "I can see it both ways, to be honest.",
+                "It probably depends on what you want out of it. For me the slower way was worth it, but I had the time.",
+                "Worth trying once before deciding.",
+            ],
+        ),
+        (
+            "Blunt, opinionated, but fair.",
+            "opinionated",
+            [
+                "No. Don't.",
+                "Wrong tool for the job, but I respect the effort.",
+                "The popular answer here is wrong and I'll die on this hill.",
+            ],
+        ),
     ];
     let zones = [
         ("Europe/London", 7, 23),
@@ -237,7 +290,7 @@ pub fn synthetic_personas(world: &DemoWorld, n: usize, seed: u64) -> Vec<Persona
                     interests.push(t);
                 }
             }
-            let (voice, temperament) = voices[rng.random_range(0..voices.len())];
+            let (voice, temperament, bank) = voices[rng.random_range(0..voices.len())];
             let (zone, start, end) = zones[rng.random_range(0..zones.len())];
             PersonaRow {
                 id: id_for("persona", &username),
@@ -250,6 +303,7 @@ pub fn synthetic_personas(world: &DemoWorld, n: usize, seed: u64) -> Vec<Persona
                 timezone: zone.into(),
                 active_hours_start: start,
                 active_hours_end: end,
+                voice_bank: bank.iter().map(|t| t.to_string()).collect(),
                 username,
             }
         })

@@ -32,6 +32,22 @@ pub struct PersonaRow {
     pub active_hours_start: i16,
     /// Local hour they stop (24 = midnight; below start = past midnight).
     pub active_hours_end: i16,
+    /// Texts in their own voice.
+    pub voice_bank: Vec<String>,
+}
+
+/// Records people's handles in the platform's `profiles`; returns how many were new.
+pub async fn insert_profiles(c: &impl GenericClient, people: &[(Uuid, String)]) -> Result<u64, DbError> {
+    let ids: Vec<Uuid> = people.iter().map(|(id, _)| *id).collect();
+    let names: Vec<&str> = people.iter().map(|(_, name)| name.as_str()).collect();
+    let inserted = c
+        .query_typed(
+            "INSERT INTO profiles (id, username) SELECT * FROM unnest($1::uuid[], $2::text[])
+             ON CONFLICT DO NOTHING RETURNING id",
+            &[(&ids, Type::UUID_ARRAY), (&names, Type::TEXT_ARRAY)],
+        )
+        .await?;
+    Ok(inserted.len() as u64)
 }
 
 /// Inserts personas; returns how many were new.
@@ -48,15 +64,17 @@ pub async fn insert_personas(c: &impl GenericClient, rows: &[PersonaRow], now: D
     let zones: Vec<&str> = rows.iter().map(|r| r.timezone.as_str()).collect();
     let starts: Vec<i16> = rows.iter().map(|r| r.active_hours_start).collect();
     let ends: Vec<i16> = rows.iter().map(|r| r.active_hours_end).collect();
+    let banks: Vec<String> = rows.iter().map(|r| r.voice_bank.join("\u{1f}")).collect();
     let inserted = c
         .query_typed(
             "INSERT INTO personas (id, username, display_name, bio, voice, traits, modules, interests, timezone,
-                                   active_hours_start, active_hours_end, is_active, created_at)
+                                   active_hours_start, active_hours_end, is_active, created_at, voice_bank)
              SELECT id, username, display_name, bio, voice,
                     coalesce(string_to_array(nullif(traits, ''), E'\\x1f'), '{}'), coalesce(string_to_array(nullif(modules, ''), E'\\x1f'), '{}'),
-                    coalesce(string_to_array(nullif(interests, ''), E'\\x1f'), '{}'), timezone, hs, he, true, $12
-             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                  AS n(id, username, display_name, bio, voice, traits, modules, interests, timezone, hs, he)
+                    coalesce(string_to_array(nullif(interests, ''), E'\\x1f'), '{}'), timezone, hs, he, true, $12,
+                    coalesce(string_to_array(nullif(bank, ''), E'\\x1f'), '{}')
+             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
+                  AS n(id, username, display_name, bio, voice, traits, modules, interests, timezone, hs, he, bank)
              ON CONFLICT DO NOTHING
              RETURNING id",
             &[
@@ -72,6 +90,7 @@ pub async fn insert_personas(c: &impl GenericClient, rows: &[PersonaRow], now: D
                 (&starts, Type::INT2_ARRAY),
                 (&ends, Type::INT2_ARRAY),
                 (&now, Type::TIMESTAMPTZ),
+                (&banks, Type::TEXT_ARRAY),
             ],
         )
         .await?;

@@ -14,6 +14,8 @@ pub struct PostContext {
     pub post: PostView,
     /// Top-level comments (newest last), at most a loader's bound.
     pub comments: Vec<CommentView>,
+    /// The first replies under each of those comments (a bounded few each).
+    pub replies: Vec<CommentView>,
     /// How many comments the post has in all.
     pub comment_count: i64,
 }
@@ -71,13 +73,22 @@ impl Scene {
         }
     }
 
+    /// The board it all happens on.
+    pub fn board_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Self::Board(b) => Some(b.id),
+            Self::Post(p) => Some(p.post.board_id),
+            Self::Thread(t) => Some(t.post.board_id),
+        }
+    }
+
     /// The texts a new draft must not repeat.
     pub fn corpus(&self) -> Vec<String> {
         match self {
             Self::Board(b) => b.recent_titles.clone(),
-            Self::Post(p) => {
-                std::iter::once(p.post.body.clone()).chain(p.comments.iter().map(|c| c.body.clone())).collect()
-            }
+            Self::Post(p) => std::iter::once(p.post.body.clone())
+                .chain(p.comments.iter().chain(&p.replies).map(|c| c.body.clone()))
+                .collect(),
             Self::Thread(t) => std::iter::once(&t.target)
                 .chain(&t.ancestors)
                 .chain(&t.siblings)
@@ -91,9 +102,9 @@ impl Scene {
     pub fn names(&self) -> HashSet<String> {
         match self {
             Self::Board(_) => HashSet::new(),
-            Self::Post(p) => {
-                std::iter::once(p.post.author.display()).chain(p.comments.iter().map(|c| c.author.display())).collect()
-            }
+            Self::Post(p) => std::iter::once(p.post.author.display())
+                .chain(p.comments.iter().chain(&p.replies).map(|c| c.author.display()))
+                .collect(),
             Self::Thread(t) => std::iter::once(t.post.author.display())
                 .chain(
                     std::iter::once(&t.target)

@@ -108,7 +108,10 @@ fn author(row: &Row) -> Result<Author, DbError> {
         Some(id) => {
             Author::Persona { id, username: row.try_get::<_, Option<String>>("persona_username")?.unwrap_or_default() }
         }
-        None => Author::Human { id: row.try_get::<_, Option<Uuid>>("author_id")?.unwrap_or_default(), name: None },
+        None => Author::Human {
+            id: row.try_get::<_, Option<Uuid>>("author_id")?.unwrap_or_default(),
+            name: row.try_get::<_, Option<String>>("author_username")?.filter(|n| !n.trim().is_empty()),
+        },
     })
 }
 
@@ -130,10 +133,12 @@ pub async fn find_post(c: &impl GenericClient, id: Uuid) -> Result<Option<PostRe
     let row = c
         .query_typed_opt(
             "SELECT po.id, po.board_id, b.name AS board_name, b.topics, po.title, po.body, po.status, po.locked,
-                    po.author_id, po.persona_id, pe.username AS persona_username, po.created_at
+                    po.author_id, pr.username AS author_username, po.persona_id, pe.username AS persona_username,
+                    po.created_at
              FROM posts po
              JOIN boards b ON b.id = po.board_id
              LEFT JOIN personas pe ON pe.id = po.persona_id
+             LEFT JOIN profiles pr ON pr.id = po.author_id
              WHERE po.id = $1",
             &[(&id, Type::UUID)],
         )
@@ -158,8 +163,12 @@ pub async fn find_post(c: &impl GenericClient, id: Uuid) -> Result<Option<PostRe
     .transpose()
 }
 
-const COMMENT_COLUMNS: &str = "c.id, c.post_id, c.parent_id, c.depth, c.body, c.author_id, c.persona_id, \
-     pe.username AS persona_username, c.deleted_at, c.created_at";
+const COMMENT_COLUMNS: &str = "c.id, c.post_id, c.parent_id, c.depth, c.body, c.author_id, \
+     pr.username AS author_username, c.persona_id, pe.username AS persona_username, c.deleted_at, c.created_at";
+
+/// The joins [`COMMENT_COLUMNS`] reads from: the persona's handle, or the person's.
+const COMMENT_JOINS: &str =
+    "LEFT JOIN personas pe ON pe.id = c.persona_id LEFT JOIN profiles pr ON pr.id = c.author_id";
 
 /// A comment with what the pipeline checks before acting on it.
 #[derive(Debug, Clone)]
@@ -187,9 +196,7 @@ fn comment_view(r: &Row) -> Result<CommentView, DbError> {
 pub async fn find_comment(c: &impl GenericClient, id: Uuid) -> Result<Option<CommentRecord>, DbError> {
     let row = c
         .query_typed_opt(
-            &format!(
-                "SELECT {COMMENT_COLUMNS} FROM comments c LEFT JOIN personas pe ON pe.id = c.persona_id WHERE c.id = $1"
-            ),
+            &format!("SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS} WHERE c.id = $1"),
             &[(&id, Type::UUID)],
         )
         .await?;
@@ -213,7 +220,7 @@ pub async fn top_level_comments(
         .query_typed(
             &format!(
                 "SELECT * FROM (
-                     SELECT {COMMENT_COLUMNS} FROM comments c LEFT JOIN personas pe ON pe.id = c.persona_id
+                     SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
                      WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL
                      ORDER BY c.created_at DESC LIMIT $2
                  ) newest ORDER BY created_at"
@@ -231,6 +238,33 @@ pub async fn top_level_comments(
     Ok((rows.iter().map(comment_view).collect::<Result<_, _>>()?, total))
 }
 
+/// The first `per_parent` replies (oldest first) under each of `parents`, in one statement.
+pub async fn first_replies(
+    c: &impl GenericClient,
+    parents: &[Uuid],
+    per_parent: i64,
+) -> Result<Vec<CommentView>, DbError> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = c
+        .query_typed(
+            &format!(
+                "SELECT {COMMENT_COLUMNS} FROM unnest($1::uuid[]) AS parent(id)
+                 CROSS JOIN LATERAL (
+                     SELECT r.id FROM comments r WHERE r.parent_id = parent.id AND r.deleted_at IS NULL
+                     ORDER BY r.created_at LIMIT $2
+                 ) first
+                 JOIN comments c ON c.id = first.id
+                 {COMMENT_JOINS}
+                 ORDER BY c.created_at"
+            ),
+            &[(&parents, Type::UUID_ARRAY), (&per_parent, Type::INT8)],
+        )
+        .await?;
+    rows.iter().map(comment_view).collect()
+}
+
 /// The chain of ancestors of a comment, root first, at most `max` of them (the nearest kept).
 pub async fn ancestors(c: &impl GenericClient, comment_id: Uuid, max: i32) -> Result<Vec<CommentView>, DbError> {
     let rows = c
@@ -244,7 +278,7 @@ pub async fn ancestors(c: &impl GenericClient, comment_id: Uuid, max: i32) -> Re
                  )
                  SELECT {COMMENT_COLUMNS} FROM chain
                  JOIN comments c ON c.id = chain.id
-                 LEFT JOIN personas pe ON pe.id = c.persona_id
+                 {COMMENT_JOINS}
                  ORDER BY c.depth"
             ),
             &[(&comment_id, Type::UUID), (&max, Type::INT4)],
@@ -266,7 +300,7 @@ pub async fn replies_to(
         .query_typed(
             &format!(
                 "SELECT * FROM (
-                     SELECT {COMMENT_COLUMNS} FROM comments c LEFT JOIN personas pe ON pe.id = c.persona_id
+                     SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
                      WHERE c.post_id = $1 AND c.parent_id IS NOT DISTINCT FROM $2 AND c.deleted_at IS NULL
                        AND c.id IS DISTINCT FROM $3
                      ORDER BY c.created_at DESC LIMIT $4

@@ -35,10 +35,12 @@ pub struct Persona {
     pub active_hours_end: i16,
     /// Paused personas do nothing.
     pub is_active: bool,
+    /// Texts in its own voice, of different lengths and kinds: the core of its few-shot examples.
+    pub voice_bank: Vec<String>,
 }
 
 const COLUMNS: &str = "p.id, p.username, p.display_name, p.bio, p.voice, p.traits, p.modules, p.interests, p.timezone, \
-     p.active_hours_start, p.active_hours_end, p.is_active";
+     p.active_hours_start, p.active_hours_end, p.is_active, p.voice_bank";
 
 fn persona(row: &Row) -> Result<Persona, DbError> {
     Ok(Persona {
@@ -54,6 +56,7 @@ fn persona(row: &Row) -> Result<Persona, DbError> {
         active_hours_start: row.try_get("active_hours_start")?,
         active_hours_end: row.try_get("active_hours_end")?,
         is_active: row.try_get("is_active")?,
+        voice_bank: row.try_get("voice_bank")?,
     })
 }
 
@@ -188,17 +191,61 @@ pub async fn candidates(
         .collect()
 }
 
-/// The persona's newest published posts and comments, newest first.
-pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) -> Result<Vec<String>, DbError> {
+/// Something a persona published, for its few-shot examples and the duplicate checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Written {
+    /// `post`, `comment` or `reply`.
+    pub kind: &'static str,
+    /// Its text (a post's title and body).
+    pub text: String,
+}
+
+/// The persona's newest published posts, comments and replies, newest first.
+pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) -> Result<Vec<Written>, DbError> {
     let rows = c
         .query_typed(
-            "(SELECT title || E'\\n\\n' || body AS text, created_at FROM posts
+            "(SELECT 'post' AS kind, title || E'\\n\\n' || body AS text, created_at FROM posts
               WHERE persona_id = $1 AND status = 'PUBLISHED' ORDER BY created_at DESC LIMIT $2)
              UNION ALL
-             (SELECT body, created_at FROM comments
+             (SELECT CASE WHEN parent_id IS NULL THEN 'comment' ELSE 'reply' END, body, created_at FROM comments
               WHERE persona_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC LIMIT $2)
              ORDER BY created_at DESC LIMIT $2",
             &[(&persona_id, Type::UUID), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get(0)?;
+            Ok(Written {
+                kind: match kind.as_str() {
+                    "post" => "post",
+                    "comment" => "comment",
+                    _ => "reply",
+                },
+                text: r.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
+/// What every persona published on `board_id` (posts and comments on its posts) since `since`, newest
+/// first, at most `limit`: a new draft must not nearly repeat any of it, whoever wrote it.
+pub async fn board_texts(
+    c: &impl GenericClient,
+    board_id: Uuid,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    let rows = c
+        .query_typed(
+            "(SELECT title || E'\\n\\n' || body AS text, created_at FROM posts
+              WHERE board_id = $1 AND persona_id IS NOT NULL AND created_at > $2 ORDER BY created_at DESC LIMIT $3)
+             UNION ALL
+             (SELECT c.body, c.created_at FROM comments c JOIN posts p ON p.id = c.post_id
+              WHERE p.board_id = $1 AND c.persona_id IS NOT NULL AND c.created_at > $2 AND c.deleted_at IS NULL
+              ORDER BY c.created_at DESC LIMIT $3)
+             ORDER BY created_at DESC LIMIT $3",
+            &[(&board_id, Type::UUID), (&since, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
         )
         .await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()

@@ -72,8 +72,10 @@ pub const CONTRACT: &[Table] = &[
             col("active_hours_end", INT2),
             col("is_active", BOOL),
             col("created_at", TIMESTAMPTZ),
+            col("voice_bank", TEXT_ARRAY),
         ],
     },
+    Table { name: "profiles", owner: Owner::Platform, columns: &[col("id", UUID), col("username", TEXT)] },
     Table {
         name: "boards",
         owner: Owner::Platform,

@@ -14,6 +14,7 @@ use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+use crate::voice::{self, Form};
 
 /// Comments on a post.
 pub struct Comment;
@@ -50,12 +51,11 @@ impl Action for Comment {
         })
     }
 
-    fn ask(&self, _scene: &Scene) -> Ask {
+    fn ask(&self, _scene: &Scene, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
-            "Write a comment on this post. React to its specifics, add something of your own (an \
-             experience, a detail, a disagreement, a question), and don't repeat points others already made. \
-             1 to 4 sentences."
+            "Write a comment on this post. React to its specifics, and don't repeat what others already said."
                 .to_owned(),
+            Some(voice::draw(persona, Form::Comment, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": { "body": text_field("the text of your comment") },
@@ -70,7 +70,7 @@ impl Action for Comment {
     }
 
     fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
-        json!({ "body": Writer::new(self.name(), persona, scene, seed).comment(false) })
+        json!({ "body": Writer::new(self.name(), persona, scene, seed).comment(false, seed) })
     }
 
     async fn publish(

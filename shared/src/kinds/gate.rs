@@ -1,5 +1,5 @@
-//! The publish gate for one task: near duplicates of what the persona or the thread already said, and
-//! the moderation rules (with mentions checked against the personas that exist and the people present).
+//! The publish gate for one task: near duplicates of what the persona, the thread or any persona on the
+//! board already said, the marks of machine text, and the moderation rules (with mentions checked against the personas that exist and the people present).
 
 use std::collections::HashSet;
 
@@ -9,6 +9,7 @@ use super::compose::{Gate, Verdict, near_duplicate_verdict};
 use crate::ai::parse::Draft;
 use crate::db::personas;
 use crate::engine::Engine;
+use crate::style;
 
 pub(super) struct PublishGate<'a> {
     engine: &'a Engine,
@@ -27,6 +28,12 @@ impl Gate for PublishGate<'_> {
     async fn verdict(&self, draft: &Draft) -> Verdict {
         if let Verdict::Regenerate(reason) = near_duplicate_verdict(draft, &self.corpus) {
             return Verdict::Regenerate(reason);
+        }
+        // The marks of machine text: asked for once more with the reason, then skipped.
+        let marks = style::marks(&draft.visible_text());
+        if !marks.is_empty() {
+            let reasons: Vec<String> = marks.iter().map(style::Mark::reason).collect();
+            return Verdict::Regenerate(format!("style ({})", reasons.join("; ")));
         }
         let mentions = self.engine.moderation.mentions(draft);
         let mut known = self.names.clone();

@@ -18,6 +18,7 @@ use crate::media::{self, ImageSlot, MediaError};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+use crate::voice::{self, Form};
 
 /// Posts a picture on a board.
 pub struct ImagePost;
@@ -55,14 +56,16 @@ impl Action for ImagePost {
         observe_board(db, task, target).await
     }
 
-    fn ask(&self, scene: &Scene) -> Ask {
+    fn ask(&self, scene: &Scene, persona: &Persona, seed: u64) -> Ask {
         let board = scene.board().map(|b| b.name.as_str()).unwrap_or("the board");
         Ask::writing(
             format!(
-                "Share a picture you took, on {board}. Give a short title, a caption of 1 to 3 sentences in your \
-                 voice, and image_prompt: a vivid description of the photograph for an image generator \
-                 (subject, setting, light, style; realistic; no text, logos or watermarks in the image)."
+                "Share a picture you took, on {board}, of something that belongs there. Give a short title, a \
+                 caption in your voice, and image_prompt: a concrete description of the photograph for an image \
+                 generator (subject, setting, light; an ordinary phone or camera photo; no text, logos or \
+                 watermarks in the image)."
             ),
+            Some(voice::draw(persona, Form::Caption, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": {
@@ -86,7 +89,7 @@ impl Action for ImagePost {
     }
 
     fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
-        let (title, body, image_prompt) = Writer::new(self.name(), persona, scene, seed).image_post();
+        let (title, body, image_prompt) = Writer::new(self.name(), persona, scene, seed).image_post(seed);
         json!({ "title": title, "body": body, "image_prompt": image_prompt })
     }
 

@@ -54,6 +54,10 @@ pub mod bounds {
     pub const SIBLINGS: i64 = 8;
     /// Replies shown below a comment.
     pub const REPLIES: i64 = 8;
+    /// Replies shown under each top-level comment of a post.
+    pub const REPLIES_PER_COMMENT: i64 = 2;
+    /// Recent texts of every persona on a board, for the cross-persona duplicate check.
+    pub const BOARD_TEXTS: i64 = 80;
     /// Recent titles shown with a board.
     pub const BOARD_TITLES: i64 = 10;
     /// The persona's own recent texts (examples and duplicate check).
@@ -89,8 +93,15 @@ pub trait Action: Send + Sync + 'static {
         persona: &Persona,
     ) -> Result<Prepared, ActionError>;
 
-    /// What the model is asked: the instructions after the context, the answer's schema, sampling.
-    fn ask(&self, scene: &Scene) -> Ask;
+    /// What the model is asked: the instructions after the context (with the length and stance drawn
+    /// for this task from the persona, `seed` being the task's), the answer's schema, sampling.
+    fn ask(&self, scene: &Scene, persona: &Persona, seed: u64) -> Ask;
+
+    /// A draft decided without asking the model, and why (a vote the persona's interests settle);
+    /// `None` asks the model.
+    fn decide(&self, _persona: &Persona, _scene: &Scene, _seed: u64) -> Option<(Draft, String)> {
+        None
+    }
 
     /// The model's answer as this kind's draft.
     fn parse(&self, answer: &str, persona: &Persona) -> Result<Draft, ParseError>;
@@ -180,13 +191,28 @@ impl Kind {
         seed: u64,
         budget: &Budget,
     ) -> Prompt {
+        let ask = self.0.ask(scene, persona, seed);
+        self.prompt_for(&ask, persona, history, scene, operator_note, seed, budget)
+    }
+
+    /// The prompt for what this kind asks (`ask`, drawn already).
+    #[allow(clippy::too_many_arguments)]
+    pub fn prompt_for(
+        self,
+        ask: &Ask,
+        persona: &Persona,
+        history: &History,
+        scene: &Scene,
+        operator_note: Option<&str>,
+        seed: u64,
+        budget: &Budget,
+    ) -> Prompt {
         let action = self.0;
-        let ask = action.ask(scene);
         let offline = {
             let (persona, scene) = (persona.clone(), scene.clone());
             OfflineAnswer::new(move |seed| action.write_offline(&persona, &scene, seed))
         };
-        prompt::build(&PromptInput { persona, history, scene, ask: &ask, operator_note, seed }, budget, Some(offline))
+        prompt::build(&PromptInput { persona, history, scene, ask, operator_note, seed }, budget, Some(offline))
     }
 
     /// A task of this kind for `persona` on `target`, due at `at`.

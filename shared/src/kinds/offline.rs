@@ -1,6 +1,9 @@
-//! The offline writer's text: deterministic, in the persona's voice, assembled from templates, the
-//! persona's profile and the words of what it looks at. It is **not a language model**; each kind asks
-//! a [`Writer`] for its answer's parts when the offline provider is configured.
+//! The offline writer's text. It is **not a language model**: it writes from topic packs (what people
+//! say about cooking, bikes, homelabs, plants, books, photos, the outdoors, training), picks the pack
+//! from what the persona is looking at, follows the length and stance drawn for the task, and takes its
+//! manner from the persona's own voice bank (lowercase, exclamation marks, numbers). Each sentence is
+//! assembled from a template and several slots, so a day of it rarely repeats itself. Each kind asks a
+//! [`Writer`] for its answer's parts when the offline provider is configured.
 
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -8,229 +11,675 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::context::{Author, Scene};
 use crate::persona::Persona;
+use crate::voice::{self, Form, Length, Stance};
 
-const STOPWORDS: &[&str] = &[
-    "about",
-    "actually",
-    "advice",
-    "after",
-    "again",
-    "agreed",
-    "almost",
-    "already",
-    "always",
-    "another",
-    "anyone",
-    "anything",
-    "anyway",
-    "around",
-    "attempt",
-    "because",
-    "before",
-    "beginner",
-    "being",
-    "better",
-    "between",
-    "cheap",
-    "could",
-    "curious",
-    "depend",
-    "depends",
-    "didn",
-    "different",
-    "differently",
-    "doesn",
-    "during",
-    "easier",
-    "either",
-    "enough",
-    "especially",
-    "every",
-    "everyone",
-    "everything",
-    "experience",
-    "figure",
-    "finally",
-    "first",
-    "friends",
-    "getting",
-    "going",
-    "great",
-    "happened",
-    "happy",
-    "hardly",
-    "helps",
-    "honestly",
-    "hoping",
-    "instead",
-    "learned",
-    "little",
-    "maybe",
-    "might",
-    "month",
-    "never",
-    "nothing",
-    "other",
-    "others",
-    "people",
-    "perhaps",
-    "point",
-    "posting",
-    "pretty",
-    "probably",
-    "problem",
-    "question",
-    "quite",
-    "really",
-    "remember",
-    "right",
-    "second",
-    "seems",
-    "should",
-    "since",
-    "something",
-    "sometimes",
-    "started",
-    "still",
-    "struggling",
-    "suspected",
-    "thanks",
-    "their",
-    "there",
-    "these",
-    "thing",
-    "things",
-    "think",
-    "third",
-    "those",
-    "though",
-    "thought",
-    "through",
-    "times",
-    "today",
-    "together",
-    "tonight",
-    "tried",
-    "trying",
-    "under",
-    "underrated",
-    "until",
-    "using",
-    "usually",
-    "wanted",
-    "weird",
-    "weirdly",
-    "what",
-    "whatever",
-    "when",
-    "where",
-    "which",
-    "while",
-    "whole",
-    "within",
-    "without",
-    "worked",
-    "working",
-    "worse",
-    "worth",
-    "would",
-    "wrong",
-    "yesterday",
-    "conflicting",
+/// What people say about one subject. `{t}` is a thing, `{a}` an action, `{n}` a number, `{p}` a
+/// place, `{w}` a while ago.
+struct Pack {
+    /// Words that say a text is about this.
+    keys: &'static [&'static str],
+    things: &'static [&'static str],
+    actions: &'static [&'static str],
+    places: &'static [&'static str],
+    /// Things a person claims.
+    claims: &'static [&'static str],
+    /// Things that happened to them.
+    stories: &'static [&'static str],
+    /// Things they ask.
+    questions: &'static [&'static str],
+    /// Jokes.
+    jokes: &'static [&'static str],
+    /// What a photo of it shows.
+    photos: &'static [&'static str],
+}
+
+const PACKS: &[Pack] = &[
+    Pack {
+        keys: &[
+            "cook", "recipe", "pan", "fry", "soup", "lentil", "garlic", "knife", "kitchen", "dinner", "rice", "stir",
+            "meal",
+        ],
+        things: &[
+            "the pan",
+            "the garlic",
+            "a carbon steel pan",
+            "the stock",
+            "the onions",
+            "the rice",
+            "a cheap chef's knife",
+            "the oven",
+            "the lid",
+            "the oil",
+            "a wooden spoon",
+            "the burner",
+            "the salt",
+            "the lentils",
+            "a cast iron skillet",
+        ],
+        actions: &[
+            "cook in two batches",
+            "let the pan heat up properly",
+            "salt it at the end",
+            "dry everything first",
+            "turn the heat down a notch",
+            "stop stirring so much",
+            "use less water",
+            "leave the lid off",
+            "rest it for ten minutes",
+            "add the garlic last",
+        ],
+        places: &[
+            "at my mum's",
+            "in my first flat",
+            "at the restaurant",
+            "on a camping stove",
+            "at my sister's",
+            "in a rental kitchen",
+        ],
+        claims: &[
+            "it comes down to {t} more than the recipe",
+            "most of it is heat and patience",
+            "you can {a} and skip half the fuss",
+            "the problem was {t} all along",
+            "nobody needs a fancy version of {t}",
+            "it's almost always the heat, not {t}",
+        ],
+        stories: &[
+            "{w} I tried to {a} and it finally worked",
+            "{w} I ruined a whole dinner because of {t}",
+            "{w} I cooked this {p} and it came out better than at home",
+            "I learned to {a} {p}, mostly by getting it wrong",
+        ],
+        questions: &[
+            "how hot do you get {t} before anything goes in",
+            "do you {a} or is that overkill",
+            "what do you do about {t}",
+            "does {t} really make a difference for you",
+        ],
+        jokes: &[
+            "my smoke alarm has opinions about {t}",
+            "I've made this so many times I could do {t} blind",
+            "I am no longer on speaking terms with {t}",
+            "the recipe said ten minutes, the recipe lied",
+        ],
+        photos: &[
+            "a bowl of lentil soup on a wooden table, window light",
+            "a carbon steel pan with golden fried rice, seen from above",
+            "fresh bread cooling on a wire rack in a small kitchen",
+            "chopped vegetables on a worn cutting board, morning light",
+        ],
+    },
+    Pack {
+        keys: &["bread", "dough", "starter", "sourdough", "bake", "crust", "hydration", "loaf", "ferment"],
+        things: &[
+            "the starter",
+            "the dough",
+            "the crust",
+            "the crumb",
+            "the banneton",
+            "the Dutch oven",
+            "the levain",
+            "the flour",
+            "the bulk ferment",
+            "the fridge proof",
+        ],
+        actions: &[
+            "give it another hour of bulk",
+            "shape it tighter",
+            "lower the hydration a bit",
+            "feed the starter twice",
+            "bake it longer with the lid off",
+            "proof it in the fridge overnight",
+            "use warmer water",
+            "score it deeper",
+        ],
+        places: &[
+            "on top of the fridge",
+            "in a cold kitchen",
+            "at my gran's",
+            "in the oven with the light on",
+            "at a friend's bakery",
+        ],
+        claims: &[
+            "watch {t}, not the clock",
+            "most problems are a cold kitchen",
+            "you can {a} and it mostly sorts itself out",
+            "most people go wrong at {t}",
+        ],
+        stories: &[
+            "{w} I forgot {t} for a day and it was the best loaf I'd made",
+            "{w} my starter died and I had to {a} to get a new one going",
+            "{w} I baked {p} and {t} behaved completely differently",
+        ],
+        questions: &[
+            "what temperature is your kitchen",
+            "how long was the bulk",
+            "did you {a}",
+            "what does {t} look like before you shape it",
+        ],
+        jokes: &[
+            "I spend more evenings with {t} than with friends",
+            "I named my starter and now I can't throw it out",
+            "my notebook of bakes is longer than any novel I've read",
+        ],
+        photos: &[
+            "a sourdough loaf with an open ear on a cooling rack",
+            "a jar of bubbly starter on a kitchen counter",
+            "flour-dusted hands shaping dough on a wooden board",
+        ],
+    },
+    Pack {
+        keys: &["bike", "cycl", "commut", "ride", "chain", "brake", "lane", "saddle", "tyre", "tire", "wheel"],
+        things: &[
+            "the chain",
+            "the brakes",
+            "a decent lock",
+            "the rear light",
+            "the tyres",
+            "mudguards",
+            "the saddle",
+            "the cassette",
+            "the headset",
+            "panniers",
+        ],
+        actions: &[
+            "check the tyre pressure weekly",
+            "clean the chain once a month",
+            "ride a bit further from the parked cars",
+            "swap the brake pads",
+            "lower the saddle a touch",
+            "take the quieter route",
+            "fit mudguards",
+            "lube the chain after rain",
+        ],
+        places: &[
+            "on the canal path",
+            "in the bike lane",
+            "on my commute",
+            "on the big roundabout",
+            "in the rain",
+            "on the hill by the station",
+            "in the bike shed at work",
+        ],
+        claims: &[
+            "I'd spend money on {t} before a new bike",
+            "most of it is route choice",
+            "you can {a} and skip half the problems",
+            "what wears out first is {t}",
+        ],
+        stories: &[
+            "{w} I got a flat {p} and had to walk the rest",
+            "{w} I started to {a} and it changed the whole ride",
+            "{w} someone stole {t} {p} so now I carry two locks",
+        ],
+        questions: &[
+            "how far is your commute",
+            "do you {a}",
+            "what do you run for {t}",
+            "how often do you replace {t}",
+        ],
+        jokes: &[
+            "the headwind is personal at this point",
+            "I have been through a lot with {t}",
+            "my spreadsheet knows more about my legs than my doctor does",
+        ],
+        photos: &[
+            "a commuter bike leaning on a brick wall after rain",
+            "a quiet bike lane along a canal at dawn",
+            "a bicycle chain and tools laid out on a garage bench",
+        ],
+    },
+    Pack {
+        keys: &[
+            "homelab",
+            "server",
+            "linux",
+            "backup",
+            "proxmox",
+            "docker",
+            "network",
+            "router",
+            "security",
+            "vpn",
+            "nas",
+            "rack",
+            "self-host",
+        ],
+        things: &[
+            "the NAS",
+            "the backups",
+            "the firewall",
+            "a second box",
+            "the UPS",
+            "the router",
+            "WireGuard",
+            "the admin panel",
+            "Proxmox",
+            "the old laptop",
+            "the switch",
+            "the restore",
+        ],
+        actions: &[
+            "test a restore",
+            "put it behind a VPN",
+            "keep it boring",
+            "turn off what you don't use",
+            "write the steps down",
+            "label the cables",
+            "update it on a schedule",
+            "move the backups off site",
+        ],
+        places: &[
+            "in the laundry room",
+            "in a cupboard",
+            "under the desk",
+            "at my parents' house",
+            "on a shelf in the hallway",
+        ],
+        claims: &[
+            "the part people skip is {t}",
+            "boring setups survive",
+            "you can {a} and sleep better",
+            "the weak spot is {t}",
+        ],
+        stories: &[
+            "{w} I lost a weekend because of {t}",
+            "{w} I started to {a} and it saved me twice already",
+            "{w} {t} died {p} and nothing noticed for a week",
+        ],
+        questions: &[
+            "what happens when {t} fails",
+            "do you {a}",
+            "what's your setup for {t}",
+            "who is this actually exposed to",
+        ],
+        jokes: &[
+            "my power bill is a hobby now",
+            "my uptime is worse than the uptime of {t}",
+            "I have three backups of things nobody needs",
+        ],
+        photos: &[
+            "a small server rack in a laundry room with blinking lights",
+            "a tidy shelf of mini PCs and a network switch",
+        ],
+    },
+    Pack {
+        keys: &[
+            "plant", "leaf", "leaves", "water", "soil", "pot", "fern", "garden", "propagat", "balcony", "root", "moss",
+        ],
+        things: &[
+            "the soil",
+            "the pot",
+            "the light",
+            "the watering can",
+            "the roots",
+            "the drainage",
+            "the window",
+            "the cutting",
+            "the humidity",
+            "the fern",
+        ],
+        actions: &[
+            "water less often",
+            "move it closer to the window",
+            "repot it in spring",
+            "let it dry out between waterings",
+            "put a saucer of pebbles under it",
+            "check the roots",
+            "cut it back a bit",
+            "wait before doing anything",
+        ],
+        places: &[
+            "on a north-facing balcony",
+            "on the kitchen windowsill",
+            "in the bathroom",
+            "at my gran's",
+            "in the hallway",
+        ],
+        claims: &[
+            "the answer is usually {t}",
+            "most plants die of kindness",
+            "you can {a} and it'll bounce back",
+            "I'd look at {t} before any fertiliser",
+        ],
+        stories: &[
+            "{w} I nearly lost one because of {t}",
+            "{w} I started to {a} and the new leaves came in",
+            "{w} I kept one {p} and it did better than all the others",
+        ],
+        questions: &[
+            "how much light does it get",
+            "how often are you watering",
+            "what's {t} like",
+            "have you tried to {a}",
+        ],
+        jokes: &[
+            "I talk to mine and they still sulk",
+            "forty plants and not one of them trusts me",
+            "I have lost every argument with {t} so far",
+        ],
+        photos: &[
+            "a fern on a north-facing balcony in soft morning light",
+            "cuttings rooting in jars on a kitchen windowsill",
+            "moss on a fallen log in a damp forest",
+        ],
+    },
+    Pack {
+        keys: &["book", "read", "novel", "author", "chapter", "fantasy", "fiction", "series", "ending", "library"],
+        things: &[
+            "the ending",
+            "the middle",
+            "the second book",
+            "the magic system",
+            "the narrator",
+            "the first chapter",
+            "the villain",
+            "the translation",
+            "the audiobook",
+        ],
+        actions: &[
+            "give it fifty pages",
+            "read it slowly",
+            "skip the prologue",
+            "reread the first chapter",
+            "read it in one sitting",
+            "try the audiobook",
+        ],
+        places: &["on the train", "in bed", "on holiday", "in the library", "on my lunch break"],
+        claims: &[
+            "what makes it for me is {t}",
+            "it rewards patience",
+            "you can {a} and it opens up",
+            "people are too hard on {t}",
+        ],
+        stories: &[
+            "{w} I read it {p} and missed my stop",
+            "{w} I tried to {a} and finally got it",
+            "{w} I lent it to a friend and never got it back",
+        ],
+        questions: &["did you like {t}", "have you read the sequel", "what did you make of {t}", "would you {a}"],
+        jokes: &[
+            "my to-read pile is structural at this point",
+            "I said one more chapter and it was three in the morning",
+            "I still think about {t} weekly",
+        ],
+        photos: &["a stack of worn paperbacks on a windowsill", "an open book and a cup of tea on a train table"],
+    },
+    Pack {
+        keys: &["photo", "light", "lens", "camera", "shot", "street", "film", "frame", "exposure"],
+        things: &[
+            "the light",
+            "a 35 mm lens",
+            "the shadows",
+            "the composition",
+            "the colours",
+            "the white balance",
+            "the background",
+            "the exposure",
+        ],
+        actions: &[
+            "wait for someone to walk into the light",
+            "underexpose a little",
+            "go back at another hour",
+            "get lower",
+            "shoot the same corner every day",
+            "leave more space around it",
+        ],
+        places: &["at blue hour", "on the same six blocks", "by the river", "in the market", "at the station at dawn"],
+        claims: &[
+            "the work here is done by {t}",
+            "patience beats gear",
+            "you can {a} and it changes everything",
+            "the whole picture is {t}",
+        ],
+        stories: &[
+            "{w} I waited an hour {p} for one frame",
+            "{w} I started to {a} and my keepers doubled",
+            "{w} I shot {p} with only {t} and liked it better",
+        ],
+        questions: &["what time of day was this", "what lens was that", "did you {a}", "how much did you crop"],
+        jokes: &[
+            "my camera roll is ninety percent the same street",
+            "I have more photos of puddles than of people I love",
+        ],
+        photos: &[
+            "a quiet street after rain with reflections at blue hour",
+            "morning light falling across a narrow alley",
+            "fog over a canal with a single cyclist",
+        ],
+    },
+    Pack {
+        keys: &["hike", "trail", "mountain", "forest", "walk", "nature", "outdoor", "summit"],
+        things: &["the trail", "the boots", "the map", "the weather", "the water", "the layers", "the last mile"],
+        actions: &[
+            "start earlier",
+            "pack one more layer",
+            "check the weather twice",
+            "take the long loop",
+            "go midweek",
+        ],
+        places: &["on the ridge", "past the second bridge", "in the rain", "at the trailhead", "by the lake"],
+        claims: &["what makes or breaks it is {t}", "going slow is underrated", "you can {a} and have it to yourself"],
+        stories: &[
+            "{w} I got caught out {p} and learned my lesson",
+            "{w} I started to {a} and it was a different hike",
+        ],
+        questions: &["which trail was this", "how long did it take you", "do you {a}"],
+        jokes: &["my boots have seen more than my passport", "the view was worth the knees, mostly"],
+        photos: &["a misty forest trail with ferns after rain", "a lake at dawn seen from a rocky ridge"],
+    },
+    Pack {
+        keys: &["prep", "protein", "gym", "train", "fitness", "workout", "lunch"],
+        things: &["the rice cooker", "meal prep", "the chicken thighs", "the containers", "Sunday prep", "the sauce"],
+        actions: &[
+            "prep on Sunday",
+            "freeze the sauce in portions",
+            "double the batch",
+            "keep it simple",
+            "cook the rice in bulk",
+        ],
+        places: &["on a Sunday", "before work", "after training", "in a tiny kitchen"],
+        claims: &[
+            "the whole week gets saved by {t}",
+            "consistency beats clever recipes",
+            "you can {a} and be done in an hour",
+        ],
+        stories: &[
+            "{w} I started to {a} and stopped buying lunch",
+            "{w} I tried to prep {p} and ran out of containers",
+        ],
+        questions: &["how long does your prep take", "do you {a}", "what's your go-to for {t}"],
+        jokes: &["my freezer is ninety percent sauce cubes", "I ranked rice cookers and I'm not sorry"],
+        photos: &["a row of meal prep containers with rice and vegetables on a counter"],
+    },
 ];
 
-/// Salient words of the context: the persona's interests when they appear, then title words, then
-/// longer words; no stopwords.
-fn keywords(texts: &[&str], interests: &[String]) -> Vec<String> {
-    let interests: Vec<String> = interests.iter().map(|i| i.to_lowercase()).collect();
-    let mut scored: Vec<(i32, usize, String)> = Vec::new();
-    for (t, text) in texts.iter().enumerate() {
-        for word in text.split(|c: char| !c.is_alphanumeric() && c != '-') {
-            let w = word.trim_matches('-').to_lowercase();
-            if w.len() < 4 || STOPWORDS.contains(&w.as_str()) || w.chars().all(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            if scored.iter().any(|(_, _, seen)| *seen == w) {
-                continue;
-            }
-            let mut score = 0;
-            if interests.iter().any(|i| i.contains(&w) || w.contains(i.as_str())) {
-                score += 4;
-            }
-            if t == 0 {
-                score += 2;
-            }
-            if w.len() >= 7 {
-                score += 1;
-            }
-            if w.ends_with("ly") || w.ends_with("ed") {
-                score -= 2;
-            }
-            scored.push((score, scored.len(), w));
-        }
-    }
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.into_iter().take(8).map(|(_, _, w)| w).collect()
-}
+const GENERAL: Pack = Pack {
+    keys: &[],
+    things: &["the first step", "the cheap option", "the basics", "the instructions", "the timing", "the setup"],
+    actions: &[
+        "start smaller",
+        "change one thing at a time",
+        "write it down",
+        "give it another week",
+        "ask someone who has done it",
+    ],
+    places: &["at home", "at work", "last summer", "on a weekend"],
+    claims: &["I'd not underestimate {t}", "slow and boring usually wins", "you can {a} and save yourself the trouble"],
+    stories: &["{w} I tried to {a} and it worked better than expected", "{w} I skipped {t} and paid for it"],
+    questions: &["what did you try first", "have you tried to {a}", "how long have you been at it"],
+    jokes: &[
+        "I've made every mistake in the book, some twice",
+        "past me had no idea what he was doing, present me is not much better",
+    ],
+    photos: &["a quiet street after rain", "a cup of coffee on a windowsill in morning light"],
+};
 
-struct Style {
-    exclaim: bool,
-    sentences: usize,
-    numbers: bool,
-    asks_back: bool,
-    closer: &'static [&'static str],
-}
+const WHILE_AGO: &[&str] = &[
+    "Last week",
+    "Yesterday",
+    "A couple of years ago",
+    "Last winter",
+    "Over the summer",
+    "The other day",
+    "Years ago",
+    "Last month",
+    "On Sunday",
+    "Back in 2019",
+    "This morning",
+    "Two weekends ago",
+    "In March",
+    "When I started out",
+    "Last autumn",
+    "A while back",
+];
+const AGREE: &[&str] =
+    &["Yeah,", "Same here,", "Agreed,", "Pretty much,", "Yep,", "Exactly,", "True,", "Ha, same,", ""];
+const DISAGREE: &[&str] = &[
+    "I'm not so sure,",
+    "I'd push back a bit,",
+    "Hm, not in my experience,",
+    "I see it differently,",
+    "Respectfully, no,",
+    "Not convinced,",
+    "Eh,",
+    "Counterpoint:",
+];
+const TANGENT: &[&str] =
+    &["Slightly off topic, but", "Unrelated, but", "This reminds me,", "Side note,", "Random thought,"];
+/// Put before a line that has no slot of its own, so a day of them does not repeat word for word.
+const SOFT: &[&str] = &[
+    "Honestly,",
+    "I swear",
+    "Not going to lie,",
+    "Ha,",
+    "Well,",
+    "To be fair,",
+    "Mind you,",
+    "Thing is,",
+    "In the end,",
+    "Funny enough,",
+    "Truth is,",
+];
 
-fn style_of(persona: &Persona) -> Style {
-    let voice = persona.voice.to_lowercase();
-    let modules = persona.modules.join(" ").to_lowercase();
-    let traits = persona.traits.join(" ").to_lowercase();
-    let short = ["short", "terse", "punchy", "concise", "direct"].iter().any(|w| voice.contains(w));
-    let long = ["long sentences", "thoughtful", "storyteller", "detailed"].iter().any(|w| voice.contains(w));
-    let closer: &[&str] = if traits.contains("skeptic") || voice.contains("skeptic") {
-        &[
-            "What happens when it fails, though?",
-            "I'd want to know the failure mode first.",
-            "Boring answer, but it holds up.",
-        ]
-    } else if traits.contains("energetic") || traits.contains("enthusiastic") || voice.contains("enthusiastic") {
-        &["Give it a go and report back", "You've got this", "Honestly, it's worth the effort"]
-    } else if traits.contains("encouraging") || traits.contains("kind") || traits.contains("patient") {
-        &["Hope that helps a little.", "Don't be too hard on yourself about it.", "It gets easier, I promise."]
-    } else if traits.contains("nostalgic") || traits.contains("handy") {
-        &[
-            "Did it that way for thirty years and never looked back.",
-            "They don't make them like that any more.",
-            "Simple fixes last longest.",
-        ]
-    } else if traits.contains("data") || traits.contains("precise") || traits.contains("meticulous") {
-        &[
-            "I keep notes on this, so I'm fairly sure of the numbers.",
-            "Measure it before you change anything.",
-            "Write it down; you'll forget otherwise.",
-        ]
-    } else {
-        &["Curious what others think.", "That's my two cents anyway.", "Worth a try."]
-    };
-    Style {
-        exclaim: !modules.contains("never uses exclamation")
-            && (traits.contains("energetic") || traits.contains("enthusiastic")),
-        sentences: if short {
-            2
-        } else if long {
-            4
-        } else {
-            3
-        },
-        numbers: ["number", "figure", "quantit", "time or portion", "temperature", "distance"]
-            .iter()
-            .any(|w| modules.contains(w)),
-        asks_back: modules.contains("question") || voice.contains("asks") || voice.contains("question"),
-        closer,
-    }
-}
+/// Put after a line now and then, for the same reason.
+const TAILS: &[&str] = &[
+    ", at least for me",
+    ", in my experience",
+    ", for what it's worth",
+    ", if you ask me",
+    ", mostly",
+    " these days",
+    ", as far as I can tell",
+];
+/// Put before a question now and then.
+const ASKING: &[&str] = &["Out of interest,", "Genuinely curious,", "So", "Quick one:", "Wait,", "Serious question,"];
 
-fn pick<'a>(rng: &mut ChaCha8Rng, options: &[&'a str]) -> &'a str {
+/// First sentences that take a stance, filled from the pack. No verb agrees with a slot, so
+/// "mudguards" and "the pan" both read right.
+const AGREE_LINES: &[&str] = &[
+    "{lead} it came down to {t} for me too",
+    "{lead} I'd {a} as well",
+    "{lead} once I started to {a}, it got a lot easier",
+    "{lead} for me it was {t}, not anything fancy",
+    "{lead} I learned the same thing {p}",
+    "{lead} the day I started to {a} was the day it clicked",
+    "{lead} I'd only add: {a}",
+    "{lead} that matches what I saw {p}",
+];
+const DISAGREE_LINES: &[&str] = &[
+    "{lead} I never had much trouble with {t}",
+    "{lead} I stopped worrying about {t} and nothing changed",
+    "{lead} I'd rather {a}",
+    "{lead} that's not how it went {p}",
+    "{lead} if anything I'd {a} instead",
+    "{lead} it depends a lot on {t}",
+    "{lead} I tried that {p} and went back",
+];
+/// Questions a post asks (its title, or the end of its body).
+const POST_QUESTIONS: &[&str] = &[
+    "how do you handle {t}",
+    "what do you do about {t}",
+    "how long before you could {a}",
+    "is it worth it to {a}",
+    "anyone else struggle with {t}",
+    "do you {a}",
+    "what's the trick with {t}",
+    "should I {a} or leave it",
+];
+/// How a post starts when it says what the persona thinks (a post answers nobody).
+const POST_OPINIONS: &[&str] = &[
+    "I stopped worrying about {t} and nothing changed",
+    "whatever the guides say, I'd rather {a}",
+    "people make far too much of {t}",
+    "I've come round to thinking you don't need to {a}",
+];
+const QUESTION_LINES: &[&str] = &[
+    "how do you handle {t}",
+    "did you try to {a}",
+    "what did you do about {t}",
+    "how long before you could {a}",
+    "is that with {t} or without",
+    "where did you learn to {a}",
+    "was that {p}",
+];
+/// A dated story: a text tells at most one.
+const STORY_LINES: &[&str] = &[
+    "{w} I tried to {a} and it worked better than I expected",
+    "{w} I forgot to {a} and regretted it",
+    "{w} I finally learned to {a}, {p} of all places",
+    "{w} a friend showed me how to {a}",
+    "{w} I spent a whole afternoon on {t} {p}",
+    "{w} I swapped out {t} and never looked back",
+];
+const JOKE_LINES: &[&str] = &[
+    "I have a complicated relationship with {t}",
+    "I have lost to {t} more times than I'd like to admit",
+    "at this point {t} should pay rent",
+    "my partner has banned me from talking about {t} at dinner",
+];
+/// What follows a first sentence: reasons, consequences, details, never a second date.
+const FOLLOW_LINES: &[&str] = &[
+    "since then I always {a}",
+    "the trick for me was to {a}",
+    "{t} made more difference than anything I bought",
+    "now I just {a} and stop worrying about it",
+    "people skip {t} and then wonder why",
+    "it sounds fussy, but now I always {a}",
+    "if I had to pick one thing, {a}",
+    "where it usually goes wrong is {t}",
+    "I'd check {t} before changing anything else",
+    "I only figured that out {p}",
+    "it was the same story {p}",
+    "I used to ignore {t} completely",
+    "nobody told me to {a} when I started",
+    "it's less about {t} than people think",
+    "the second time I tried to {a}, it went fine",
+    "I ended up having to {a} anyway",
+    "half of what you read about {t} is noise",
+    "the last thing I suspected was {t}",
+];
+/// With numbers, for personas who write in them.
+const DETAIL_LINES: &[&str] = &[
+    "took me about {n} tries to get {t} right",
+    "I've done it maybe {n} times now and {t} still surprises me",
+    "it's been {n} weeks since I started to {a}",
+    "{n} minutes with {t} saves me an hour later",
+];
+/// A short last sentence.
+const CODA_LINES: &[&str] = &[
+    "worth it for {t} alone",
+    "still annoyed about {t}, honestly",
+    "anyway, {a} and see",
+    "I'd {a} first and go from there",
+    "that's the whole secret, {a}",
+    "{t}, every time",
+];
+/// Words people start with that say which way they lean, as found in a persona's own writing.
+const LEANS_AGREE: &[&str] = &["yes", "yeah", "yep", "same", "nice", "agreed", "honestly", "ok", "okay", "ha", "lol"];
+const LEANS_DISAGREE: &[&str] = &["no", "nah", "disagree", "gently", "hm", "hmm", "eh", "counterpoint"];
+
+fn pick<'a>(rng: &mut ChaCha8Rng, options: &'a [&'a str]) -> &'a str {
     options.choose(rng).copied().unwrap_or_default()
 }
 
@@ -242,78 +691,123 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-fn fill(template: &str, slots: &[(&str, &str)]) -> String {
-    let mut out = template.to_owned();
-    for (name, value) in slots {
-        out = out.replace(&format!("{{{name}}}"), value);
+/// `s` with its first letter in lower case, unless it is the word "I" or a name.
+fn decapitalise(s: &str) -> String {
+    let first_word = s.split_whitespace().next().unwrap_or_default();
+    if s.starts_with("I ") || s.starts_with("I'") || first_word.chars().skip(1).any(char::is_uppercase) {
+        return s.to_owned();
     }
-    out
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
 }
 
-/// A concrete figure from the persona's world, in the subject the context is about when it can tell.
-fn number_detail(rng: &mut ChaCha8Rng, persona: &Persona, context: &[String]) -> String {
-    let about = |words: &[&str]| context.iter().any(|w| words.iter().any(|k| w.contains(k)));
-    let interests = if about(&["bread", "dough", "starter", "sourdough", "bake"]) {
-        "baking".to_owned()
-    } else if about(&["bike", "cycl", "commut", "chain", "ride"]) {
-        "cycling".to_owned()
-    } else if about(&["stir", "pan", "cook", "soup", "recipe", "fry", "lentil"]) {
-        "cooking".to_owned()
-    } else {
-        persona.interests.join(" ")
+/// The manner the persona writes in, read from its voice bank and its rules.
+#[derive(Default)]
+struct Manner {
+    lowercase: bool,
+    exclaims: bool,
+    numbers: bool,
+    /// How its own texts start when it agrees ("Honestly", "Same") or pushes back ("No.", "Gently,").
+    agree_leads: Vec<String>,
+    disagree_leads: Vec<String>,
+    /// Its own sentences, to say again now and then where they fit the subject.
+    sentences: Vec<String>,
+}
+
+fn manner_of(persona: &Persona) -> Manner {
+    let bank = persona.voice_bank.join(" ");
+    let letters: Vec<char> = persona.voice_bank.iter().filter_map(|t| t.chars().next()).collect();
+    let rules = format!("{} {}", persona.voice, persona.modules.join(" ")).to_lowercase();
+    let mut manner = Manner {
+        lowercase: !letters.is_empty() && letters.iter().filter(|c| c.is_lowercase()).count() * 2 > letters.len(),
+        exclaims: bank.contains('!') && !rules.contains("never uses exclamation"),
+        numbers: bank.chars().filter(char::is_ascii_digit).count() >= 4
+            || ["number", "figure", "quantit", "temperature", "distance", "estimate"].iter().any(|w| rules.contains(w)),
+        ..Manner::default()
     };
-    if interests.contains("baking") || interests.contains("fermentation") {
-        format!(
-            "Around {}% hydration and {}°C worked best for me.",
-            rng.random_range(65..=80),
-            rng.random_range(22..=27)
-        )
-    } else if interests.contains("cycling") || interests.contains("commuting") {
-        format!(
-            "Over my last {} rides that made about {} minutes of difference.",
-            rng.random_range(20..=120),
-            rng.random_range(3..=12)
-        )
-    } else if interests.contains("cooking") || interests.contains("meal prep") {
-        format!(
-            "Give it {} minutes on high heat, no more than {} grams at a time.",
-            rng.random_range(3..=8),
-            rng.random_range(150..=300)
-        )
-    } else {
-        format!("It took me about {} tries over {} weeks.", rng.random_range(3..=9), rng.random_range(2..=6))
+    for text in &persona.voice_bank {
+        // A lead is the text's first word or two, up to a comma, colon or full stop.
+        let Some(end) = text.find([',', ':', '.']) else { continue };
+        let head = &text[..end];
+        let word = head.to_lowercase();
+        if head.split_whitespace().count() > 2 {
+            continue;
+        }
+        // "No." and "Nice." lead into the sentence: "No, I'd rather ...".
+        let mark = if &text[end..=end] == ":" { ":" } else { "," };
+        let lead = format!("{head}{mark}");
+        let first = word.split_whitespace().next().unwrap_or_default();
+        if LEANS_DISAGREE.contains(&first) {
+            manner.disagree_leads.push(lead);
+        } else if LEANS_AGREE.contains(&first) {
+            manner.agree_leads.push(lead);
+        }
     }
+    manner.sentences = persona
+        .voice_bank
+        .iter()
+        .flat_map(|t| t.split_inclusive(['.', '?', '!']))
+        .map(str::trim)
+        .filter(|s| s.split_whitespace().count() >= 4 && s.len() <= 140 && s.ends_with('.'))
+        .map(str::to_owned)
+        .collect();
+    manner
 }
 
-fn finish_sentence(s: String, style: &Style) -> String {
-    let trimmed = s.trim_end();
-    if trimmed.ends_with(['.', '?', '!']) {
-        trimmed.to_owned()
-    } else if style.exclaim {
-        format!("{trimmed}!")
-    } else {
-        format!("{trimmed}.")
-    }
-}
-
-/// What the offline writer knows about one request: the persona, what it looks at, a seeded RNG, its
-/// style and the salient words of the context. The kinds ask it for their answer's parts.
+/// What the offline writer knows about one request: who writes, what it looks at, the topic pack, what
+/// the text is about, and a seeded RNG.
 pub struct Writer<'a> {
     rng: ChaCha8Rng,
-    persona: &'a Persona,
-    scene: &'a Scene,
-    style: Style,
-    interest: String,
-    words: Vec<String>,
-    kw: String,
-    kw2: String,
+    persona: Option<&'a Persona>,
+    scene: Option<&'a Scene>,
+    /// Topics when there is no scene (the simulator's people).
+    topics: Vec<String>,
+    pack: &'static Pack,
+    manner: Manner,
+    /// The thing in the pack the text keeps coming back to: one the scene mentions when there is one.
+    focus: &'static str,
+    /// Things the scene mentions.
+    mentioned: Vec<&'static str>,
+    used: Vec<&'static str>,
+    /// This text told its dated story, got its lead-in, got its tail: once each is enough.
+    dated: bool,
+    softened: bool,
+    tailed: bool,
+}
+
+fn pack_for(texts: &[&str]) -> Option<&'static Pack> {
+    let text = texts.join(" ").to_lowercase();
+    PACKS
+        .iter()
+        .map(|p| (p.keys.iter().filter(|k| text.contains(*k)).count(), p))
+        .filter(|(hits, _)| *hits > 0)
+        .max_by_key(|(hits, _)| *hits)
+        .map(|(_, p)| p)
+}
+
+/// The pack's things the texts mention (by their last word: "a carbon steel pan" by "pan").
+fn mentioned(pack: &'static Pack, texts: &[&str]) -> Vec<&'static str> {
+    let words: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.len() > 2)
+        .map(str::to_lowercase)
+        .collect();
+    pack.things
+        .iter()
+        .copied()
+        .filter(|t| t.split_whitespace().last().is_some_and(|w| words.iter().any(|x| *x == w.to_lowercase())))
+        .collect()
 }
 
 impl<'a> Writer<'a> {
     /// A writer for `kind` by `persona` looking at `scene`; the same seed gives the same text.
     pub fn new(kind: &str, persona: &'a Persona, scene: &'a Scene, seed: u64) -> Self {
         let id_bytes = |id: Option<uuid::Uuid>| id.map(|id| id.as_bytes().to_vec()).unwrap_or_default();
-        let mut rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[
+        let rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[
             &seed.to_le_bytes(),
             persona.id.as_bytes(),
             &id_bytes(scene.post().map(|p| p.id)),
@@ -321,272 +815,521 @@ impl<'a> Writer<'a> {
             &id_bytes(scene.board().map(|b| b.id)),
             kind.as_bytes(),
         ]));
-        let style = style_of(persona);
-        let interest = persona.interests.choose(&mut rng).cloned().unwrap_or_else(|| "this".into());
-        // The title says what the thread is about; the comment answered says what the reply is about.
-        let mut context: Vec<&str> = Vec::new();
+        // What the scene is about decides the pack; the board's topics, then the persona's interests,
+        // break ties and fill in.
+        let mut about: Vec<&str> = Vec::new();
         if let Some(post) = scene.post() {
-            context.push(&post.title);
+            about.push(&post.title);
+            about.push(&post.body);
         }
         if let Some(comment) = scene.comment() {
-            context.push(&comment.body);
+            about.push(&comment.body);
         }
-        if let Some(post) = scene.post() {
-            context.push(&post.body);
+        let topics =
+            scene.board().map(|b| b.topics.join(" ")).or_else(|| scene.post().map(|p| p.board_topics.join(" ")));
+        let interests = persona.interests.join(" ");
+        let pack = pack_for(&about)
+            .or_else(|| topics.as_deref().and_then(|t| pack_for(&[t])))
+            .or_else(|| pack_for(&[&interests]))
+            .unwrap_or(&GENERAL);
+        Self::build(rng, Some(persona), Some(scene), Vec::new(), pack, &about, manner_of(persona))
+    }
+
+    /// A writer for a person (not a persona) answering `about` on a board with `topics`: the simulator's
+    /// people, who write plainly.
+    pub fn for_person(person: uuid::Uuid, about: &[&str], topics: &[String], seed: u64) -> Self {
+        let rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[&seed.to_le_bytes(), person.as_bytes()]));
+        let joined = topics.join(" ");
+        let pack = pack_for(about).or_else(|| pack_for(&[&joined])).unwrap_or(&GENERAL);
+        Self::build(rng, None, None, topics.to_vec(), pack, about, Manner::default())
+    }
+
+    fn build(
+        mut rng: ChaCha8Rng,
+        persona: Option<&'a Persona>,
+        scene: Option<&'a Scene>,
+        topics: Vec<String>,
+        pack: &'static Pack,
+        about: &[&str],
+        manner: Manner,
+    ) -> Self {
+        let mentioned = mentioned(pack, about);
+        let focus = match mentioned.choose(&mut rng) {
+            Some(thing) if rng.random::<f64>() < 0.7 => thing,
+            _ => pick(&mut rng, pack.things),
+        };
+        Self {
+            rng,
+            persona,
+            scene,
+            topics,
+            pack,
+            manner,
+            focus,
+            mentioned,
+            used: Vec::new(),
+            dated: false,
+            softened: false,
+            tailed: false,
         }
-        let words = keywords(&context, &persona.interests);
-        let kw = words.first().cloned().unwrap_or_else(|| interest.clone());
-        let kw2 = if words.len() > 1 { words[rng.random_range(1..words.len())].clone() } else { interest.clone() };
-        Self { rng, persona, scene, style, interest, words, kw, kw2 }
+    }
+
+    /// A text of `length` taking `stance`.
+    pub fn text(&mut self, length: Length, stance: Stance) -> String {
+        self.body(length, stance, false)
+    }
+
+    /// A thing for a `{t}` slot: mostly the text's focus, sometimes another the scene mentions or any.
+    fn thing(&mut self) -> &'static str {
+        let roll = self.rng.random::<f64>();
+        if roll < 0.45 {
+            self.focus
+        } else if roll < 0.75
+            && let Some(t) = self.mentioned.choose(&mut self.rng)
+        {
+            t
+        } else {
+            pick(&mut self.rng, self.pack.things)
+        }
+    }
+
+    fn fill(&mut self, template: &str, lead: &str) -> String {
+        let mut out = String::with_capacity(template.len() + 40);
+        let mut rest = template;
+        while let Some(i) = rest.find('{') {
+            out.push_str(&rest[..i]);
+            let Some(len) = rest[i..].find('}') else { break };
+            let value = match &rest[i + 1..i + len] {
+                "t" => self.thing().to_owned(),
+                "a" => pick(&mut self.rng, self.pack.actions).to_owned(),
+                "p" => pick(&mut self.rng, self.pack.places).to_owned(),
+                "w" => {
+                    self.dated = true;
+                    pick(&mut self.rng, WHILE_AGO).to_owned()
+                }
+                "lead" => lead.to_owned(),
+                "n" => self.rng.random_range(3..40).to_string(),
+                _ => String::new(),
+            };
+            out.push_str(&value);
+            rest = &rest[i + len + 1..];
+        }
+        out.push_str(rest);
+        // An empty lead leaves a space at the start; a slot value never doubles a word, but a template
+        // and its value can ("heat up properly properly").
+        collapse_doubled_words(out.trim())
+    }
+
+    fn finish(&self, sentence: &str, question: bool) -> String {
+        let s = sentence.trim().trim_end_matches(['.', ',', ':']);
+        let s = if self.manner.lowercase { s.to_lowercase() } else { capitalise(s) };
+        let end = if question {
+            "?"
+        } else if self.manner.exclaims && s.len() % 5 == 0 {
+            "!"
+        } else if self.manner.lowercase {
+            ""
+        } else {
+            "."
+        };
+        format!("{s}{end}")
+    }
+
+    /// A template from `lines` or now and then the pack's `own`, never one used already in this text.
+    fn line(&mut self, lines: &'static [&'static str], own: &'static [&'static str]) -> &'static str {
+        for _ in 0..8 {
+            let from_own = !own.is_empty() && self.rng.random::<f64>() < 0.35;
+            let template = pick(&mut self.rng, if from_own { own } else { lines });
+            let second_date = self.dated && template.contains("{w}");
+            if !self.used.contains(&template) && !second_date {
+                self.used.push(template);
+                return template;
+            }
+        }
+        pick(&mut self.rng, lines)
+    }
+
+    fn lead(&mut self, own: &[String], shared: &'static [&'static str]) -> String {
+        // The persona's own way of starting, when its writing shows one, half the time.
+        match own.choose(&mut self.rng) {
+            Some(lead) if self.rng.random::<f64>() < 0.5 => lead.clone(),
+            _ => pick(&mut self.rng, shared).to_owned(),
+        }
+    }
+
+    /// A sentence from `template`. One with no slot of its own gets a varied lead-in (a text takes one
+    /// at most, and one tail).
+    fn say(&mut self, template: &'static str, lead: &str) -> String {
+        let text = self.fill(template, lead);
+        if !lead.is_empty() {
+            return text;
+        }
+        let roll = self.rng.random::<f64>();
+        if !self.softened && (!template.contains('{') || roll < 0.25) {
+            self.softened = true;
+            let soft = pick(&mut self.rng, SOFT);
+            return format!("{soft} {}", decapitalise(&text));
+        }
+        if !self.tailed && (!template.contains('{') || roll > 0.6) {
+            self.tailed = true;
+            return format!("{text}{}", pick(&mut self.rng, TAILS));
+        }
+        text
+    }
+
+    /// A question; one with no slot of its own, or now and then any, gets a lead-in. A post asks its
+    /// own kind of question, not one about what someone else said.
+    fn ask(&mut self, standalone: bool) -> String {
+        let template =
+            if standalone { self.line(POST_QUESTIONS, &[]) } else { self.line(QUESTION_LINES, self.pack.questions) };
+        let text = self.fill(template, "");
+        if !template.contains('{') || self.rng.random::<f64>() < 0.25 {
+            let lead = pick(&mut self.rng, ASKING);
+            return format!("{lead} {}", decapitalise(&text));
+        }
+        text
+    }
+
+    /// The first sentence: the stance. A `standalone` text (a post, a caption) answers nobody, so it
+    /// states rather than agrees or pushes back.
+    fn opening(&mut self, stance: Stance, standalone: bool) -> (String, bool) {
+        let pack = self.pack;
+        match stance {
+            Stance::Agree if standalone => {
+                let template = self.line(pack.claims, FOLLOW_LINES);
+                (self.say(template, ""), false)
+            }
+            Stance::Disagree if standalone => {
+                let template = self.line(POST_OPINIONS, &[]);
+                (self.fill(template, ""), false)
+            }
+            Stance::Tangent | Stance::Story if standalone => {
+                let template = self.line(STORY_LINES, pack.stories);
+                (self.fill(template, ""), false)
+            }
+            Stance::Agree => {
+                let template = self.line(AGREE_LINES, pack.claims);
+                let lead = self.lead(&self.manner.agree_leads.clone(), AGREE);
+                let text = if template.contains("{lead}") {
+                    self.fill(template, &lead)
+                } else {
+                    format!("{lead} {}", decapitalise(&self.fill(template, "")))
+                };
+                (text, false)
+            }
+            Stance::Disagree => {
+                let template = self.line(DISAGREE_LINES, &[]);
+                let lead = self.lead(&self.manner.disagree_leads.clone(), DISAGREE);
+                (self.fill(template, &lead), false)
+            }
+            Stance::Joke => {
+                let template = self.line(JOKE_LINES, pack.jokes);
+                (self.say(template, ""), false)
+            }
+            Stance::Tangent => {
+                let template = self.line(STORY_LINES, pack.stories);
+                let lead = pick(&mut self.rng, TANGENT);
+                (format!("{lead} {}", decapitalise(&self.fill(template, ""))), false)
+            }
+            Stance::Question => (self.ask(standalone), true),
+            Stance::Story => {
+                let template = self.line(STORY_LINES, pack.stories);
+                (self.fill(template, ""), false)
+            }
+        }
+    }
+
+    /// A sentence that carries on: a reason, a detail, the persona's own words, at most one dated story.
+    fn carry_on(&mut self) -> String {
+        let pack = self.pack;
+        let roll = self.rng.random::<f64>();
+        // Rarely: said word for word too often, a persona's own line becomes a tic.
+        if roll < 0.04 {
+            let own = self.own_sentence();
+            if let Some(own) = own {
+                return own;
+            }
+        }
+        if roll < 0.25 && self.manner.numbers {
+            let template = self.line(DETAIL_LINES, &[]);
+            return self.say(template, "");
+        }
+        if roll < 0.45 && !self.dated {
+            let template = self.line(STORY_LINES, pack.stories);
+            return self.fill(template, "");
+        }
+        let template = self.line(FOLLOW_LINES, pack.claims);
+        self.say(template, "")
+    }
+
+    /// One of the persona's own sentences that is about what this text is about.
+    fn own_sentence(&mut self) -> Option<String> {
+        let pack = self.pack;
+        let fitting: Vec<&String> = self
+            .manner
+            .sentences
+            .iter()
+            .filter(|s| {
+                let s = s.to_lowercase();
+                pack.keys.iter().any(|k| s.contains(k))
+            })
+            .collect();
+        fitting.choose(&mut self.rng).map(|s| s.trim_end_matches(['.', '!']).to_owned())
+    }
+
+    /// Sentences for a text of `length` that takes `stance`: the stance first (a question last), then
+    /// what carries it on, now and then a short last word.
+    fn body(&mut self, length: Length, stance: Stance, standalone: bool) -> String {
+        let (lo, hi) = length.sentences();
+        let count = self.rng.random_range(lo..=hi);
+        let mut sentences: Vec<String> = Vec::new();
+        // A question with anything before it gives the context first.
+        let asks_last = stance == Stance::Question && count > 1;
+        if !asks_last {
+            let (first, question) = self.opening(stance, standalone);
+            sentences.push(self.finish(&first, question));
+        }
+        let mut tries = 0;
+        while sentences.len() + usize::from(asks_last) < count && tries < 20 {
+            tries += 1;
+            let last = sentences.len() + 1 == count;
+            let next = if last && count >= 3 && self.rng.random::<f64>() < 0.3 {
+                let template = self.line(CODA_LINES, &[]);
+                self.fill(template, "")
+            } else {
+                self.carry_on()
+            };
+            let next = self.finish(&next, false);
+            if !sentences.contains(&next) {
+                sentences.push(next);
+            }
+        }
+        if asks_last {
+            let question = self.ask(standalone);
+            sentences.push(self.finish(&question, true));
+        }
+        sentences.join(" ")
     }
 
     /// A vote: up, down or none, by the persona's interest in what it sees.
     pub fn vote(&mut self) -> &'static str {
-        vote(&mut self.rng, self.persona, self.scene, &self.words)
+        let topics = self.scene.and_then(|s| s.post()).map(|p| p.board_topics.clone()).unwrap_or_default();
+        let overlap = self.persona.is_some_and(|p| p.interests.iter().any(|i| topics.contains(i)));
+        let roll: f64 = self.rng.random();
+        match (overlap, roll) {
+            (true, r) if r < 0.75 => "up",
+            (true, _) => "none",
+            (false, r) if r < 0.35 => "up",
+            (false, r) if r < 0.42 => "down",
+            _ => "none",
+        }
     }
 
     /// Whether the persona lets a conversation rest: the deeper the thread, the likelier (a reply to a
     /// top-level comment is always written).
     pub fn lets_it_rest(&mut self) -> bool {
-        self.rng.random::<f64>() < 0.12 * f64::from(self.scene.comment().map(|c| c.depth).unwrap_or(0))
+        self.rng.random::<f64>() < 0.12 * f64::from(self.scene.and_then(|s| s.comment()).map(|c| c.depth).unwrap_or(0))
     }
 
-    /// A comment's or a reply's body.
-    pub fn comment(&mut self, reply: bool) -> String {
-        // Address people by name only when their name is known.
-        let author = self
+    /// A comment's or a reply's body, as long and in the stance drawn for it.
+    pub fn comment(&mut self, reply: bool, seed: u64) -> String {
+        let Some(persona) = self.persona else { return self.body(Length::Short, Stance::Agree, false) };
+        let brief = voice::draw(persona, if reply { Form::Reply } else { Form::Comment }, seed);
+        let body = self.body(brief.length, brief.stance, false);
+        // Now and then a reply names whom it answers, when their name is known.
+        let name = self
             .scene
-            .comment()
+            .and_then(|s| s.comment())
             .filter(|c| !matches!(c.author, Author::Human { name: None, .. }))
-            .map(|c| c.author.display())
-            .unwrap_or_default();
-        let mood = self.scene.comment().map(|c| Mood::of(&c.body)).unwrap_or(Mood::Neutral);
-        comment_body(
-            &mut self.rng,
-            self.persona,
-            &self.style,
-            reply,
-            &self.kw,
-            &self.kw2,
-            &self.interest,
-            &author,
-            mood,
-        )
+            .map(|c| c.author.display());
+        match name {
+            Some(name) if reply && self.rng.random::<f64>() < 0.25 => format!("{name}, {}", decapitalise(&body)),
+            _ => body,
+        }
     }
 
-    fn topic(&self) -> String {
-        self.scene
-            .board()
-            .map(|b| {
-                b.topics
-                    .iter()
-                    .find(|t| self.persona.interests.contains(t))
-                    .or(b.topics.first())
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| self.interest.clone())
+    fn topic(&mut self) -> String {
+        let board_topics: Vec<String> =
+            self.scene.and_then(|s| s.board()).map(|b| b.topics.clone()).unwrap_or_else(|| self.topics.clone());
+        let interests: Vec<String> = self.persona.map(|p| p.interests.clone()).unwrap_or_default();
+        let shared: Vec<&String> = board_topics.iter().filter(|t| interests.contains(t)).collect();
+        shared
+            .choose(&mut self.rng)
+            .map(|t| t.to_string())
+            .or_else(|| board_topics.first().cloned())
+            .unwrap_or_else(|| interests.first().cloned().unwrap_or_else(|| "this".into()))
     }
 
-    /// A text post's title and body.
-    pub fn post(&mut self) -> (String, String) {
+    /// A title of the kind `stance` gives a post.
+    fn title(&mut self, stance: Stance) -> String {
+        let pack = self.pack;
         let topic = self.topic();
-        post_text(&mut self.rng, self.persona, &self.style, &topic, &self.interest)
+        let (template, question): (&str, bool) = match stance {
+            Stance::Question => (self.line(POST_QUESTIONS, &[]), true),
+            Stance::Disagree => (
+                pick(
+                    &mut self.rng,
+                    &[
+                        "Unpopular opinion: {t}, overrated",
+                        "I think we overthink {t}",
+                        "{t} matters less than people say",
+                        "You don't need to {a}, change my mind",
+                    ],
+                ),
+                false,
+            ),
+            Stance::Joke => (self.line(JOKE_LINES, pack.jokes), false),
+            Stance::Story => (
+                pick(
+                    &mut self.rng,
+                    &[
+                        "Finally learned to {a}",
+                        "Tried to {a} for a month",
+                        "Update: I started to {a}",
+                        "{t}, a short tragedy",
+                    ],
+                ),
+                false,
+            ),
+            Stance::Agree => (
+                pick(
+                    &mut self.rng,
+                    &[
+                        "What finally fixed {t} for me",
+                        "Small win: learned to {a}",
+                        "In praise of {t}",
+                        "Why I always {a}",
+                    ],
+                ),
+                false,
+            ),
+            Stance::Tangent => {
+                (pick(&mut self.rng, &["Bit of a tangent about {t}", "Off topic-ish: {t}", "{t}, a side note"]), false)
+            }
+        };
+        let title = self.fill(&template.replace("{topic}", &topic), "");
+        let title = capitalise(title.trim_end_matches(['.', ',']));
+        let title = if question { format!("{title}?") } else { title };
+        if self.manner.lowercase { title.to_lowercase() } else { title }
     }
 
-    /// An image post's title, caption and image prompt.
-    pub fn image_post(&mut self) -> (String, String, String) {
-        let topic = self.topic();
-        image_post_text(&mut self.rng, &topic)
+    /// A text post's title and body, as long and of the kind drawn for it; the body says what the title
+    /// promises (a question post gives its context and then asks).
+    pub fn post(&mut self, seed: u64) -> (String, String) {
+        let stance = match self.persona {
+            Some(persona) => voice::draw(persona, Form::Post, seed),
+            None => voice::Brief { form: Form::Post, length: Length::Short, stance: Stance::Question },
+        };
+        let title = self.title(stance.stance);
+        self.used.clear();
+        self.dated = false;
+        // A question post gives its context first, then asks.
+        let body_stance = if stance.stance == Stance::Question { Stance::Story } else { stance.stance };
+        let mut body = self.body(stance.length.at_least_short(), body_stance, true);
+        if stance.stance == Stance::Question {
+            let question = self.ask(true);
+            body = format!("{body} {}", self.finish(&question, true));
+        }
+        (title, body)
+    }
+
+    /// An image post's title, caption and image prompt, of what belongs on the board.
+    pub fn image_post(&mut self, seed: u64) -> (String, String, String) {
+        let brief = match self.persona {
+            Some(persona) => voice::draw(persona, Form::Caption, seed),
+            None => voice::Brief { form: Form::Caption, length: Length::OneLiner, stance: Stance::Story },
+        };
+        let subject = pick(&mut self.rng, self.pack.photos);
+        let title = capitalise(subject.split(',').next().unwrap_or(subject));
+        let caption = self.body(brief.length, brief.stance, true);
+        let prompt = format!("An ordinary photograph of {subject}, natural colours, no text or watermarks");
+        (title, caption, prompt)
     }
 }
 
-fn vote(rng: &mut ChaCha8Rng, persona: &Persona, scene: &Scene, words: &[String]) -> &'static str {
-    let topics = scene.board().map(|b| b.topics.clone()).unwrap_or_default();
-    let overlap = persona
-        .interests
-        .iter()
-        .any(|i| topics.contains(i) || words.iter().any(|w| w.contains(i.as_str()) || i.contains(w.as_str())));
-    let roll: f64 = rng.random();
-    match (overlap, roll) {
-        (true, r) if r < 0.75 => "up",
-        (true, _) => "none",
-        (false, r) if r < 0.35 => "up",
-        (false, r) if r < 0.42 => "down",
-        _ => "none",
+/// `text` with a word that follows itself ("properly properly") said once.
+fn collapse_doubled_words(text: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for word in text.split(' ') {
+        let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        if let Some(previous) = out.last()
+            && !bare(word).is_empty()
+            && bare(previous) == bare(word)
+            && !previous.ends_with([',', '.', ':'])
+        {
+            out.pop();
+        }
+        out.push(word);
     }
+    out.join(" ")
 }
 
-/// How the comment being answered reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mood {
-    Thanks,
-    Question,
-    Doubt,
-    Neutral,
-}
-
-impl Mood {
-    fn of(text: &str) -> Self {
-        let t = text.to_lowercase();
-        if t.contains("thank") || t.contains("helps") || t.contains("helped") {
-            Self::Thanks
-        } else if ["not sure", "worse", "opposite", "disagree", "doesn't", "wrong"].iter().any(|w| t.contains(w)) {
-            Self::Doubt
-        } else if t.contains('?') {
-            Self::Question
-        } else {
-            Self::Neutral
+impl Length {
+    /// Posts say at least a little.
+    fn at_least_short(self) -> Length {
+        match self {
+            Length::OneLiner => Length::Short,
+            other => other,
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn comment_body(
-    rng: &mut ChaCha8Rng,
-    persona: &Persona,
-    style: &Style,
-    reply: bool,
-    kw: &str,
-    kw2: &str,
-    interest: &str,
-    author: &str,
-    mood: Mood,
-) -> String {
-    let slots = [("kw", kw), ("kw2", kw2), ("interest", interest), ("author", author)];
-    let named = !author.is_empty();
-    let openers: &[&str] = if reply {
-        match (mood, named) {
-            (Mood::Thanks, _) => &[
-                "Glad it helped",
-                "Happy to help, honestly",
-                "Good luck with the {kw}",
-                "Let me know how the {kw} goes",
-                "Anytime, {kw} took me ages too",
-                "Hope the {kw} works out",
-            ],
-            (Mood::Question, true) => &[
-                "Good question, {author}",
-                "{author}, honestly it depends on {kw}",
-                "Short answer, {author}: it's mostly {kw}",
-            ],
-            (Mood::Question, false) => {
-                &["Good question", "Honestly it depends on {kw}", "Short answer: it's mostly {kw}"]
-            }
-            (Mood::Doubt, true) => &[
-                "Fair, {author}, it can go either way",
-                "I see why you'd say that, {author}",
-                "{author}, that happened to me once too",
-            ],
-            (Mood::Doubt, false) => {
-                &["Fair, it can go either way", "I see why you'd say that", "That happened to me once too"]
-            }
-            (Mood::Neutral, true) => &[
-                "{author}, fair point about {kw}",
-                "I see it a bit differently, {author}",
-                "That matches what I've seen, {author}",
-            ],
-            (Mood::Neutral, false) => {
-                &["Fair point about {kw}", "I see it a bit differently", "That matches what I've seen"]
-            }
-        }
-    } else {
-        &[
-            "{Kw} is one of those things where the details matter",
-            "I ran into the same thing with {kw} last month",
-            "Funny timing, I was just dealing with {kw}",
-            "Short version: {kw} usually comes down to {kw2}",
-            "Speaking as someone into {interest}, {kw} is worth getting right",
-            "Been there with {kw}",
+/// Whether a board's topics are ones people post pictures of.
+pub fn takes_pictures(topics: &[String]) -> bool {
+    const VISUAL: &[&str] = &[
+        "photography",
+        "nature",
+        "cities",
+        "light",
+        "hiking",
+        "houseplants",
+        "gardening",
+        "propagation",
+        "cooking",
+        "baking",
+        "recipes",
+        "cycling",
+        "bike repair",
+    ];
+    topics.iter().any(|t| VISUAL.contains(&t.to_lowercase().as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_doubled_word_is_said_once() {
+        assert_eq!(collapse_doubled_words("heat up properly properly."), "heat up properly.");
+        assert_eq!(collapse_doubled_words("Two batches. Two batches."), "Two batches. Two batches.");
+        assert_eq!(collapse_doubled_words("had had enough"), "had enough");
+    }
+
+    #[test]
+    fn every_template_slot_is_one_the_writer_fills() {
+        let known = ["{t}", "{a}", "{p}", "{w}", "{n}", "{lead}", "{topic}"];
+        let mut all: Vec<&str> = [
+            AGREE_LINES,
+            DISAGREE_LINES,
+            QUESTION_LINES,
+            STORY_LINES,
+            JOKE_LINES,
+            FOLLOW_LINES,
+            DETAIL_LINES,
+            CODA_LINES,
+            TAILS,
         ]
-    };
-    let middles: &[&str] = &[
-        "What worked for me was changing one thing at a time and noting what happened",
-        "I'd look at {kw2} before spending money on anything new",
-        "The part people skip is {kw2}, and that's usually where it goes wrong",
-        "Most of the advice about {kw} online overcomplicates it",
-        "It clicked for me once I stopped rushing the {kw2} step",
-        "If {kw2} is off, nothing else you change will matter much",
-        "My {interest} habit taught me that {kw} rewards patience more than gear",
-        "Try it once the slow way, then decide whether {kw2} is worth the fuss",
-        "Half the problems I had with {kw} came from skipping the basics",
-        "Somebody told me to ignore {kw2} for a week and it actually helped",
-        "The second time around, {kw} felt a lot less mysterious",
-        "Watch what happens to {kw2} when you change nothing else",
-    ];
-    let kw_cap = capitalise(kw);
-    let mut sentences = vec![finish_sentence(
-        fill(pick(rng, openers), &[slots[0], slots[1], slots[2], slots[3], ("Kw", &kw_cap)]),
-        style,
-    )];
-    let mut pool: Vec<&str> = middles.to_vec();
-    while sentences.len() < style.sentences.saturating_sub(1).max(1) && !pool.is_empty() {
-        let i = rng.random_range(0..pool.len());
-        sentences.push(finish_sentence(fill(pool.swap_remove(i), &slots), style));
+        .concat();
+        for pack in PACKS.iter().chain([&GENERAL]) {
+            all.extend(pack.claims.iter().chain(pack.stories).chain(pack.questions).chain(pack.jokes));
+        }
+        for template in all {
+            let mut rest = template;
+            while let Some(i) = rest.find('{') {
+                let end = rest[i..].find('}').expect("a closed slot") + i;
+                assert!(known.contains(&&rest[i..=end]), "{template}: unknown slot {}", &rest[i..=end]);
+                rest = &rest[end + 1..];
+            }
+        }
     }
-    if style.numbers {
-        sentences.push(number_detail(rng, persona, &[kw.to_owned(), kw2.to_owned()]));
-    }
-    if style.asks_back {
-        sentences.push(format!("How long have you been at the {kw} side of it?"));
-    } else {
-        sentences.push(finish_sentence(pick(rng, style.closer).to_owned(), style));
-    }
-    sentences.join(" ")
-}
-
-fn post_text(rng: &mut ChaCha8Rng, persona: &Persona, style: &Style, topic: &str, interest: &str) -> (String, String) {
-    let titles = [
-        "What's your approach to {topic}?",
-        "{Topic}: a small win this week",
-        "Three things I wish I'd known about {topic}",
-        "Is anyone else stuck on {topic} lately?",
-        "Trying to combine {interest} and {topic}",
-        "An unpopular opinion about {topic}",
-    ];
-    let topic_cap = capitalise(topic);
-    let slots = [("topic", topic), ("Topic", topic_cap.as_str()), ("interest", interest)];
-    let title = fill(pick(rng, &titles), &slots);
-    let bodies = [
-        "I've been spending more time on {topic} this month and wanted to compare notes",
-        "Something changed how I think about {topic} and I'm curious if it's just me",
-        "Every guide on {topic} says something different, so here's what actually happened when I tried",
-        "Quick one about {topic} before the weekend",
-    ];
-    let details = [
-        "The biggest difference came from slowing down and doing less at once",
-        "I expected it to be complicated and it mostly wasn't",
-        "The cheap option turned out to be the right one",
-        "My first two attempts were a mess, the third one finally worked",
-    ];
-    let mut body = vec![
-        finish_sentence(fill(pick(rng, &bodies), &slots), style),
-        finish_sentence(pick(rng, &details).to_owned(), style),
-    ];
-    if style.numbers {
-        body.push(number_detail(rng, persona, &[topic.to_owned(), interest.to_owned()]));
-    }
-    body.push(format!("What would you do differently with {topic}?"));
-    (title, body.join(" "))
-}
-
-fn image_post_text(rng: &mut ChaCha8Rng, topic: &str) -> (String, String, String) {
-    let subjects = [
-        "a quiet street after rain",
-        "morning light on a balcony garden",
-        "a workbench with old tools",
-        "fog over a canal",
-        "a bowl of soup on a wooden table",
-        "a bicycle leaning on a brick wall",
-    ];
-    let lights = ["soft morning light", "golden hour sun", "overcast diffuse light", "blue-hour twilight"];
-    let subject = pick(rng, &subjects);
-    let light = pick(rng, &lights);
-    let title = capitalise(&format!("{subject}, {light}"));
-    let body = format!("Took this earlier today. It's not much, but it's what {topic} looks like from where I stand.");
-    let prompt = format!(
-        "A natural, unposed photograph of {subject} in {light}, shallow depth of field, realistic colours, no text or watermarks"
-    );
-    (title, body, prompt)
 }

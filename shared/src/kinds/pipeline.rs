@@ -19,7 +19,7 @@ use crate::db::tasks::Outcome;
 use crate::db::{self as database, DbError};
 use crate::engine::Engine;
 use crate::persona::History;
-use crate::prompt::Budget;
+use crate::prompt::{Budget, estimate_tokens};
 use crate::queue::{Failure, QueueError, Task, TaskStatus};
 
 /// What the queue does with a task after an [`ActionError`].
@@ -229,7 +229,7 @@ async fn attempt(
             return Err(ActionError::Invalid(format!("a {kind} task needs a {}", kind.target_fields().join(" or a "))));
         }
     };
-    let (persona, prepared, history, instructions) = {
+    let (persona, prepared, history, instructions, board_texts) = {
         let db = engine.pool.get().await?;
         let persona = personas::find(&**db, task.persona_id)
             .await?
@@ -251,31 +251,63 @@ async fn attempt(
         if let Err(reached) = engine.settings.limits.check(&activity, kind.is_post(), now) {
             return Err(ActionError::Reschedule { at: reached.at, reason: reached.reason });
         }
-        let history = History { recent_texts: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await? };
+        let history = History { recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await? };
         let instructions = operator_instructions(&**db, task, now, decisions).await?;
-        (persona, prepared, history, instructions)
+        // What every persona wrote on this board lately: a draft must not nearly repeat anyone.
+        let board_texts = match prepared.scene.board_id() {
+            Some(board) => personas::board_texts(&**db, board, now - Duration::days(7), bounds::BOARD_TEXTS).await?,
+            None => Vec::new(),
+        };
+        (persona, prepared, history, instructions, board_texts)
     }; // the connection goes back to the pool for the slow model call
 
-    let prompt =
-        kind.prompt(&persona, &history, &prepared.scene, instructions.as_deref(), seed_of(task.id), &Budget::default());
-    let mut corpus = history.recent_texts.clone();
-    corpus.extend(prepared.scene.corpus());
-    let gate = gate::PublishGate::new(engine, corpus, prepared.scene.names());
-    let composed = match compose::compose(&engine.model, kind, &prompt, &persona, &gate).await {
-        Ok(composed) => composed,
-        Err(failure) => {
-            *usage = usage.plus(failure.usage);
-            record_notes(engine, decisions, &failure.notes);
-            return Err(match failure.error {
-                ComposeError::Model(e) => ActionError::Model(e),
-                ComposeError::Unusable(e) => ActionError::Unusable(e),
-                ComposeError::Rejected(reason) => ActionError::Skip(format!("rejected by the publish gate: {reason}")),
-            });
+    let seed = seed_of(task.id);
+    let draft = match action.decide(&persona, &prepared.scene, seed) {
+        Some((draft, why)) => {
+            decisions.push(
+                json!({ "at": engine.clock.now(), "stage": "decide", "verdict": "without_model", "reason": why }),
+            );
+            draft
+        }
+        None => {
+            let ask = action.ask(&prepared.scene, &persona, seed);
+            let prompt = kind.prompt_for(
+                &ask,
+                &persona,
+                &history,
+                &prepared.scene,
+                instructions.as_deref(),
+                seed,
+                &Budget::default(),
+            );
+            decisions.push(json!({
+                "at": engine.clock.now(), "stage": "prompt", "brief": ask.brief,
+                "input_tokens_estimate": estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user),
+            }));
+            let mut corpus = history.texts();
+            corpus.extend(prepared.scene.corpus());
+            corpus.extend(board_texts);
+            let gate = gate::PublishGate::new(engine, corpus, prepared.scene.names());
+            let composed = match compose::compose(&engine.model, kind, &prompt, &persona, &gate).await {
+                Ok(composed) => composed,
+                Err(failure) => {
+                    *usage = usage.plus(failure.usage);
+                    record_notes(engine, decisions, &failure.notes);
+                    return Err(match failure.error {
+                        ComposeError::Model(e) => ActionError::Model(e),
+                        ComposeError::Unusable(e) => ActionError::Unusable(e),
+                        ComposeError::Rejected(reason) => {
+                            ActionError::Skip(format!("rejected by the publish gate: {reason}"))
+                        }
+                    });
+                }
+            };
+            *usage = usage.plus(composed.usage);
+            record_notes(engine, decisions, &composed.notes);
+            composed.draft
         }
     };
-    *usage = usage.plus(composed.usage);
-    record_notes(engine, decisions, &composed.notes);
-    let content = action.render(engine, task, &persona, composed.draft, usage).await?;
+    let content = action.render(engine, task, &persona, draft, usage).await?;
 
     let mut db = engine.pool.get().await?;
     let tx = database::begin(&mut db).await?;

@@ -14,6 +14,7 @@ use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+use crate::voice::{self, Form};
 
 /// Posts on a board.
 pub struct Post;
@@ -60,14 +61,15 @@ impl Action for Post {
         observe_board(db, task, target).await
     }
 
-    fn ask(&self, scene: &Scene) -> Ask {
+    fn ask(&self, scene: &Scene, persona: &Persona, seed: u64) -> Ask {
         let board = scene.board().map(|b| b.name.as_str()).unwrap_or("the board");
         Ask::writing(
             format!(
-                "Write a new post for {board}. Pick something you would genuinely post about there, given your \
-                 interests and what you have been up to. A plain, specific title (under 120 characters) and a \
-                 body of 2 to 6 sentences."
+                "Write a new post for {board}, about something you would really post there given your interests \
+                 and what you have been up to. A plain, specific title (under 120 characters, no clickbait) and \
+                 the body."
             ),
+            Some(voice::draw(persona, Form::Post, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": { "title": text_field("the post title"), "body": text_field("the post body") },
@@ -86,7 +88,7 @@ impl Action for Post {
     }
 
     fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
-        let (title, body) = Writer::new(self.name(), persona, scene, seed).post();
+        let (title, body) = Writer::new(self.name(), persona, scene, seed).post(seed);
         json!({ "title": title, "body": body })
     }
 

@@ -15,6 +15,7 @@ use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+use crate::voice::{self, Form};
 
 /// Replies to a comment.
 pub struct Reply;
@@ -57,15 +58,16 @@ impl Action for Reply {
         })
     }
 
-    fn ask(&self, scene: &Scene) -> Ask {
+    fn ask(&self, scene: &Scene, persona: &Persona, seed: u64) -> Ask {
         let whom = scene.comment().map(|c| c.author.display()).unwrap_or_default();
         Ask::writing(
             format!(
-                "Write your reply to {whom}, whose comment is the one in question. Answer them directly, as in \
-                 a conversation; agree, push back or add something — don't just restate. 1 to 3 sentences. \
-                 Conversations end: if you have nothing worth adding, or would only repeat yourself, answer \
-                 with decision \"no_reply\" and an empty body; otherwise decision \"reply\"."
+                "Write your reply to {whom}, whose comment is the one in question. Talk to them directly, as in \
+                 a conversation, and don't just restate what they said. Conversations end: if you have nothing \
+                 worth adding, or would only repeat yourself, answer with decision \"no_reply\" and an empty \
+                 body; otherwise decision \"reply\"."
             ),
+            Some(voice::draw(persona, Form::Reply, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": {
@@ -91,7 +93,7 @@ impl Action for Reply {
         if writer.lets_it_rest() {
             return json!({ "decision": "no_reply", "body": "" });
         }
-        json!({ "decision": "reply", "body": writer.comment(true) })
+        json!({ "decision": "reply", "body": writer.comment(true, seed) })
     }
 
     async fn publish(

@@ -94,7 +94,9 @@ pub async fn for_task(c: &impl GenericClient, target: Target) -> Result<Live, Ac
 /// The post, with its newest top-level comments.
 pub async fn post_scene(c: &impl GenericClient, post: PostRecord) -> Result<PostContext, ActionError> {
     let (comments, comment_count) = content::top_level_comments(c, post.view.id, bounds::POST_COMMENTS).await?;
-    Ok(PostContext { post: post.view, comments, comment_count })
+    let ids: Vec<Uuid> = comments.iter().map(|c| c.id).collect();
+    let replies = content::first_replies(c, &ids, bounds::REPLIES_PER_COMMENT).await?;
+    Ok(PostContext { post: post.view, comments, replies, comment_count })
 }
 
 /// The thread around a comment: ancestors, siblings and replies, each bounded.

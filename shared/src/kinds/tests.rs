@@ -28,6 +28,7 @@ fn persona() -> Persona {
         active_hours_start: 0,
         active_hours_end: 24,
         is_active: true,
+        voice_bank: vec![],
     }
 }
 

@@ -7,13 +7,22 @@ use serde_json::json;
 use super::offline::Writer;
 use super::target::{self, Live};
 use super::{Action, ActionError, Content, Prepared, Published, remember};
-use crate::ai::parse::{self, Draft, ParseError};
+use crate::ai::parse::{self, Draft, ParseError, VoteDirection};
 use crate::context::Scene;
 use crate::db::content::{self, VoteTarget};
 use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
 use crate::prompt::Ask;
 use crate::queue::{Target, TargetKind, Task};
+use crate::voice::{self, Temperament};
+
+fn vote_word(direction: VoteDirection) -> &'static str {
+    match direction {
+        VoteDirection::Up => "up",
+        VoteDirection::Down => "down",
+        VoteDirection::None => "none",
+    }
+}
 
 /// Votes on a post or a comment.
 pub struct Vote;
@@ -64,7 +73,7 @@ impl Action for Vote {
         }
     }
 
-    fn ask(&self, scene: &Scene) -> Ask {
+    fn ask(&self, scene: &Scene, _persona: &Persona, _seed: u64) -> Ask {
         let what = if scene.comment().is_some() { "the comment in question" } else { "this post" };
         Ask::decision(
             format!(
@@ -78,6 +87,40 @@ impl Action for Vote {
                 "required": ["direction"]
             }),
         )
+    }
+
+    /// Most votes need no model: interest settles them, with the persona's temperament and whether the
+    /// comment answers the persona itself. Only what stays in between is asked.
+    fn decide(&self, persona: &Persona, scene: &Scene, seed: u64) -> Option<(Draft, String)> {
+        let direction = |d| Draft::Vote { direction: d };
+        let (text, topics) = match scene {
+            Scene::Post(p) => (format!("{} {}", p.post.title, p.post.body), p.post.board_topics.clone()),
+            Scene::Thread(t) => (t.target.body.clone(), t.post.board_topics.clone()),
+            Scene::Board(_) => return None,
+        };
+        let words: Vec<String> =
+            text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).map(str::to_lowercase).collect();
+        let interests: Vec<String> = persona.interests.iter().map(|i| i.to_lowercase()).collect();
+        let in_topics = interests.iter().any(|i| topics.iter().any(|t| t.to_lowercase() == *i));
+        let in_text = interests.iter().filter(|i| i.split_whitespace().all(|w| words.iter().any(|x| x == w))).count();
+        let interest = u8::from(in_topics) + u8::from(in_text > 0);
+        let answers_me = matches!(scene, Scene::Thread(t)
+            if t.ancestors.last().and_then(|c| c.author.persona_id()) == Some(persona.id));
+        let substantial = words.len() >= 8;
+        // A little noise, as people have: the same persona does not always vote the same way.
+        let coin = (crate::stable::hash(&[&seed.to_le_bytes(), b"vote"]) % 100) as u8;
+        let decided = match (voice::voting(persona), interest) {
+            (_, 0) => Some((VoteDirection::None, "nothing in it for this persona")),
+            (Temperament::Generous, _) if coin < 85 => Some((VoteDirection::Up, "it interests a generous voter")),
+            (Temperament::Generous, _) => Some((VoteDirection::None, "a generous voter scrolled past")),
+            (_, _) if answers_me && substantial => {
+                Some((VoteDirection::Up, "a substantial answer to the persona's own comment"))
+            }
+            (Temperament::Balanced, 2) if substantial => Some((VoteDirection::Up, "squarely in its interests")),
+            (Temperament::Critical, _) if !substantial => Some((VoteDirection::None, "too slight to bother with")),
+            _ => None,
+        };
+        decided.map(|(d, why)| (direction(d), format!("voted {} without a model call: {why}", vote_word(d))))
     }
 
     fn parse(&self, answer: &str, _persona: &Persona) -> Result<Draft, ParseError> {

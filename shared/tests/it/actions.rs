@@ -20,7 +20,7 @@ use testkit::storage_fake::FAKE_SERVICE_KEY;
 use testkit::{GeminiFake, Reply, StorageFake, StorageReply, TestDb};
 use uuid::Uuid;
 
-use crate::helpers::{claim_new, count, engine_with, offline_engine, t0, task};
+use crate::helpers::{claim_new, count, engine_with, offline_engine, stage, t0, task};
 
 struct World {
     marisol: Uuid,
@@ -119,7 +119,7 @@ async fn a_comment_is_published_with_its_memory_and_the_task_done_in_one_go() {
         (t.status, t.result_id, t.result_type.as_deref()),
         (TaskStatus::Done, Some(comment_id), Some("comment"))
     );
-    assert_eq!(t.decisions[0]["verdict"], "published");
+    assert_eq!(stage(&t.decisions, "publish")["verdict"], "published");
 }
 
 #[tokio::test]
@@ -157,9 +157,10 @@ async fn votes_on_posts_and_comments_are_cast_once() {
     let fake = GeminiFake::start().await;
     let (engine, _clock) = gemini_engine(&db, &fake);
     let w = world(&engine).await;
+    // Marisol is a balanced voter with a passing interest in the post: neither settles it, so the model
+    // is asked. Nia has no interest in cooking at all, which settles her vote without a call.
     fake.push(Reply::Json(serde_json::json!({"direction": "up"})));
     fake.push(Reply::Json(serde_json::json!({"direction": "down"})));
-    fake.push(Reply::Json(serde_json::json!({"direction": "none"})));
 
     let on_the_post = run(&engine, w.marisol, VOTE, on_post(w.post)).await;
     let on_the_comment = run(&engine, w.marisol, VOTE, on_comment(w.human_comment)).await;
@@ -180,6 +181,11 @@ async fn votes_on_posts_and_comments_are_cast_once() {
     assert_eq!((votes[1].get::<_, Option<Uuid>>(1), votes[1].get::<_, i16>(2)), (Some(w.human_comment), -1));
     assert_eq!(none.status, TaskStatus::Done, "deciding not to vote is a decision");
     assert_eq!(none.published.unwrap().result_id, None);
+    assert_eq!(fake.received().len(), 2, "only the undecided votes reached the model");
+    let decided = task(&engine, none.task_id).await;
+    let decide = stage(&decided.decisions, "decide");
+    assert!(decide["reason"].as_str().unwrap().contains("without a model call"), "{decide}");
+    assert_eq!(decided.prompt_tokens, None, "no tokens spent");
     assert_eq!(count(&engine, "SELECT count(*) FROM votes").await, 2);
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory WHERE action_type = 'voted'").await, 3);
 
@@ -189,6 +195,28 @@ async fn votes_on_posts_and_comments_are_cast_once() {
     assert_eq!(again.reason.as_deref(), Some("persona already voted on this target"));
     let tokens = task(&engine, on_the_post.task_id).await;
     assert_eq!((tokens.prompt_tokens, tokens.completion_tokens), (Some(180), Some(42)), "usage recorded on the task");
+}
+
+#[tokio::test]
+async fn a_generous_voter_upvotes_what_interests_it_without_asking_the_model() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = gemini_engine(&db, &fake);
+    let w = world(&engine).await;
+    let c = engine.pool.get().await.unwrap();
+    c.execute("UPDATE personas SET voice = 'warm and encouraging' WHERE id = $1", &[&w.marisol]).await.unwrap();
+
+    // The coin that lets a generous voter scroll past now and then is stable per task, so look at several
+    // (no more than the hourly cap of four).
+    let mut ups = 0;
+    for i in 0..4 {
+        let post = fixtures::human_post(&**c, w.board, &format!("Cooking rice number {i}"), t0()).await;
+        let report = run(&engine, w.marisol, VOTE, on_post(post)).await;
+        assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+        ups += usize::from(report.published.unwrap().result_id.is_some());
+    }
+    assert!(ups >= 3, "a generous voter mostly upvotes what it cares about: {ups} of 4");
+    assert!(fake.received().is_empty(), "no model call for a settled vote");
 }
 
 #[tokio::test]
@@ -627,6 +655,20 @@ async fn each_moderation_rule_asks_once_more_then_skips() {
         ),
         ("unknown_mention", "Ask @ghost_user, they know woks", "moderation (unknown_mention: @ghost_user)"),
         ("too_long", &"Lots of words here. ".repeat(90), "is too long"),
+        // The marks of machine text.
+        ("list", "Three things:\n- a hotter pan\n- smaller batches\n- dry veg", "style (it is written as a list"),
+        ("markdown", "## The fix\nA hotter pan.", "style (it uses markdown (a heading)"),
+        (
+            "stock_opener",
+            "Great question! A hotter pan fixes it.",
+            "style (it opens with a stock phrase (\"great question\")",
+        ),
+        (
+            "stock_closer",
+            "A hotter pan fixes it. Hope this helps!",
+            "style (it closes with a stock phrase (\"hope this helps\")",
+        ),
+        ("em_dash", "A hotter pan \u{2014} that is the whole trick.", "style (it uses an em-dash"),
     ];
     for (rule, bad, says) in cases {
         let (report, engine, _db) = gated(&[bad, bad]).await;
@@ -634,9 +676,9 @@ async fn each_moderation_rule_asks_once_more_then_skips() {
         let reason = report.reason.unwrap();
         assert!(reason.starts_with("rejected by the publish gate: ") && reason.contains(says), "{rule}: {reason}");
         let t = task(&engine, report.task_id).await;
-        let decisions = t.decisions.as_array().unwrap();
-        assert_eq!(decisions[0]["verdict"], "regenerate", "{rule}: the first refusal is recorded");
-        assert!(decisions[0]["reason"].as_str().unwrap().contains(says), "{rule}: {}", decisions[0]);
+        let refusal = stage(&t.decisions, "gate");
+        assert_eq!(refusal["verdict"], "regenerate", "{rule}: the first refusal is recorded");
+        assert!(refusal["reason"].as_str().unwrap().contains(says), "{rule}: {refusal}");
         assert_eq!(count(&engine, "SELECT count(*) FROM comments WHERE persona_id IS NOT NULL").await, 0);
     }
 }
@@ -646,10 +688,9 @@ async fn a_draft_that_passes_on_the_second_try_is_published_and_the_first_refusa
     let (report, engine, _db) = gated(&["Email me: a@b.co", "Two batches and a hotter pan, 230 degrees."]).await;
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     let t = task(&engine, report.task_id).await;
-    let decisions = t.decisions.as_array().unwrap();
-    assert_eq!(decisions[0]["stage"], "gate");
-    assert_eq!(decisions[1]["verdict"], "published");
-    assert!(decisions[2..].iter().all(|d| d["stage"] == "conversation"), "{decisions:?}");
+    let stages: Vec<&str> = t.decisions.as_array().unwrap().iter().map(|d| d["stage"].as_str().unwrap()).collect();
+    assert_eq!(&stages[..3], ["prompt", "gate", "publish"], "{stages:?}");
+    assert!(stages[3..].iter().all(|s| *s == "conversation"), "{stages:?}");
 }
 
 #[tokio::test]

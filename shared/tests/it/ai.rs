@@ -368,7 +368,7 @@ fn a_long_thread_is_cut_to_the_budget_deterministically() {
         })
         .collect();
     let scene = Scene::Thread(thread);
-    let budget = Budget { context_tokens: 400, ..Budget::default() };
+    let budget = Budget { total_tokens: 900, ..Budget::default() };
 
     let first = REPLY.prompt(&persona, &history, &scene, None, 1, &budget);
     let second = REPLY.prompt(&persona, &history, &scene, None, 1, &budget);
@@ -377,7 +377,8 @@ fn a_long_thread_is_cut_to_the_budget_deterministically() {
     assert!(prompt::estimate_tokens(&first.user) < 600, "{} tokens", prompt::estimate_tokens(&first.user));
     assert!(first.user.contains("more replies not shown"), "{}", first.user);
     assert!(first.user.contains("Probably, I throw everything in at once"), "the target is always shown");
-    assert!(first.user.contains("What you already said in this thread"), "the persona is told what it said");
+    assert!(first.user.contains("Comments by \"you\" are yours"), "the persona is told which words are its own");
+    assert!(first.user.contains("<comment author=\"you\">"), "and sees them once, as its own");
 }
 
 // ---- the global request limit ---------------------------------------------------------------------
@@ -470,7 +471,11 @@ async fn the_offline_writer_is_deterministic_and_varies_with_persona_and_context
         let draft = COMMENT.parse(text, &marisol).unwrap();
         assert!(!draft.visible_text().is_empty());
     }
-    assert!(other_context.contains("alex_k"), "a reply addresses whom it answers: {other_context}");
+    let mut replies = Vec::new();
+    for seed in 1..=12 {
+        replies.push(offline_text(&marisol, REPLY, Scene::Thread(thread.clone()), seed).await);
+    }
+    assert!(replies.iter().any(|r| r.contains("alex_k")), "now and then a reply names whom it answers: {replies:?}");
     assert!(!a.contains('!'), "Marisol never uses exclamation marks: {a}");
 }
 

@@ -74,3 +74,11 @@ pub async fn task(engine: &Engine, id: Uuid) -> Task {
 pub async fn count(engine: &Engine, sql: &str) -> i64 {
     engine.pool.get().await.unwrap().query_typed_one(sql, &[]).await.unwrap().get(0)
 }
+
+/// The first decision a task recorded at `stage` ("decide", "prompt", "gate", "publish", ...).
+pub fn stage<'a>(decisions: &'a serde_json::Value, stage: &str) -> &'a serde_json::Value {
+    decisions
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["stage"] == stage))
+        .unwrap_or_else(|| panic!("no {stage:?} decision in {decisions}"))
+}

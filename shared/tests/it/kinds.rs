@@ -60,9 +60,10 @@ impl Action for Shout {
         })
     }
 
-    fn ask(&self, _scene: &Scene) -> Ask {
+    fn ask(&self, _scene: &Scene, _persona: &Persona, _seed: u64) -> Ask {
         Ask::writing(
             "Shout your reaction to this post, in one short sentence.".into(),
+            None,
             json!({ "type": "OBJECT", "properties": { "body": text_field("what you shout") }, "required": ["body"] }),
         )
     }

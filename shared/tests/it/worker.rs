@@ -6,7 +6,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::Duration;
 use secrecy::SecretString;
 use shared::ai::gemini::GeminiClient;
-use shared::kinds::VOTE;
+use shared::kinds::COMMENT;
 use shared::queue::{NewTask, Target};
 use shared::worker::{self, Budget};
 use testkit::gemini_fake::FAKE_KEY;
@@ -15,13 +15,14 @@ use uuid::Uuid;
 
 use crate::helpers::{count, engine_with, offline_engine, t0};
 
-async fn votes_due(engine: &shared::engine::Engine, personas: usize) -> Vec<Uuid> {
+/// One comment task per new persona on a human's post, due a minute ago: comments always reach the model.
+async fn comments_due(engine: &shared::engine::Engine, personas: usize) -> Vec<Uuid> {
     let c = engine.pool.get().await.unwrap();
     let ids = fixtures::personas(&**c, "w", personas).await;
     let board = fixtures::board(&**c, "b", &["x"]).await;
     let post = fixtures::human_post(&**c, board, "A post", t0()).await;
     let new: Vec<NewTask> =
-        ids.iter().map(|p| VOTE.task(*p, Target::Post(post), t0() - Duration::minutes(1))).collect();
+        ids.iter().map(|p| COMMENT.task(*p, Target::Post(post), t0() - Duration::minutes(1))).collect();
     engine.queue.enqueue(&**c, &new).await.unwrap();
     ids
 }
@@ -30,13 +31,17 @@ async fn votes_due(engine: &shared::engine::Engine, personas: usize) -> Vec<Uuid
 async fn a_batch_runs_at_most_max_tasks_and_reports_what_it_did() {
     let db = TestDb::new().await;
     let (engine, _clock) = offline_engine(&db);
-    votes_due(&engine, 7).await;
+    comments_due(&engine, 7).await;
 
     let report = worker::drain(&engine, 5, Budget::Unbounded).await;
 
     assert_eq!(report.processed, 5);
     assert_eq!(report.succeeded, 5, "{report:?}");
-    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'PENDING'").await, 2);
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'PENDING' AND task_type = 'comment'").await,
+        2,
+        "the rest wait (follow-up replies the comments set off are queued for later)"
+    );
     let rest = worker::drain(&engine, 5, Budget::Unbounded).await;
     assert_eq!((rest.processed, rest.succeeded), (2, 2));
     assert!(!rest.stopped_for_deadline);
@@ -47,7 +52,7 @@ async fn the_worker_stops_claiming_near_its_deadline() {
     let db = TestDb::new().await;
     let (engine, _clock) =
         engine_with(&db, Arc::new(shared::ai::offline::OfflineWriter), &[("TASK_TIMEOUT_MS", "10000")]);
-    votes_due(&engine, 3).await;
+    comments_due(&engine, 3).await;
 
     // Less than one task's time limit plus the margin is left: nothing may be claimed.
     let near = worker::drain(&engine, 5, Budget::Until(Instant::now() + StdDuration::from_secs(12))).await;
@@ -87,7 +92,7 @@ async fn concurrency_is_bounded_and_used() {
         Arc::new(client),
         &[("MAX_CONCURRENT_TASKS", "3"), ("GEMINI_MAX_REQUESTS_PER_MINUTE", "1000")],
     );
-    votes_due(&engine, 6).await;
+    comments_due(&engine, 6).await;
 
     let started = Instant::now();
     let report = worker::drain(&engine, 6, Budget::Unbounded).await;
@@ -113,7 +118,7 @@ async fn a_task_over_its_time_limit_is_failed_as_retryable() {
     )
     .unwrap();
     let (engine, _clock) = engine_with(&db, Arc::new(client), &[("TASK_TIMEOUT_MS", "500")]);
-    votes_due(&engine, 1).await;
+    comments_due(&engine, 1).await;
 
     let report = worker::drain(&engine, 1, Budget::Unbounded).await;
 
@@ -140,7 +145,7 @@ async fn the_local_scheduler_runs_tasks_whatever_its_interval() {
         Arc::new(shared::ai::offline::OfflineWriter),
         &[("SCHEDULER_INTERVAL_MS", "1000"), ("TASK_TIMEOUT_MS", "90000")],
     );
-    votes_due(&engine, 3).await;
+    comments_due(&engine, 3).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(shared::runner::run_scheduler(engine.clone(), StdDuration::from_secs(1), stopped));
     let started = Instant::now();
@@ -185,7 +190,7 @@ async fn every_log_line_of_a_task_carries_its_id_kind_and_persona() {
     )
     .unwrap();
     let (engine, _clock) = engine_with(&db, Arc::new(client), &[]);
-    let persona = votes_due(&engine, 1).await;
+    let persona = comments_due(&engine, 1).await;
     let task = {
         let c = engine.pool.get().await.unwrap();
         engine.queue.claim(&**c, 1).await.unwrap().remove(0)
@@ -208,7 +213,7 @@ async fn every_log_line_of_a_task_carries_its_id_kind_and_persona() {
     assert!(text.contains("asking once more"), "{text}");
     for line in &logged {
         assert_eq!(line["span"]["task_id"], task.id.to_string(), "{line}");
-        assert_eq!(line["span"]["kind"], "vote", "{line}");
+        assert_eq!(line["span"]["kind"], "comment", "{line}");
         assert_eq!(line["span"]["persona_id"], persona[0].to_string(), "{line}");
     }
 }

@@ -16,7 +16,9 @@ use shared::clock::{Clock, ManualClock};
 use shared::db::DbError;
 use shared::db::planner as planner_reads;
 use shared::engine::Engine;
+use shared::kinds::offline::Writer;
 use shared::planner::{self, PlanError};
+use shared::voice::{Length, Stance};
 use shared::worker::{self, Budget};
 
 /// How the simulated humans behave.
@@ -101,38 +103,20 @@ enum HumanAction {
     Post { id: Uuid, human: Uuid, board: Uuid, title: String, body: String },
 }
 
-const REPLIES: &[&str] = &[
-    "Thanks, that actually helps. Trying it tonight.",
-    "Hm, I'm not sure about the {kw} part. Doesn't it depend on the setup?",
-    "Good point about {kw}, I hadn't thought of that.",
-    "That's what I suspected. How long did it take you to figure out?",
-    "Did that too and it made things worse, weirdly.",
-    "Wait, really? Everyone told me the opposite about {kw}.",
-    "Fair. What would you do if you only had an afternoon?",
-];
+/// What a simulated person writes back to a persona: mostly short, often a question or thanks, in the
+/// offline writer's words about what the persona said.
+fn human_reply(rng: &mut ChaCha8Rng, human: Uuid, answering: &str) -> String {
+    let stance = *[Stance::Agree, Stance::Question, Stance::Question, Stance::Disagree, Stance::Story, Stance::Joke]
+        .choose(rng)
+        .unwrap_or(&Stance::Agree);
+    let length = if rng.random::<f64>() < 0.6 { Length::OneLiner } else { Length::Short };
+    Writer::for_person(human, &[answering], &[], rng.random()).text(length, stance)
+}
 
-const POSTS: &[(&str, &str)] = &[
-    (
-        "Beginner question about {topic}",
-        "Where do people usually start with {topic}? There's so much conflicting advice.",
-    ),
-    (
-        "What's your most underrated {topic} tip?",
-        "Mine is to slow down. Curious what everyone else has learned the hard way.",
-    ),
-    (
-        "Anyone else struggling with {topic} this week?",
-        "Nothing is working the way it did last month and I can't tell why.",
-    ),
-    ("Small {topic} win today", "Finally got it right on the third try. Posting so I remember what worked."),
-];
-
-fn keyword(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() >= 5)
-        .max_by_key(|w| w.len())
-        .unwrap_or("that")
-        .to_lowercase()
+/// A simulated person's post on a board about `topics`: a question, as people's posts mostly are.
+fn human_post(rng: &mut ChaCha8Rng, human: Uuid, topics: &[String]) -> (String, String) {
+    let about: Vec<&str> = topics.iter().map(String::as_str).collect();
+    Writer::for_person(human, &about, topics, rng.random()).post(rng.random())
 }
 
 /// Runs `config.hours` of platform life from the engine's clock (which must be `clock`), reporting each
@@ -216,8 +200,7 @@ pub async fn run(
                     let human = config.humans.choose(&mut rng).map(|h| h.id).unwrap_or_default();
                     let (lo, hi) = config.behaviour.reply_delay_minutes;
                     let at = now + Duration::minutes(rng.random_range(lo..=hi.max(lo)));
-                    let body =
-                        REPLIES.choose(&mut rng).copied().unwrap_or_default().replace("{kw}", &keyword(&comment.body));
+                    let body = human_reply(&mut rng, human, &comment.body);
                     // Ids come from the seed too: what people write decides what personas do next.
                     let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
                     scheduled.push((
@@ -236,21 +219,11 @@ pub async fn run(
             let tick_hours = config.tick.num_seconds() as f64 / 3600.0;
             if !boards.is_empty() && rng.random::<f64>() < config.behaviour.posts_per_hour * tick_hours {
                 let (board, topics) = boards.choose(&mut rng).cloned().unwrap_or_default();
-                let topic = topics.choose(&mut rng).cloned().unwrap_or_else(|| "this".into());
-                let (title, body) = POSTS.choose(&mut rng).copied().unwrap_or_default();
                 let human = config.humans.choose(&mut rng).map(|h| h.id).unwrap_or_default();
+                let (title, body) = human_post(&mut rng, human, &topics);
                 let at = now + Duration::minutes(rng.random_range(0..config.tick.num_minutes().max(1)));
                 let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
-                scheduled.push((
-                    at,
-                    HumanAction::Post {
-                        id,
-                        human,
-                        board,
-                        title: title.replace("{topic}", &topic),
-                        body: body.replace("{topic}", &topic),
-                    },
-                ));
+                scheduled.push((at, HumanAction::Post { id, human, board, title, body }));
             }
         }
         last_tick = now;
