@@ -2,7 +2,8 @@
 //!
 //! - **reciprocity**: a human's reply to a persona's comment gets a reply task for that persona, soon;
 //! - **engagement**: recent published posts (by humans or personas) get comment and vote tasks for
-//!   selected personas, the wanted number falling with the post's age;
+//!   selected personas, the wanted number falling with the post's age; recent comments get votes too,
+//!   as people's do;
 //! - **original posts**: each active persona under its daily cap with no post queued gets one post or
 //!   image post, so its posts per day approach the cap across its waking hours.
 //!
@@ -21,7 +22,7 @@ use uuid::Uuid;
 
 use crate::config::{DelayRange, DelaysConfig};
 use crate::db::DbError;
-use crate::db::planner::{self as reads, HumanReply, PersonaState, PostEngagement};
+use crate::db::planner::{self as reads, CommentEngagement, HumanReply, PersonaState, PostEngagement};
 use crate::engine::Engine;
 use crate::kinds::{COMMENT, IMAGE_POST, Kind, POST, REPLY, VOTE};
 use crate::persona::selector::{Limits, Pool, Subject, in_active_hours, local_hour};
@@ -34,6 +35,10 @@ pub const ENGAGEMENT_WINDOW_HOURS: i64 = 48;
 pub const RECIPROCITY_WINDOW_HOURS: i64 = 24;
 /// Most posts examined per tick (the newest); the rest wait for the next tick.
 pub const MAX_POSTS_PER_TICK: i64 = 300;
+/// How far back comments are considered for votes.
+pub const COMMENT_VOTE_WINDOW_HOURS: i64 = 24;
+/// Most comments examined per tick (the newest).
+pub const MAX_COMMENTS_PER_TICK: i64 = 400;
 /// Most human replies answered per tick.
 pub const MAX_REPLIES_PER_TICK: i64 = 200;
 /// The chance a persona answers a person who answered it (persona-to-persona replies use
@@ -86,6 +91,8 @@ pub struct PlanInput {
     pub personas: Vec<PersonaState>,
     /// Recent posts and their engagement.
     pub posts: Vec<PostEngagement>,
+    /// Recent comments and their votes.
+    pub comments: Vec<CommentEngagement>,
     /// Unanswered human replies to personas.
     pub human_replies: Vec<HumanReply>,
     /// Boards and their topics.
@@ -114,6 +121,13 @@ pub fn wanted_engagement(age: Duration) -> (usize, usize) {
     let hours = age.num_minutes().max(0) as f64 / 60.0;
     let decay = (-hours / 12.0).exp();
     ((3.0 * decay).round() as usize, (6.0 * decay).round() as usize)
+}
+
+/// The number of persona votes a comment of `age` should have: fewer than a post gets, and only while
+/// it is fresh (people vote on what they read, and they read the newest).
+pub fn wanted_comment_votes(age: Duration) -> usize {
+    let hours = age.num_minutes().max(0) as f64 / 60.0;
+    (1.4 * (-hours / 4.0).exp()).round() as usize
 }
 
 /// A delay in `range`, skewed towards the short end (most people answer soon, some much later).
@@ -175,8 +189,12 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
 
     // Reciprocity first: answering people who answered you matters most. Whether a persona answers is
     // drawn from the comment's id, so every tick decides the same for it.
+    // People come before the persona's own queued plans: only what it actually did in the last hour
+    // holds an answer back, not what it has queued (the cap still applies when the queue runs, and
+    // pushes the less urgent work later).
     for reply in &input.human_replies {
-        if !answers_human(reply.comment_id) || budget.get(&reply.persona_id).copied().unwrap_or(0) <= 0 {
+        let room = by_id.get(&reply.persona_id).map(|s| settings.limits.actions_left(&s.candidate.activity));
+        if !answers_human(reply.comment_id) || room.unwrap_or(0) <= 0 {
             continue;
         }
         let range = DelayRange {
@@ -187,14 +205,42 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
         schedule(reply.persona_id, REPLY, Target::Comment(reply.comment_id), delay, &mut rng, &mut budget);
     }
 
-    // Engagement on recent posts.
-    for post in &input.posts {
-        let (want_comments, want_votes) = wanted_engagement(now - post.created_at);
-        let subject = Subject::new(&post.topics, &post.text, post.author_persona, false);
-        for (kind, wanted, engaged, delays) in [
-            (COMMENT, want_comments, &post.commenters, settings.delays.comment),
-            (VOTE, want_votes, &post.voters, settings.delays.vote),
-        ] {
+    // Engagement, freshest first, posts and comments alike: what was just written is what people are
+    // reading, and the hour's budget goes to it before older things.
+    let mut fresh: Vec<(DateTime<Utc>, Result<&PostEngagement, &CommentEngagement>)> = input
+        .posts
+        .iter()
+        .map(|p| (p.created_at, Ok(p)))
+        .chain(input.comments.iter().map(|c| (c.created_at, Err(c))))
+        .collect();
+    fresh.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    for (_, item) in fresh {
+        let (subject, wanted) = match item {
+            Ok(post) => {
+                let (want_comments, want_votes) = wanted_engagement(now - post.created_at);
+                let subject = Subject::new(&post.topics, &post.text, post.author_persona, false);
+                let target = Target::Post(post.post_id);
+                (
+                    subject,
+                    vec![
+                        (COMMENT, target, want_comments, &post.commenters, settings.delays.comment),
+                        (VOTE, target, want_votes, &post.voters, settings.delays.vote),
+                    ],
+                )
+            }
+            // Votes on a comment, by personas it interests (never its author).
+            Err(comment) => (
+                Subject::new(&comment.topics, &comment.text, comment.author_persona, false),
+                vec![(
+                    VOTE,
+                    Target::Comment(comment.comment_id),
+                    wanted_comment_votes(now - comment.created_at),
+                    &comment.voters,
+                    settings.delays.vote,
+                )],
+            ),
+        };
+        for (kind, target, wanted, engaged, delays) in wanted {
             let missing = wanted.saturating_sub(engaged.len());
             if missing == 0 {
                 continue;
@@ -205,7 +251,7 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
             });
             for persona in picked {
                 let delay = human_delay(delays, &mut rng);
-                schedule(persona, kind, Target::Post(post.post_id), delay, &mut rng, &mut budget);
+                schedule(persona, kind, target, delay, &mut rng, &mut budget);
             }
         }
     }
@@ -290,6 +336,14 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
             now,
             MAX_POSTS_PER_TICK,
             (COMMENT.name(), VOTE.name()),
+        )
+        .await?,
+        comments: reads::recent_comments(
+            c,
+            now - Duration::hours(COMMENT_VOTE_WINDOW_HOURS),
+            now,
+            MAX_COMMENTS_PER_TICK,
+            VOTE.name(),
         )
         .await?,
         human_replies: reads::unanswered_human_replies(

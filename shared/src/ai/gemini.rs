@@ -294,7 +294,7 @@ fn thinking_for(model: &str) -> Option<ThinkingConfig> {
         Some(ThinkingConfig { thinking_budget: Some(128), thinking_level: None })
     } else if m.starts_with("gemini-2.5") {
         Some(ThinkingConfig { thinking_budget: Some(0), thinking_level: None })
-    } else if m.starts_with("gemini-") && m[7..].chars().next().is_some_and(|c| c.is_ascii_digit() && c >= '3') {
+    } else if is_gemini_3_or_later(&m) {
         Some(ThinkingConfig { thinking_budget: None, thinking_level: Some("LOW") })
     } else {
         None
@@ -315,13 +315,23 @@ fn safety_settings() -> Vec<SafetySetting> {
     .collect()
 }
 
+fn is_gemini_3_or_later(model: &str) -> bool {
+    model.starts_with("gemini-") && model[7..].chars().next().is_some_and(|c| c.is_ascii_digit() && c >= '3')
+}
+
+/// The sampling temperature for `model`: Gemini 3 is tuned for its default of 1.0 and Google warns that
+/// lower values can make it loop or degrade, so it always gets 1.0; older models get what was asked.
+fn temperature_for(model: &str, asked: f32) -> f32 {
+    if is_gemini_3_or_later(&model.to_ascii_lowercase()) { 1.0 } else { asked }
+}
+
 /// The body of a structured text request.
 pub(crate) fn text_request(prompt: &Prompt, model: &str, max_output_tokens: u32) -> Request {
     Request {
         system_instruction: Some(Content { role: None, parts: vec![text_part(&prompt.system)] }),
         contents: vec![Content { role: Some("user".into()), parts: vec![text_part(&prompt.user)] }],
         generation_config: GenerationConfig {
-            temperature: Some(prompt.temperature),
+            temperature: Some(temperature_for(model, prompt.temperature)),
             max_output_tokens: Some(max_output_tokens),
             response_mime_type: Some("application/json"),
             response_schema: Some(prompt.schema.clone()),
@@ -574,6 +584,14 @@ mod tests {
         assert_eq!(thinking_for("gemini-3.6-flash").unwrap().thinking_level, Some("LOW"));
         assert!(thinking_for("gemini-2.0-flash").is_none());
         assert!(thinking_for("my-proxy-model").is_none());
+    }
+
+    #[test]
+    fn gemini_3_always_samples_at_its_default_temperature() {
+        assert_eq!(temperature_for("gemini-3.6-flash", 0.2), 1.0);
+        assert_eq!(temperature_for("Gemini-3-pro", 0.7), 1.0);
+        assert_eq!(temperature_for("gemini-2.5-flash", 0.2), 0.2);
+        assert_eq!(temperature_for("my-proxy-model", 0.9), 0.9);
     }
 
     #[test]

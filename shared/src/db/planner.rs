@@ -116,6 +116,61 @@ pub async fn recent_posts(
         .collect()
 }
 
+/// A recent comment and the personas that voted on it or have a vote on it queued.
+#[derive(Debug, Clone)]
+pub struct CommentEngagement {
+    /// The comment.
+    pub comment_id: Uuid,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// Its board's topics.
+    pub topics: Vec<String>,
+    /// The start of its text (for interest matching).
+    pub text: String,
+    /// The persona that wrote it, if one did.
+    pub author_persona: Option<Uuid>,
+    /// Personas that voted on it or have a `vote_type` task on it queued.
+    pub voters: Vec<Uuid>,
+}
+
+/// Live comments newer than `since` on published posts, newest first, at most `limit`, with who voted.
+pub async fn recent_comments(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: i64,
+    vote_type: &str,
+) -> Result<Vec<CommentEngagement>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT cm.id, cm.created_at, b.topics, left(cm.body, 400), cm.persona_id,
+                    ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.comment_id = cm.id AND m.action_type = 'voted'
+                          UNION
+                          SELECT t.persona_id FROM persona_tasks t WHERE t.comment_id = cm.id AND t.task_type = $4
+                                 AND t.status IN ('PENDING', 'RUNNING')) AS voters
+             FROM comments cm
+             JOIN posts p ON p.id = cm.post_id AND p.status = 'PUBLISHED' AND NOT p.locked
+             JOIN boards b ON b.id = p.board_id
+             WHERE cm.deleted_at IS NULL AND cm.created_at > $1 AND cm.created_at <= $2
+             ORDER BY cm.created_at DESC
+             LIMIT $3",
+            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8), (&vote_type, Type::TEXT)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CommentEngagement {
+                comment_id: r.try_get(0)?,
+                created_at: r.try_get(1)?,
+                topics: r.try_get(2)?,
+                text: r.try_get(3)?,
+                author_persona: r.try_get(4)?,
+                voters: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
 /// A human's reply to a persona — to its comment, or a top-level comment on its post — that the persona
 /// has not answered (nor decided about: any reply task for it, whatever its state, counts).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -231,3 +231,69 @@ async fn paused_personas_and_locked_posts_are_left_alone() {
     assert!(tasks.iter().all(|t| t.post.is_none()), "locked posts get no engagement");
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status <> 'PENDING'").await, 0);
 }
+
+#[tokio::test]
+async fn fresh_comments_get_votes_and_never_from_their_author() {
+    let (_db, engine, _clock) = seeded().await;
+    let c = engine.pool.get().await.unwrap();
+    let marisol = id_for("persona", "marisol_cooks");
+    let post = id_for("post", "p7");
+    let fresh = fixtures::comment(&**c, post, None, Author::Persona(marisol), "Two batches, always.", t0()).await;
+    let old =
+        fixtures::comment(&**c, post, None, Author::Human(Uuid::new_v4()), "Old news.", t0() - Duration::days(2)).await;
+
+    planner::tick(&engine, None).await.unwrap();
+
+    let votes: Vec<_> =
+        planned(&engine).await.into_iter().filter(|t| t.task_type == "vote" && t.comment.is_some()).collect();
+    assert!(
+        votes.iter().any(|t| t.comment == Some(fresh)),
+        "a fresh comment gets voters: {} comment votes",
+        votes.len()
+    );
+    assert!(votes.iter().all(|t| t.comment != Some(old)), "a two-day-old comment gets none");
+    assert!(votes.iter().filter(|t| t.comment == Some(fresh)).all(|t| t.persona != marisol), "never its author");
+    assert_eq!(votes.iter().filter(|t| t.comment == Some(fresh)).count(), 1, "one persona reads and votes");
+    // Planned once: the next tick adds no second round for the same comment.
+    planner::tick(&engine, None).await.unwrap();
+    let again = planned(&engine).await.into_iter().filter(|t| t.comment == Some(fresh)).count();
+    assert_eq!(again, votes.iter().filter(|t| t.comment == Some(fresh)).count());
+}
+
+/// A persona whose next hour is already planned full still answers a person: what it has queued is
+/// pushed back when the cap applies at run time, the person is not.
+#[tokio::test]
+async fn a_person_is_answered_even_when_the_personas_hour_is_planned_full() {
+    let (_db, engine, clock) = seeded().await;
+    let c = engine.pool.get().await.unwrap();
+    let marisol = id_for("persona", "marisol_cooks");
+    let post = id_for("post", "p1");
+    let queued: Vec<_> = (0..4)
+        .map(|i| {
+            shared::kinds::VOTE.task(
+                marisol,
+                shared::queue::Target::Post(id_for("post", &format!("p{}", i + 2))),
+                t0() + Duration::minutes(10),
+            )
+        })
+        .collect();
+    engine.queue.enqueue(&**c, &queued).await.unwrap();
+    let mine = fixtures::comment(&**c, post, None, Author::Persona(marisol), "Two batches and a hot pan.", t0()).await;
+    let human = loop {
+        let id = fixtures::comment(&**c, post, Some((mine, 0)), Author::Human(Uuid::new_v4()), "Why two?", t0()).await;
+        if planner::answers_human(id) {
+            break id;
+        }
+        c.query_typed("DELETE FROM comments WHERE id = $1", &[(&id, Type::UUID)]).await.unwrap();
+    };
+    clock.advance(Duration::minutes(1));
+
+    planner::tick(&engine, None).await.unwrap();
+
+    let replies: Vec<_> = planned(&engine).await.into_iter().filter(|t| t.task_type == "reply").collect();
+    assert_eq!(replies.len(), 1, "answered despite four queued votes");
+    assert_eq!((replies[0].persona, replies[0].comment), (marisol, Some(human)));
+    // Within the first half of the reply range (DELAY_REPLY 5 to 60 minutes): people come first.
+    let delay = replies[0].scheduled_at - clock_now(&engine);
+    assert!(delay >= Duration::minutes(5) && delay <= Duration::minutes(33), "{delay}");
+}
