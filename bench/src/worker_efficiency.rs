@@ -114,7 +114,9 @@ fn engine(url: &str, fake: &GeminiFake, concurrency: usize) -> Result<Engine> {
 async fn enqueue_votes(engine: &Engine, n: usize, posts: usize, prefix: &str) -> Result<()> {
     let c = engine.pool.get().await?;
     let personas = fixtures::personas(&**c, &format!("{prefix}voter_"), n).await;
-    let board = fixtures::board(&**c, &format!("{prefix}bench"), &["bench"]).await;
+    // On the voters' own topic ("testing"), so each vote asks the model: votes out of a persona's
+    // interests are settled without a call, and this measures a worker waiting on the model.
+    let board = fixtures::board(&**c, &format!("{prefix}bench"), &["testing"]).await;
     let mut post_ids = Vec::new();
     for i in 0..posts.max(1) {
         post_ids.push(

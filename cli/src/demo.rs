@@ -98,6 +98,15 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
         let comments = display::comments_of(&**c, post.id, 60).await?;
         print_thread(&post, &comments, &names, start);
     }
+    let health = shared::audit::run(
+        &**c,
+        start,
+        clock_now(&clock),
+        config.limits.max_actions_per_hour,
+        shared::audit::MAX_TEXTS,
+    )
+    .await?;
+    print!("{}", wrap(&crate::audit::headline(&health), 100, ""));
     Ok(())
 }
 

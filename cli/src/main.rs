@@ -1,5 +1,6 @@
 //! `persona-engine`: the local runner. Wiring and presentation only; the engine lives in `shared`.
 
+mod audit;
 mod charts;
 mod demo;
 mod local;
@@ -99,6 +100,17 @@ enum Command {
         /// Run it now and print what it published.
         #[arg(long)]
         wait: bool,
+    },
+    /// The health of what personas published: lengths, the marks of machine text, repeated wording,
+    /// near-duplicates within and across personas, how activity spreads, time at the hourly cap, and
+    /// how fast people are answered. Works on any database, whatever wrote the texts.
+    Audit {
+        /// How far back: a number then m, h, d or w.
+        #[arg(long, default_value = "7d", value_parser = audit::parse_period)]
+        since: chrono::Duration,
+        /// Print JSON instead of a report.
+        #[arg(long)]
+        json: bool,
     },
     /// Task queue commands.
     Tasks {
@@ -231,6 +243,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve => serve(&config).await,
+        Command::Audit { since, json } => audit::run(&config, &url, since, json).await,
         Command::Trigger { kind, persona_id, post_id, comment_id, board_id, instructions, wait } => {
             let engine = Engine::from_config(&config, clock::system())?;
             let kind = engine

@@ -183,15 +183,11 @@ fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
             p.username, p.posts, p.comments, p.replies, p.votes, p.max_actions_in_an_hour, p.max_posts_in_a_day
         );
     }
-    let d = &r.duplicates;
     let _ = writeln!(
         md,
-        "\n## Duplicates\n\n{} persona texts compared pairwise: {} exact duplicate pairs, {} near-duplicate pairs (word 3-gram Jaccard ≥ {}).",
-        d.texts, d.exact_pairs, d.near_pairs, d.threshold
+        "\n## Content health\n\nWhat `persona-engine audit` reports for the simulated period (README: Content health).\n\n{}",
+        crate::audit::render(&r.audit)
     );
-    for (a, b, score) in &d.examples {
-        let _ = writeln!(md, "- {a} / {b}: {score}");
-    }
     md
 }
 

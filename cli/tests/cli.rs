@@ -191,7 +191,10 @@ fn the_simulator_replays_a_seed_exactly_and_writes_its_report_and_charts() {
     assert!(
         first["reciprocity"]["answered"].as_i64().unwrap() <= first["reciprocity"]["human_replies"].as_i64().unwrap()
     );
-    assert_eq!(first["duplicates"]["exact_pairs"], 0, "no persona text is repeated verbatim");
+    let audit = &first["audit"];
+    assert!(audit["overall"]["texts"].as_u64().unwrap() > 0, "the audit measured the day's texts: {audit}");
+    assert_eq!(audit["overall"]["em_dash_rate"], 0.0, "the offline writer never writes an em-dash");
+    assert_eq!(audit["activity"]["personas"].as_u64().unwrap() as usize, 14, "{audit}");
     let markdown = std::fs::read_to_string(base.join("a").join("report.md")).unwrap();
     for section in [
         "## Totals",
@@ -199,7 +202,7 @@ fn the_simulator_replays_a_seed_exactly_and_writes_its_report_and_charts() {
         "## Threads",
         "## Reciprocity",
         "## Activity against the caps",
-        "## Duplicates",
+        "## Content health",
     ] {
         assert!(markdown.contains(section), "{section} in the report");
     }

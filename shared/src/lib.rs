@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod ai;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -25,6 +25,7 @@ use crate::db::DbError;
 use crate::db::planner::{self as reads, CommentEngagement, HumanReply, PersonaState, PostEngagement};
 use crate::engine::Engine;
 use crate::kinds::{COMMENT, IMAGE_POST, Kind, POST, REPLY, VOTE};
+use crate::persona::limits::Work;
 use crate::persona::selector::{Limits, Pool, Subject, in_active_hours, local_hour};
 use crate::queue::{NewTask, QueueError, Target};
 use crate::stable;
@@ -167,7 +168,10 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
     let mut budget: HashMap<Uuid, i64> = input
         .personas
         .iter()
-        .map(|s| (s.candidate.persona.id, settings.limits.actions_left(&s.candidate.activity) - s.pending_next_hour))
+        .map(|s| {
+            let own = settings.limits.actions_left(&s.candidate.activity, Work::Own);
+            (s.candidate.persona.id, own - s.pending_next_hour)
+        })
         .collect();
     let mut tasks = Vec::new();
     let mut schedule = |persona: Uuid,
@@ -193,7 +197,8 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
     // holds an answer back, not what it has queued (the cap still applies when the queue runs, and
     // pushes the less urgent work later).
     for reply in &input.human_replies {
-        let room = by_id.get(&reply.persona_id).map(|s| settings.limits.actions_left(&s.candidate.activity));
+        let room =
+            by_id.get(&reply.persona_id).map(|s| settings.limits.actions_left(&s.candidate.activity, Work::Priority));
         if !answers_human(reply.comment_id) || room.unwrap_or(0) <= 0 {
             continue;
         }

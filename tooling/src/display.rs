@@ -239,24 +239,6 @@ pub async fn first_comment_delays(
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
-/// For each persona reply written in `[since, until]`: minutes after its parent, and whether the parent
-/// was a person's.
-pub async fn reply_latencies(
-    c: &impl GenericClient,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<(f64, bool)>, DbError> {
-    let rows = c
-        .query_typed(
-            "SELECT extract(epoch FROM r.created_at - parent.created_at)::float8 / 60, parent.author_id IS NOT NULL
-             FROM comments r JOIN comments parent ON parent.id = r.parent_id
-             WHERE r.persona_id IS NOT NULL AND r.created_at BETWEEN $1 AND $2",
-            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-}
-
 /// The deepest reply under each top-level comment written in `[since, until]` (0: no replies).
 pub async fn thread_depths(
     c: &impl GenericClient,
@@ -320,29 +302,4 @@ pub async fn persona_actions(
         )
         .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
-}
-
-/// The text of every persona post and comment written in `[since, until]`, with its author's handle.
-pub async fn persona_texts(
-    c: &impl GenericClient,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<(String, String)>, DbError> {
-    let rows = c
-        .query_typed(
-            "SELECT pe.username, p.title || E'\\n\\n' || p.body FROM posts p JOIN personas pe ON pe.id = p.persona_id
-             WHERE p.created_at BETWEEN $1 AND $2
-             UNION ALL
-             SELECT pe.username, c.body FROM comments c JOIN personas pe ON pe.id = c.persona_id
-             WHERE c.created_at BETWEEN $1 AND $2",
-            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-}
-
-/// The handles of every active persona, in order.
-pub async fn active_usernames(c: &impl GenericClient) -> Result<Vec<String>, DbError> {
-    let rows = c.query_typed("SELECT username FROM personas WHERE is_active ORDER BY username", &[]).await?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }

@@ -31,6 +31,16 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     shared / ((sa.len() + sb.len()) as f64 - shared).max(1.0)
 }
 
+/// `text`'s shingles as sorted, distinct hashes: what [`similarity`] compares, for indexing many texts
+/// (the Jaccard of two texts' hash sets is their similarity, short of a hash collision).
+pub fn shingle_hashes(text: &str) -> Vec<u64> {
+    let mut hashes: Vec<u64> =
+        shingles(&normalised_words(text)).iter().map(|s| crate::stable::hash(&[s.as_bytes()])).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
+}
+
 /// The most similar of `others` to `text`, with its score.
 pub fn most_similar<'a>(text: &str, others: impl IntoIterator<Item = &'a str>) -> Option<(&'a str, f64)> {
     others.into_iter().map(|o| (o, similarity(text, o))).max_by(|a, b| a.1.total_cmp(&b.1))
@@ -52,6 +62,14 @@ mod tests {
         let c = "I bake bread with a 75 percent hydration dough every Sunday morning.";
         assert!(similarity(a, b) >= NEAR_DUPLICATE, "{}", similarity(a, b));
         assert!(similarity(a, c) < 0.1, "{}", similarity(a, c));
+    }
+
+    #[test]
+    fn shingle_hashes_give_the_same_jaccard() {
+        let (a, b) = ("the cat sat on the mat today", "the cat sat on a mat today");
+        let (ha, hb) = (shingle_hashes(a), shingle_hashes(b));
+        let shared = ha.iter().filter(|h| hb.binary_search(h).is_ok()).count() as f64;
+        assert!((shared / ((ha.len() + hb.len()) as f64 - shared) - similarity(a, b)).abs() < 1e-12);
     }
 
     #[test]

@@ -469,7 +469,7 @@ const PACKS: &[Pack] = &[
         photos: &["a misty forest trail with ferns after rain", "a lake at dawn seen from a rocky ridge"],
     },
     Pack {
-        keys: &["prep", "protein", "gym", "train", "fitness", "workout", "lunch"],
+        keys: &["meal prep", "protein", "gym", "training", "fitness", "workout", "lunches"],
         things: &["the rice cooker", "meal prep", "the chicken thighs", "the containers", "Sunday prep", "the sauce"],
         actions: &[
             "prep on Sunday",
@@ -778,13 +778,18 @@ pub struct Writer<'a> {
     tailed: bool,
 }
 
-fn pack_for(texts: &[&str]) -> Option<&'static Pack> {
+/// The pack for what `texts` say on a board about `topics`: a pack the board is about starts three
+/// words ahead, so a book thread that mentions lunch stays a book thread, and a sourdough post on the
+/// cooking board still talks about bread.
+fn pack_for(texts: &[&str], topics: &str) -> Option<&'static Pack> {
     let text = texts.join(" ").to_lowercase();
+    let topics = topics.to_lowercase();
+    let hits = |p: &Pack, within: &str| p.keys.iter().filter(|k| within.contains(*k)).count();
     PACKS
         .iter()
-        .map(|p| (p.keys.iter().filter(|k| text.contains(*k)).count(), p))
-        .filter(|(hits, _)| *hits > 0)
-        .max_by_key(|(hits, _)| *hits)
+        .map(|p| (hits(p, &text) + if hits(p, &topics) > 0 { 3 } else { 0 }, p))
+        .filter(|(score, _)| *score > 0)
+        .max_by_key(|(score, _)| *score)
         .map(|(_, p)| p)
 }
 
@@ -828,9 +833,8 @@ impl<'a> Writer<'a> {
         let topics =
             scene.board().map(|b| b.topics.join(" ")).or_else(|| scene.post().map(|p| p.board_topics.join(" ")));
         let interests = persona.interests.join(" ");
-        let pack = pack_for(&about)
-            .or_else(|| topics.as_deref().and_then(|t| pack_for(&[t])))
-            .or_else(|| pack_for(&[&interests]))
+        let pack = pack_for(&about, topics.as_deref().unwrap_or_default())
+            .or_else(|| pack_for(&[&interests], ""))
             .unwrap_or(&GENERAL);
         Self::build(rng, Some(persona), Some(scene), Vec::new(), pack, &about, manner_of(persona))
     }
@@ -839,8 +843,7 @@ impl<'a> Writer<'a> {
     /// people, who write plainly.
     pub fn for_person(person: uuid::Uuid, about: &[&str], topics: &[String], seed: u64) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[&seed.to_le_bytes(), person.as_bytes()]));
-        let joined = topics.join(" ");
-        let pack = pack_for(about).or_else(|| pack_for(&[&joined])).unwrap_or(&GENERAL);
+        let pack = pack_for(about, &topics.join(" ")).unwrap_or(&GENERAL);
         Self::build(rng, None, None, topics.to_vec(), pack, about, Manner::default())
     }
 

@@ -19,6 +19,7 @@ use crate::db::tasks::Outcome;
 use crate::db::{self as database, DbError};
 use crate::engine::Engine;
 use crate::persona::History;
+use crate::persona::limits::Work;
 use crate::prompt::{Budget, estimate_tokens};
 use crate::queue::{Failure, QueueError, Task, TaskStatus};
 
@@ -248,7 +249,13 @@ async fn attempt(
         }
         let now = engine.clock.now();
         let activity = personas::activity(&**db, persona.id, now).await?;
-        if let Err(reached) = engine.settings.limits.check(&activity, kind.is_post(), now) {
+        // Answering a person, or what an operator forced, may use the action the persona's own work
+        // leaves free in every hour.
+        let answers_a_person = prepared.reply_spot.is_some()
+            && prepared.scene.comment().is_some_and(|c| matches!(c.author, crate::context::Author::Human { .. }));
+        let forced = task.payload.get("forced").and_then(serde_json::Value::as_bool) == Some(true);
+        let work = if answers_a_person || forced { Work::Priority } else { Work::Own };
+        if let Err(reached) = engine.settings.limits.check(&activity, work, kind.is_post(), now) {
             return Err(ActionError::Reschedule { at: reached.at, reason: reached.reason });
         }
         let history = History { recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await? };

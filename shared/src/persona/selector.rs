@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::Persona;
 pub use super::limits::Limits;
+use super::limits::Work;
 use crate::db::personas::Candidate;
 
 /// The hour of the day at `now` in `timezone` (UTC when the zone is unknown).
@@ -148,7 +149,7 @@ impl<'a> Pool<'a> {
             Some("author")
         } else if c.engaged {
             Some("already engaged")
-        } else if limits.actions_left(&c.activity) <= 0 {
+        } else if limits.actions_left(&c.activity, Work::Own) <= 0 {
             Some("hourly limit")
         } else if subject.wants_post && limits.posts_left(&c.activity) <= 0 {
             Some("daily post limit")

@@ -207,15 +207,15 @@ async fn a_generous_voter_upvotes_what_interests_it_without_asking_the_model() {
     c.execute("UPDATE personas SET voice = 'warm and encouraging' WHERE id = $1", &[&w.marisol]).await.unwrap();
 
     // The coin that lets a generous voter scroll past now and then is stable per task, so look at several
-    // (no more than the hourly cap of four).
+    // (no more than its own share of the hourly cap: three of four).
     let mut ups = 0;
-    for i in 0..4 {
+    for i in 0..3 {
         let post = fixtures::human_post(&**c, w.board, &format!("Cooking rice number {i}"), t0()).await;
         let report = run(&engine, w.marisol, VOTE, on_post(post)).await;
         assert_eq!(report.status, TaskStatus::Done, "{report:?}");
         ups += usize::from(report.published.unwrap().result_id.is_some());
     }
-    assert!(ups >= 3, "a generous voter mostly upvotes what it cares about: {ups} of 4");
+    assert!(ups >= 2, "a generous voter mostly upvotes what it cares about: {ups} of 3");
     assert!(fake.received().is_empty(), "no model call for a settled vote");
 }
 
@@ -468,7 +468,7 @@ async fn unknown_types_and_missing_targets_fail_permanently_with_a_clear_error()
 #[tokio::test]
 async fn a_persona_over_its_hourly_limit_is_rescheduled_not_failed() {
     let db = TestDb::new().await;
-    let clock_pairs = [("PERSONA_MAX_ACTIONS_PER_HOUR", "2")];
+    let clock_pairs = [("PERSONA_MAX_ACTIONS_PER_HOUR", "3")];
     let (engine, clock) = engine_with(&db, Arc::new(shared::ai::offline::OfflineWriter), &clock_pairs);
     let w = world(&engine).await;
     let c = engine.pool.get().await.unwrap();
@@ -478,6 +478,7 @@ async fn a_persona_over_its_hourly_limit_is_rescheduled_not_failed() {
     assert_eq!(run(&engine, w.marisol, VOTE, on_post(w.post)).await.status, TaskStatus::Done);
     clock.advance(Duration::minutes(10));
 
+    // Its own work stops one short of the cap: the last action of the hour is kept for people.
     let report = run(&engine, w.marisol, COMMENT, on_post(other)).await;
 
     assert_eq!(report.status, TaskStatus::Pending, "{report:?}");
@@ -488,7 +489,21 @@ async fn a_persona_over_its_hourly_limit_is_rescheduled_not_failed() {
     );
     let t = task(&engine, report.task_id).await;
     assert_eq!(t.retry_count, 0, "no retry used");
-    assert_eq!(t.last_error.as_deref(), Some("persona reached PERSONA_MAX_ACTIONS_PER_HOUR (2)"));
+    assert_eq!(
+        t.last_error.as_deref(),
+        Some("persona reached PERSONA_MAX_ACTIONS_PER_HOUR (3) but the one kept for answering people")
+    );
+
+    // A person who answered it is answered with that last action; after it, nothing more this hour.
+    let mine = fixtures::comment(&**c, w.post, None, Author::Persona(w.marisol), "Two batches.", t0()).await;
+    let person =
+        fixtures::comment(&**c, w.post, Some((mine, 0)), Author::Human(Uuid::new_v4()), "Why two?", t0()).await;
+    assert_eq!(run(&engine, w.marisol, REPLY, on_comment(person)).await.status, TaskStatus::Done);
+    let other_person =
+        fixtures::comment(&**c, w.post, Some((mine, 0)), Author::Human(Uuid::new_v4()), "And three?", t0()).await;
+    let full = run(&engine, w.marisol, REPLY, on_comment(other_person)).await;
+    assert_eq!(full.status, TaskStatus::Pending);
+    assert_eq!(full.reason.as_deref(), Some("persona reached PERSONA_MAX_ACTIONS_PER_HOUR (3)"));
 }
 
 #[tokio::test]

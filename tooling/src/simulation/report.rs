@@ -1,5 +1,6 @@
 //! What a simulation shows about realism: actions per hour, first-comment delays, reply latencies,
-//! thread depths, reciprocity to people, per-persona activity against the caps, and duplicates.
+//! thread depths, reciprocity to people, per-persona activity against the caps, and the content-health
+//! audit (the marks of machine text, repeated wording, near-duplicates, activity spread).
 
 use std::collections::BTreeMap;
 
@@ -8,46 +9,11 @@ use serde::Serialize;
 
 use super::{HourSummary, SimOutcome};
 use crate::display::{self, Created};
-use shared::ai::similarity::{NEAR_DUPLICATE, similarity};
+use shared::audit::{self, Audit};
 use shared::db::{DbError, GenericClient};
 use shared::persona::selector::Limits;
 
-/// A distribution's shape.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Summary {
-    /// How many values.
-    pub count: usize,
-    /// Mean.
-    pub mean: f64,
-    /// 10th percentile.
-    pub p10: f64,
-    /// Median.
-    pub median: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// Largest.
-    pub max: f64,
-}
-
-impl Summary {
-    /// The summary of `values`.
-    pub fn of(values: &[f64]) -> Self {
-        if values.is_empty() {
-            return Self::default();
-        }
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-        Self {
-            count: sorted.len(),
-            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
-            p10: at(0.1),
-            median: at(0.5),
-            p90: at(0.9),
-            max: *sorted.last().unwrap_or(&0.0),
-        }
-    }
-}
+pub use shared::audit::Summary;
 
 /// People answered.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -92,21 +58,6 @@ pub struct Caps {
     pub over_daily: Vec<String>,
 }
 
-/// Repeated text.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Duplicates {
-    /// Persona texts compared.
-    pub texts: usize,
-    /// Pairs equal after normalisation.
-    pub exact_pairs: usize,
-    /// Pairs at least `threshold` similar (exact pairs included).
-    pub near_pairs: usize,
-    /// The near-duplicate threshold (word 3-gram Jaccard).
-    pub threshold: f64,
-    /// A few examples: (persona, persona, similarity).
-    pub examples: Vec<(String, String, f64)>,
-}
-
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimReport {
@@ -138,8 +89,8 @@ pub struct SimReport {
     pub caps: Caps,
     /// Per persona.
     pub per_persona: Vec<PersonaActivity>,
-    /// Repeated text.
-    pub duplicates: Duplicates,
+    /// The content-health audit of the simulated period (what `persona-engine audit` reports).
+    pub audit: Audit,
     /// The raw values behind the distributions (for charts).
     #[serde(skip)]
     pub samples: Samples,
@@ -178,7 +129,7 @@ pub async fn measure(
 ) -> Result<SimReport, DbError> {
     let (since, until) = (outcome.started, outcome.ended);
     let first_comment = display::first_comment_delays(c, since, until).await?;
-    let latencies = display::reply_latencies(c, since, until).await?;
+    let latencies = shared::db::audit::reply_latencies(c, since, until, i64::MAX).await?;
     let reply_to_people: Vec<f64> = latencies.iter().filter(|(_, human)| *human).map(|(m, _)| *m).collect();
     let reply_to_personas: Vec<f64> = latencies.iter().filter(|(_, human)| !*human).map(|(m, _)| *m).collect();
     let mut thread_depths = BTreeMap::new();
@@ -206,7 +157,7 @@ pub async fn measure(
             Vec::new(),
         )
     };
-    for username in display::active_usernames(c).await? {
+    for username in shared::db::audit::active_usernames(c).await? {
         per_persona.insert(username.clone(), blank(username));
     }
     for (username, action, at) in display::persona_actions(c, since, until).await? {
@@ -246,35 +197,7 @@ pub async fn measure(
             .collect(),
     };
 
-    let mut texts = display::persona_texts(c, since, until).await?;
-    texts.truncate(3000);
-    let normalised: Vec<String> = texts
-        .iter()
-        .map(|(_, t)| {
-            t.split(|ch: char| !ch.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
-        })
-        .collect();
-    let (mut exact_pairs, mut near_pairs, mut examples) = (0, 0, Vec::new());
-    for i in 0..texts.len() {
-        for j in (i + 1)..texts.len() {
-            if normalised[i] == normalised[j] {
-                exact_pairs += 1;
-                near_pairs += 1;
-                continue;
-            }
-            let score = similarity(&texts[i].1, &texts[j].1);
-            if score >= NEAR_DUPLICATE {
-                near_pairs += 1;
-                if examples.len() < 5 {
-                    examples.push((texts[i].0.clone(), texts[j].0.clone(), (score * 100.0).round() / 100.0));
-                }
-            }
-        }
-    }
+    let audit = audit::run(c, since, until, limits.actions_per_hour, audit::MAX_TEXTS).await?;
 
     let totals = outcome.hours.iter().fold(Created::default(), |t, h| Created {
         posts: t.posts + h.created.posts,
@@ -302,7 +225,7 @@ pub async fn measure(
         },
         caps,
         per_persona,
-        duplicates: Duplicates { texts: texts.len(), exact_pairs, near_pairs, threshold: NEAR_DUPLICATE, examples },
+        audit,
         samples: Samples { first_comment, reply_to_people, reply_to_personas },
     })
 }
