@@ -214,6 +214,99 @@ fn the_simulator_replays_a_seed_exactly_and_writes_its_report_and_charts() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// A simulated day with 20 personas on the offline writer reads as people: sentences rarely repeat, none
+/// more than three times, no machine marks, and people are answered no slower than personas.
+#[test]
+fn a_simulated_day_of_twenty_personas_reads_as_people() {
+    let out = std::env::temp_dir().join(format!("pe-sim-day-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(["simulate", "--hours", "24", "--personas", "20", "--seed", "5", "--out"])
+        .arg(&out)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let audit = &report["audit"];
+    let overall = &audit["overall"];
+
+    assert!(overall["texts"].as_u64().unwrap() > 150, "a day's worth of writing: {overall}");
+    assert!(overall["distinct_sentence_ratio"].as_f64().unwrap() >= 0.9, "{overall}");
+    assert!(overall["most_repeated_sentence"]["count"].as_u64().unwrap_or(1) <= 3, "{overall}");
+    for mark in ["em_dash_rate", "stock_phrase_rate", "list_rate", "markdown_rate"] {
+        assert_eq!(overall[mark], 0.0, "{mark}: {overall}");
+    }
+    assert!(overall["question_ending_rate"].as_f64().unwrap() < 0.3, "not every text ends on a question");
+    assert!(overall["length"]["cv"].as_f64().unwrap() > 0.4, "lengths vary: {overall}");
+    let latency = &audit["reply_latency"];
+    let (people, personas) = (&latency["to_people"], &latency["to_personas"]);
+    assert!(people["count"].as_u64().unwrap() > 0 && personas["count"].as_u64().unwrap() > 0, "{latency}");
+    assert!(
+        people["median"].as_f64().unwrap() <= personas["median"].as_f64().unwrap(),
+        "people are answered no slower than personas: {latency}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_reports_what_personas_published_as_text_or_json() {
+    use testkit::fixtures::{self, Author};
+    let db = seeded().await;
+    let c = db.client().await;
+    let now = chrono::Utc::now();
+    let post = id_for("post", "p1");
+    let (marisol, nia) = (id_for("persona", "marisol_cooks"), id_for("persona", "null_pointer_nia"));
+    let copied = "Cook it in two batches in a carbon steel pan and let the oil shimmer first, it never steams.";
+    for (who, body) in [
+        (marisol, "Great question! Two batches."),
+        (marisol, "A hotter pan \u{2014} that is the whole trick."),
+        (marisol, copied),
+        (nia, copied),
+        (nia, "What happens when it fails, though?"),
+    ] {
+        fixtures::comment(&**c, post, None, Author::Persona(who), body, now - chrono::Duration::hours(2)).await;
+    }
+    // Outside the period: not measured.
+    fixtures::comment(&**c, post, None, Author::Persona(nia), "Old news.", now - chrono::Duration::days(3)).await;
+    let audit = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+            .arg("audit")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db.url())
+            .output()
+            .unwrap()
+    };
+
+    let json = audit(&["--since", "1d", "--json"]);
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let overall = &report["overall"];
+    assert_eq!(overall["texts"], 5, "the five texts of the last day: {overall}");
+    assert_eq!(overall["em_dash_rate"], 0.2);
+    assert_eq!(overall["stock_phrase_rate"], 0.2);
+    assert_eq!(report["duplicates"]["cross_persona_near_duplicates"], 1, "{report}");
+    let example = &report["duplicates"]["examples"][0];
+    assert_eq!((example["a_text"].as_str(), example["b_text"].as_str()), (Some(copied), Some(copied)));
+    let nia_health = report["per_persona"].as_array().unwrap().iter().find(|p| p["username"] == "null_pointer_nia");
+    assert_eq!(nia_health.unwrap()["texts"], 2, "per persona: {report}");
+
+    let text = audit(&["--since", "1d"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    for key in ["em_dash_rate | 20.0 %", "stock_phrase_rate | 20.0 %", "cross_persona_near_duplicates | 1", "marisol_cooks"] {
+        assert!(text.contains(key), "{key} in\n{text}");
+    }
+
+    let bad = audit(&["--since", "7 days"]);
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--since") && stderr.contains("m, h, d or w"), "{stderr}");
+}
+
 #[test]
 fn work_exits_non_zero_when_it_cannot_reach_the_database() {
     let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))

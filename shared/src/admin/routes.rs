@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::error::ErrorBody;
 use super::extract::{Json, Path, Query};
 use super::{AdminState, ApiDoc, ApiError};
+use crate::audit::{self, AuditSummary};
 use crate::db::personas::{self, ActivitySince};
 use crate::db::tasks::{self, Issuer, Task, TaskFilter};
 use crate::doctor::DoctorReport;
@@ -46,7 +47,13 @@ pub struct StatusResponse {
     pub provider: &'static str,
     /// Each persona's actions since midnight UTC.
     pub personas_today: Vec<ActivitySince>,
+    /// The last 24 hours of what personas published, measured as `persona-engine audit` does (on at
+    /// most the newest 1,000 texts, so the call stays cheap).
+    pub content_health: AuditSummary,
 }
+
+/// Texts `GET /status` audits at most.
+const STATUS_AUDIT_TEXTS: i64 = 1000;
 
 /// Queue counts, running tasks, the last day's failures and tokens, and per-persona activity today.
 #[utoipa::path(get, path = "/status", responses(
@@ -59,11 +66,15 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
     let now = engine.clock.now();
     let midnight = Utc.from_utc_datetime(&now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default());
     let personas_today = personas::activity_since(&**client, midnight, now).await?;
+    let cap = engine.config.limits.max_actions_per_hour;
+    let content_health =
+        audit::run(&**client, now - chrono::Duration::hours(24), now, cap, STATUS_AUDIT_TEXTS).await?.summary();
     Ok(axum::Json(StatusResponse {
         running: queue.by_status.get("RUNNING").copied().unwrap_or(0),
         queue,
         provider: engine.model.provider_name(),
         personas_today,
+        content_health,
     }))
 }
 

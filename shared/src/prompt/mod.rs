@@ -289,19 +289,21 @@ fn render_comment(c: &CommentView, me: &Persona, op: &Author, max: usize, indent
     format!("{}<comment author=\"{who}\">{}</comment>", "  ".repeat(indent), as_data(&truncate(&c.body, max)))
 }
 
-/// Adds `items` to `out` while they fit `remaining` tokens; notes how many did not.
+/// Adds `items` under `heading` while they fit `remaining` tokens, noting how many did not; the heading
+/// and the note are charged too, so a section never takes more than what is left.
 fn add_while_fits(out: &mut String, heading: &str, items: &[String], remaining: &mut usize, what: &str) {
     if items.is_empty() {
         return;
     }
-    let mut shown = 0;
     let mut section = format!("\n{heading}\n");
+    let mut left = remaining.saturating_sub(estimate_tokens(&section) + NOT_SHOWN_TOKENS);
+    let mut shown = 0;
     for item in items {
         let cost = estimate_tokens(item) + 1;
-        if cost > *remaining {
+        if cost > left {
             break;
         }
-        *remaining -= cost;
+        left -= cost;
         section.push_str(item);
         section.push('\n');
         shown += 1;
@@ -309,7 +311,19 @@ fn add_while_fits(out: &mut String, heading: &str, items: &[String], remaining: 
     if shown < items.len() {
         section.push_str(&format!("({} more {what} not shown)\n", items.len() - shown));
     }
-    out.push_str(&section);
+    charge(out, &section, remaining);
+}
+
+/// The most a "(N more … not shown)" line costs.
+const NOT_SHOWN_TOKENS: usize = 9;
+
+/// Appends `text` if it fits what is left, and charges it.
+fn charge(out: &mut String, text: &str, remaining: &mut usize) {
+    let cost = estimate_tokens(text);
+    if cost <= *remaining {
+        *remaining -= cost;
+        out.push_str(text);
+    }
 }
 
 fn context(input: &PromptInput<'_>, budget: usize) -> String {
@@ -321,13 +335,20 @@ fn context(input: &PromptInput<'_>, budget: usize) -> String {
     }
 }
 
-fn own_note(out: &mut String, any: bool) {
-    if any {
-        out.push_str("(Comments by \"you\" are yours: stay consistent with them and don't repeat them.)\n");
+const OWN_NOTE: &str = "(Comments by \"you\" are yours: stay consistent with them and don't repeat them.)\n";
+
+/// Sets aside the note on the persona's own comments before anything else is charged, so it always fits.
+fn reserve_own_note(mine: bool, remaining: &mut usize) -> &'static str {
+    if !mine {
+        return "";
     }
+    *remaining = remaining.saturating_sub(estimate_tokens(OWN_NOTE));
+    OWN_NOTE
 }
 
 fn context_of_post(ctx: &PostContext, me: &Persona, remaining: &mut usize) -> String {
+    let mine = ctx.comments.iter().chain(&ctx.replies).any(|c| c.author.persona_id() == Some(me.id));
+    let note = reserve_own_note(mine, remaining);
     let mut out = render_post(&ctx.post, (*remaining * 4 / 3).clamp(200, 1500));
     *remaining = remaining.saturating_sub(estimate_tokens(&out));
     // Newest comments first (what a reader arriving now sees), each with its top replies under it, so
@@ -344,23 +365,33 @@ fn context_of_post(ctx: &PostContext, me: &Persona, remaining: &mut usize) -> St
     }
     add_while_fits(&mut out, "Comments so far (newest first):", &items, remaining, "comments");
     if ctx.comment_count > (ctx.comments.len() + ctx.replies.len()) as i64 {
-        out.push_str(&format!("(the post has {} comments in all)\n", ctx.comment_count));
+        charge(&mut out, &format!("(the post has {} comments in all)\n", ctx.comment_count), remaining);
     }
-    let mine = ctx.comments.iter().chain(&ctx.replies).any(|c| c.author.persona_id() == Some(me.id));
-    own_note(&mut out, mine);
+    out.push_str(note);
     out
 }
 
 fn context_of_thread(thread: &ThreadContext, persona: &Persona, remaining: &mut usize) -> String {
     let op = &thread.post.author;
+    let mine = std::iter::once(&thread.target)
+        .chain(&thread.ancestors)
+        .chain(&thread.siblings)
+        .chain(&thread.replies)
+        .any(|c| c.author.persona_id() == Some(persona.id));
+    let note = reserve_own_note(mine, remaining);
     let mut out = render_post(&thread.post, (*remaining * 2 / 3).clamp(160, 800));
     *remaining = remaining.saturating_sub(estimate_tokens(&out));
-    let target = render_comment(&thread.target, persona, op, 1200, 0);
+    let target = format!(
+        "\n{TARGET_HEADING}\n{}\n",
+        render_comment(&thread.target, persona, op, (*remaining * 4 / 3).clamp(200, 1200), 0)
+    );
     *remaining = remaining.saturating_sub(estimate_tokens(&target));
     // The chain from the post down to the target: the root and the nearest parents matter most.
     let ancestors: Vec<String> = thread.ancestors.iter().map(|c| render_comment(c, persona, op, 500, 0)).collect();
     if !ancestors.is_empty() {
-        out.push_str("\nThe conversation so far, oldest first:\n");
+        // The heading and at most two "omitted" marks.
+        *remaining = remaining.saturating_sub(estimate_tokens(ANCESTORS_HEADING) + 2 * estimate_tokens(OMITTED) + 2);
+        out.push_str(ANCESTORS_HEADING);
         let mut kept: Vec<(usize, &String)> = Vec::new();
         let order: Vec<usize> = std::iter::once(0).chain((1..ancestors.len()).rev()).collect();
         for i in order {
@@ -374,26 +405,25 @@ fn context_of_thread(thread: &ThreadContext, persona: &Persona, remaining: &mut 
         let mut last = None;
         for (i, text) in kept {
             if last.is_some_and(|l: usize| i > l + 1) || (last.is_none() && i > 0) {
-                out.push_str("(earlier replies omitted)\n");
+                out.push_str(OMITTED);
             }
             out.push_str(text);
             out.push('\n');
             last = Some(i);
         }
     }
-    out.push_str(&format!("\nThe comment in question:\n{target}\n"));
+    out.push_str(&target);
     let replies: Vec<String> = thread.replies.iter().map(|c| render_comment(c, persona, op, 300, 0)).collect();
     add_while_fits(&mut out, "Replies it already has:", &replies, remaining, "replies");
     let siblings: Vec<String> = thread.siblings.iter().map(|c| render_comment(c, persona, op, 300, 0)).collect();
     add_while_fits(&mut out, "Other replies alongside it:", &siblings, remaining, "replies");
-    let mine = std::iter::once(&thread.target)
-        .chain(&thread.ancestors)
-        .chain(&thread.siblings)
-        .chain(&thread.replies)
-        .any(|c| c.author.persona_id() == Some(persona.id));
-    own_note(&mut out, mine);
+    out.push_str(note);
     out
 }
+
+const ANCESTORS_HEADING: &str = "\nThe conversation so far, oldest first:\n";
+const OMITTED: &str = "(earlier replies omitted)\n";
+const TARGET_HEADING: &str = "The comment in question:";
 
 fn context_of_board(board: &BoardView, remaining: &mut usize) -> String {
     let mut out = format!("Board: {}. {}\nTopics: {}\n", board.name, board.description.trim(), board.topics.join(", "));

@@ -120,6 +120,43 @@ async fn status_reports_the_queue_and_todays_activity() {
 }
 
 #[tokio::test]
+async fn status_includes_the_content_health_of_the_last_day() {
+    let db = TestDb::new().await;
+    let (engine, clock) = offline_engine(&db);
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    let router = admin::router(engine.clone(), Some(key()));
+    let health = |body: &Value| body["content_health"].clone();
+
+    let before = health(&send(&router, "GET", "/status", None).await.1);
+    assert_eq!(before["texts"], 0, "nothing published by a persona yet: {before}");
+
+    // Two hours of planning and work, as the schedules would run them.
+    for _ in 0..12 {
+        shared::planner::tick(&engine, None).await.unwrap();
+        shared::worker::drain(&engine, 50, shared::worker::Budget::Unbounded).await;
+        clock.advance(Duration::minutes(10));
+    }
+    let c = engine.pool.get().await.unwrap();
+    let published: i64 = c
+        .query_typed_one(
+            "SELECT (SELECT count(*) FROM posts WHERE persona_id IS NOT NULL)
+                  + (SELECT count(*) FROM comments WHERE persona_id IS NOT NULL)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (status, body) = send(&router, "GET", "/status", None).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let after = health(&body);
+    assert!(published > 0, "the personas wrote something");
+    assert_eq!(after["texts"].as_i64().unwrap(), published, "every text of the day is measured: {after}");
+    assert_eq!(after["em_dash_rate"], 0.0, "{after}");
+    assert!(after["distinct_sentence_ratio"].as_f64().unwrap() > 0.5, "{after}");
+}
+
+#[tokio::test]
 async fn a_trigger_queues_a_task_and_the_selector_picks_the_persona() {
     let (router, engine, _db) = app().await;
     let post = id_for("post", "p1");

@@ -381,6 +381,49 @@ fn a_long_thread_is_cut_to_the_budget_deterministically() {
     assert!(first.user.contains("<comment author=\"you\">"), "and sees them once, as its own");
 }
 
+/// However crowded the post, every text action's request (system and user turns together) stays within
+/// the 1,200-token budget, keeps the persona, the task and the style rules, and our own words carry no
+/// em-dash (the model copies what it reads).
+#[test]
+fn every_text_prompt_fits_the_budget_however_crowded_and_our_words_have_no_em_dash() {
+    let persona = samples::marisol();
+    let history = samples::marisol_history();
+    let long = |i: usize| format!("Comment {i}: {}", "two batches and a hot carbon steel pan, ".repeat(12));
+    let mut board = samples::cooking_board();
+    board.recent_titles = (0..60).map(|i| format!("A post title number {i} about weeknight dinners")).collect();
+    let mut post = samples::stir_fry_post_context();
+    post.post.body = "I cut everything small and it still steams. ".repeat(120);
+    let (first, reply) = (post.comments[0].clone(), post.replies[0].clone());
+    post.comments = (0..200).map(|i| shared::context::CommentView { body: long(i), ..first.clone() }).collect();
+    post.replies = (0..400).map(|i| shared::context::CommentView { body: long(i), ..reply.clone() }).collect();
+    post.comment_count = 600;
+    let mut thread = samples::stir_fry_thread();
+    thread.post.body = post.post.body.clone();
+    let ancestor = thread.ancestors[0].clone();
+    thread.ancestors = (0..12).map(|i| shared::context::CommentView { body: long(i), ..ancestor.clone() }).collect();
+    thread.target.body = long(999);
+    let sibling = thread.siblings[0].clone();
+    thread.siblings = (0..300).map(|i| shared::context::CommentView { body: long(i), ..sibling.clone() }).collect();
+    thread.replies = thread.siblings.clone();
+
+    let budget = Budget::default();
+    for (kind, scene) in [
+        (POST, Scene::Board(board.clone())),
+        (IMAGE_POST, Scene::Board(board)),
+        (COMMENT, Scene::Post(post)),
+        (REPLY, Scene::Thread(thread)),
+    ] {
+        for seed in 0..20 {
+            let p = kind.prompt(&persona, &history, &scene, None, seed, &budget);
+            let tokens = prompt::estimate_tokens(&p.system) + prompt::estimate_tokens(&p.user);
+            assert!(tokens <= 1200, "{}: {tokens} tokens\n{}\n{}", kind.name(), p.system, p.user);
+            assert!(p.system.contains("Marisol Vega") && p.user.contains("Write the way people type"), "{}", kind.name());
+            let ours = format!("{}{}", p.system, p.user);
+            assert!(!ours.contains('\u{2014}'), "{}: an em-dash in the prompt\n{ours}", kind.name());
+        }
+    }
+}
+
 // ---- the global request limit ---------------------------------------------------------------------
 
 /// 4 worker loops race for slots at each simulated instant; over 6 simulated minutes no 60-second
