@@ -188,6 +188,16 @@ fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
         "\n## Content health\n\nWhat `persona-engine audit` reports for the simulated period (README: Content health).\n\n{}",
         crate::audit::render(&r.audit)
     );
+    let _ = writeln!(
+        md,
+        "## Prompt size\n\nEstimated input tokens per model request (4 characters a token), by kind; every text \
+         prompt is held to 1,200. {} votes were settled by the persona's interests without a model call.\n\n\
+         | kind | prompts | p50 | p95 | max |\n|---|---|---|---|---|",
+        r.settled_without_model
+    );
+    for (kind, s) in &r.prompt_tokens {
+        let _ = writeln!(md, "| {kind} | {} | {:.0} | {:.0} | {:.0} |", s.count, s.median, s.p95, s.max);
+    }
     md
 }
 

@@ -297,7 +297,9 @@ async fn audit_reports_what_personas_published_as_text_or_json() {
 
     let text = audit(&["--since", "1d"]);
     let text = String::from_utf8_lossy(&text.stdout);
-    for key in ["em_dash_rate | 20.0 %", "stock_phrase_rate | 20.0 %", "cross_persona_near_duplicates | 1", "marisol_cooks"] {
+    for key in
+        ["em_dash_rate | 20.0 %", "stock_phrase_rate | 20.0 %", "cross_persona_near_duplicates | 1", "marisol_cooks"]
+    {
         assert!(text.contains(key), "{key} in\n{text}");
     }
 

@@ -39,6 +39,8 @@ pub struct Summary {
     pub median: f64,
     /// 90th percentile.
     pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
     /// Largest.
     pub max: f64,
 }
@@ -58,6 +60,7 @@ impl Summary {
             p10: at(0.1),
             median: at(0.5),
             p90: at(0.9),
+            p95: at(0.95),
             max: *sorted.last().unwrap_or(&0.0),
         }
     }

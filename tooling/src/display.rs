@@ -71,6 +71,26 @@ pub struct ShownComment {
     pub score: i64,
 }
 
+/// For each task scheduled in `(since, until]` that reached the model or was settled without it: its
+/// kind and the estimated input tokens of its prompt (`None` when decided without a model), from the
+/// task's decisions.
+pub async fn prompt_tokens(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(String, Option<i64>)>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT t.task_type, (d->>'input_tokens_estimate')::int8
+             FROM persona_tasks t CROSS JOIN LATERAL jsonb_array_elements(t.decisions) d
+             WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2
+               AND (d->>'stage' = 'prompt' OR (d->>'stage' = 'decide' AND d->>'verdict' = 'without_model'))",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// The `limit` posts with the most comments among those written in `[since, until]`.
 pub async fn busiest_posts(
     c: &impl GenericClient,

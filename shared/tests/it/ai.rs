@@ -417,7 +417,11 @@ fn every_text_prompt_fits_the_budget_however_crowded_and_our_words_have_no_em_da
             let p = kind.prompt(&persona, &history, &scene, None, seed, &budget);
             let tokens = prompt::estimate_tokens(&p.system) + prompt::estimate_tokens(&p.user);
             assert!(tokens <= 1200, "{}: {tokens} tokens\n{}\n{}", kind.name(), p.system, p.user);
-            assert!(p.system.contains("Marisol Vega") && p.user.contains("Write the way people type"), "{}", kind.name());
+            assert!(
+                p.system.contains("Marisol Vega") && p.user.contains("Write the way people type"),
+                "{}",
+                kind.name()
+            );
             let ours = format!("{}{}", p.system, p.user);
             assert!(!ours.contains('\u{2014}'), "{}: an em-dash in the prompt\n{ours}", kind.name());
         }

@@ -91,6 +91,11 @@ pub struct SimReport {
     pub per_persona: Vec<PersonaActivity>,
     /// The content-health audit of the simulated period (what `persona-engine audit` reports).
     pub audit: Audit,
+    /// Estimated input tokens per prompt, by kind and for all text actions together (votes settled
+    /// without a model build no prompt and are not counted).
+    pub prompt_tokens: BTreeMap<String, Summary>,
+    /// Tasks settled without a model call (votes the persona's interests decide).
+    pub settled_without_model: usize,
     /// The raw values behind the distributions (for charts).
     #[serde(skip)]
     pub samples: Samples,
@@ -198,6 +203,19 @@ pub async fn measure(
     };
 
     let audit = audit::run(c, since, until, limits.actions_per_hour, audit::MAX_TEXTS).await?;
+    let mut by_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut settled_without_model = 0;
+    for (kind, tokens) in display::prompt_tokens(c, since, until).await? {
+        let Some(tokens) = tokens else {
+            settled_without_model += 1;
+            continue;
+        };
+        if kind != "vote" {
+            by_kind.entry("all text actions".into()).or_default().push(tokens as f64);
+        }
+        by_kind.entry(kind).or_default().push(tokens as f64);
+    }
+    let prompt_tokens = by_kind.into_iter().map(|(kind, values)| (kind, Summary::of(&values))).collect();
 
     let totals = outcome.hours.iter().fold(Created::default(), |t, h| Created {
         posts: t.posts + h.created.posts,
@@ -226,6 +244,8 @@ pub async fn measure(
         caps,
         per_persona,
         audit,
+        prompt_tokens,
+        settled_without_model,
         samples: Samples { first_comment, reply_to_people, reply_to_personas },
     })
 }
