@@ -454,7 +454,20 @@ fn auto_answer(body: &Value) -> Value {
         "Hope it goes better next time.",
         "Let us know how it turns out.",
     ];
-    let body_text = format!("{} {} {}", OPENINGS[h % 8], MIDDLES[(h >> 8) % 8], CLOSINGS[(h >> 16) % 8]);
+    // A detail of its own too: with three parts alone, two of a handful of concurrent answers often
+    // shared two and were refused as near-duplicates of each other.
+    const DETAILS: [&str; 8] = [
+        "It took about {n} minutes the second time.",
+        "I have done it {n} times now.",
+        "Mine cost {n} euros, second hand.",
+        "That was {n} weeks ago and it still holds.",
+        "The first {n} attempts were not pretty.",
+        "Our group tried it {n} times last month.",
+        "It saved me {n} hours over the winter.",
+        "Around {n} people asked me about it since.",
+    ];
+    let detail = DETAILS[(h >> 28) % 8].replace("{n}", &(2 + (h >> 32) % 40).to_string());
+    let body_text = format!("{} {} {detail} {}", OPENINGS[h % 8], MIDDLES[(h >> 8) % 8], CLOSINGS[(h >> 16) % 8]);
     let properties = body.pointer("/generationConfig/responseSchema/properties").and_then(|p| p.as_object());
     let mut answer = serde_json::Map::new();
     for key in properties.map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {

@@ -1243,12 +1243,29 @@ impl<'a> Writer<'a> {
             None => voice::Brief { form: Form::Caption, length: Length::OneLiner, stance: Stance::Story },
         };
         let subject = pick(&mut self.rng, self.pack.photos);
-        let title = capitalise(subject.split(',').next().unwrap_or(subject));
+        let shown = subject.split(',').next().unwrap_or(subject);
+        // People title the same kind of picture in many ways; one fixed title per subject repeats.
+        let title = capitalise(&pick(&mut self.rng, PHOTO_TITLES).replace("{s}", shown));
         let caption = self.body(brief.length, brief.stance, true);
         let prompt = format!("An ordinary photograph of {subject}, natural colours, no text or watermarks");
         (title, caption, prompt)
     }
 }
+
+/// How a photo's title is put; `{s}` is what it shows.
+const PHOTO_TITLES: &[&str] = &[
+    "{s}",
+    "{s}",
+    "{s} this morning",
+    "{s}, last weekend",
+    "finally got {s}",
+    "{s} (phone photo)",
+    "took this yesterday: {s}",
+    "not much, just {s}",
+    "{s} on the way home",
+    "today's view: {s}",
+    "{s} before everyone else showed up",
+];
 
 /// `text` with a word that follows itself ("properly properly") said once.
 fn collapse_doubled_words(text: &str) -> String {
