@@ -65,7 +65,9 @@ impl Limits {
             let kept = self.actions_left(activity, Work::Priority) > 0;
             let reason = if kept {
                 format!(
-                    "persona reached PERSONA_MAX_ACTIONS_PER_HOUR ({}) but the one kept for answering people",
+                    "persona used its own share of PERSONA_MAX_ACTIONS_PER_HOUR ({} of {}; the last is kept for \
+                     answering people)",
+                    self.actions_per_hour - 1,
                     self.actions_per_hour
                 )
             } else {

@@ -491,7 +491,9 @@ async fn a_persona_over_its_hourly_limit_is_rescheduled_not_failed() {
     assert_eq!(t.retry_count, 0, "no retry used");
     assert_eq!(
         t.last_error.as_deref(),
-        Some("persona reached PERSONA_MAX_ACTIONS_PER_HOUR (3) but the one kept for answering people")
+        Some(
+            "persona used its own share of PERSONA_MAX_ACTIONS_PER_HOUR (2 of 3; the last is kept for answering people)"
+        )
     );
 
     // A person who answered it is answered with that last action; after it, nothing more this hour.
