@@ -18,6 +18,7 @@ GRANT SELECT, INSERT ON public.posts, public.comments, public.votes, public.medi
 -- The engine's own tables.
 GRANT SELECT, INSERT, UPDATE ON public.persona_tasks TO persona_engine;
 GRANT SELECT, INSERT ON public.persona_memory, public.persona_task_instructions TO persona_engine;
+GRANT SELECT, INSERT, UPDATE ON public.persona_relationships, public.persona_summaries TO persona_engine;
 GRANT SELECT, INSERT, UPDATE ON public.persona_engine_request_limits TO persona_engine;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_engine_ticks TO persona_engine;
 -- `doctor` reads which migrations were applied.

@@ -1,18 +1,18 @@
 //! What one scheduled tick enqueues:
 //!
-//! - **reciprocity**: a human's reply to a persona's comment gets a reply task for that persona, soon;
-//! - **engagement**: recent published posts (by humans or personas) get comment and vote tasks for
-//!   selected personas, the wanted number falling with the post's age; recent comments get votes too,
-//!   as people's do;
-//! - **original posts**: each active persona under its daily cap with no post queued gets one post or
-//!   image post, so its posts per day approach the cap across its waking hours.
+//! - **sessions**: each active persona without one queued gets its next session (`browse`), when its
+//!   own rhythm brings it by (`persona::rhythm`: a chattiness drawn per persona from a heavy-tailed
+//!   distribution, its waking hours, weekdays against weekends). The session chooses what the persona
+//!   does; the planner does not push engagement at anyone.
+//! - **reciprocity**, what a session cannot promise: a person's reply to a persona (or comment on its
+//!   post) gets the persona's answer within half the usual reply delay, whenever its next session is.
 //!
 //! Delays come from the `DELAY_*` ranges, skewed towards the short end like people's, and moved into
 //! the persona's active hours. The reads are a fixed handful of set-based statements and the writes one
 //! `INSERT … SELECT FROM unnest(…)`, however many posts and personas there are. Dedupe is the queue's
 //! index's job; a duplicate delivery of the same scheduled event is recognised by its id.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
@@ -22,24 +22,17 @@ use uuid::Uuid;
 
 use crate::config::{DelayRange, DelaysConfig};
 use crate::db::DbError;
-use crate::db::planner::{self as reads, CommentEngagement, HumanReply, PersonaState, PostEngagement};
+use crate::db::planner::{self as reads, HumanReply, PersonaState};
 use crate::engine::Engine;
-use crate::kinds::{COMMENT, IMAGE_POST, Kind, POST, REPLY, VOTE};
+use crate::kinds::{BROWSE, REPLY};
 use crate::persona::limits::Work;
-use crate::persona::selector::{Limits, Pool, Subject, in_active_hours, local_hour};
+use crate::persona::rhythm;
+use crate::persona::selector::{Limits, in_active_hours, local_hour};
 use crate::queue::{NewTask, QueueError, Target};
 use crate::stable;
 
-/// How far back posts are considered for engagement.
-pub const ENGAGEMENT_WINDOW_HOURS: i64 = 48;
 /// How far back human replies are answered.
 pub const RECIPROCITY_WINDOW_HOURS: i64 = 24;
-/// Most posts examined per tick (the newest); the rest wait for the next tick.
-pub const MAX_POSTS_PER_TICK: i64 = 300;
-/// How far back comments are considered for votes.
-pub const COMMENT_VOTE_WINDOW_HOURS: i64 = 24;
-/// Most comments examined per tick (the newest).
-pub const MAX_COMMENTS_PER_TICK: i64 = 400;
 /// Most human replies answered per tick.
 pub const MAX_REPLIES_PER_TICK: i64 = 200;
 /// The chance a persona answers a person who answered it (persona-to-persona replies use
@@ -90,14 +83,8 @@ pub struct PlanInput {
     pub now: DateTime<Utc>,
     /// Active personas and their queued work.
     pub personas: Vec<PersonaState>,
-    /// Recent posts and their engagement.
-    pub posts: Vec<PostEngagement>,
-    /// Recent comments and their votes.
-    pub comments: Vec<CommentEngagement>,
     /// Unanswered human replies to personas.
     pub human_replies: Vec<HumanReply>,
-    /// Boards and their topics.
-    pub boards: Vec<(Uuid, Vec<String>)>,
 }
 
 /// Planning settings.
@@ -107,28 +94,12 @@ pub struct PlanSettings {
     pub limits: Limits,
     /// Delay ranges.
     pub delays: DelaysConfig,
-    /// Whether image posts can be made.
-    pub images: bool,
 }
 
 /// Whether the persona answers the human comment `comment_id` (drawn once per comment, with
 /// [`HUMAN_REPLY_PROBABILITY`]).
 pub fn answers_human(comment_id: Uuid) -> bool {
     stable::unit(&[comment_id.as_bytes()]) < HUMAN_REPLY_PROBABILITY
-}
-
-/// The number of persona comments and votes a post of `age` should have.
-pub fn wanted_engagement(age: Duration) -> (usize, usize) {
-    let hours = age.num_minutes().max(0) as f64 / 60.0;
-    let decay = (-hours / 12.0).exp();
-    ((3.0 * decay).round() as usize, (6.0 * decay).round() as usize)
-}
-
-/// The number of persona votes a comment of `age` should have: fewer than a post gets, and only while
-/// it is fresh (people vote on what they read, and they read the newest).
-pub fn wanted_comment_votes(age: Duration) -> usize {
-    let hours = age.num_minutes().max(0) as f64 / 60.0;
-    (1.4 * (-hours / 4.0).exp()).round() as usize
 }
 
 /// A delay in `range`, skewed towards the short end (most people answer soon, some much later).
@@ -161,154 +132,40 @@ fn seed_for(now: DateTime<Utc>) -> u64 {
 pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTask> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let now = input.now;
-    let candidates: Vec<_> = input.personas.iter().map(|s| s.candidate.clone()).collect();
-    let pool = Pool::new(&candidates, now);
     let by_id: HashMap<Uuid, &PersonaState> = input.personas.iter().map(|s| (s.candidate.persona.id, s)).collect();
-    // Actions a persona may still take within the hour, counting what is already queued.
-    let mut budget: HashMap<Uuid, i64> = input
-        .personas
-        .iter()
-        .map(|s| {
-            let own = settings.limits.actions_left(&s.candidate.activity, Work::Own);
-            (s.candidate.persona.id, own - s.pending_next_hour)
-        })
-        .collect();
     let mut tasks = Vec::new();
-    let mut schedule = |persona: Uuid,
-                        kind: Kind,
-                        target: Target,
-                        delay: Duration,
-                        rng: &mut ChaCha8Rng,
-                        budget: &mut HashMap<Uuid, i64>| {
-        let Some(state) = by_id.get(&persona) else { return };
-        let p = &state.candidate.persona;
-        let at = into_active_hours(&p.timezone, p.active_hours_start, p.active_hours_end, now + delay, rng);
-        if at <= now + Duration::hours(1) {
-            *budget.entry(persona).or_default() -= 1;
-        }
-        let mut task = kind.task(persona, target, at);
-        task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
-        tasks.push(task);
-    };
 
     // Reciprocity first: answering people who answered you matters most. Whether a persona answers is
-    // drawn from the comment's id, so every tick decides the same for it.
-    // People come before the persona's own queued plans: only what it actually did in the last hour
-    // holds an answer back, not what it has queued (the cap still applies when the queue runs, and
-    // pushes the less urgent work later).
+    // drawn from the comment's id, so every tick decides the same for it. Only what the persona
+    // actually did in the last hour holds an answer back, not what it has queued.
     for reply in &input.human_replies {
-        let room =
-            by_id.get(&reply.persona_id).map(|s| settings.limits.actions_left(&s.candidate.activity, Work::Priority));
-        if !answers_human(reply.comment_id) || room.unwrap_or(0) <= 0 {
+        let Some(state) = by_id.get(&reply.persona_id) else { continue };
+        let room = settings.limits.actions_left(&state.candidate.activity, Work::Priority);
+        if !answers_human(reply.comment_id) || room <= 0 {
             continue;
         }
         let range = DelayRange {
             min: settings.delays.reply.min,
             max: (settings.delays.reply.min + settings.delays.reply.max) / 2,
         };
+        let p = &state.candidate.persona;
         let delay = human_delay(range, &mut rng);
-        schedule(reply.persona_id, REPLY, Target::Comment(reply.comment_id), delay, &mut rng, &mut budget);
+        let at = into_active_hours(&p.timezone, p.active_hours_start, p.active_hours_end, now + delay, &mut rng);
+        let mut task = REPLY.task(p.id, Target::Comment(reply.comment_id), at);
+        task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
+        tasks.push(task);
     }
 
-    // Engagement, freshest first, posts and comments alike: what was just written is what people are
-    // reading, and the hour's budget goes to it before older things.
-    let mut fresh: Vec<(DateTime<Utc>, Result<&PostEngagement, &CommentEngagement>)> = input
-        .posts
-        .iter()
-        .map(|p| (p.created_at, Ok(p)))
-        .chain(input.comments.iter().map(|c| (c.created_at, Err(c))))
-        .collect();
-    fresh.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    for (_, item) in fresh {
-        let (subject, wanted) = match item {
-            Ok(post) => {
-                let (want_comments, want_votes) = wanted_engagement(now - post.created_at);
-                let subject = Subject::new(&post.topics, &post.text, post.author_persona, false);
-                let target = Target::Post(post.post_id);
-                (
-                    subject,
-                    vec![
-                        (COMMENT, target, want_comments, &post.commenters, settings.delays.comment),
-                        (VOTE, target, want_votes, &post.voters, settings.delays.vote),
-                    ],
-                )
-            }
-            // Votes on a comment, by personas it interests (never its author).
-            Err(comment) => (
-                Subject::new(&comment.topics, &comment.text, comment.author_persona, false),
-                vec![(
-                    VOTE,
-                    Target::Comment(comment.comment_id),
-                    wanted_comment_votes(now - comment.created_at),
-                    &comment.voters,
-                    settings.delays.vote,
-                )],
-            ),
-        };
-        for (kind, target, wanted, engaged, delays) in wanted {
-            let missing = wanted.saturating_sub(engaged.len());
-            if missing == 0 {
-                continue;
-            }
-            let engaged: HashSet<Uuid> = engaged.iter().copied().collect();
-            let picked = pool.select(&subject, &settings.limits, missing, &mut rng, |id| {
-                engaged.contains(&id) || budget.get(&id).copied().unwrap_or(0) <= 0
-            });
-            for persona in picked {
-                let delay = human_delay(delays, &mut rng);
-                schedule(persona, kind, target, delay, &mut rng, &mut budget);
-            }
+    // Sessions: each persona comes by on its own rhythm; one queued at a time.
+    for state in &input.personas {
+        let p = &state.candidate.persona;
+        if state.session_queued || !p.is_active {
+            continue;
         }
-    }
-
-    // Original posts, one queued at a time per persona.
-    if !input.boards.is_empty() {
-        for state in &input.personas {
-            let c = &state.candidate;
-            if state.post_queued || settings.limits.posts_left(&c.activity) <= 0 || !c.persona.is_active {
-                continue;
-            }
-            let weights: Vec<f64> = input
-                .boards
-                .iter()
-                .map(|(_, topics)| {
-                    pool.affinity_of(c.persona.id, &Subject::new(topics, "", None, true)).unwrap_or(1.0).powi(2)
-                })
-                .collect();
-            let total: f64 = weights.iter().sum();
-            let mut roll = rng.random::<f64>() * total;
-            let (board, topics) = input
-                .boards
-                .iter()
-                .zip(&weights)
-                .find(|(_, w)| {
-                    roll -= **w;
-                    roll <= 0.0
-                })
-                .map(|(b, _)| b)
-                .unwrap_or(&input.boards[0]);
-            let board = *board;
-            let photographer = c.persona.interests.iter().any(|i| i.contains("photo"));
-            // A picture only where people post pictures: a bookclub gets no canal photos.
-            let image_share = if !settings.images || !crate::kinds::offline::takes_pictures(topics) {
-                0.0
-            } else if photographer {
-                0.5
-            } else {
-                0.15
-            };
-            let kind = if rng.random::<f64>() < image_share { IMAGE_POST } else { POST };
-            // Spread the day's posts over the waking hours: the next one comes about
-            // waking hours ÷ posts per day after the last one.
-            let p = &c.persona;
-            let waking = (i64::from(p.active_hours_end) - i64::from(p.active_hours_start)).rem_euclid(24).max(1);
-            let spacing = Duration::minutes(waking * 60 / i64::from(settings.limits.posts_per_day.max(1)));
-            let earliest = c.activity.latest_post_last_day.map(|last| {
-                last + Duration::milliseconds((spacing.num_milliseconds() as f64 * rng.random_range(0.7..1.3)) as i64)
-            });
-            let delay = human_delay(settings.delays.post, &mut rng).max(earliest.map(|t| t - now).unwrap_or_default());
-            schedule(c.persona.id, kind, Target::Board(board), delay, &mut rng, &mut budget);
-        }
+        let at = rhythm::next_session(p, now, &mut rng);
+        let mut task = BROWSE.task(p.id, None, at);
+        task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
+        tasks.push(task);
     }
     tasks
 }
@@ -334,23 +191,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     let rescued = engine.queue.rescue_expired(c).await?;
     let input = PlanInput {
         now,
-        personas: reads::persona_states(c, now, &engine.kinds.post_kinds()).await?,
-        posts: reads::recent_posts(
-            c,
-            now - Duration::hours(ENGAGEMENT_WINDOW_HOURS),
-            now,
-            MAX_POSTS_PER_TICK,
-            (COMMENT.name(), VOTE.name()),
-        )
-        .await?,
-        comments: reads::recent_comments(
-            c,
-            now - Duration::hours(COMMENT_VOTE_WINDOW_HOURS),
-            now,
-            MAX_COMMENTS_PER_TICK,
-            VOTE.name(),
-        )
-        .await?,
+        personas: reads::persona_states(c, now, BROWSE.name()).await?,
         human_replies: reads::unanswered_human_replies(
             c,
             now - Duration::hours(RECIPROCITY_WINDOW_HOURS),
@@ -359,13 +200,8 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
             REPLY.name(),
         )
         .await?,
-        boards: reads::boards(c).await?,
     };
-    let settings = PlanSettings {
-        limits: engine.settings.limits,
-        delays: engine.settings.delays.clone(),
-        images: engine.model.makes_images(),
-    };
+    let settings = PlanSettings { limits: engine.settings.limits, delays: engine.settings.delays.clone() };
     let seed = seed_for(now) ^ event_id.map(seed_for_text).unwrap_or(0) ^ engine.settings.rng_salt;
     let tasks = plan(&input, &settings, seed);
     let enqueued = engine.queue.enqueue(c, &tasks).await?;
@@ -392,19 +228,6 @@ fn seed_for_text(text: &str) -> u64 {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    #[test]
-    fn the_wanted_engagement_falls_with_age() {
-        assert_eq!(wanted_engagement(Duration::zero()), (3, 6));
-        assert_eq!(wanted_engagement(Duration::hours(12)), (1, 2));
-        assert_eq!(wanted_engagement(Duration::hours(30)), (0, 0));
-        let mut last = (usize::MAX, usize::MAX);
-        for h in 0..48 {
-            let w = wanted_engagement(Duration::hours(h));
-            assert!(w.0 <= last.0 && w.1 <= last.1);
-            last = w;
-        }
-    }
 
     #[test]
     fn delays_stay_in_range_and_lean_short() {

@@ -40,6 +40,8 @@ pub struct NewTask {
     pub scheduled_at: DateTime<Utc>,
     /// Extra input (marks, such as `forced` for an operator's task; never instructions).
     pub payload: serde_json::Value,
+    /// The session that chose it, if one did.
+    pub origin_task_id: Option<Uuid>,
 }
 
 /// How an enqueue went.
@@ -248,6 +250,7 @@ impl Queue {
                     scheduled_at: t.scheduled_at,
                     max_retries: self.max_retries,
                     payload: t.payload.clone(),
+                    origin_task_id: t.origin_task_id,
                 }
             })
             .collect();

@@ -75,6 +75,8 @@ pub fn marisol_history() -> History {
                 text: "Salt the lentils at the end, not the start. Twenty minutes, lid half on.".into(),
             },
         ],
+        landed: Vec::new(),
+        summary: None,
     }
 }
 

@@ -61,6 +61,53 @@ pub enum Draft {
     },
     /// The persona has nothing worth adding to the conversation.
     NoReply,
+    /// What a session chose to do (possibly nothing), each with the thing it names and why.
+    Session {
+        /// At most a few choices.
+        choices: Vec<Choice>,
+    },
+    /// A note the persona keeps for itself (its long-term memory).
+    Note {
+        /// Text.
+        text: String,
+    },
+}
+
+/// One thing a session chose: an action on a labelled thing ("P2", "C5", "B1").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Choice {
+    /// `comment`, `reply`, `vote` or `post`.
+    pub action: String,
+    /// The label of what it acts on.
+    pub on: String,
+    /// One line on why.
+    pub why: String,
+}
+
+/// Most a session chooses.
+pub const MAX_CHOICES: usize = 4;
+
+/// The choices of a session's answer: `{"actions": [{"action", "on", "why"}]}`; "nothing" and unknown
+/// actions are dropped (an empty list is a session that chose nothing), and at most [`MAX_CHOICES`]
+/// are kept. Labels are checked against what was shown when the choices are acted on.
+pub fn choices(map: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<Choice>, ParseError> {
+    let list = map.get("actions").and_then(|v| v.as_array()).ok_or(ParseError::Missing("actions"))?;
+    let text = |v: &serde_json::Value, key: &str, max: usize| -> String {
+        let raw = v.get(key).and_then(|x| x.as_str()).unwrap_or_default();
+        raw.trim().chars().filter(|c| !c.is_control()).take(max).collect()
+    };
+    Ok(list
+        .iter()
+        .filter_map(|item| {
+            let action = text(item, "action", 16).to_lowercase();
+            matches!(action.as_str(), "comment" | "reply" | "vote" | "post").then(|| Choice {
+                on: text(item, "on", 8).to_uppercase(),
+                why: text(item, "why", 200),
+                action,
+            })
+        })
+        .take(MAX_CHOICES)
+        .collect())
 }
 
 impl Draft {
@@ -69,7 +116,7 @@ impl Draft {
         match self {
             Self::Post { title, body } | Self::ImagePost { title, body, .. } => format!("{title}\n\n{body}"),
             Self::Comment { body } => body.clone(),
-            Self::Vote { .. } | Self::NoReply => String::new(),
+            Self::Vote { .. } | Self::NoReply | Self::Session { .. } | Self::Note { .. } => String::new(),
         }
     }
 

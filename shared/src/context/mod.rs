@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 pub use crate::db::content::{Author, BoardView, CommentView, PostView};
+pub use crate::db::sessions::{FeedPost, Notice, Other};
 
 /// A post with a bounded sample of its comments.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -45,13 +46,118 @@ pub enum Scene {
     Post(PostContext),
     /// A thread, for a reply or a vote on a comment.
     Thread(ThreadContext),
+    /// A session: notifications and a feed to choose from.
+    Feed(FeedView),
+    /// The persona's own recent writing, for its long-term memory.
+    Reflection(ReflectionView),
+}
+
+/// How a persona feels about someone, in hundredths (−100..100), so a scene stays comparable.
+pub type Affinity = i16;
+
+/// A notification as the session sees it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SeenNotice {
+    /// It.
+    pub notice: Notice,
+    /// How the persona feels about its author.
+    pub affinity: Affinity,
+}
+
+/// A feed post as the session sees it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SeenPost {
+    /// It.
+    pub feed: FeedPost,
+    /// How the persona feels about its author.
+    pub affinity: Affinity,
+    /// How much it is in the persona's interests (0: not, 1: the board's topics or the text, 2: both).
+    pub interest: u8,
+}
+
+/// A board the persona could post on.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BoardOption {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+    /// Topics.
+    pub topics: Vec<String>,
+    /// How well its posts there landed (votes and answers, rounded).
+    pub landed: i64,
+}
+
+/// What a session shows a persona: people who answered it first, then its feed, ranked.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FeedView {
+    /// Replies to it and comments on its posts, newest first.
+    pub notices: Vec<SeenNotice>,
+    /// Its feed, best first.
+    pub posts: Vec<SeenPost>,
+    /// Boards it may post on now (empty when it has used its posts for the day).
+    pub boards: Vec<BoardOption>,
+    /// Actions it may still take this hour.
+    pub actions_left: i64,
+    /// Whether its long-term memory is due for a refresh.
+    pub reflection_due: bool,
+}
+
+/// What a labelled thing in a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Labelled {
+    /// A post (to comment on or vote on).
+    Post(uuid::Uuid),
+    /// A comment (to reply to or vote on).
+    Comment(uuid::Uuid),
+    /// A board (to post on).
+    Board(uuid::Uuid),
+}
+
+impl FeedView {
+    /// Every labelled thing, in the order the prompt shows them: notifications `N1…`, posts `P1…`,
+    /// comments shown under posts `C1…`, boards `B1…`.
+    pub fn labels(&self) -> Vec<(String, Labelled)> {
+        let mut out = Vec::new();
+        for (i, n) in self.notices.iter().enumerate() {
+            out.push((format!("N{}", i + 1), Labelled::Comment(n.notice.comment.id)));
+        }
+        let mut comments = 0;
+        for (i, p) in self.posts.iter().enumerate() {
+            out.push((format!("P{}", i + 1), Labelled::Post(p.feed.post.id)));
+            for c in &p.feed.shown {
+                comments += 1;
+                out.push((format!("C{comments}"), Labelled::Comment(c.id)));
+            }
+        }
+        for (i, b) in self.boards.iter().enumerate() {
+            out.push((format!("B{}", i + 1), Labelled::Board(b.id)));
+        }
+        out
+    }
+
+    /// The thing labelled `label`, if it was shown.
+    pub fn find(&self, label: &str) -> Option<Labelled> {
+        self.labels().into_iter().find(|(l, _)| l == label).map(|(_, t)| t)
+    }
+}
+
+/// The persona's own recent writing and its previous note to itself.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReflectionView {
+    /// What it wrote, newest first.
+    pub texts: Vec<String>,
+    /// Its note so far.
+    pub previous: Option<String>,
+    /// Its actions, ever (what the new note will cover).
+    pub actions: i64,
 }
 
 impl Scene {
     /// The post in view, if any.
     pub fn post(&self) -> Option<&PostView> {
         match self {
-            Self::Board(_) => None,
+            Self::Board(_) | Self::Feed(_) | Self::Reflection(_) => None,
             Self::Post(p) => Some(&p.post),
             Self::Thread(t) => Some(&t.post),
         }
@@ -79,6 +185,7 @@ impl Scene {
             Self::Board(b) => Some(b.id),
             Self::Post(p) => Some(p.post.board_id),
             Self::Thread(t) => Some(t.post.board_id),
+            Self::Feed(_) | Self::Reflection(_) => None,
         }
     }
 
@@ -95,13 +202,14 @@ impl Scene {
                 .chain(&t.replies)
                 .map(|c| c.body.clone())
                 .collect(),
+            Self::Feed(_) | Self::Reflection(_) => Vec::new(),
         }
     }
 
     /// The handles a draft may mention: the people in the scene.
     pub fn names(&self) -> HashSet<String> {
         match self {
-            Self::Board(_) => HashSet::new(),
+            Self::Board(_) | Self::Feed(_) | Self::Reflection(_) => HashSet::new(),
             Self::Post(p) => std::iter::once(p.post.author.display())
                 .chain(p.comments.iter().chain(&p.replies).map(|c| c.author.display()))
                 .collect(),

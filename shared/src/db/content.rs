@@ -102,7 +102,7 @@ pub struct CommentView {
     pub created_at: DateTime<Utc>,
 }
 
-fn author(row: &Row) -> Result<Author, DbError> {
+pub(crate) fn author(row: &Row) -> Result<Author, DbError> {
     let persona_id: Option<Uuid> = row.try_get("persona_id")?;
     Ok(match persona_id {
         Some(id) => {
@@ -181,7 +181,7 @@ pub struct CommentRecord {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
-fn comment_view(r: &Row) -> Result<CommentView, DbError> {
+pub(crate) fn comment_view(r: &Row) -> Result<CommentView, DbError> {
     Ok(CommentView {
         id: r.try_get("id")?,
         parent_id: r.try_get("parent_id")?,

@@ -14,6 +14,7 @@ pub mod personas;
 pub mod planner;
 pub mod request_limits;
 pub mod schema;
+pub mod sessions;
 pub mod tasks;
 mod tls;
 

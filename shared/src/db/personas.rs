@@ -154,7 +154,7 @@ pub async fn candidates(
                 "SELECT {COLUMNS},
                         coalesce(a.actions_last_hour, 0) AS actions_last_hour, a.oldest_action_last_hour,
                         coalesce(a.posts_last_day, 0) AS posts_last_day, a.oldest_post_last_day, a.latest_post_last_day,
-                        EXISTS (SELECT 1 FROM persona_memory m WHERE m.persona_id = p.id
+                        EXISTS (SELECT 1 FROM persona_memory m WHERE m.persona_id = p.id AND m.action_type <> 'viewed'
                                 AND ((m.post_id = $2) OR (m.comment_id = $3))) AS engaged
                  FROM personas p
                  LEFT JOIN (

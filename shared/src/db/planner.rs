@@ -14,26 +14,25 @@ pub struct PersonaState {
     pub candidate: Candidate,
     /// PENDING tasks due within the next hour.
     pub pending_next_hour: i64,
-    /// Whether an original post (post or image_post) is already queued.
-    pub post_queued: bool,
+    /// Whether a session (`session_type`) is already queued.
+    pub session_queued: bool,
 }
 
-/// Every active persona with its activity and queued work; `post_types` are the task types that are
-/// original posts.
+/// Every active persona with its activity and queued work; `session_type` is the session's task type.
 pub async fn persona_states(
     c: &impl GenericClient,
     now: DateTime<Utc>,
-    post_types: &[&str],
+    session_type: &str,
 ) -> Result<Vec<PersonaState>, DbError> {
     let candidates = super::personas::candidates(c, now, None, None).await?;
     let rows = c
         .query_typed(
             "SELECT persona_id,
                     count(*) FILTER (WHERE scheduled_at <= $1 + interval '1 hour') AS soon,
-                    bool_or(task_type = ANY($2)) AS post_queued
+                    bool_or(task_type = $2) AS session_queued
              FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING')
              GROUP BY persona_id",
-            &[(&now, Type::TIMESTAMPTZ), (&post_types, Type::TEXT_ARRAY)],
+            &[(&now, Type::TIMESTAMPTZ), (&session_type, Type::TEXT)],
         )
         .await?;
     let mut queued: std::collections::HashMap<Uuid, (i64, bool)> = std::collections::HashMap::new();
@@ -43,132 +42,11 @@ pub async fn persona_states(
     Ok(candidates
         .into_iter()
         .map(|candidate| {
-            let (pending_next_hour, post_queued) = queued.get(&candidate.persona.id).copied().unwrap_or((0, false));
-            PersonaState { candidate, pending_next_hour, post_queued }
+            let (pending_next_hour, session_queued) =
+                queued.get(&candidate.persona.id).copied().unwrap_or((0, false));
+            PersonaState { candidate, pending_next_hour, session_queued }
         })
         .collect())
-}
-
-/// A recent post and the engagement it has had and has queued.
-#[derive(Debug, Clone)]
-pub struct PostEngagement {
-    /// The post.
-    pub post_id: Uuid,
-    /// When it was published.
-    pub created_at: DateTime<Utc>,
-    /// Its board's topics.
-    pub topics: Vec<String>,
-    /// Title and the start of the body (for interest matching).
-    pub text: String,
-    /// The persona that wrote it, if one did.
-    pub author_persona: Option<Uuid>,
-    /// Personas that commented on it or have a comment queued.
-    pub commenters: Vec<Uuid>,
-    /// Personas that voted on it or have a vote queued.
-    pub voters: Vec<Uuid>,
-}
-
-/// Published posts newer than `since`, newest first, at most `limit`, with who engaged them (who
-/// commented or has a `comment_type` task queued; who voted or has a `vote_type` task queued).
-pub async fn recent_posts(
-    c: &impl GenericClient,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-    limit: i64,
-    (comment_type, vote_type): (&str, &str),
-) -> Result<Vec<PostEngagement>, DbError> {
-    let rows = c
-        .query_typed(
-            "SELECT p.id, p.created_at, b.topics, p.title || ' ' || left(p.body, 400), p.persona_id,
-                    ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.post_id = p.id AND m.action_type = 'commented'
-                          UNION
-                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = $4
-                                 AND t.status IN ('PENDING', 'RUNNING')) AS commenters,
-                    ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.post_id = p.id AND m.action_type = 'voted'
-                          UNION
-                          SELECT t.persona_id FROM persona_tasks t WHERE t.post_id = p.id AND t.task_type = $5
-                                 AND t.comment_id IS NULL AND t.status IN ('PENDING', 'RUNNING')) AS voters
-             FROM posts p JOIN boards b ON b.id = p.board_id
-             WHERE p.status = 'PUBLISHED' AND NOT p.locked AND p.created_at > $1 AND p.created_at <= $2
-             ORDER BY p.created_at DESC
-             LIMIT $3",
-            &[
-                (&since, Type::TIMESTAMPTZ),
-                (&now, Type::TIMESTAMPTZ),
-                (&limit, Type::INT8),
-                (&comment_type, Type::TEXT),
-                (&vote_type, Type::TEXT),
-            ],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PostEngagement {
-                post_id: r.try_get(0)?,
-                created_at: r.try_get(1)?,
-                topics: r.try_get(2)?,
-                text: r.try_get(3)?,
-                author_persona: r.try_get(4)?,
-                commenters: r.try_get(5)?,
-                voters: r.try_get(6)?,
-            })
-        })
-        .collect()
-}
-
-/// A recent comment and the personas that voted on it or have a vote on it queued.
-#[derive(Debug, Clone)]
-pub struct CommentEngagement {
-    /// The comment.
-    pub comment_id: Uuid,
-    /// When it was written.
-    pub created_at: DateTime<Utc>,
-    /// Its board's topics.
-    pub topics: Vec<String>,
-    /// The start of its text (for interest matching).
-    pub text: String,
-    /// The persona that wrote it, if one did.
-    pub author_persona: Option<Uuid>,
-    /// Personas that voted on it or have a `vote_type` task on it queued.
-    pub voters: Vec<Uuid>,
-}
-
-/// Live comments newer than `since` on published posts, newest first, at most `limit`, with who voted.
-pub async fn recent_comments(
-    c: &impl GenericClient,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-    limit: i64,
-    vote_type: &str,
-) -> Result<Vec<CommentEngagement>, DbError> {
-    let rows = c
-        .query_typed(
-            "SELECT cm.id, cm.created_at, b.topics, left(cm.body, 400), cm.persona_id,
-                    ARRAY(SELECT m.persona_id FROM persona_memory m WHERE m.comment_id = cm.id AND m.action_type = 'voted'
-                          UNION
-                          SELECT t.persona_id FROM persona_tasks t WHERE t.comment_id = cm.id AND t.task_type = $4
-                                 AND t.status IN ('PENDING', 'RUNNING')) AS voters
-             FROM comments cm
-             JOIN posts p ON p.id = cm.post_id AND p.status = 'PUBLISHED' AND NOT p.locked
-             JOIN boards b ON b.id = p.board_id
-             WHERE cm.deleted_at IS NULL AND cm.created_at > $1 AND cm.created_at <= $2
-             ORDER BY cm.created_at DESC
-             LIMIT $3",
-            &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8), (&vote_type, Type::TEXT)],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CommentEngagement {
-                comment_id: r.try_get(0)?,
-                created_at: r.try_get(1)?,
-                topics: r.try_get(2)?,
-                text: r.try_get(3)?,
-                author_persona: r.try_get(4)?,
-                voters: r.try_get(5)?,
-            })
-        })
-        .collect()
 }
 
 /// A human's reply to a persona — to its comment, or a top-level comment on its post — that the persona
@@ -224,12 +102,6 @@ pub async fn unanswered_human_replies(
             })
         })
         .collect()
-}
-
-/// Every board: id and topics.
-pub async fn boards(c: &impl GenericClient) -> Result<Vec<(Uuid, Vec<String>)>, DbError> {
-    let rows = c.query_typed("SELECT id, topics FROM boards ORDER BY slug", &[]).await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 /// Records a tick for `event_id`; `Some(report)` of the earlier tick when this event was already

@@ -42,6 +42,7 @@ const TEXT_ARRAY: &[&str] = &["_text", "_varchar"];
 const BOOL: &[&str] = &["bool"];
 const INT2: &[&str] = &["int2"];
 const INT4: &[&str] = &["int4"];
+const FLOAT4: &[&str] = &["float4"];
 const TIMESTAMPTZ: &[&str] = &["timestamptz"];
 const TIMESTAMPTZ_ARRAY: &[&str] = &["_timestamptz"];
 const JSONB: &[&str] = &["jsonb"];
@@ -174,6 +175,7 @@ pub const CONTRACT: &[Table] = &[
             col("skip_reason", TEXT),
             col("payload", JSONB),
             col("decisions", JSONB),
+            col("origin_task_id", UUID),
         ],
     },
     Table {
@@ -197,6 +199,28 @@ pub const CONTRACT: &[Table] = &[
             col("instructions", TEXT),
             col("issued_by", TEXT),
             col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "persona_relationships",
+        owner: Owner::Engine,
+        columns: &[
+            col("persona_id", UUID),
+            col("other_kind", TEXT),
+            col("other_id", UUID),
+            col("affinity", FLOAT4),
+            col("interactions", INT4),
+            col("last_interaction_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "persona_summaries",
+        owner: Owner::Engine,
+        columns: &[
+            col("persona_id", UUID),
+            col("summary", TEXT),
+            col("actions_covered", INT4),
+            col("updated_at", TIMESTAMPTZ),
         ],
     },
     Table {

@@ -184,11 +184,13 @@ pub struct Task {
     pub payload: serde_json::Value,
     /// What the pipeline and the publish gate decided, in order.
     pub decisions: serde_json::Value,
+    /// The session that chose it, if one did.
+    pub origin_task_id: Option<Uuid>,
 }
 
 const COLUMNS: &str = "id, persona_id, task_type, post_id, comment_id, board_id, status, scheduled_at, started_at, \
      completed_at, result_id, result_type, error_message, retry_count, max_retries, prompt_tokens, \
-     completion_tokens, created_at, locked_until, claim_token, last_error, skip_reason, payload, decisions";
+     completion_tokens, created_at, locked_until, claim_token, last_error, skip_reason, payload, decisions, origin_task_id";
 
 impl TryFrom<&Row> for Task {
     type Error = DbError;
@@ -220,6 +222,7 @@ impl TryFrom<&Row> for Task {
             skip_reason: row.try_get("skip_reason")?,
             payload: row.try_get("payload")?,
             decisions: row.try_get("decisions")?,
+            origin_task_id: row.try_get("origin_task_id")?,
         })
     }
 }
@@ -256,6 +259,8 @@ pub struct TaskInsert {
     pub max_retries: i32,
     /// Extra input.
     pub payload: serde_json::Value,
+    /// The session that chose it.
+    pub origin_task_id: Option<Uuid>,
 }
 
 /// Inserts many tasks in one statement, skipping any that a live (PENDING/RUNNING) task with the same
@@ -277,14 +282,17 @@ pub async fn insert_many(
     let scheduled: Vec<DateTime<Utc>> = rows.iter().map(|r| r.scheduled_at).collect();
     let max_retries: Vec<i32> = rows.iter().map(|r| r.max_retries).collect();
     let payloads: Vec<&serde_json::Value> = rows.iter().map(|r| &r.payload).collect();
+    let origins: Vec<Option<Uuid>> = rows.iter().map(|r| r.origin_task_id).collect();
     let inserted = c
         .query_typed(
             "INSERT INTO persona_tasks
-                 (id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, created_at)
+                 (id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload,
+                  created_at, origin_task_id)
              SELECT coalesce(n.id, gen_random_uuid()), n.persona_id, n.task_type, n.post_id, n.comment_id, n.board_id,
-                    n.scheduled_at, n.max_retries, n.payload, $9
-             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10)
-                  AS n(persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, id)
+                    n.scheduled_at, n.max_retries, n.payload, $9, n.origin
+             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10, $11)
+                  AS n(persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, id,
+                       origin)
              ON CONFLICT DO NOTHING
              RETURNING id, task_type",
             &[
@@ -298,6 +306,7 @@ pub async fn insert_many(
                 (&payloads, Type::JSONB_ARRAY),
                 (&now, Type::TIMESTAMPTZ),
                 (&ids, Type::UUID_ARRAY),
+                (&origins, Type::UUID_ARRAY),
             ],
         )
         .await?;

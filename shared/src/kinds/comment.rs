@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::offline::Writer;
 use super::target::{self, Live};
-use super::{Action, ActionError, Content, Prepared, Published, content_id, remember};
+use super::{Action, ActionError, Content, Memory, Prepared, Published, content_id, remember};
 use crate::ai::parse::{self, Draft, ParseError, limits};
 use crate::context::Scene;
+use crate::engine::Engine;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
@@ -33,8 +34,9 @@ impl Action for Comment {
         &self,
         db: &tokio_postgres::Client,
         _task: &Task,
-        target: Target,
+        target: Option<Target>,
         persona: &Persona,
+        _engine: &Engine,
     ) -> Result<Prepared, ActionError> {
         let Live::Post(post) = target::for_task(db, target).await? else {
             return Err(ActionError::Invalid("a comment task needs a post_id".into()));
@@ -45,8 +47,7 @@ impl Action for Comment {
         let post_id = post.view.id;
         Ok(Prepared {
             scene: Scene::Post(target::post_scene(db, post).await?),
-            memory_target: MemoryTarget::Post(post_id),
-            memory_action: "commented",
+            memory: Some(Memory { target: MemoryTarget::Post(post_id), action: "commented" }),
             reply_spot: None,
         })
     }

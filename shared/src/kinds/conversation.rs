@@ -91,7 +91,7 @@ fn placement(prepared: &Prepared, content: &Content, published: &Published) -> O
             topics: t.post.board_topics.clone(),
             answered_persona: t.target.author.persona_id(),
         },
-        Scene::Board(_) => return None,
+        Scene::Board(_) | Scene::Feed(_) | Scene::Reflection(_) => return None,
     })
 }
 

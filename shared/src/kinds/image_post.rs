@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::offline::Writer;
-use super::{Action, ActionError, Content, Prepared, Published, StoredImage, post::observe_board, remember, seed_of};
+use super::{Action, ActionError, Content, Memory, Prepared, Published, StoredImage, post::observe_board, remember, seed_of};
 use crate::ai::parse::{self, Draft, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
 use crate::context::Scene;
@@ -50,8 +50,9 @@ impl Action for ImagePost {
         &self,
         db: &tokio_postgres::Client,
         task: &Task,
-        target: Target,
+        target: Option<Target>,
         _persona: &Persona,
+        _engine: &Engine,
     ) -> Result<Prepared, ActionError> {
         observe_board(db, task, target).await
     }
@@ -147,8 +148,12 @@ impl Action for ImagePost {
         content: &Content,
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let (Draft::ImagePost { title, body, .. }, Some(image), Scene::Board(board), MemoryTarget::Post(post_id)) =
-            (&content.draft, &content.image, &prepared.scene, prepared.memory_target)
+        let (
+            Draft::ImagePost { title, body, .. },
+            Some(image),
+            Scene::Board(board),
+            Some(Memory { target: MemoryTarget::Post(post_id), .. }),
+        ) = (&content.draft, &content.image, &prepared.scene, prepared.memory)
         else {
             return Err(ActionError::Invalid("an image_post task reached publishing without its image".into()));
         };

@@ -8,10 +8,12 @@
 //! through it). Code that chooses a kind to enqueue names it (`COMMENT.task(…)`); nothing else matches
 //! on kinds.
 
+pub mod browse;
 pub mod comment;
 pub mod image_post;
 pub mod offline;
 pub mod post;
+pub mod reflect;
 pub mod reply;
 pub mod target;
 pub mod vote;
@@ -70,8 +72,14 @@ pub trait Action: Send + Sync + 'static {
     /// Its name, as stored in `persona_tasks.task_type` and used in the admin API's paths.
     fn name(&self) -> &'static str;
 
-    /// What it acts on (a task names exactly one of these).
+    /// What it acts on (a task names exactly one of these); none for work on no target (a session).
     fn targets(&self) -> &'static [TargetKind];
+
+    /// Whether it is an action people see (a post, a comment, a vote), held to the persona's hourly
+    /// cap; a session or a reflection is not.
+    fn is_action(&self) -> bool {
+        true
+    }
 
     /// Whether it is an original post: it then counts against `PERSONA_MAX_POSTS_PER_DAY` too, and
     /// only one is queued per persona at a time.
@@ -84,13 +92,14 @@ pub trait Action: Send + Sync + 'static {
         false
     }
 
-    /// Loads what the persona looks at, or says why the task no longer applies.
+    /// Loads what the persona looks at (at the engine's clock), or says why the task no longer applies.
     async fn observe(
         &self,
         db: &tokio_postgres::Client,
         task: &Task,
-        target: Target,
+        target: Option<Target>,
         persona: &Persona,
+        engine: &Engine,
     ) -> Result<Prepared, ActionError>;
 
     /// What the model is asked: the instructions after the context (with the length and stance drawn
@@ -120,6 +129,12 @@ pub trait Action: Send + Sync + 'static {
         _usage: &mut Usage,
     ) -> Result<Content, ActionError> {
         Ok(Content { draft, image: None })
+    }
+
+    /// What publishing this sets in motion, enqueued in the same transaction (the tasks a session
+    /// chose, with notes on what it chose and refused for the task's decisions). `seed` is the task's.
+    fn sets_off(&self, _engine: &Engine, _task: &Task, _prepared: &Prepared, _content: &Content, _seed: u64) -> SetOff {
+        SetOff::default()
     }
 
     /// Writes the content row and the memory row inside `tx`.
@@ -162,6 +177,11 @@ impl Kind {
     /// The fields a request names its target with (`post_id`, …).
     pub fn target_fields(self) -> Vec<&'static str> {
         self.0.targets().iter().map(|t| t.field()).collect()
+    }
+
+    /// Whether it is held to the hourly cap (see [`Action::is_action`]).
+    pub fn is_action(self) -> bool {
+        self.0.is_action()
     }
 
     /// Whether it is an original post (see [`Action::is_post`]).
@@ -224,6 +244,7 @@ impl Kind {
             target: target.into(),
             scheduled_at: at,
             payload: serde_json::json!({}),
+            origin_task_id: None,
         }
     }
 }
@@ -287,6 +308,10 @@ pub const REPLY: Kind = Kind::new(&reply::Reply);
 pub const VOTE: Kind = Kind::new(&vote::Vote);
 /// A post showing a generated image.
 pub const IMAGE_POST: Kind = Kind::new(&image_post::ImagePost);
+/// A session: the persona looks around and chooses what to do, often nothing.
+pub const BROWSE: Kind = Kind::new(&browse::Browse);
+/// The persona rewrites the note it keeps on what it has been up to (its long-term memory).
+pub const REFLECT: Kind = Kind::new(&reflect::Reflect);
 
 /// The kinds an engine knows, found by name.
 #[derive(Debug, Clone)]
@@ -297,7 +322,7 @@ pub struct Registry {
 impl Registry {
     /// Every kind this build ships.
     pub fn standard() -> Self {
-        Self { kinds: vec![COMMENT, POST, REPLY, VOTE, IMAGE_POST] }
+        Self { kinds: vec![COMMENT, POST, REPLY, VOTE, IMAGE_POST, BROWSE, REFLECT] }
     }
 
     /// This registry with `kind` added (a kind of one's own, or a test's).
@@ -328,15 +353,22 @@ impl Registry {
     }
 }
 
+/// The memory row that marks an action done: the persona does it once per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Where the memory goes.
+    pub target: MemoryTarget,
+    /// `commented`, `posted`, `voted` or `replied`.
+    pub action: &'static str,
+}
+
 /// What an action prepared: the scene and the memory that marks it done.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// What the persona looks at.
     pub scene: Scene,
-    /// Where the memory goes.
-    pub memory_target: MemoryTarget,
-    /// `commented`, `posted`, `voted` or `replied`.
-    pub memory_action: &'static str,
+    /// The memory that marks it done (none for what may be done any number of times, like a session).
+    pub memory: Option<Memory>,
     /// For a reply into a thread: where it goes, for the conversation limits.
     pub reply_spot: Option<ReplySpot>,
 }
@@ -363,6 +395,15 @@ pub struct Content {
     pub draft: Draft,
     /// The image, for image posts.
     pub image: Option<StoredImage>,
+}
+
+/// What a published task sets in motion.
+#[derive(Debug, Clone, Default)]
+pub struct SetOff {
+    /// Tasks to enqueue with it.
+    pub tasks: Vec<NewTask>,
+    /// Notes for the task's decisions.
+    pub notes: Vec<serde_json::Value>,
 }
 
 /// What a publish wrote.
@@ -450,9 +491,12 @@ pub async fn remember(
     prepared: &Prepared,
     now: DateTime<Utc>,
 ) -> Result<(), ActionError> {
-    if memory::record(tx, task.persona_id, prepared.memory_target, prepared.memory_action, task.id, now).await? {
+    let Some(m) = prepared.memory else {
+        return Ok(());
+    };
+    if memory::record(tx, task.persona_id, m.target, m.action, task.id, now).await? {
         Ok(())
     } else {
-        Err(ActionError::Skip(format!("persona already {} on this target", prepared.memory_action)))
+        Err(ActionError::Skip(format!("persona already {} on this target", m.action)))
     }
 }

@@ -15,10 +15,11 @@ use crate::ai::{Disposition, Usage};
 use crate::db::content;
 use crate::db::memory;
 use crate::db::personas;
+use crate::db::sessions::{self, Other};
 use crate::db::tasks::Outcome;
 use crate::db::{self as database, DbError};
 use crate::engine::Engine;
-use crate::persona::History;
+use crate::persona::{History, Written, relationships};
 use crate::persona::limits::Work;
 use crate::prompt::{Budget, estimate_tokens};
 use crate::queue::{Failure, QueueError, Task, TaskStatus};
@@ -225,7 +226,11 @@ async fn attempt(
     let kind: Kind = engine.kinds.find(&task.task_type)?;
     let action = kind.action();
     let target = match task.target().map_err(ActionError::Invalid)? {
-        Some(target) if kind.takes(target.kind()) => target,
+        Some(target) if kind.takes(target.kind()) => Some(target),
+        None if kind.target_fields().is_empty() => None,
+        Some(_) if kind.target_fields().is_empty() => {
+            return Err(ActionError::Invalid(format!("a {kind} task takes no post, comment or board")));
+        }
         _ => {
             return Err(ActionError::Invalid(format!("a {kind} task needs a {}", kind.target_fields().join(" or a "))));
         }
@@ -238,9 +243,11 @@ async fn attempt(
         if !persona.is_active {
             return Err(ActionError::Skip("persona is paused".into()));
         }
-        let prepared = action.observe(&db, task, target, &persona).await?;
-        if memory::has(&**db, persona.id, prepared.memory_target, prepared.memory_action).await? {
-            return Err(ActionError::Skip(format!("persona already {} on this target", prepared.memory_action)));
+        let prepared = action.observe(&db, task, target, &persona, engine).await?;
+        if let Some(m) = prepared.memory
+            && memory::has(&**db, persona.id, m.target, m.action).await?
+        {
+            return Err(ActionError::Skip(format!("persona already {} on this target", m.action)));
         }
         // A cheap early look at the conversation limits, before paying for a model call; the
         // authoritative check comes under the thread's lock in the publishing transaction.
@@ -255,10 +262,22 @@ async fn attempt(
             && prepared.scene.comment().is_some_and(|c| matches!(c.author, crate::context::Author::Human { .. }));
         let forced = task.payload.get("forced").and_then(serde_json::Value::as_bool) == Some(true);
         let work = if answers_a_person || forced { Work::Priority } else { Work::Own };
-        if let Err(reached) = engine.settings.limits.check(&activity, work, kind.is_post(), now) {
+        if kind.is_action()
+            && let Err(reached) = engine.settings.limits.check(&activity, work, kind.is_post(), now)
+        {
             return Err(ActionError::Reschedule { at: reached.at, reason: reached.reason });
         }
-        let history = History { recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await? };
+        let landed = sessions::texts_that_landed(&**db, persona.id, now - Duration::days(30), 4).await?;
+        let history = History {
+            recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await?,
+            // Only what still passes the style gate becomes an example, whatever it earned.
+            landed: landed
+                .into_iter()
+                .filter(|(_, text, _)| crate::style::marks(text).is_empty())
+                .map(|(kind, text, _)| Written { kind: written_kind(&kind), text })
+                .collect(),
+            summary: sessions::summary(&**db, persona.id).await?.map(|(text, _)| text),
+        };
         let instructions = operator_instructions(&**db, task, now, decisions).await?;
         // What every persona wrote on this board lately: a draft must not nearly repeat anyone.
         let board_texts = match prepared.scene.board_id() {
@@ -269,6 +288,7 @@ async fn attempt(
     }; // the connection goes back to the pool for the slow model call
 
     let seed = seed_of(task.id);
+    let mut stance = None;
     let draft = match action.decide(&persona, &prepared.scene, seed) {
         Some((draft, why)) => {
             decisions.push(
@@ -278,6 +298,7 @@ async fn attempt(
         }
         None => {
             let ask = action.ask(&prepared.scene, &persona, seed);
+            stance = ask.brief.map(|b| b.stance);
             let prompt = kind.prompt_for(
                 &ask,
                 &persona,
@@ -326,6 +347,18 @@ async fn attempt(
     let published = action.publish(&tx, task, &persona, &prepared, &content, now).await?;
     decisions
         .push(json!({ "at": now, "stage": "publish", "verdict": "published", "result_type": published.result_type }));
+    // Whoever the persona answered or voted on, it now feels a little differently about.
+    if let Some(author) = prepared.scene.comment().map(|c| &c.author).or(prepared.scene.post().map(|p| &p.author))
+        && author.persona_id() != Some(persona.id)
+        && let Some(delta) = relationships::delta(&content.draft, stance)
+    {
+        sessions::relate(&tx, persona.id, Other::of(author), delta, now).await?;
+    }
+    let set_off = action.sets_off(engine, task, &prepared, &content, seed);
+    if !set_off.tasks.is_empty() {
+        engine.queue.enqueue(&tx, &set_off.tasks).await?;
+    }
+    decisions.extend(set_off.notes);
     let follow_ups = conversation::follow_ups(&tx, engine, &persona, &prepared, &content, &published, now).await?;
     if !follow_ups.is_empty() {
         engine.queue.enqueue(&tx, &follow_ups).await?;
@@ -350,6 +383,14 @@ async fn attempt(
         .await?;
     tx.commit().await?;
     Ok(published)
+}
+
+fn written_kind(kind: &str) -> &'static str {
+    match kind {
+        "post" => "post",
+        "comment" => "comment",
+        _ => "reply",
+    }
 }
 
 /// The operator's instructions for the task: only what the admin API or the CLI recorded for it. A

@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::offline::Writer;
 use super::target::{self, Live};
-use super::{Action, ActionError, Content, Prepared, Published, content_id, remember};
+use super::{Action, ActionError, Content, Memory, Prepared, Published, content_id, remember};
 use crate::ai::parse::{self, Draft, ParseError, limits};
 use crate::context::Scene;
+use crate::engine::Engine;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
@@ -24,15 +25,14 @@ pub struct Post;
 pub(super) async fn observe_board(
     db: &tokio_postgres::Client,
     task: &Task,
-    target: Target,
+    target: Option<Target>,
 ) -> Result<Prepared, ActionError> {
     let Live::Board(board) = target::for_task(db, target).await? else {
         return Err(ActionError::Invalid(format!("a {} task needs a board_id", task.task_type)));
     };
     Ok(Prepared {
         scene: Scene::Board(board),
-        memory_target: MemoryTarget::Post(content_id(task, "post")),
-        memory_action: "posted",
+        memory: Some(Memory { target: MemoryTarget::Post(content_id(task, "post")), action: "posted" }),
         reply_spot: None,
     })
 }
@@ -55,8 +55,9 @@ impl Action for Post {
         &self,
         db: &tokio_postgres::Client,
         task: &Task,
-        target: Target,
+        target: Option<Target>,
         _persona: &Persona,
+        _engine: &Engine,
     ) -> Result<Prepared, ActionError> {
         observe_board(db, task, target).await
     }
@@ -101,8 +102,8 @@ impl Action for Post {
         content: &Content,
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let (Draft::Post { title, body }, Scene::Board(board), MemoryTarget::Post(post_id)) =
-            (&content.draft, &prepared.scene, prepared.memory_target)
+        let (Draft::Post { title, body }, Scene::Board(board), Some(Memory { target: MemoryTarget::Post(post_id), .. })) =
+            (&content.draft, &prepared.scene, prepared.memory)
         else {
             return Err(ActionError::Invalid("a post task produced something other than a post".into()));
         };

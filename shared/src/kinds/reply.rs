@@ -7,9 +7,10 @@ use serde_json::json;
 use super::conversation::ReplySpot;
 use super::offline::Writer;
 use super::target::{self, Live};
-use super::{Action, ActionError, Content, Prepared, Published, content_id, remember};
+use super::{Action, ActionError, Content, Memory, Prepared, Published, content_id, remember};
 use crate::ai::parse::{self, Draft, ParseError, limits};
 use crate::context::Scene;
+use crate::engine::Engine;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
@@ -34,8 +35,9 @@ impl Action for Reply {
         &self,
         db: &tokio_postgres::Client,
         _task: &Task,
-        target: Target,
+        target: Option<Target>,
         persona: &Persona,
+        _engine: &Engine,
     ) -> Result<Prepared, ActionError> {
         let Live::Comment(comment, post) = target::for_task(db, target).await? else {
             return Err(ActionError::Invalid("a reply task needs a comment_id".into()));
@@ -52,8 +54,7 @@ impl Action for Reply {
         });
         Ok(Prepared {
             scene: Scene::Thread(thread),
-            memory_target: MemoryTarget::Comment(comment_id),
-            memory_action: "replied",
+            memory: Some(Memory { target: MemoryTarget::Comment(comment_id), action: "replied" }),
             reply_spot,
         })
     }

@@ -87,7 +87,8 @@ async fn live_post(c: &impl GenericClient, id: Uuid) -> Result<Result<PostRecord
 }
 
 /// `target` for a task about to act on it, or the skip that says why it cannot.
-pub async fn for_task(c: &impl GenericClient, target: Target) -> Result<Live, ActionError> {
+pub async fn for_task(c: &impl GenericClient, target: Option<Target>) -> Result<Live, ActionError> {
+    let target = target.ok_or_else(|| ActionError::Invalid("the task names no target".into()))?;
     live(c, target, bounds::BOARD_TITLES).await?.map_err(|gone| ActionError::Skip(gone.to_string()))
 }
 

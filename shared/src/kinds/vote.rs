@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::offline::Writer;
 use super::target::{self, Live};
-use super::{Action, ActionError, Content, Prepared, Published, remember};
+use super::{Action, ActionError, Content, Memory, Prepared, Published, remember};
 use crate::ai::parse::{self, Draft, ParseError, VoteDirection};
 use crate::context::Scene;
+use crate::engine::Engine;
 use crate::db::content::{self, VoteTarget};
 use crate::db::memory::MemoryTarget;
 use crate::persona::Persona;
@@ -41,8 +42,9 @@ impl Action for Vote {
         &self,
         db: &tokio_postgres::Client,
         _task: &Task,
-        target: Target,
+        target: Option<Target>,
         persona: &Persona,
+        _engine: &Engine,
     ) -> Result<Prepared, ActionError> {
         match target::for_task(db, target).await? {
             Live::Comment(comment, post) => {
@@ -52,8 +54,7 @@ impl Action for Vote {
                 let comment_id = comment.view.id;
                 Ok(Prepared {
                     scene: Scene::Thread(target::thread_scene(db, comment, post).await?),
-                    memory_target: MemoryTarget::Comment(comment_id),
-                    memory_action: "voted",
+                    memory: Some(Memory { target: MemoryTarget::Comment(comment_id), action: "voted" }),
                     reply_spot: None,
                 })
             }
@@ -64,8 +65,7 @@ impl Action for Vote {
                 let post_id = post.view.id;
                 Ok(Prepared {
                     scene: Scene::Post(target::post_scene(db, post).await?),
-                    memory_target: MemoryTarget::Post(post_id),
-                    memory_action: "voted",
+                    memory: Some(Memory { target: MemoryTarget::Post(post_id), action: "voted" }),
                     reply_spot: None,
                 })
             }
@@ -96,17 +96,13 @@ impl Action for Vote {
         let (text, topics) = match scene {
             Scene::Post(p) => (format!("{} {}", p.post.title, p.post.body), p.post.board_topics.clone()),
             Scene::Thread(t) => (t.target.body.clone(), t.post.board_topics.clone()),
-            Scene::Board(_) => return None,
+            Scene::Board(_) | Scene::Feed(_) | Scene::Reflection(_) => return None,
         };
-        let words: Vec<String> =
-            text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).map(str::to_lowercase).collect();
-        let interests: Vec<String> = persona.interests.iter().map(|i| i.to_lowercase()).collect();
-        let in_topics = interests.iter().any(|i| topics.iter().any(|t| t.to_lowercase() == *i));
-        let in_text = interests.iter().filter(|i| i.split_whitespace().all(|w| words.iter().any(|x| x == w))).count();
-        let interest = u8::from(in_topics) + u8::from(in_text > 0);
+        let words = text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).count();
+        let interest = crate::persona::interest(persona, &topics, &text);
         let answers_me = matches!(scene, Scene::Thread(t)
             if t.ancestors.last().and_then(|c| c.author.persona_id()) == Some(persona.id));
-        let substantial = words.len() >= 8;
+        let substantial = words >= 8;
         // A little noise, as people have: the same persona does not always vote the same way.
         let coin = (crate::stable::hash(&[&seed.to_le_bytes(), b"vote"]) % 100) as u8;
         let decided = match (voice::voting(persona), interest) {
@@ -149,9 +145,10 @@ impl Action for Vote {
         let Some(value) = direction.value() else {
             return Ok(Published { result_id: None, result_type: None });
         };
-        let target = match prepared.memory_target {
-            MemoryTarget::Post(id) => VoteTarget::Post(id),
-            MemoryTarget::Comment(id) => VoteTarget::Comment(id),
+        let target = match prepared.memory.map(|m| m.target) {
+            Some(MemoryTarget::Post(id)) => VoteTarget::Post(id),
+            Some(MemoryTarget::Comment(id)) => VoteTarget::Comment(id),
+            None => return Err(ActionError::Invalid("a vote task has no target".into())),
         };
         match content::insert_vote(tx, persona.id, target, value, now).await? {
             Some(id) => Ok(Published { result_id: Some(id), result_type: Some("vote") }),

@@ -100,7 +100,8 @@ impl Moderation {
     pub fn check(&self, draft: &Draft, known_names: &HashSet<String>) -> Vec<Finding> {
         let text = draft.visible_text();
         let mut findings = Vec::new();
-        if matches!(draft, Draft::Vote { .. } | Draft::NoReply) {
+        // Nothing anyone reads: a vote, a decision not to reply, a session's choices, a private note.
+        if matches!(draft, Draft::Vote { .. } | Draft::NoReply | Draft::Session { .. } | Draft::Note { .. }) {
             return findings;
         }
         if text.trim().is_empty() {

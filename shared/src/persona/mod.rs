@@ -2,6 +2,8 @@
 //! how the selector picks among them.
 
 pub mod limits;
+pub mod relationships;
+pub mod rhythm;
 pub mod selector;
 
 use serde::Serialize;
@@ -13,6 +15,11 @@ pub use crate::db::personas::{Persona, Written};
 pub struct History {
     /// The persona's own recent published posts, comments and replies, newest first.
     pub recent: Vec<Written>,
+    /// What of its own people liked most lately (votes, and answers counted more), best first; nothing
+    /// downvoted.
+    pub landed: Vec<Written>,
+    /// Its long-term memory: the note it keeps on what it has been up to.
+    pub summary: Option<String>,
 }
 
 impl History {
@@ -35,4 +42,15 @@ impl History {
         }
         openings
     }
+}
+
+/// How much `text` on a board with `topics` is in `persona`'s interests: 0 not at all, 1 by the board's
+/// topics or by the text, 2 by both.
+pub fn interest(persona: &Persona, topics: &[String], text: &str) -> u8 {
+    let words: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).map(str::to_lowercase).collect();
+    let interests: Vec<String> = persona.interests.iter().map(|i| i.to_lowercase()).collect();
+    let in_topics = interests.iter().any(|i| topics.iter().any(|t| t.to_lowercase() == *i));
+    let in_text = interests.iter().any(|i| i.split_whitespace().all(|w| words.iter().any(|x| x == w)));
+    u8::from(in_topics) + u8::from(in_text)
 }

@@ -4,7 +4,9 @@
 //! fits a hard budget of input tokens, however crowded the thread.
 
 use crate::ai::{OfflineAnswer, Prompt};
-use crate::context::{Author, BoardView, CommentView, PostContext, PostView, Scene, ThreadContext};
+use crate::context::{
+    Author, BoardView, CommentView, FeedView, Labelled, PostContext, PostView, ReflectionView, Scene, ThreadContext,
+};
 use crate::persona::{History, Persona};
 use crate::voice::Brief;
 
@@ -145,6 +147,9 @@ fn system_prompt(input: &PromptInput<'_>, budget: &Budget) -> String {
     if !persona.interests.is_empty() {
         s.push_str(&format!("You care about {}.\n", persona.interests.join(", ")));
     }
+    if let Some(summary) = input.history.summary.as_deref().filter(|s| !s.trim().is_empty()) {
+        s.push_str(&format!("Your own notes on what you have been up to lately: {}\n", truncate(summary, 600)));
+    }
     if input.ask.writing {
         // Habits, not rules: applied every time they would read as a tic. What a persona never or
         // always does stays a rule.
@@ -183,12 +188,18 @@ fn examples(input: &PromptInput<'_>, budget_tokens: usize) -> String {
     let in_scene = input.scene.corpus();
     let mut chosen: Vec<(&str, String)> =
         input.persona.voice_bank.iter().map(|t| ("own words", truncate(t, 280))).collect();
+    let not_in_scene = |w: &&crate::persona::Written| !in_scene.iter().any(|s| s.trim() == w.text.trim());
+    // What landed with people comes before what is merely recent (learning from engagement); at most
+    // two of each, never the same text twice.
+    let landed: Vec<&crate::persona::Written> = input.history.landed.iter().filter(not_in_scene).take(2).collect();
+    chosen.extend(landed.iter().map(|w| (w.kind, truncate(&w.text, 280))));
     chosen.extend(
         input
             .history
             .recent
             .iter()
-            .filter(|w| !in_scene.iter().any(|s| s.trim() == w.text.trim()))
+            .filter(not_in_scene)
+            .filter(|w| !landed.iter().any(|l| l.text == w.text))
             .take(2)
             .map(|w| (w.kind, truncate(&w.text, 280))),
     );
@@ -332,6 +343,8 @@ fn context(input: &PromptInput<'_>, budget: usize) -> String {
         Scene::Board(board) => context_of_board(board, &mut remaining),
         Scene::Post(post) => context_of_post(post, input.persona, &mut remaining),
         Scene::Thread(thread) => context_of_thread(thread, input.persona, &mut remaining),
+        Scene::Feed(feed) => context_of_feed(feed, input.persona, &mut remaining),
+        Scene::Reflection(view) => context_of_reflection(view, &mut remaining),
     }
 }
 
@@ -424,6 +437,80 @@ fn context_of_thread(thread: &ThreadContext, persona: &Persona, remaining: &mut 
 const ANCESTORS_HEADING: &str = "\nThe conversation so far, oldest first:\n";
 const OMITTED: &str = "(earlier replies omitted)\n";
 const TARGET_HEADING: &str = "The comment in question:";
+
+/// A session: who answered the persona, its feed with ids to choose by, the boards it may post on.
+fn context_of_feed(feed: &FeedView, me: &Persona, remaining: &mut usize) -> String {
+    let mut out = String::new();
+    let labels = feed.labels();
+    let label_of = |thing: Labelled| labels.iter().find(|(_, t)| *t == thing).map(|(l, _)| l.as_str()).unwrap_or("");
+    let notices: Vec<String> = feed
+        .notices
+        .iter()
+        .map(|n| {
+            let c = &n.notice.comment;
+            let on = match &n.notice.answers {
+                Some(mine) => format!("your comment \"{}\"", as_data(&truncate(mine, 80)).replace('"', "'")),
+                None => "your post".to_owned(),
+            };
+            format!(
+                "<comment id=\"{}\" author=\"{}\" replying_to=\"{on}\" post=\"{}\">{}</comment>",
+                label_of(Labelled::Comment(c.id)),
+                author_label(&c.author, None),
+                as_data(&truncate(&n.notice.post_title, 80)).replace('"', "'"),
+                as_data(&truncate(&c.body, 300))
+            )
+        })
+        .collect();
+    add_while_fits(&mut out, "People answering you (newest first):", &notices, remaining, "notifications");
+    let posts: Vec<String> = feed
+        .posts
+        .iter()
+        .map(|p| {
+            let post = &p.feed.post;
+            let mut item = format!(
+                "<post id=\"{}\" board=\"{}\" author=\"{}\" score=\"{}\" comments=\"{}\">\nTitle: {}\n{}\n</post>",
+                label_of(Labelled::Post(post.id)),
+                post.board_name.replace('"', "'"),
+                author_label(&post.author, None),
+                p.feed.score,
+                p.feed.comments,
+                as_data(post.title.trim()),
+                as_data(&truncate(&post.body, 280))
+            );
+            for c in &p.feed.shown {
+                let who = if c.author.persona_id() == Some(me.id) { "you".to_owned() } else { author_label(&c.author, Some(&post.author)) };
+                item.push_str(&format!(
+                    "\n  <comment id=\"{}\" author=\"{who}\">{}</comment>",
+                    label_of(Labelled::Comment(c.id)),
+                    as_data(&truncate(&c.body, 200))
+                ));
+            }
+            item
+        })
+        .collect();
+    add_while_fits(&mut out, "Your feed:", &posts, remaining, "posts");
+    if !feed.boards.is_empty() {
+        let boards: Vec<String> = feed
+            .boards
+            .iter()
+            .map(|b| format!("{} {} ({})", label_of(Labelled::Board(b.id)), b.name, b.topics.join(", ")))
+            .collect();
+        charge(&mut out, &format!("\nBoards you could post on: {}\n", boards.join("; ")), remaining);
+    }
+    out
+}
+
+/// The persona's own writing, for the note it keeps for itself.
+fn context_of_reflection(view: &ReflectionView, remaining: &mut usize) -> String {
+    let mut out = String::new();
+    if let Some(previous) = &view.previous {
+        charge(&mut out, &format!("Your note to yourself so far:\n<example>{}</example>\n", as_data(previous)), remaining);
+    }
+    let texts: Vec<String> =
+        view.texts.iter().map(|t| format!("<example>{}</example>", as_data(&truncate(t, 400)))).collect();
+    add_while_fits(&mut out, "What you wrote lately, newest first:", &texts, remaining, "texts");
+    out
+}
 
 fn context_of_board(board: &BoardView, remaining: &mut usize) -> String {
     let mut out = format!("Board: {}. {}\nTopics: {}\n", board.name, board.description.trim(), board.topics.join(", "));

@@ -14,8 +14,9 @@ use shared::context::Scene;
 use shared::db::Type;
 use shared::db::content;
 use shared::db::memory::MemoryTarget;
+use shared::engine::Engine;
 use shared::kinds::target::{self, Live};
-use shared::kinds::{Action, ActionError, Content, Kind, Prepared, Published, Registry, content_id, remember};
+use shared::kinds::{Action, ActionError, Content, Kind, Memory, Prepared, Published, Registry, content_id, remember};
 use shared::persona::Persona;
 use shared::prompt::{Ask, text_field};
 use shared::queue::{Target, TargetKind, Task, TaskStatus};
@@ -45,8 +46,9 @@ impl Action for Shout {
         &self,
         db: &tokio_postgres::Client,
         _task: &Task,
-        target: Target,
+        target: Option<Target>,
         _persona: &Persona,
+        _engine: &Engine,
     ) -> Result<Prepared, ActionError> {
         let Live::Post(post) = target::for_task(db, target).await? else {
             return Err(ActionError::Invalid("a shout needs a post".into()));
@@ -54,8 +56,7 @@ impl Action for Shout {
         let id = post.view.id;
         Ok(Prepared {
             scene: Scene::Post(target::post_scene(db, post).await?),
-            memory_target: MemoryTarget::Post(id),
-            memory_action: "commented",
+            memory: Some(Memory { target: MemoryTarget::Post(id), action: "commented" }),
             reply_spot: None,
         })
     }

@@ -14,7 +14,7 @@ use crate::display::{self, Created};
 use crate::seed::{self, CommentRow, PostRow};
 use shared::clock::{Clock, ManualClock};
 use shared::db::DbError;
-use shared::db::planner as planner_reads;
+use shared::db::sessions;
 use shared::engine::Engine;
 use shared::kinds::offline::Writer;
 use shared::planner::{self, PlanError};
@@ -130,7 +130,8 @@ pub async fn run(
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let started = clock.now();
     let end = started + Duration::hours(i64::from(config.hours));
-    let boards = planner_reads::boards(&**engine.pool.get().await?).await?;
+    let boards: Vec<(uuid::Uuid, Vec<String>)> =
+        sessions::boards(&**engine.pool.get().await?).await?.into_iter().map(|(id, _, topics)| (id, topics)).collect();
     let mut scheduled: Vec<(DateTime<Utc>, HumanAction)> = Vec::new();
     let mut outcome = SimOutcome { started, ended: end, hours: Vec::new(), human_replies: 0, human_posts: 0 };
     let mut hour_start = started;

@@ -1,0 +1,341 @@
+//! A session: the persona comes by, looks at who answered it and at its feed, and chooses what to do —
+//! often nothing. Perceive (notifications first, then its boards' posts ranked by a hot score weighted
+//! by its interests and its relationships, leaving out what it was shown before), decide (one structured
+//! call, or the offline policy of the same shape), act (the chosen tasks enqueued in the same
+//! transaction, each naming the session in `origin_task_id`, through the queue's dedupe and, when they
+//! run, the persona's limits). What it was shown is remembered (`viewed`), so the next session shows
+//! something else.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Action, ActionError, Content, Prepared, Published, SetOff};
+use super::{COMMENT, IMAGE_POST, POST, REFLECT, REPLY, VOTE};
+use crate::ai::parse::{self, Choice, Draft, ParseError};
+use crate::context::{
+    Author, BoardOption, FeedPost, FeedView, Labelled, Other, Scene, SeenNotice, SeenPost,
+};
+use crate::db::{personas, sessions};
+use crate::engine::Engine;
+use crate::persona::relationships::hundredths;
+use crate::persona::{Persona, interest, rhythm};
+use crate::prompt::Ask;
+use crate::queue::{NewTask, Target, TargetKind, Task};
+
+/// How far back a session looks.
+const LOOKBACK_HOURS: i64 = 48;
+/// Notifications shown at most.
+const NOTICES: i64 = 6;
+/// Posts read to rank the feed.
+const FEED_CANDIDATES: i64 = 40;
+/// Posts shown.
+const FEED_SHOWN: usize = 6;
+/// Comments shown under each post.
+const COMMENTS_PER_POST: i64 = 2;
+/// Boards offered for a post.
+const BOARDS_SHOWN: usize = 3;
+/// Actions after which the persona's long-term memory is refreshed.
+pub const REFLECT_EVERY: i64 = 12;
+
+/// The `browse` kind.
+pub struct Browse;
+
+/// The hot score of a feed post for `persona`: engagement over age (like a forum's front page), times
+/// how much it is in the persona's interests and how it feels about the author. A post nobody has been
+/// shown after an hour is lifted, so nothing goes unseen because it started quiet.
+fn hot(post: &FeedPost, interest: u8, affinity: i16, now: DateTime<Utc>) -> f64 {
+    let age_hours = (now - post.post.created_at).num_minutes().max(0) as f64 / 60.0;
+    let engagement = (post.score.max(0) as f64 + 2.0 * post.comments as f64 + 1.0).powf(0.8);
+    let base = engagement / (age_hours + 2.0).powf(1.5);
+    let interest = [0.25, 1.0, 1.8][usize::from(interest.min(2))];
+    let relationship = 1.0 + f64::from(affinity) / 100.0;
+    let unseen = if post.views == 0 && post.comments == 0 && age_hours >= 1.0 { 3.0 } else { 1.0 };
+    base * interest * relationship.max(0.1) * unseen
+}
+
+fn affinity_of(known: &std::collections::HashMap<Other, f32>, author: &Author) -> i16 {
+    known.get(&Other::of(author)).map(|a| hundredths(*a)).unwrap_or(0)
+}
+
+#[async_trait]
+impl Action for Browse {
+    fn name(&self) -> &'static str {
+        "browse"
+    }
+
+    fn targets(&self) -> &'static [TargetKind] {
+        &[]
+    }
+
+    fn is_action(&self) -> bool {
+        false
+    }
+
+    async fn observe(
+        &self,
+        db: &tokio_postgres::Client,
+        _task: &Task,
+        _target: Option<Target>,
+        persona: &Persona,
+        engine: &Engine,
+    ) -> Result<Prepared, ActionError> {
+        let now = engine.clock.now();
+        let since = now - Duration::hours(LOOKBACK_HOURS);
+        let known = sessions::affinities(db, persona.id).await?;
+        let notices = sessions::notifications(db, persona.id, since, now, NOTICES)
+            .await?
+            .into_iter()
+            .map(|notice| {
+                let affinity = affinity_of(&known, &notice.comment.author);
+                SeenNotice { notice, affinity }
+            })
+            .collect();
+        let mut posts: Vec<SeenPost> = sessions::feed(db, persona.id, since, now, FEED_CANDIDATES, COMMENTS_PER_POST)
+            .await?
+            .into_iter()
+            .map(|feed| {
+                let text = format!("{} {}", feed.post.title, feed.post.body);
+                let interest = interest(persona, &feed.post.board_topics, &text);
+                let affinity = affinity_of(&known, &feed.post.author);
+                SeenPost { feed, affinity, interest }
+            })
+            .collect();
+        posts.sort_by(|a, b| {
+            hot(&b.feed, b.interest, b.affinity, now)
+                .total_cmp(&hot(&a.feed, a.interest, a.affinity, now))
+                .then(a.feed.post.id.cmp(&b.feed.post.id))
+        });
+        posts.truncate(FEED_SHOWN);
+
+        let activity = personas::activity(db, persona.id, now).await?;
+        let limits = engine.settings.limits;
+        let may_post = activity.posts_last_day < i64::from(limits.posts_per_day)
+            && !sessions::post_queued(db, persona.id, &[POST.name(), IMAGE_POST.name()]).await?;
+        let boards = if may_post {
+            let landed = sessions::boards_that_landed(db, persona.id, now - Duration::days(30)).await?;
+            let mut boards: Vec<(u8, BoardOption)> = sessions::boards(db)
+                .await?
+                .into_iter()
+                .map(|(id, name, topics)| {
+                    let fit = interest(persona, &topics, "");
+                    let landed = landed.get(&id).copied().unwrap_or(0.0).round() as i64;
+                    (fit, BoardOption { id, name, topics, landed })
+                })
+                .filter(|(fit, b)| *fit > 0 || b.landed > 0)
+                .collect();
+            boards.sort_by(|(fa, a), (fb, b)| (fb, b.landed).cmp(&(fa, a.landed)).then(a.id.cmp(&b.id)));
+            boards.into_iter().take(BOARDS_SHOWN).map(|(_, b)| b).collect()
+        } else {
+            Vec::new()
+        };
+        let covered = sessions::summary(db, persona.id).await?.map(|(_, n)| i64::from(n)).unwrap_or(0);
+        let reflection_due = sessions::actions_ever(db, persona.id).await? - covered >= REFLECT_EVERY;
+        Ok(Prepared {
+            scene: Scene::Feed(FeedView {
+                notices,
+                posts,
+                boards,
+                actions_left: limits.actions_left(&activity, crate::persona::limits::Work::Own),
+                reflection_due,
+            }),
+            memory: None,
+            reply_spot: None,
+        })
+    }
+
+    fn ask(&self, _scene: &Scene, persona: &Persona, _seed: u64) -> Ask {
+        let most = rhythm::appetite(persona);
+        Ask::decision(
+            format!(
+                "You have a few minutes on the forum. Decide what, if anything, you do now. Most visits people \
+                 read and move on; when someone answered you, you usually answer back. Choose at most {most}: \
+                 \"reply\" to a comment (an N or C id), \"comment\" on a post (a P id), \"vote\" on a post or a \
+                 comment, \"post\" something of your own on a board (a B id). Give each a short reason in your \
+                 own words. Use only the ids shown above. An empty list means you just read."
+            ),
+            json!({
+                "type": "OBJECT",
+                "properties": {
+                    "actions": {
+                        "type": "ARRAY",
+                        "items": {
+                            "type": "OBJECT",
+                            "properties": {
+                                "action": { "type": "STRING", "enum": ["reply", "comment", "vote", "post"] },
+                                "on": { "type": "STRING", "description": "the id shown, like N1, P2, C3 or B1" },
+                                "why": { "type": "STRING" }
+                            },
+                            "required": ["action", "on", "why"]
+                        }
+                    }
+                },
+                "required": ["actions"]
+            }),
+        )
+    }
+
+    /// Nothing new to look at: the session ends without a model call.
+    fn decide(&self, _persona: &Persona, scene: &Scene, _seed: u64) -> Option<(Draft, String)> {
+        match scene {
+            Scene::Feed(f) if f.notices.is_empty() && f.posts.is_empty() && f.boards.is_empty() => {
+                Some((Draft::Session { choices: Vec::new() }, "nothing new to read".into()))
+            }
+            _ => None,
+        }
+    }
+
+    fn parse(&self, answer: &str, _persona: &Persona) -> Result<Draft, ParseError> {
+        Ok(Draft::Session { choices: parse::choices(&parse::json_object(answer)?)? })
+    }
+
+    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
+        let Scene::Feed(feed) = scene else {
+            return json!({ "actions": [] });
+        };
+        let actions: Vec<serde_json::Value> = offline_policy(persona, feed, seed)
+            .into_iter()
+            .map(|c| json!({ "action": c.action, "on": c.on, "why": c.why }))
+            .collect();
+        json!({ "actions": actions })
+    }
+
+    fn sets_off(&self, engine: &Engine, task: &Task, prepared: &Prepared, content: &Content, seed: u64) -> SetOff {
+        let (Scene::Feed(feed), Draft::Session { choices }) = (&prepared.scene, &content.draft) else {
+            return SetOff::default();
+        };
+        let now = engine.clock.now();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb20e);
+        let mut out = SetOff::default();
+        // A sitting: the first thing a couple of minutes in, the next a few minutes after each other.
+        let mut at = now + Duration::seconds(rng.random_range(60..240));
+        for (i, choice) in choices.iter().enumerate() {
+            let made = match (choice.action.as_str(), feed.find(&choice.on)) {
+                (_, None) => Err(format!("{:?} was not shown in this session", choice.on)),
+                ("reply", Some(Labelled::Comment(id))) => Ok((REPLY, Target::Comment(id))),
+                ("comment", Some(Labelled::Post(id))) => Ok((COMMENT, Target::Post(id))),
+                ("vote", Some(Labelled::Post(id))) => Ok((VOTE, Target::Post(id))),
+                ("vote", Some(Labelled::Comment(id))) => Ok((VOTE, Target::Comment(id))),
+                ("post", Some(Labelled::Board(id))) => {
+                    let topics = feed.boards.iter().find(|b| b.id == id).map(|b| b.topics.clone()).unwrap_or_default();
+                    Ok((post_kind(engine, &topics, seed), Target::Board(id)))
+                }
+                (action, Some(_)) => Err(format!("cannot {action} {:?}", choice.on)),
+            };
+            match made {
+                Ok((kind, target)) => {
+                    let mut new: NewTask = kind.task(task.persona_id, target, at);
+                    new.id = Some(Uuid::new_v5(&task.id, format!("choice-{i}").as_bytes()));
+                    new.origin_task_id = Some(task.id);
+                    out.notes.push(json!({
+                        "at": now, "stage": "session", "verdict": "chose", "action": choice.action,
+                        "on": choice.on, "why": choice.why, "task_id": new.id, "due": at,
+                    }));
+                    out.tasks.push(new);
+                    at += Duration::seconds(rng.random_range(90..480));
+                }
+                Err(reason) => out.notes.push(json!({
+                    "at": now, "stage": "session", "verdict": "refused", "action": choice.action,
+                    "on": choice.on, "reason": reason,
+                })),
+            }
+        }
+        if choices.is_empty() {
+            out.notes.push(json!({ "at": now, "stage": "session", "verdict": "nothing" }));
+        }
+        if feed.reflection_due {
+            let mut note = REFLECT.task(task.persona_id, None, at);
+            note.origin_task_id = Some(task.id);
+            out.tasks.push(note);
+        }
+        out
+    }
+
+    async fn publish(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        task: &Task,
+        persona: &Persona,
+        prepared: &Prepared,
+        _content: &Content,
+        now: DateTime<Utc>,
+    ) -> Result<Published, ActionError> {
+        let Scene::Feed(feed) = &prepared.scene else {
+            return Err(ActionError::Invalid("a browse task saw something other than a feed".into()));
+        };
+        let posts: Vec<Uuid> = feed.posts.iter().map(|p| p.feed.post.id).collect();
+        let comments: Vec<Uuid> = feed.notices.iter().map(|n| n.notice.comment.id).collect();
+        sessions::mark_viewed(tx, persona.id, &posts, &comments, task.id, now).await?;
+        Ok(Published { result_id: None, result_type: None })
+    }
+}
+
+/// A picture only where people post pictures, more often from photographers.
+fn post_kind(engine: &Engine, topics: &[String], seed: u64) -> super::Kind {
+    let share = if engine.model.makes_images() && super::offline::takes_pictures(topics) { 0.25 } else { 0.0 };
+    if crate::stable::unit(&[&seed.to_le_bytes(), b"picture"]) < share { IMAGE_POST } else { POST }
+}
+
+/// What the offline provider chooses, in the shape a model answers: people who answered the persona
+/// first (a person almost always, a persona more often the more it likes or dislikes them), then what
+/// in its feed interests it, a post of its own now and then, and often nothing at all.
+pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choice> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e55);
+    let labels = feed.labels();
+    let label = |thing: Labelled| labels.iter().find(|(_, t)| *t == thing).map(|(l, _)| l.clone()).unwrap_or_default();
+    let mut budget = rhythm::appetite(persona).min(feed.actions_left.max(0) as usize);
+    let mut out = Vec::new();
+    let choose = |out: &mut Vec<Choice>, action: &str, on: String, why: &str| {
+        out.push(Choice { action: action.into(), on, why: why.into() });
+    };
+    for n in &feed.notices {
+        if budget == 0 {
+            break;
+        }
+        let person = matches!(n.notice.comment.author, Author::Human { .. });
+        let feeling = f64::from(n.affinity.unsigned_abs()) / 100.0;
+        let p = if person { 0.9 } else { 0.45 + 0.4 * feeling };
+        if rng.random::<f64>() < p {
+            let why = if n.affinity < -20 { "they have it wrong again" } else { "they answered me" };
+            choose(&mut out, "reply", label(Labelled::Comment(n.notice.comment.id)), why);
+            budget -= 1;
+        }
+    }
+    for p in &feed.posts {
+        if budget == 0 {
+            break;
+        }
+        let interest = [0.08, 0.35, 0.6][usize::from(p.interest.min(2))];
+        let warmth = 1.0 + f64::from(p.affinity) / 200.0;
+        let roll: f64 = rng.random();
+        if roll < interest * 0.55 * warmth {
+            choose(&mut out, "comment", label(Labelled::Post(p.feed.post.id)), "I have something to say about this");
+            budget -= 1;
+        } else if roll < interest * 1.2 * warmth && p.affinity > -30 {
+            choose(&mut out, "vote", label(Labelled::Post(p.feed.post.id)), "worth a vote");
+            budget -= 1;
+        }
+        for c in &p.feed.shown {
+            if budget == 0 || c.author.persona_id() == Some(persona.id) {
+                continue;
+            }
+            let roll: f64 = rng.random();
+            if roll < interest * 0.12 {
+                choose(&mut out, "reply", label(Labelled::Comment(c.id)), "I want to answer that");
+                budget -= 1;
+            } else if roll < interest * 0.35 {
+                choose(&mut out, "vote", label(Labelled::Comment(c.id)), "good comment");
+                budget -= 1;
+            }
+        }
+    }
+    if budget > 0 && !feed.boards.is_empty() && rng.random::<f64>() < 0.2 {
+        let board = &feed.boards[rng.random_range(0..feed.boards.len())];
+        choose(&mut out, "post", label(Labelled::Board(board.id)), "something of my own to share");
+    }
+    out.truncate(parse::MAX_CHOICES);
+    out
+}
