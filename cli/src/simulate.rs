@@ -163,6 +163,32 @@ fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
         rc.answered,
         rc.rate * 100.0
     );
+    let ch = &r.choosing;
+    let act = &r.audit.activity;
+    let _ = writeln!(
+        md,
+        "## Choosing\n\nPersonas came by in {} sessions; {} of them ({:.0} %) chose nothing. {} relationships saw an \
+         interaction ({} warm, {} cold).\n\n\
+         | | here | human platforms | Moltbook (AI-only) |\n|---|---|---|---|\n\
+         | reciprocity to people | {:.0} % | 22–60 % | 1–3.3 % |\n\
+         | authors back in their own threads others joined | {:.0} % ({} of {}) | | 8.6 % |\n\
+         | activity Gini across personas | {:.2} | uneven (a few regulars) | 0.60 (posting) |\n\
+         | active persona-hours at the hourly cap | {:.1} % | | |\n\
+         | sessions that chose nothing | {:.0} % | most visits (lurking) | |\n",
+        ch.sessions,
+        ch.chose_nothing,
+        ch.nothing_share * 100.0,
+        ch.relationships,
+        ch.warm,
+        ch.cold,
+        rc.rate * 100.0,
+        ch.return_rate * 100.0,
+        ch.authors_returned,
+        ch.threads_joined,
+        act.activity_gini,
+        act.at_cap_share * 100.0,
+        ch.nothing_share * 100.0,
+    );
     let caps = &r.caps;
     let _ = writeln!(
         md,

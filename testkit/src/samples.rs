@@ -69,10 +69,12 @@ pub fn marisol_history() -> History {
                 text: "Use a carbon steel pan at 230 degrees and cook in two batches. Crowding is what makes it \
                        steam."
                     .into(),
+                downvoted: false,
             },
             Written {
                 kind: "reply",
                 text: "Salt the lentils at the end, not the start. Twenty minutes, lid half on.".into(),
+                downvoted: false,
             },
         ],
         landed: Vec::new(),

@@ -307,6 +307,66 @@ pub async fn reciprocity(
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
+/// Sessions (`browse` tasks done, scheduled in `(since, until]`) and how many chose nothing.
+pub async fn sessions(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(i64, i64), DbError> {
+    let row = c
+        .query_typed_one(
+            "SELECT count(*),
+                    count(*) FILTER (WHERE decisions @> '[{\"stage\": \"session\", \"verdict\": \"nothing\"}]'
+                                        OR decisions @> '[{\"stage\": \"decide\"}]')
+             FROM persona_tasks WHERE task_type = 'browse' AND status = 'DONE' AND scheduled_at > $1 AND scheduled_at <= $2",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Relationships with an interaction in `(since, until]`: all, warm (affinity above 0.2), cold (below −0.2).
+pub async fn relationships(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(i64, i64, i64), DbError> {
+    let row = c
+        .query_typed_one(
+            "SELECT count(*), count(*) FILTER (WHERE affinity > 0.2), count(*) FILTER (WHERE affinity < -0.2)
+             FROM persona_relationships WHERE last_interaction_at > $1 AND last_interaction_at <= $2",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
+/// Persona posts of `[since, until]` that someone else commented on, and how many of those the author
+/// came back to (commented in after the first comment by someone else).
+pub async fn authors_return(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(i64, i64), DbError> {
+    let row = c
+        .query_typed_one(
+            "WITH joined AS (
+                 SELECT p.id, p.persona_id,
+                        (SELECT min(c.created_at) FROM comments c
+                         WHERE c.post_id = p.id AND c.persona_id IS DISTINCT FROM p.persona_id) AS first_other
+                 FROM posts p WHERE p.persona_id IS NOT NULL AND p.created_at BETWEEN $1 AND $2
+             )
+             SELECT count(*),
+                    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM comments c WHERE c.post_id = joined.id
+                                                   AND c.persona_id = joined.persona_id
+                                                   AND c.created_at > joined.first_other))
+             FROM joined WHERE first_other IS NOT NULL",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
 /// Every persona action (memory) in `[since, until]`: handle, action, when — ordered by persona and time.
 pub async fn persona_actions(
     c: &impl GenericClient,

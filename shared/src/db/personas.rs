@@ -198,16 +198,22 @@ pub struct Written {
     pub kind: &'static str,
     /// Its text (a post's title and body).
     pub text: String,
+    /// Someone downvoted it: never an example, whatever else it earned.
+    pub downvoted: bool,
 }
 
 /// The persona's newest published posts, comments and replies, newest first.
 pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) -> Result<Vec<Written>, DbError> {
     let rows = c
         .query_typed(
-            "(SELECT 'post' AS kind, title || E'\\n\\n' || body AS text, created_at FROM posts
+            "(SELECT 'post' AS kind, title || E'\\n\\n' || body AS text, created_at,
+                     EXISTS (SELECT 1 FROM votes v WHERE v.post_id = posts.id AND v.value < 0) AS downvoted
+              FROM posts
               WHERE persona_id = $1 AND status = 'PUBLISHED' ORDER BY created_at DESC LIMIT $2)
              UNION ALL
-             (SELECT CASE WHEN parent_id IS NULL THEN 'comment' ELSE 'reply' END, body, created_at FROM comments
+             (SELECT CASE WHEN parent_id IS NULL THEN 'comment' ELSE 'reply' END, body, created_at,
+                     EXISTS (SELECT 1 FROM votes v WHERE v.comment_id = comments.id AND v.value < 0)
+              FROM comments
               WHERE persona_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC LIMIT $2)
              ORDER BY created_at DESC LIMIT $2",
             &[(&persona_id, Type::UUID), (&limit, Type::INT8)],
@@ -223,6 +229,7 @@ pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) 
                     _ => "reply",
                 },
                 text: r.try_get(1)?,
+                downvoted: r.try_get(3)?,
             })
         })
         .collect()

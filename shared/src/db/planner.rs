@@ -42,8 +42,7 @@ pub async fn persona_states(
     Ok(candidates
         .into_iter()
         .map(|candidate| {
-            let (pending_next_hour, session_queued) =
-                queued.get(&candidate.persona.id).copied().unwrap_or((0, false));
+            let (pending_next_hour, session_queued) = queued.get(&candidate.persona.id).copied().unwrap_or((0, false));
             PersonaState { candidate, pending_next_hour, session_queued }
         })
         .collect())

@@ -16,9 +16,7 @@ use uuid::Uuid;
 use super::{Action, ActionError, Content, Prepared, Published, SetOff};
 use super::{COMMENT, IMAGE_POST, POST, REFLECT, REPLY, VOTE};
 use crate::ai::parse::{self, Choice, Draft, ParseError};
-use crate::context::{
-    Author, BoardOption, FeedPost, FeedView, Labelled, Other, Scene, SeenNotice, SeenPost,
-};
+use crate::context::{Author, BoardOption, FeedPost, FeedView, Labelled, Other, Scene, SeenNotice, SeenPost};
 use crate::db::{personas, sessions};
 use crate::engine::Engine;
 use crate::persona::relationships::hundredths;
@@ -310,11 +308,12 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
         }
         let interest = [0.08, 0.35, 0.6][usize::from(p.interest.min(2))];
         let warmth = 1.0 + f64::from(p.affinity) / 200.0;
-        let roll: f64 = rng.random();
-        if roll < interest * 0.55 * warmth {
+        if rng.random::<f64>() < interest * 0.8 * warmth {
             choose(&mut out, "comment", label(Labelled::Post(p.feed.post.id)), "I have something to say about this");
             budget -= 1;
-        } else if roll < interest * 1.2 * warmth && p.affinity > -30 {
+        }
+        // People vote far more than they write.
+        if budget > 0 && p.affinity > -30 && rng.random::<f64>() < (interest * 1.5 * warmth).min(0.9) {
             choose(&mut out, "vote", label(Labelled::Post(p.feed.post.id)), "worth a vote");
             budget -= 1;
         }
@@ -326,7 +325,7 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
             if roll < interest * 0.12 {
                 choose(&mut out, "reply", label(Labelled::Comment(c.id)), "I want to answer that");
                 budget -= 1;
-            } else if roll < interest * 0.35 {
+            } else if roll < interest * 0.5 {
                 choose(&mut out, "vote", label(Labelled::Comment(c.id)), "good comment");
                 budget -= 1;
             }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::offline::Writer;
-use super::{Action, ActionError, Content, Memory, Prepared, Published, StoredImage, post::observe_board, remember, seed_of};
+use super::{
+    Action, ActionError, Content, Memory, Prepared, Published, StoredImage, post::observe_board, remember, seed_of,
+};
 use crate::ai::parse::{self, Draft, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
 use crate::context::Scene;

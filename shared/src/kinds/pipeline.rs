@@ -19,8 +19,8 @@ use crate::db::sessions::{self, Other};
 use crate::db::tasks::Outcome;
 use crate::db::{self as database, DbError};
 use crate::engine::Engine;
-use crate::persona::{History, Written, relationships};
 use crate::persona::limits::Work;
+use crate::persona::{History, Written, relationships};
 use crate::prompt::{Budget, estimate_tokens};
 use crate::queue::{Failure, QueueError, Task, TaskStatus};
 
@@ -274,7 +274,7 @@ async fn attempt(
             landed: landed
                 .into_iter()
                 .filter(|(_, text, _)| crate::style::marks(text).is_empty())
-                .map(|(kind, text, _)| Written { kind: written_kind(&kind), text })
+                .map(|(kind, text, _)| Written { kind: written_kind(&kind), text, downvoted: false })
                 .collect(),
             summary: sessions::summary(&**db, persona.id).await?.map(|(text, _)| text),
         };

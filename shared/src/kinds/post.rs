@@ -9,9 +9,9 @@ use super::target::{self, Live};
 use super::{Action, ActionError, Content, Memory, Prepared, Published, content_id, remember};
 use crate::ai::parse::{self, Draft, ParseError, limits};
 use crate::context::Scene;
-use crate::engine::Engine;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
+use crate::engine::Engine;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
@@ -102,8 +102,11 @@ impl Action for Post {
         content: &Content,
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let (Draft::Post { title, body }, Scene::Board(board), Some(Memory { target: MemoryTarget::Post(post_id), .. })) =
-            (&content.draft, &prepared.scene, prepared.memory)
+        let (
+            Draft::Post { title, body },
+            Scene::Board(board),
+            Some(Memory { target: MemoryTarget::Post(post_id), .. }),
+        ) = (&content.draft, &prepared.scene, prepared.memory)
         else {
             return Err(ActionError::Invalid("a post task produced something other than a post".into()));
         };

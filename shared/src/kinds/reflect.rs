@@ -46,13 +46,18 @@ impl Action for Reflect {
         persona: &Persona,
         _engine: &Engine,
     ) -> Result<Prepared, ActionError> {
-        let texts: Vec<String> = personas::recent_texts(db, persona.id, TEXTS).await?.into_iter().map(|w| w.text).collect();
+        let texts: Vec<String> =
+            personas::recent_texts(db, persona.id, TEXTS).await?.into_iter().map(|w| w.text).collect();
         if texts.is_empty() {
             return Err(ActionError::Skip("the persona has written nothing to remember yet".into()));
         }
         let previous = sessions::summary(db, persona.id).await?.map(|(text, _)| text);
         let actions = sessions::actions_ever(db, persona.id).await?;
-        Ok(Prepared { scene: Scene::Reflection(ReflectionView { texts, previous, actions }), memory: None, reply_spot: None })
+        Ok(Prepared {
+            scene: Scene::Reflection(ReflectionView { texts, previous, actions }),
+            memory: None,
+            reply_spot: None,
+        })
     }
 
     fn ask(&self, _scene: &Scene, _persona: &Persona, _seed: u64) -> Ask {

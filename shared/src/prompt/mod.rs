@@ -188,7 +188,9 @@ fn examples(input: &PromptInput<'_>, budget_tokens: usize) -> String {
     let in_scene = input.scene.corpus();
     let mut chosen: Vec<(&str, String)> =
         input.persona.voice_bank.iter().map(|t| ("own words", truncate(t, 280))).collect();
-    let not_in_scene = |w: &&crate::persona::Written| !in_scene.iter().any(|s| s.trim() == w.text.trim());
+    // Never what someone downvoted, and never what is already in front of it.
+    let not_in_scene =
+        |w: &&crate::persona::Written| !w.downvoted && !in_scene.iter().any(|s| s.trim() == w.text.trim());
     // What landed with people comes before what is merely recent (learning from engagement); at most
     // two of each, never the same text twice.
     let landed: Vec<&crate::persona::Written> = input.history.landed.iter().filter(not_in_scene).take(2).collect();
@@ -478,7 +480,11 @@ fn context_of_feed(feed: &FeedView, me: &Persona, remaining: &mut usize) -> Stri
                 as_data(&truncate(&post.body, 280))
             );
             for c in &p.feed.shown {
-                let who = if c.author.persona_id() == Some(me.id) { "you".to_owned() } else { author_label(&c.author, Some(&post.author)) };
+                let who = if c.author.persona_id() == Some(me.id) {
+                    "you".to_owned()
+                } else {
+                    author_label(&c.author, Some(&post.author))
+                };
                 item.push_str(&format!(
                     "\n  <comment id=\"{}\" author=\"{who}\">{}</comment>",
                     label_of(Labelled::Comment(c.id)),
@@ -504,7 +510,11 @@ fn context_of_feed(feed: &FeedView, me: &Persona, remaining: &mut usize) -> Stri
 fn context_of_reflection(view: &ReflectionView, remaining: &mut usize) -> String {
     let mut out = String::new();
     if let Some(previous) = &view.previous {
-        charge(&mut out, &format!("Your note to yourself so far:\n<example>{}</example>\n", as_data(previous)), remaining);
+        charge(
+            &mut out,
+            &format!("Your note to yourself so far:\n<example>{}</example>\n", as_data(previous)),
+            remaining,
+        );
     }
     let texts: Vec<String> =
         view.texts.iter().map(|t| format!("<example>{}</example>", as_data(&truncate(t, 400)))).collect();

@@ -17,6 +17,7 @@ mod pooler_safety;
 mod queue;
 mod security;
 mod selector;
+mod sessions;
 mod worker;
 
 #[global_allocator]

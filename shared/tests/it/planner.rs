@@ -41,63 +41,63 @@ async fn seeded() -> (TestDb, Engine, std::sync::Arc<shared::clock::ManualClock>
 }
 
 #[tokio::test]
-async fn a_tick_plans_engagement_and_original_posts_within_the_limits() {
+async fn a_tick_gives_every_active_persona_one_session_in_its_waking_hours_and_pushes_nothing_else() {
     let (_db, engine, _clock) = seeded().await;
 
     let report = planner::tick(&engine, None).await.unwrap();
 
     let tasks = planned(&engine).await;
     assert_eq!(report.enqueued, tasks.len());
-    assert!(report.by_type.get("comment").copied().unwrap_or(0) > 0, "{report:?}");
-    assert!(report.by_type.get("vote").copied().unwrap_or(0) > 0, "{report:?}");
+    assert_eq!(report.by_type.get("browse").copied(), Some(12), "one session per persona: {report:?}");
     assert!(
-        report.by_type.get("post").copied().unwrap_or(0) + report.by_type.get("image_post").copied().unwrap_or(0) > 0,
-        "{report:?}"
+        tasks.iter().all(|t| t.task_type == "browse" || t.task_type == "reply"),
+        "no engagement pushed at anyone: {:?}",
+        report.by_type
     );
-    assert_eq!(report.by_type.values().sum::<usize>(), report.enqueued);
-
-    // No duplicates: one live task per (persona, type, target).
-    let keys: HashSet<_> = tasks.iter().map(|t| (t.persona, t.task_type.clone(), t.post, t.comment, t.board)).collect();
-    assert_eq!(keys.len(), tasks.len());
-    // At most one original post queued per persona.
-    let mut posts: HashMap<Uuid, usize> = HashMap::new();
-    for t in tasks.iter().filter(|t| t.task_type == "post" || t.task_type == "image_post") {
-        *posts.entry(t.persona).or_default() += 1;
-    }
-    assert!(posts.values().all(|n| *n == 1));
-    // The hourly budget: no persona has more than PERSONA_MAX_ACTIONS_PER_HOUR (4) due within the hour.
-    let mut soon: HashMap<Uuid, usize> = HashMap::new();
-    for t in tasks.iter().filter(|t| t.scheduled_at <= t0() + Duration::hours(1)) {
-        *soon.entry(t.persona).or_default() += 1;
-    }
-    assert!(soon.values().all(|n| *n <= 4), "{soon:?}");
-    // Delays are in their ranges (counted from now), and land in the persona's waking hours.
+    let sessions: HashSet<Uuid> = tasks.iter().filter(|t| t.task_type == "browse").map(|t| t.persona).collect();
+    assert_eq!(sessions.len(), 12);
     let c = engine.pool.get().await.unwrap();
-    for t in &tasks {
+    for t in tasks.iter().filter(|t| t.task_type == "browse") {
         let persona = shared::db::personas::find(&**c, t.persona).await.unwrap().unwrap();
-        let min = match t.task_type.as_str() {
-            "comment" => Duration::minutes(15),
-            "vote" => Duration::minutes(1),
-            "post" | "image_post" => Duration::hours(1),
-            _ => Duration::minutes(5),
-        };
-        assert!(t.scheduled_at >= t0() + min, "{} at {} is too soon", t.task_type, t.scheduled_at);
-        assert!(t.scheduled_at <= t0() + Duration::hours(30), "{} at {}", t.task_type, t.scheduled_at);
-        assert!(is_awake(&persona, t.scheduled_at), "{} is asleep at {}", persona.username, t.scheduled_at);
+        assert!(t.scheduled_at > t0() && t.scheduled_at <= t0() + Duration::days(15), "{}", t.scheduled_at);
+        let minute_before = t.scheduled_at - Duration::minutes(1);
+        assert!(is_awake(&persona, minute_before), "{} is asleep at {}", persona.username, t.scheduled_at);
+        assert!((t.post, t.comment, t.board) == (None, None, None), "a session has no target");
     }
+    // One session queued at a time.
+    let again = planner::tick(&engine, None).await.unwrap();
+    assert_eq!(again.by_type.get("browse"), None, "{again:?}");
 }
 
 #[tokio::test]
-async fn engagement_targets_fall_with_the_posts_age() {
-    let (_db, engine, _clock) = seeded().await;
-    planner::tick(&engine, None).await.unwrap();
-    let tasks = planned(&engine).await;
-    let comments_on =
-        |key: &str| tasks.iter().filter(|t| t.task_type == "comment" && t.post == Some(id_for("post", key))).count();
-    // p7 is 2 hours old, p6 44 hours old (demo world).
-    assert!(comments_on("p7") >= 1, "a fresh post gets commenters");
-    assert_eq!(comments_on("p6"), 0, "a two-day-old post gets none");
-    assert!(comments_on("p7") <= 3);
+async fn regulars_come_by_far_more_often_than_occasional_visitors() {
+    let (_db, engine, clock) = seeded().await;
+    let c = engine.pool.get().await.unwrap();
+    // A simulated week of ticks; each due session is marked done, as the worker would.
+    let mut held: HashMap<Uuid, usize> = HashMap::new();
+    for _ in 0..(7 * 24 * 2) {
+        planner::tick(&engine, None).await.unwrap();
+        let due = c
+            .query_typed(
+                "UPDATE persona_tasks SET status = 'DONE', completed_at = $1
+                 WHERE task_type = 'browse' AND status = 'PENDING' AND scheduled_at <= $1 RETURNING persona_id",
+                &[(&clock_now(&engine), Type::TIMESTAMPTZ)],
+            )
+            .await
+            .unwrap();
+        for row in due {
+            *held.entry(row.get(0)).or_default() += 1;
+        }
+        clock.advance(Duration::minutes(30));
+    }
+    let mut counts: Vec<(f64, usize)> = Vec::new();
+    for (persona, n) in &held {
+        let p = shared::db::personas::find(&**c, *persona).await.unwrap().unwrap();
+        counts.push((shared::persona::rhythm::sessions_per_day(&p), *n));
+    }
+    counts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (quietest, chattiest) = (counts[0], counts[counts.len() - 1]);
+    assert!(chattiest.1 >= 3 * quietest.1.max(1), "sessions in a week, by chattiness: {counts:?}");
 }
 
 #[tokio::test]
@@ -210,8 +210,32 @@ async fn personas_at_their_caps_get_no_new_work() {
     planner::tick(&engine, None).await.unwrap();
 
     let hers: Vec<_> = planned(&engine).await.into_iter().filter(|t| t.persona == marisol).collect();
-    assert!(hers.iter().all(|t| t.task_type != "post" && t.task_type != "image_post"), "no post over the daily cap");
-    assert!(hers.iter().all(|t| t.scheduled_at > t0() + Duration::hours(1)), "nothing due while over the hourly limit");
+    assert!(hers.iter().all(|t| t.task_type == "browse"), "only a session: she may look, not act");
+
+    // Her session offers no board to post on and chooses nothing she may not do now.
+    c.query_typed(
+        "UPDATE persona_tasks SET scheduled_at = $1 WHERE persona_id = $2 AND task_type = 'browse'",
+        &[(&t0(), Type::TIMESTAMPTZ), (&marisol, Type::UUID)],
+    )
+    .await
+    .unwrap();
+    let session: Uuid = c
+        .query_typed_one(
+            "SELECT id FROM persona_tasks WHERE persona_id = $1 AND task_type = 'browse'",
+            &[(&marisol, Type::UUID)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let task = engine.queue.claim_by_id(&**c, session).await.unwrap();
+    let report = shared::kinds::run_task(&engine, &task).await;
+    assert_eq!(report.status, shared::queue::TaskStatus::Done, "{report:?}");
+    let chosen = count(
+        &engine,
+        &format!("SELECT count(*) FROM persona_tasks WHERE origin_task_id = '{session}' AND task_type <> 'reflect'"),
+    )
+    .await;
+    assert_eq!(chosen, 0, "nothing chosen while over her caps");
 }
 
 #[tokio::test]
@@ -230,34 +254,6 @@ async fn paused_personas_and_locked_posts_are_left_alone() {
     assert!(tasks.iter().all(|t| t.persona == id_for("persona", "marisol_cooks")));
     assert!(tasks.iter().all(|t| t.post.is_none()), "locked posts get no engagement");
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status <> 'PENDING'").await, 0);
-}
-
-#[tokio::test]
-async fn fresh_comments_get_votes_and_never_from_their_author() {
-    let (_db, engine, _clock) = seeded().await;
-    let c = engine.pool.get().await.unwrap();
-    let marisol = id_for("persona", "marisol_cooks");
-    let post = id_for("post", "p7");
-    let fresh = fixtures::comment(&**c, post, None, Author::Persona(marisol), "Two batches, always.", t0()).await;
-    let old =
-        fixtures::comment(&**c, post, None, Author::Human(Uuid::new_v4()), "Old news.", t0() - Duration::days(2)).await;
-
-    planner::tick(&engine, None).await.unwrap();
-
-    let votes: Vec<_> =
-        planned(&engine).await.into_iter().filter(|t| t.task_type == "vote" && t.comment.is_some()).collect();
-    assert!(
-        votes.iter().any(|t| t.comment == Some(fresh)),
-        "a fresh comment gets voters: {} comment votes",
-        votes.len()
-    );
-    assert!(votes.iter().all(|t| t.comment != Some(old)), "a two-day-old comment gets none");
-    assert!(votes.iter().filter(|t| t.comment == Some(fresh)).all(|t| t.persona != marisol), "never its author");
-    assert_eq!(votes.iter().filter(|t| t.comment == Some(fresh)).count(), 1, "one persona reads and votes");
-    // Planned once: the next tick adds no second round for the same comment.
-    planner::tick(&engine, None).await.unwrap();
-    let again = planned(&engine).await.into_iter().filter(|t| t.comment == Some(fresh)).count();
-    assert_eq!(again, votes.iter().filter(|t| t.comment == Some(fresh)).count());
 }
 
 /// A persona whose next hour is already planned full still answers a person: what it has queued is

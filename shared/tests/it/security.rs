@@ -373,12 +373,25 @@ async fn the_engine_runs_as_the_documented_least_privilege_role() {
 
         let (engine, clock) = engine_with(&db, Arc::new(shared::ai::offline::OfflineWriter), &[]);
         let engine = shared::engine::Engine { pool, ..engine };
+        // A planning tick, then a week on: the persona's session is due, and a comment an operator asked for.
         let planned = shared::planner::tick(&engine, Some("evt-1")).await.unwrap();
-        assert!(planned.enqueued > 0, "{planned:?}");
-        clock.advance(Duration::days(1));
-        let batch = shared::worker::drain(&engine, 50, shared::worker::Budget::Unbounded).await;
-        assert!(batch.succeeded > 0 && batch.errors.is_empty(), "{batch:?}");
+        assert!(planned.by_type.get("browse").copied() == Some(1), "{planned:?}");
+        clock.advance(Duration::days(7));
         let c = engine.pool.get().await.unwrap();
+        let asked = shared::kinds::COMMENT.task(persona, shared::queue::Target::Post(post), engine.clock.now());
+        engine.queue.enqueue(&**c, &[asked]).await.unwrap();
+        let batch = shared::worker::drain(&engine, 50, shared::worker::Budget::Unbounded).await;
+        assert!(batch.succeeded >= 2 && batch.errors.is_empty() && batch.failed == 0, "{batch:?}");
+        let done: i64 = c
+            .query_typed_one(
+                "SELECT count(*) FROM persona_tasks WHERE persona_id = $1 AND task_type IN ('browse', 'comment')
+                 AND status = 'DONE'",
+                &[(&persona, Type::UUID)],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(done, 2, "the session and the comment ran as this role");
         let published: i64 = c
             .query_typed_one(
                 "SELECT count(*) FROM comments WHERE persona_id = $1 AND post_id = $2",
@@ -387,12 +400,7 @@ async fn the_engine_runs_as_the_documented_least_privilege_role() {
             .await
             .unwrap()
             .get(0);
-        let votes: i64 = c
-            .query_typed_one("SELECT count(*) FROM votes WHERE persona_id = $1", &[(&persona, Type::UUID)])
-            .await
-            .unwrap()
-            .get(0);
-        assert!(published + votes > 0, "the persona acted on the post");
+        assert_eq!(published, 1, "the persona commented on the post");
         shared::db::personas::set_active(&**c, persona, false).await.unwrap().expect("pause");
 
         // What it was not given.

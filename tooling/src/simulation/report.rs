@@ -26,6 +26,29 @@ pub struct Reciprocity {
     pub rate: f64,
 }
 
+/// How personas chose.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Choosing {
+    /// Sessions held.
+    pub sessions: i64,
+    /// Of those, sessions that chose nothing (just read, or nothing new).
+    pub chose_nothing: i64,
+    /// `chose_nothing / sessions`.
+    pub nothing_share: f64,
+    /// Relationships with an interaction in the period.
+    pub relationships: i64,
+    /// Of those, warm (affinity above 0.2).
+    pub warm: i64,
+    /// Of those, cold (affinity below −0.2).
+    pub cold: i64,
+    /// Persona posts someone else commented on.
+    pub threads_joined: i64,
+    /// Of those, threads the author came back to.
+    pub authors_returned: i64,
+    /// `authors_returned / threads_joined`.
+    pub return_rate: f64,
+}
+
 /// One persona's activity.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PersonaActivity {
@@ -91,6 +114,8 @@ pub struct SimReport {
     pub per_persona: Vec<PersonaActivity>,
     /// The content-health audit of the simulated period (what `persona-engine audit` reports).
     pub audit: Audit,
+    /// Sessions, relationships and authors returning to their threads.
+    pub choosing: Choosing,
     /// Estimated input tokens per prompt, by kind and for all text actions together (votes settled
     /// without a model build no prompt and are not counted).
     pub prompt_tokens: BTreeMap<String, Summary>,
@@ -215,6 +240,21 @@ pub async fn measure(
         }
         by_kind.entry(kind).or_default().push(tokens as f64);
     }
+    let (sessions, chose_nothing) = display::sessions(c, since, until).await?;
+    let (relationships, warm, cold) = display::relationships(c, since, until).await?;
+    let (threads_joined, authors_returned) = display::authors_return(c, since, until).await?;
+    let share = |a: i64, b: i64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let choosing = Choosing {
+        sessions,
+        chose_nothing,
+        nothing_share: share(chose_nothing, sessions),
+        relationships,
+        warm,
+        cold,
+        threads_joined,
+        authors_returned,
+        return_rate: share(authors_returned, threads_joined),
+    };
     let prompt_tokens = by_kind.into_iter().map(|(kind, values)| (kind, Summary::of(&values))).collect();
 
     let totals = outcome.hours.iter().fold(Created::default(), |t, h| Created {
@@ -244,6 +284,7 @@ pub async fn measure(
         caps,
         per_persona,
         audit,
+        choosing,
         prompt_tokens,
         settled_without_model,
         samples: Samples { first_comment, reply_to_people, reply_to_personas },
