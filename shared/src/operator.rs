@@ -101,8 +101,9 @@ fn instructions_of(request: &TriggerRequest) -> Result<Option<&str>, OperatorErr
     Ok(Some(text))
 }
 
-/// The one target the request names, as `kind` takes it.
-fn target_of(kind: Kind, request: &TriggerRequest) -> Result<Target, OperatorError> {
+/// The one target the request names, as `kind` takes it; `None` for a kind that takes none (a
+/// session, a reflection), which then needs the persona named.
+fn target_of(kind: Kind, request: &TriggerRequest) -> Result<Option<Target>, OperatorError> {
     let named: Vec<Target> = [
         request.post_id.map(Target::Post),
         request.comment_id.map(Target::Comment),
@@ -111,6 +112,18 @@ fn target_of(kind: Kind, request: &TriggerRequest) -> Result<Target, OperatorErr
     .into_iter()
     .flatten()
     .collect();
+    if kind.target_fields().is_empty() {
+        if let Some(t) = named.first() {
+            return Err(OperatorError::BadRequest(format!(
+                "{kind} takes no post_id, comment_id or board_id (it got {})",
+                t.kind().field()
+            )));
+        }
+        if request.persona_id.is_none() {
+            return Err(OperatorError::BadRequest(format!("{kind} needs persona_id: it is a persona's own")));
+        }
+        return Ok(None);
+    }
     let fields = kind.target_fields().join(" or ");
     let taken: Vec<Target> = named.iter().copied().filter(|t| kind.takes(t.kind())).collect();
     if taken.is_empty() {
@@ -120,7 +133,7 @@ fn target_of(kind: Kind, request: &TriggerRequest) -> Result<Target, OperatorErr
         return Err(OperatorError::BadRequest(format!("{kind} does not take {}", refused.kind().field())));
     }
     match taken.as_slice() {
-        [one] => Ok(*one),
+        [one] => Ok(Some(*one)),
         _ => Err(OperatorError::BadRequest(format!("{kind} takes one of {fields}, not several"))),
     }
 }
@@ -163,8 +176,10 @@ pub async fn trigger(
     let now = engine.clock.now();
     let c = &**client;
     // The target must exist and still take activity: the worker's own rule.
-    let live = target::live(c, target, 0).await?.map_err(|gone| refusal(target, gone))?;
-    let (topics, text, author) = live.subject();
+    let subject = match target {
+        Some(target) => Some(target::live(c, target, 0).await?.map_err(|gone| refusal(target, gone))?.subject()),
+        None => None,
+    };
 
     let persona_id = match request.persona_id {
         Some(id) => {
@@ -180,6 +195,10 @@ pub async fn trigger(
             id
         }
         None => {
+            // Only a kind with a target gets here: `target_of` asks for the persona otherwise.
+            let (Some(target), Some((topics, text, author))) = (target, subject) else {
+                return Err(OperatorError::BadRequest(format!("{kind} needs persona_id")));
+            };
             let (post, comment, _) = Target::columns(Some(target));
             let candidates = personas::candidates(c, now, post, comment).await?;
             let pool = Pool::new(&candidates, now);
@@ -206,7 +225,7 @@ pub async fn trigger(
     let enqueued = engine.queue.enqueue(&tx, &[new]).await?;
     let Some(&task_id) = enqueued.inserted.first() else {
         tx.rollback().await?;
-        let live = tasks::live_for_target(&**client, kind.name(), Some(target)).await?;
+        let live = tasks::live_for_target(&**client, kind.name(), target).await?;
         let existing = live.into_iter().find(|t| t.persona_id == persona_id);
         return Err(OperatorError::Conflict(format!(
             "a pending or running {kind} task for this persona and target already exists{}",

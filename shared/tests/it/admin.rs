@@ -184,6 +184,42 @@ async fn a_trigger_queues_a_task_and_the_selector_picks_the_persona() {
 }
 
 #[tokio::test]
+async fn an_operator_can_send_a_persona_browsing_and_is_told_clearly_what_a_session_needs() {
+    let (router, engine, _db) = app().await;
+    let marisol = id_for("persona", "marisol_cooks");
+
+    let no_persona = send(&router, "POST", "/trigger/browse", Some(json!({}))).await;
+    assert_error(&no_persona, StatusCode::BAD_REQUEST, "bad_request", "browse needs persona_id");
+    let with_post = send(
+        &router,
+        "POST",
+        "/trigger/browse",
+        Some(json!({ "persona_id": marisol, "post_id": id_for("post", "p1") })),
+    )
+    .await;
+    assert_error(&with_post, StatusCode::BAD_REQUEST, "bad_request", "takes no post_id");
+
+    let (status, body) =
+        send(&router, "POST", "/trigger/browse?wait=true", Some(json!({ "persona_id": marisol }))).await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["task"]["status"], "DONE", "{body}");
+    let session = body["task"]["id"].as_str().unwrap().to_owned();
+    let c = engine.pool.get().await.unwrap();
+    let viewed: i64 = c
+        .query_typed_one(
+            "SELECT count(*) FROM persona_memory WHERE task_id = $1 AND action_type = 'viewed'",
+            &[(&Uuid::parse_str(&session).unwrap(), Type::UUID)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(viewed > 0, "the session looked at the demo world's posts");
+    let decided = body["task"]["decisions"].as_array().unwrap().iter().any(|d| d["stage"] == "session");
+    assert!(decided, "what it chose is in its decisions: {body}");
+}
+
+#[tokio::test]
 async fn the_selector_passes_over_personas_that_already_have_the_task_queued() {
     let (router, _engine, _db) = app().await;
     let post = id_for("post", "p1");
