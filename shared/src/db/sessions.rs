@@ -66,7 +66,7 @@ impl Other {
 }
 
 /// Comments answering `persona_id` since `since` that it has neither seen in a session, answered, nor
-/// has an answer queued for; newest first, at most `limit`.
+/// decided about (an answer queued, or one it chose not to write); newest first, at most `limit`.
 pub async fn notifications(
     c: &impl GenericClient,
     persona_id: Uuid,
@@ -90,7 +90,7 @@ pub async fn notifications(
                AND NOT EXISTS (SELECT 1 FROM persona_memory m
                                WHERE m.persona_id = $1 AND m.comment_id = c.id AND m.action_type IN ('viewed', 'replied'))
                AND NOT EXISTS (SELECT 1 FROM persona_tasks t
-                               WHERE t.persona_id = $1 AND t.comment_id = c.id AND t.status IN ('PENDING', 'RUNNING'))
+                               WHERE t.persona_id = $1 AND t.comment_id = c.id AND t.task_type <> 'vote')
              ORDER BY c.created_at DESC, c.id
              LIMIT $4",
             &[(&persona_id, Type::UUID), (&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],

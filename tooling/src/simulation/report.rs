@@ -11,6 +11,7 @@ use super::{HourSummary, SimOutcome};
 use crate::display::{self, Created};
 use shared::audit::{self, Audit};
 use shared::db::{DbError, GenericClient};
+use shared::kinds::VOTE;
 use shared::persona::selector::Limits;
 
 pub use shared::audit::Summary;
@@ -235,7 +236,9 @@ pub async fn measure(
             settled_without_model += 1;
             continue;
         };
-        if kind != "vote" {
+        // What people read: actions other than votes (not sessions, not the persona's private notes).
+        let writes = shared::kinds::Registry::standard().get(&kind).is_some_and(|k| k.is_action() && k != VOTE);
+        if writes {
             by_kind.entry("all text actions".into()).or_default().push(tokens as f64);
         }
         by_kind.entry(kind).or_default().push(tokens as f64);
