@@ -12,8 +12,6 @@ use super::{DbError, GenericClient};
 pub struct PersonaState {
     /// Profile, activity, (no target: `engaged` is false).
     pub candidate: Candidate,
-    /// PENDING tasks due within the next hour.
-    pub pending_next_hour: i64,
     /// Whether a session (`session_type`) is already queued.
     pub session_queued: bool,
 }
@@ -27,23 +25,19 @@ pub async fn persona_states(
     let candidates = super::personas::candidates(c, now, None, None).await?;
     let rows = c
         .query_typed(
-            "SELECT persona_id,
-                    count(*) FILTER (WHERE scheduled_at <= $1 + interval '1 hour') AS soon,
-                    bool_or(task_type = $2) AS session_queued
-             FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING')
-             GROUP BY persona_id",
-            &[(&now, Type::TIMESTAMPTZ), (&session_type, Type::TEXT)],
+            "SELECT DISTINCT persona_id FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING') AND task_type = $1",
+            &[(&session_type, Type::TEXT)],
         )
         .await?;
-    let mut queued: std::collections::HashMap<Uuid, (i64, bool)> = std::collections::HashMap::new();
+    let mut queued = std::collections::HashSet::new();
     for row in rows {
-        queued.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        queued.insert(row.try_get::<_, Uuid>(0)?);
     }
     Ok(candidates
         .into_iter()
         .map(|candidate| {
-            let (pending_next_hour, session_queued) = queued.get(&candidate.persona.id).copied().unwrap_or((0, false));
-            PersonaState { candidate, pending_next_hour, session_queued }
+            let session_queued = queued.contains(&candidate.persona.id);
+            PersonaState { candidate, session_queued }
         })
         .collect())
 }
