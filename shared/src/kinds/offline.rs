@@ -1131,12 +1131,10 @@ impl<'a> Writer<'a> {
     /// Whether the persona lets a conversation rest: the deeper the thread, the likelier (a reply to a
     /// top-level comment is always written).
     pub fn lets_it_rest(&mut self) -> bool {
+        let roll = self.rng.random::<f64>();
         let Some(comment) = self.scene.and_then(|s| s.comment()) else { return false };
         // A person is answered however deep the thread; exchanges between personas wind down.
-        if matches!(comment.author, Author::Human { .. }) {
-            return false;
-        }
-        self.rng.random::<f64>() < 0.12 * f64::from(comment.depth)
+        !matches!(comment.author, Author::Human { .. }) && roll < 0.12 * f64::from(comment.depth)
     }
 
     /// A comment's or a reply's body, as long and in the stance drawn for it.

@@ -455,9 +455,10 @@ fn context_of_feed(feed: &FeedView, me: &Persona, remaining: &mut usize) -> Stri
                 None => "your post".to_owned(),
             };
             format!(
-                "<comment id=\"{}\" author=\"{}\" replying_to=\"{on}\" post=\"{}\">{}</comment>",
+                "<comment id=\"{}\" author=\"{}\"{} replying_to=\"{on}\" post=\"{}\">{}</comment>",
                 label_of(Labelled::Comment(c.id)),
                 author_label(&c.author, None),
+                feeling(n.affinity),
                 as_data(&truncate(&n.notice.post_title, 80)).replace('"', "'"),
                 as_data(&truncate(&c.body, 300))
             )
@@ -470,10 +471,11 @@ fn context_of_feed(feed: &FeedView, me: &Persona, remaining: &mut usize) -> Stri
         .map(|p| {
             let post = &p.feed.post;
             let mut item = format!(
-                "<post id=\"{}\" board=\"{}\" author=\"{}\" score=\"{}\" comments=\"{}\">\nTitle: {}\n{}\n</post>",
+                "<post id=\"{}\" board=\"{}\" author=\"{}\"{} score=\"{}\" comments=\"{}\">\nTitle: {}\n{}\n</post>",
                 label_of(Labelled::Post(post.id)),
                 post.board_name.replace('"', "'"),
                 author_label(&post.author, None),
+                feeling(p.affinity),
                 p.feed.score,
                 p.feed.comments,
                 as_data(post.title.trim()),
@@ -504,6 +506,17 @@ fn context_of_feed(feed: &FeedView, me: &Persona, remaining: &mut usize) -> Stri
         charge(&mut out, &format!("\nBoards you could post on: {}\n", boards.join("; ")), remaining);
     }
     out
+}
+
+/// How the persona has come to feel about an author, as an attribute, when it feels anything much.
+fn feeling(affinity: crate::context::Affinity) -> &'static str {
+    match affinity {
+        a if a >= 30 => " you=\"get on well with them\"",
+        a if a >= 15 => " you=\"like them\"",
+        a if a <= -30 => " you=\"often disagree with them\"",
+        a if a <= -15 => " you=\"are not keen on them\"",
+        _ => "",
+    }
 }
 
 /// The persona's own writing, for the note it keeps for itself.

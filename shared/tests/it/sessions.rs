@@ -118,6 +118,17 @@ async fn people_who_answered_come_first_and_a_session_answers_them() {
     assert_eq!(feed.notices[0].notice.answers.as_deref(), Some("Two batches."));
     assert_eq!(feed.find("N1"), Some(shared::context::Labelled::Comment(answer)));
 
+    // A model is shown the same, with ids to choose by and how the persona feels about the people.
+    let mut felt = feed.clone();
+    felt.notices[0].affinity = -45;
+    let persona_row = shared::db::personas::find(&**c, w.marisol).await.unwrap().unwrap();
+    let history = shared::persona::History::default();
+    let prompt = BROWSE.prompt(&persona_row, &history, &Scene::Feed(felt), None, 1, &shared::prompt::Budget::default());
+    assert!(prompt.user.contains("<comment id=\"N1\""), "{}", prompt.user);
+    assert!(prompt.user.contains("you=\"often disagree with them\""), "{}", prompt.user);
+    assert!(prompt.user.contains("replying_to=\"your comment"), "{}", prompt.user);
+    assert!(prompt.user.contains("id=\"P1\"") && prompt.user.contains("B1 "), "{}", prompt.user);
+
     // The offline policy answers a person nine times in ten; over many seeds it nearly always does.
     let persona = shared::db::personas::find(&**c, w.marisol).await.unwrap().unwrap();
     let answered = (0..200u64)
