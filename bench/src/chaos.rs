@@ -528,14 +528,7 @@ async fn injected_model_errors(scratch: &Scratch, per_class: usize, seed: u64) -
     let engine = gemini_engine(
         &url,
         &fake,
-        // No conversation follow-ups: another persona's reply would carry this persona's name (its
-        // marker) into a prompt of its own.
-        &[
-            ("MAX_CONCURRENT_TASKS", "8"),
-            ("GEMINI_TIMEOUT_MS", "1000"),
-            ("TASK_TIMEOUT_MS", "20000"),
-            ("CONVERSATION_REPLY_PROBABILITY", "0"),
-        ],
+        &[("MAX_CONCURRENT_TASKS", "8"), ("GEMINI_TIMEOUT_MS", "1000"), ("TASK_TIMEOUT_MS", "20000")],
         clock.clone(),
     )?;
     let mut expected: HashMap<Uuid, (&'static str, Expect)> = HashMap::new();

@@ -200,8 +200,6 @@ pub struct ConversationConfig {
     pub max_depth: u32,
     /// `CONVERSATION_MAX_REPLIES_PER_THREAD`.
     pub max_replies_per_thread: u32,
-    /// `CONVERSATION_REPLY_PROBABILITY`.
-    pub reply_probability: f64,
 }
 
 /// Admin API settings.
@@ -426,7 +424,6 @@ impl Config {
         };
 
         let quality: u8 = v.bounded("IMAGE_QUALITY", 82, 1..=100)?;
-        let reply_probability: f64 = v.bounded("CONVERSATION_REPLY_PROBABILITY", 0.20, 0.0..=1.0)?;
         let lease = Duration::from_secs(v.bounded("TASK_LEASE_SECONDS", 300u64, 1..=86_400)?);
         let task_timeout = v.millis("TASK_TIMEOUT_MS", 90_000, 1..=900_000)?;
         if task_timeout >= lease {
@@ -483,7 +480,6 @@ impl Config {
             conversation: ConversationConfig {
                 max_depth: v.bounded("CONVERSATION_MAX_DEPTH", 4, 0..=1_000)?,
                 max_replies_per_thread: v.bounded("CONVERSATION_MAX_REPLIES_PER_THREAD", 8, 0..=100_000)?,
-                reply_probability,
             },
             admin: AdminConfig {
                 host: v.get("ADMIN_HOST").unwrap_or_else(|| "127.0.0.1".into()),
@@ -542,7 +538,6 @@ mod tests {
         assert_eq!(c.delays.post, DelayRange { min: Duration::from_secs(3600), max: Duration::from_secs(21600) });
         assert_eq!(c.conversation.max_depth, 4);
         assert_eq!(c.conversation.max_replies_per_thread, 8);
-        assert!((c.conversation.reply_probability - 0.20).abs() < f64::EPSILON);
         assert_eq!(c.admin.port, 3001);
         assert_eq!(c.image.max_width, 1600);
         assert_eq!(c.image.quality, 82);
@@ -591,12 +586,6 @@ mod tests {
     }
 
     #[test]
-    fn a_probability_above_one_is_refused() {
-        let err = parse(&[("CONVERSATION_REPLY_PROBABILITY", "1.5")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { var: "CONVERSATION_REPLY_PROBABILITY", .. }));
-    }
-
-    #[test]
     fn a_task_timeout_longer_than_the_lease_is_refused() {
         let err = parse(&[("TASK_LEASE_SECONDS", "60"), ("TASK_TIMEOUT_MS", "120000")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { var: "TASK_TIMEOUT_MS", .. }));
@@ -615,7 +604,6 @@ mod tests {
             ("DATABASE_POOL_SIZE", "0"),
             ("IMAGE_MAX_WIDTH", "100000"),
             ("IMAGE_QUALITY", "0"),
-            ("CONVERSATION_REPLY_PROBABILITY", "NaN"),
             ("PERSONA_MAX_ACTIONS_PER_HOUR", "-4"),
         ] {
             let err = parse(&[(var, value)]).unwrap_err();

@@ -35,9 +35,9 @@ use crate::stable;
 pub const RECIPROCITY_WINDOW_HOURS: i64 = 24;
 /// Most human replies answered per tick.
 pub const MAX_REPLIES_PER_TICK: i64 = 200;
-/// The chance a persona answers a person who answered it (persona-to-persona replies use
-/// `CONVERSATION_REPLY_PROBABILITY`, much lower): measured AI-only networks answer people about 3 % of
-/// the time, human platforms 22–60 %.
+/// The chance a persona answers a person who answered it (another persona it answers when a session
+/// shows it the reply and it chooses to): measured AI-only networks answer people about 3 % of the
+/// time, human platforms 22–60 %.
 pub const HUMAN_REPLY_PROBABILITY: f64 = 0.9;
 
 /// What a tick did.

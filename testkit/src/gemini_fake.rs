@@ -477,6 +477,12 @@ fn auto_answer(body: &Value) -> Value {
             "title" => json!(format!("{} (a question for the board)", OPENINGS[(h >> 24) % 8].trim_end_matches('.'))),
             "image_prompt" => json!("A quiet street after rain, soft morning light, realistic photograph"),
             "body" => json!(body_text),
+            // A session: answer whoever answered the persona (the first notification), else just read.
+            "actions" if body.to_string().contains(r#"id=\"N1\""#) => {
+                json!([{ "action": "reply", "on": "N1", "why": "they answered me" }])
+            }
+            "actions" => json!([]),
+            "note" => json!("I have been talking about testing lately, and I stand by snapshots."),
             _ => json!("ok"),
         };
         answer.insert(key, value);

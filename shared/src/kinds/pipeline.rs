@@ -359,13 +359,6 @@ async fn attempt(
         engine.queue.enqueue(&tx, &set_off.tasks).await?;
     }
     decisions.extend(set_off.notes);
-    let follow_ups = conversation::follow_ups(&tx, engine, &persona, &prepared, &content, &published, now).await?;
-    if !follow_ups.is_empty() {
-        engine.queue.enqueue(&tx, &follow_ups).await?;
-        for f in &follow_ups {
-            decisions.push(json!({ "at": now, "stage": "conversation", "verdict": "follow_up", "persona_id": f.persona_id, "due": f.scheduled_at }));
-        }
-    }
     let decisions_json = serde_json::Value::Array(std::mem::take(decisions));
     engine
         .queue

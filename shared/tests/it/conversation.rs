@@ -1,5 +1,6 @@
-//! Persona-to-persona conversations on a simulated clock: follow-ups in the publishing transaction,
-//! reciprocity, the depth and per-thread caps under concurrent workers, "no reply", answers to people.
+//! Persona-to-persona conversations on a simulated clock, carried by sessions (a persona answers the
+//! reply its session shows it): reciprocity, the depth and per-thread caps under concurrent workers,
+//! "no reply", answers to people, and a session's choices written in its own transaction.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -11,7 +12,7 @@ use shared::clock::Clock;
 use shared::db::Type;
 use shared::engine::Engine;
 use shared::kinds;
-use shared::kinds::{COMMENT, REPLY};
+use shared::kinds::{BROWSE, COMMENT, REPLY};
 use shared::planner;
 use shared::queue::{NewTask, Target, TaskStatus};
 use shared::worker::{self, Budget};
@@ -76,6 +77,23 @@ async fn run_until_quiet(engine: &Engine, clock: &shared::clock::ManualClock, wo
     panic!("the conversation did not stop");
 }
 
+/// Rounds of sessions: each persona comes by, answers what its notifications show, and what it chose
+/// runs; until a round writes nothing new.
+async fn converse(engine: &Engine, clock: &shared::clock::ManualClock, personas: &[Uuid]) {
+    let c = engine.pool.get().await.unwrap();
+    for _ in 0..30 {
+        let before = count(engine, "SELECT count(*) FROM comments").await;
+        let sessions: Vec<NewTask> = personas.iter().map(|p| BROWSE.task(*p, None, clock.now())).collect();
+        engine.queue.enqueue(&**c, &sessions).await.unwrap();
+        run_until_quiet(engine, clock, 4).await;
+        clock.advance(Duration::minutes(30));
+        if count(engine, "SELECT count(*) FROM comments").await == before {
+            return;
+        }
+    }
+    panic!("the conversation did not stop");
+}
+
 struct Written {
     author: Option<Uuid>,
     parent_author: Option<Uuid>,
@@ -100,52 +118,70 @@ async fn replies(engine: &Engine, post: Uuid) -> Vec<Written> {
         .collect()
 }
 
+/// Two personas: one answers the other's comment, and from then on each answers back when its session
+/// shows it the reply, until the thread's cap.
+async fn started(engine: &Engine, t: &Thread) {
+    let opener = claim_new(engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
+    let opened = kinds::run_task(engine, &opener).await;
+    assert_eq!(opened.status, TaskStatus::Done);
+    let comment = opened.published.unwrap().result_id.unwrap();
+    let answer = claim_new(engine, REPLY.task(t.personas[1], Target::Comment(comment), t0())).await;
+    assert_eq!(kinds::run_task(engine, &answer).await.status, TaskStatus::Done);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_conversation_runs_to_its_reply_cap_between_two_personas_and_stops() {
+async fn a_conversation_between_two_personas_runs_through_their_sessions_to_the_reply_cap() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, clock) = engine(
-        &db,
-        &fake,
-        &[
-            ("CONVERSATION_REPLY_PROBABILITY", "1"),
-            ("CONVERSATION_MAX_REPLIES_PER_THREAD", "4"),
-            ("CONVERSATION_MAX_DEPTH", "10"),
-        ],
-    );
-    let t = thread(&engine, 5).await;
-    let opener = claim_new(&engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
-    assert_eq!(kinds::run_task(&engine, &opener).await.status, TaskStatus::Done);
+    let (engine, clock) =
+        engine(&db, &fake, &[("CONVERSATION_MAX_REPLIES_PER_THREAD", "4"), ("CONVERSATION_MAX_DEPTH", "10")]);
+    let t = thread(&engine, 2).await;
+    started(&engine, &t).await;
 
-    run_until_quiet(&engine, &clock, 4).await;
+    converse(&engine, &clock, &t.personas).await;
 
     let written = replies(&engine, t.post).await;
     assert_eq!(written.len(), 4, "exactly CONVERSATION_MAX_REPLIES_PER_THREAD persona replies");
-    for w in &written {
-        assert_ne!(w.author, w.parent_author, "no persona replies to itself");
-    }
-    // Reciprocity: after the first reply, whoever was answered answers back — a two-person exchange.
+    // Reciprocity: whoever was answered answers back, a two-person exchange, one level deeper each time.
     let (a, b) = (written[0].parent_author, written[0].author);
     for (i, w) in written.iter().enumerate() {
+        assert_ne!(w.author, w.parent_author, "no persona replies to itself");
         assert_eq!(w.author, if i % 2 == 0 { b } else { a }, "reply {i} alternates");
         assert_eq!(w.depth, i as i32 + 1);
     }
-    let planned_more =
-        count(&engine, "SELECT count(*) FROM persona_tasks WHERE task_type = 'reply' AND status = 'SKIPPED'").await;
-    assert_eq!(planned_more, 0, "no follow-up was even planned past the cap");
+    // Every answer after the first was chosen by a session.
+    let chosen = count(
+        &engine,
+        "SELECT count(*) FROM persona_tasks WHERE task_type = 'reply' AND status = 'DONE' AND origin_task_id IS NOT NULL",
+    )
+    .await;
+    assert_eq!(chosen, 3);
+    let past_the_cap: Vec<String> = engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed("SELECT skip_reason FROM persona_tasks WHERE task_type = 'reply' AND status = 'SKIPPED'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        past_the_cap.iter().all(|r| r == "the thread reached CONVERSATION_MAX_REPLIES_PER_THREAD (4)"),
+        "{past_the_cap:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_depth_cap_stops_a_conversation() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, clock) =
-        engine(&db, &fake, &[("CONVERSATION_REPLY_PROBABILITY", "1"), ("CONVERSATION_MAX_DEPTH", "2")]);
-    let t = thread(&engine, 4).await;
-    let opener = claim_new(&engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
-    kinds::run_task(&engine, &opener).await;
+    let (engine, clock) = engine(&db, &fake, &[("CONVERSATION_MAX_DEPTH", "2")]);
+    let t = thread(&engine, 2).await;
+    started(&engine, &t).await;
 
-    run_until_quiet(&engine, &clock, 4).await;
+    converse(&engine, &clock, &t.personas).await;
 
     let written = replies(&engine, t.post).await;
     assert_eq!(written.iter().map(|w| w.depth).max(), Some(2));
@@ -158,15 +194,8 @@ async fn the_thread_cap_holds_when_four_workers_race() {
     let fake = GeminiFake::start().await;
     // Slow answers keep several replies in flight at once.
     fake.set_default(Reply::Slow(StdDuration::from_millis(150), Box::new(Reply::Auto)));
-    let (engine, clock) = engine(
-        &db,
-        &fake,
-        &[
-            ("CONVERSATION_REPLY_PROBABILITY", "0"),
-            ("CONVERSATION_MAX_REPLIES_PER_THREAD", "3"),
-            ("MAX_CONCURRENT_TASKS", "3"),
-        ],
-    );
+    let (engine, clock) =
+        engine(&db, &fake, &[("CONVERSATION_MAX_REPLIES_PER_THREAD", "3"), ("MAX_CONCURRENT_TASKS", "3")]);
     let t = thread(&engine, 9).await;
     let c = engine.pool.get().await.unwrap();
     let root =
@@ -194,7 +223,7 @@ async fn the_thread_cap_holds_when_four_workers_race() {
 async fn no_reply_from_the_model_ends_the_branch_cleanly() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = engine(&db, &fake, &[("CONVERSATION_REPLY_PROBABILITY", "1")]);
+    let (engine, _clock) = engine(&db, &fake, &[]);
     let t = thread(&engine, 3).await;
     let c = engine.pool.get().await.unwrap();
     let root =
@@ -213,14 +242,10 @@ async fn no_reply_from_the_model_ends_the_branch_cleanly() {
 }
 
 #[tokio::test]
-async fn a_person_who_answers_a_persona_is_answered_soon_and_follow_up_delays_are_in_range() {
+async fn a_person_who_answers_a_persona_is_answered_soon() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, clock) = engine(
-        &db,
-        &fake,
-        &[("CONVERSATION_REPLY_PROBABILITY", "1"), ("DELAY_REPLY_MIN", "300000"), ("DELAY_REPLY_MAX", "3600000")],
-    );
+    let (engine, clock) = engine(&db, &fake, &[("DELAY_REPLY_MIN", "300000"), ("DELAY_REPLY_MAX", "3600000")]);
     let t = thread(&engine, 3).await;
     let c = engine.pool.get().await.unwrap();
     let persona = t.personas[0];
@@ -273,29 +298,21 @@ async fn a_person_who_answers_a_persona_is_answered_soon_and_follow_up_delays_ar
         .unwrap()
         .get(0);
     assert_eq!(parent, human);
-    // Its follow-up (another persona may answer the persona) is due within DELAY_REPLY_MIN..MAX.
-    let follow_ups = c
-        .query_typed(
-            "SELECT persona_id, scheduled_at FROM persona_tasks WHERE status = 'PENDING' AND task_type = 'reply'",
-            &[],
-        )
-        .await
-        .unwrap();
-    for f in follow_ups {
-        let (who, at): (Uuid, DateTime<Utc>) = (f.get(0), f.get(1));
-        assert_ne!(who, persona, "never itself");
-        let delay = at - clock.now();
-        assert!(delay >= Duration::minutes(5) && delay <= Duration::minutes(60), "{delay}");
-    }
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'PENDING' AND task_type = 'reply'").await,
+        0,
+        "nothing pushed at another persona"
+    );
 }
 
 #[tokio::test]
-async fn follow_ups_are_written_in_the_publishing_transaction() {
+async fn what_a_session_chose_is_written_in_its_transaction_or_not_at_all() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = engine(&db, &fake, &[("CONVERSATION_REPLY_PROBABILITY", "1")]);
-    let t = thread(&engine, 3).await;
-    // The follow-up insert fails: the comment that would have caused it must not be published either.
+    let (engine, _clock) = engine(&db, &fake, &[]);
+    let t = thread(&engine, 2).await;
+    started(&engine, &t).await;
+    // The chosen reply's insert fails: the session must leave nothing behind, not even what it saw.
     engine
         .pool
         .get()
@@ -303,15 +320,16 @@ async fn follow_ups_are_written_in_the_publishing_transaction() {
         .unwrap()
         .batch_execute(
             "CREATE FUNCTION no_replies() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN IF NEW.task_type = 'reply' THEN RAISE EXCEPTION 'injected: follow-up refused'; END IF; RETURN NEW; END $$;
+             BEGIN IF NEW.task_type = 'reply' THEN RAISE EXCEPTION 'injected: chosen task refused'; END IF; RETURN NEW; END $$;
              CREATE TRIGGER no_replies BEFORE INSERT ON persona_tasks FOR EACH ROW EXECUTE FUNCTION no_replies();",
         )
         .await
         .unwrap();
-    let opener = claim_new(&engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
+    let session = claim_new(&engine, BROWSE.task(t.personas[0], None, t0())).await;
 
-    let report = kinds::run_task(&engine, &opener).await;
+    let report = kinds::run_task(&engine, &session).await;
 
     assert_eq!(report.status, TaskStatus::Pending, "retried: {report:?}");
-    assert_eq!(count(&engine, "SELECT count(*) FROM comments").await, 0, "no comment without its follow-up");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory WHERE action_type = 'viewed'").await, 0);
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE origin_task_id IS NOT NULL").await, 0);
 }
