@@ -2,7 +2,7 @@
 //!
 //! persona (inactive or deleted → SKIPPED) → target (gone → SKIPPED) → what the persona sees → memory
 //! (done before → SKIPPED) → per-persona limits (over → rescheduled) → prompt → model → parse → publish
-//! gate → one transaction: content row + memory row + task DONE (+ tokens, decisions, follow-ups).
+//! gate → one transaction: content row + memory row + task DONE (+ tokens, decisions, relationship, what a session chose).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
