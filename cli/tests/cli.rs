@@ -362,7 +362,7 @@ fn work_exits_non_zero_when_it_cannot_reach_the_database() {
 
 #[test]
 fn a_configuration_out_of_bounds_is_refused_by_name_not_by_a_panic() {
-    for (var, value) in [("TASK_LEASE_SECONDS", "8300000000000"), ("DELAY_VOTE_MAX", "18446744073709551615")] {
+    for (var, value) in [("TASK_LEASE_SECONDS", "8300000000000"), ("DELAY_REPLY_MAX", "18446744073709551615")] {
         let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
             .args(["enqueue"])
             .env_clear()

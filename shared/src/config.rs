@@ -180,17 +180,12 @@ pub struct LimitsConfig {
     pub max_posts_per_day: u32,
 }
 
-/// Human-like delays.
+/// Human-like delays. What a session chooses is done within its sitting; this is how long a person
+/// waits for an answer.
 #[derive(Debug, Clone)]
 pub struct DelaysConfig {
-    /// `DELAY_COMMENT_MIN` / `DELAY_COMMENT_MAX`.
-    pub comment: DelayRange,
-    /// `DELAY_REPLY_MIN` / `DELAY_REPLY_MAX`.
+    /// `DELAY_REPLY_MIN` / `DELAY_REPLY_MAX`: people are answered within the first half of it.
     pub reply: DelayRange,
-    /// `DELAY_VOTE_MIN` / `DELAY_VOTE_MAX`.
-    pub vote: DelayRange,
-    /// `DELAY_POST_MIN` / `DELAY_POST_MAX`.
-    pub post: DelayRange,
 }
 
 /// Conversation limits.
@@ -471,12 +466,7 @@ impl Config {
                 max_actions_per_hour: v.bounded("PERSONA_MAX_ACTIONS_PER_HOUR", 4, 0..=10_000)?,
                 max_posts_per_day: v.bounded("PERSONA_MAX_POSTS_PER_DAY", 2, 0..=1_000)?,
             },
-            delays: DelaysConfig {
-                comment: v.delay("DELAY_COMMENT_MIN", "DELAY_COMMENT_MAX", (900_000, 7_200_000))?,
-                reply: v.delay("DELAY_REPLY_MIN", "DELAY_REPLY_MAX", (300_000, 3_600_000))?,
-                vote: v.delay("DELAY_VOTE_MIN", "DELAY_VOTE_MAX", (60_000, 1_800_000))?,
-                post: v.delay("DELAY_POST_MIN", "DELAY_POST_MAX", (3_600_000, 21_600_000))?,
-            },
+            delays: DelaysConfig { reply: v.delay("DELAY_REPLY_MIN", "DELAY_REPLY_MAX", (300_000, 3_600_000))? },
             conversation: ConversationConfig {
                 max_depth: v.bounded("CONVERSATION_MAX_DEPTH", 4, 0..=1_000)?,
                 max_replies_per_thread: v.bounded("CONVERSATION_MAX_REPLIES_PER_THREAD", 8, 0..=100_000)?,
@@ -532,10 +522,7 @@ mod tests {
         assert_eq!(c.limits.max_actions_per_hour, 4);
         assert_eq!(c.limits.max_posts_per_day, 2);
         assert_eq!(c.gemini.max_requests_per_minute, 30);
-        assert_eq!(c.delays.comment, DelayRange { min: Duration::from_secs(900), max: Duration::from_secs(7200) });
         assert_eq!(c.delays.reply, DelayRange { min: Duration::from_secs(300), max: Duration::from_secs(3600) });
-        assert_eq!(c.delays.vote, DelayRange { min: Duration::from_secs(60), max: Duration::from_secs(1800) });
-        assert_eq!(c.delays.post, DelayRange { min: Duration::from_secs(3600), max: Duration::from_secs(21600) });
         assert_eq!(c.conversation.max_depth, 4);
         assert_eq!(c.conversation.max_replies_per_thread, 8);
         assert_eq!(c.admin.port, 3001);
@@ -562,8 +549,8 @@ mod tests {
 
     #[test]
     fn a_delay_range_upside_down_is_refused() {
-        let err = parse(&[("DELAY_VOTE_MIN", "5000"), ("DELAY_VOTE_MAX", "10")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { var: "DELAY_VOTE_MAX", .. }), "{err}");
+        let err = parse(&[("DELAY_REPLY_MIN", "5000"), ("DELAY_REPLY_MAX", "10")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "DELAY_REPLY_MAX", .. }), "{err}");
     }
 
     #[test]
@@ -595,8 +582,8 @@ mod tests {
     fn every_count_and_duration_is_bounded_and_the_error_names_the_variable() {
         for (var, value) in [
             ("TASK_LEASE_SECONDS", "8300000000000"),
-            ("DELAY_VOTE_MAX", "18446744073709551615"),
-            ("DELAY_POST_MIN", "999999999999"),
+            ("DELAY_REPLY_MAX", "18446744073709551615"),
+            ("DELAY_REPLY_MIN", "999999999999"),
             ("TASK_MAX_RETRIES", "-1"),
             ("GEMINI_TIMEOUT_MS", "0"),
             ("SCHEDULER_INTERVAL_MS", "5"),
@@ -612,9 +599,9 @@ mod tests {
         let err = parse(&[("TASK_MAX_RETRIES", "-1")]).unwrap_err();
         assert_eq!(err.to_string(), "TASK_MAX_RETRIES is invalid: must be between 0 and 100, got -1");
         // The largest accepted values still make valid times.
-        let c = parse(&[("TASK_LEASE_SECONDS", "86400"), ("DELAY_VOTE_MAX", "604800000")]).unwrap();
+        let c = parse(&[("TASK_LEASE_SECONDS", "86400"), ("DELAY_REPLY_MAX", "604800000")]).unwrap();
         assert!(chrono::Duration::from_std(c.queue.lease).is_ok());
-        assert!(chrono::Duration::from_std(c.delays.vote.max).is_ok());
+        assert!(chrono::Duration::from_std(c.delays.reply.max).is_ok());
     }
 
     #[test]

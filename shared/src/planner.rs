@@ -7,9 +7,10 @@
 //! - **reciprocity**, what a session cannot promise: a person's reply to a persona (or comment on its
 //!   post) gets the persona's answer within half the usual reply delay, whenever its next session is.
 //!
-//! Delays come from the `DELAY_*` ranges, skewed towards the short end like people's, and moved into
-//! the persona's active hours. The reads are a fixed handful of set-based statements and the writes one
-//! `INSERT … SELECT FROM unnest(…)`, however many posts and personas there are. Dedupe is the queue's
+//! An answer's delay comes from the first half of `DELAY_REPLY_*`, skewed towards the short end like
+//! people's and moved into the persona's active hours. The reads are a fixed handful of set-based
+//! statements and the writes one `INSERT … SELECT FROM unnest(…)`, however many posts and personas there
+//! are. Dedupe is the queue's
 //! index's job; a duplicate delivery of the same scheduled event is recognised by its id.
 
 use std::collections::{BTreeMap, HashMap};
