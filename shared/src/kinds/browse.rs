@@ -112,7 +112,7 @@ impl Action for Browse {
         let activity = personas::activity(db, persona.id, now).await?;
         let limits = engine.settings.limits;
         let may_post = activity.posts_last_day < i64::from(limits.posts_per_day)
-            && !sessions::post_queued(db, persona.id, &[POST.name(), IMAGE_POST.name()]).await?;
+            && !sessions::post_queued(db, persona.id, &engine.kinds.post_kinds()).await?;
         let boards = if may_post {
             let landed = sessions::boards_that_landed(db, persona.id, now - Duration::days(30)).await?;
             let mut boards: Vec<(u8, BoardOption)> = sessions::boards(db)
