@@ -387,7 +387,15 @@ fn a_long_thread_is_cut_to_the_budget_deterministically() {
 #[test]
 fn every_text_prompt_fits_the_budget_however_crowded_and_our_words_have_no_em_dash() {
     let persona = samples::marisol();
-    let history = samples::marisol_history();
+    let mut history = samples::marisol_history();
+    history.summary = Some("I keep telling people to cook in two batches. ".repeat(40));
+    // An operator's profile can be long too: it is bounded, not the budget.
+    let mut wordy = samples::marisol();
+    wordy.bio = "Spent twenty years on the line in Valencia. ".repeat(60);
+    wordy.voice = "Warm but blunt about technique, short practical sentences. ".repeat(30);
+    wordy.modules = (0..40).map(|i| format!("mentions pan number {i} and its exact temperature in detail")).collect();
+    wordy.interests = (0..40).map(|i| format!("interest {i}")).collect();
+    wordy.voice_bank = (0..8).map(|i| format!("Example {i}: ").repeat(100)).collect();
     let long = |i: usize| format!("Comment {i}: {}", "two batches and a hot carbon steel pan, ".repeat(12));
     let mut board = samples::cooking_board();
     board.recent_titles = (0..60).map(|i| format!("A post title number {i} about weeknight dinners")).collect();
@@ -424,6 +432,10 @@ fn every_text_prompt_fits_the_budget_however_crowded_and_our_words_have_no_em_da
             );
             let ours = format!("{}{}", p.system, p.user);
             assert!(!ours.contains('\u{2014}'), "{}: an em-dash in the prompt\n{ours}", kind.name());
+            let long = kind.prompt(&wordy, &history, &scene, None, seed, &budget);
+            let tokens = prompt::estimate_tokens(&long.system) + prompt::estimate_tokens(&long.user);
+            assert!(tokens <= 1200, "{} with a long profile: {tokens} tokens\n{}", kind.name(), long.system);
+            assert!(long.user.contains("Write the way people type"), "the rules are never cut");
         }
     }
 }
