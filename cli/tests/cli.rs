@@ -157,8 +157,13 @@ fn the_demo_runs_on_a_fresh_machine_with_nothing_set() {
 }
 
 fn simulate(out: &std::path::Path, seed: &str) -> serde_json::Value {
+    simulate_for(out, "4", "14", seed)
+}
+
+/// Runs `simulate` on a machine with nothing set and reads its JSON report.
+fn simulate_for(out: &std::path::Path, hours: &str, personas: &str, seed: &str) -> serde_json::Value {
     let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
-        .args(["simulate", "--hours", "4", "--personas", "14", "--seed", seed, "--out"])
+        .args(["simulate", "--hours", hours, "--personas", personas, "--seed", seed, "--out"])
         .arg(out)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -219,17 +224,7 @@ fn the_simulator_replays_a_seed_exactly_and_writes_its_report_and_charts() {
 #[test]
 fn a_simulated_day_of_twenty_personas_reads_as_people() {
     let out = std::env::temp_dir().join(format!("pe-sim-day-{}", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
-        .args(["simulate", "--hours", "24", "--personas", "20", "--seed", "5", "--out"])
-        .arg(&out)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = simulate_for(&out, "24", "20", "5");
     let audit = &report["audit"];
     let overall = &audit["overall"];
 
@@ -257,17 +252,7 @@ fn a_simulated_day_of_twenty_personas_reads_as_people() {
 #[test]
 fn two_simulated_days_of_thirty_personas_choose_like_a_community() {
     let out = std::env::temp_dir().join(format!("pe-sim-community-{}", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
-        .args(["simulate", "--hours", "48", "--personas", "30", "--seed", "7", "--out"])
-        .arg(&out)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = simulate_for(&out, "48", "30", "7");
     let (activity, choosing) = (&report["audit"]["activity"], &report["choosing"]);
 
     assert!(activity["activity_gini"].as_f64().unwrap() >= 0.35, "uneven, like people: {activity}");

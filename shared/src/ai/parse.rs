@@ -111,6 +111,12 @@ pub fn choices(map: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<C
 }
 
 impl Draft {
+    /// Whether it publishes text people read (a post, a comment); a vote, a decision not to reply, a
+    /// session's choices and a private note do not.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Self::Post { .. } | Self::ImagePost { .. } | Self::Comment { .. })
+    }
+
     /// The text a reader will see (for duplicate and moderation checks).
     pub fn visible_text(&self) -> String {
         match self {

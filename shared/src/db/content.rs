@@ -115,6 +115,21 @@ pub(crate) fn author(row: &Row) -> Result<Author, DbError> {
     })
 }
 
+/// A post as readers see it, from a row with its board's `board_name` and `topics` and the author's
+/// handles (as [`find_post`] and the session feed select them).
+pub(crate) fn post_view(r: &Row) -> Result<PostView, DbError> {
+    Ok(PostView {
+        id: r.try_get("id")?,
+        board_id: r.try_get("board_id")?,
+        board_name: r.try_get("board_name")?,
+        board_topics: r.try_get("topics")?,
+        title: r.try_get("title")?,
+        body: r.try_get("body")?,
+        author: author(r)?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
 /// A post with what the pipeline checks before acting on it.
 #[derive(Debug, Clone)]
 pub struct PostRecord {
@@ -145,16 +160,7 @@ pub async fn find_post(c: &impl GenericClient, id: Uuid) -> Result<Option<PostRe
         .await?;
     row.map(|r| {
         Ok(PostRecord {
-            view: PostView {
-                id: r.try_get("id")?,
-                board_id: r.try_get("board_id")?,
-                board_name: r.try_get("board_name")?,
-                board_topics: r.try_get("topics")?,
-                title: r.try_get("title")?,
-                body: r.try_get("body")?,
-                author: author(&r)?,
-                created_at: r.try_get("created_at")?,
-            },
+            view: post_view(&r)?,
             status: r.try_get("status")?,
             locked: r.try_get("locked")?,
             board_topics: r.try_get("topics")?,

@@ -202,6 +202,15 @@ pub struct Written {
     pub downvoted: bool,
 }
 
+/// `post`, `comment` or `reply`, as the queries below name what a persona wrote.
+pub(crate) fn written_kind(kind: &str) -> &'static str {
+    match kind {
+        "post" => "post",
+        "comment" => "comment",
+        _ => "reply",
+    }
+}
+
 /// The persona's newest published posts, comments and replies, newest first.
 pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) -> Result<Vec<Written>, DbError> {
     let rows = c
@@ -220,18 +229,7 @@ pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) 
         )
         .await?;
     rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get(0)?;
-            Ok(Written {
-                kind: match kind.as_str() {
-                    "post" => "post",
-                    "comment" => "comment",
-                    _ => "reply",
-                },
-                text: r.try_get(1)?,
-                downvoted: r.try_get(3)?,
-            })
-        })
+        .map(|r| Ok(Written { kind: written_kind(r.try_get(0)?), text: r.try_get(1)?, downvoted: r.try_get(3)? }))
         .collect()
 }
 

@@ -9,6 +9,7 @@ use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use super::content::{Author, CommentView, PostView};
+use super::personas::{Written, written_kind};
 use super::{DbError, GenericClient};
 
 /// Someone answered the persona: a reply to its comment, or a comment on its post.
@@ -142,16 +143,7 @@ pub async fn feed(
     let mut posts = Vec::with_capacity(rows.len());
     for r in &rows {
         posts.push(FeedPost {
-            post: PostView {
-                id: r.try_get("id")?,
-                board_id: r.try_get("board_id")?,
-                board_name: r.try_get("board_name")?,
-                board_topics: r.try_get("topics")?,
-                title: r.try_get("title")?,
-                body: r.try_get("body")?,
-                author: super::content::author(r)?,
-                created_at: r.try_get("created_at")?,
-            },
+            post: super::content::post_view(r)?,
             score: r.try_get("score")?,
             comments: r.try_get("comments")?,
             views: r.try_get("views")?,
@@ -308,7 +300,7 @@ pub async fn texts_that_landed(
     persona_id: Uuid,
     since: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<(String, String, f64)>, DbError> {
+) -> Result<Vec<Written>, DbError> {
     let rows = c
         .query_typed(
             "WITH mine AS (
@@ -332,7 +324,9 @@ pub async fn texts_that_landed(
             &[(&persona_id, Type::UUID), (&since, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
         )
         .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<_, f64>(2)?))).collect()
+    rows.iter()
+        .map(|r| Ok(Written { kind: written_kind(r.try_get(0)?), text: r.try_get(1)?, downvoted: false }))
+        .collect()
 }
 
 /// How well the persona's own posts did on each board since `since` (votes plus 2.5 × comments by

@@ -20,7 +20,7 @@ use crate::db::tasks::Outcome;
 use crate::db::{self as database, DbError};
 use crate::engine::Engine;
 use crate::persona::limits::Work;
-use crate::persona::{History, Written, relationships};
+use crate::persona::{History, relationships};
 use crate::prompt::{Budget, estimate_tokens};
 use crate::queue::{Failure, QueueError, Task, TaskStatus};
 
@@ -235,7 +235,8 @@ async fn attempt(
             return Err(ActionError::Invalid(format!("a {kind} task needs a {}", kind.target_fields().join(" or a "))));
         }
     };
-    let (persona, prepared, history, instructions, board_texts) = {
+    let seed = seed_of(task.id);
+    let (persona, prepared, plan, history, instructions, board_texts) = {
         let db = engine.pool.get().await?;
         let persona = personas::find(&**db, task.persona_id)
             .await?
@@ -267,37 +268,41 @@ async fn attempt(
         {
             return Err(ActionError::Reschedule { at: reached.at, reason: reached.reason });
         }
-        let landed = sessions::texts_that_landed(&**db, persona.id, now - Duration::days(30), 4).await?;
+        // Settled without the model, or asked: only what the model will be asked needs reading.
+        let plan =
+            action.decide(&persona, &prepared.scene, seed).ok_or_else(|| action.ask(&prepared.scene, &persona, seed));
+        let writing = matches!(&plan, Err(ask) if ask.writing);
         let history = History {
             recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await?,
-            // Only what still passes the style gate becomes an example, whatever it earned.
-            landed: landed
-                .into_iter()
-                .filter(|(_, text, _)| crate::style::marks(text).is_empty())
-                .map(|(kind, text, _)| Written { kind: written_kind(&kind), text, downvoted: false })
-                .collect(),
+            // Examples only for writing; only what still passes the style gate, whatever it earned.
+            landed: if writing {
+                let landed = sessions::texts_that_landed(&**db, persona.id, now - Duration::days(30), 4).await?;
+                landed.into_iter().filter(|w| crate::style::marks(&w.text).is_empty()).collect()
+            } else {
+                Vec::new()
+            },
             summary: sessions::summary(&**db, persona.id).await?.map(|(text, _)| text),
         };
         let instructions = operator_instructions(&**db, task, now, decisions).await?;
         // What every persona wrote on this board lately: a draft must not nearly repeat anyone.
         let board_texts = match prepared.scene.board_id() {
-            Some(board) => personas::board_texts(&**db, board, now - Duration::days(7), bounds::BOARD_TEXTS).await?,
-            None => Vec::new(),
+            Some(board) if plan.is_err() => {
+                personas::board_texts(&**db, board, now - Duration::days(7), bounds::BOARD_TEXTS).await?
+            }
+            _ => Vec::new(),
         };
-        (persona, prepared, history, instructions, board_texts)
+        (persona, prepared, plan, history, instructions, board_texts)
     }; // the connection goes back to the pool for the slow model call
 
-    let seed = seed_of(task.id);
     let mut stance = None;
-    let draft = match action.decide(&persona, &prepared.scene, seed) {
-        Some((draft, why)) => {
+    let draft = match plan {
+        Ok((draft, why)) => {
             decisions.push(
                 json!({ "at": engine.clock.now(), "stage": "decide", "verdict": "without_model", "reason": why }),
             );
             draft
         }
-        None => {
-            let ask = action.ask(&prepared.scene, &persona, seed);
+        Err(ask) => {
             stance = ask.brief.map(|b| b.stance);
             let prompt = kind.prompt_for(
                 &ask,
@@ -376,14 +381,6 @@ async fn attempt(
         .await?;
     tx.commit().await?;
     Ok(published)
-}
-
-fn written_kind(kind: &str) -> &'static str {
-    match kind {
-        "post" => "post",
-        "comment" => "comment",
-        _ => "reply",
-    }
 }
 
 /// The operator's instructions for the task: only what the admin API or the CLI recorded for it. A

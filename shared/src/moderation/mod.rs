@@ -100,8 +100,7 @@ impl Moderation {
     pub fn check(&self, draft: &Draft, known_names: &HashSet<String>) -> Vec<Finding> {
         let text = draft.visible_text();
         let mut findings = Vec::new();
-        // Nothing anyone reads: a vote, a decision not to reply, a session's choices, a private note.
-        if matches!(draft, Draft::Vote { .. } | Draft::NoReply | Draft::Session { .. } | Draft::Note { .. }) {
+        if !draft.is_text() {
             return findings;
         }
         if text.trim().is_empty() {

@@ -7,7 +7,6 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use secrecy::SecretString;
-use shared::ai::gemini::GeminiClient;
 use shared::db::Type;
 use shared::engine::Engine;
 use shared::kinds::{self, TaskReport};
@@ -15,12 +14,12 @@ use shared::kinds::{COMMENT, IMAGE_POST, Kind, POST, REPLY, VOTE};
 use shared::media::storage::SupabaseStorage;
 use shared::queue::{Target, TaskStatus};
 use testkit::fixtures::{self, Author};
-use testkit::gemini_fake::{FAKE_KEY, sample_png};
+use testkit::gemini_fake::sample_png;
 use testkit::storage_fake::FAKE_SERVICE_KEY;
 use testkit::{GeminiFake, Reply, StorageFake, StorageReply, TestDb};
 use uuid::Uuid;
 
-use crate::helpers::{claim_new, count, engine_with, offline_engine, stage, t0, task};
+use crate::helpers::{claim_new, count, engine_with, gemini_engine, offline_engine, stage, t0, task};
 
 struct World {
     marisol: Uuid,
@@ -64,18 +63,6 @@ fn on_board(board: Uuid) -> Target {
 async fn run(engine: &Engine, persona: Uuid, kind: Kind, target: impl Into<Option<Target>>) -> TaskReport {
     let claimed = claim_new(engine, kind.task(persona, target, engine.clock.now())).await;
     kinds::run_task(engine, &claimed).await
-}
-
-fn gemini_engine(db: &TestDb, fake: &GeminiFake) -> (Engine, Arc<shared::clock::ManualClock>) {
-    let client = GeminiClient::new(
-        &fake.uri(),
-        SecretString::from(FAKE_KEY),
-        "gemini-3.6-flash",
-        "gemini-3.1-flash-image",
-        StdDuration::from_secs(5),
-    )
-    .unwrap();
-    engine_with(db, Arc::new(client), &[])
 }
 
 // ---- each action end to end ------------------------------------------------------------------------
@@ -155,7 +142,7 @@ async fn a_reply_goes_under_its_comment_one_level_deeper() {
 async fn votes_on_posts_and_comments_are_cast_once() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     // Marisol is a balanced voter with a passing interest in the post: neither settles it, so the model
     // is asked. Nia has no interest in cooking at all, which settles her vote without a call.
@@ -201,7 +188,7 @@ async fn votes_on_posts_and_comments_are_cast_once() {
 async fn a_generous_voter_upvotes_what_interests_it_without_asking_the_model() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     let c = engine.pool.get().await.unwrap();
     c.execute("UPDATE personas SET voice = 'warm and encouraging' WHERE id = $1", &[&w.marisol]).await.unwrap();
@@ -252,7 +239,7 @@ async fn an_image_post_generates_processes_uploads_and_publishes_its_image() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
     let storage = StorageFake::start("media", 10 * 1024 * 1024).await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let engine = engine.with_storage(Arc::new(SupabaseStorage::new(
         &storage.uri(),
         SecretString::from(FAKE_SERVICE_KEY),
@@ -302,7 +289,7 @@ async fn an_image_posts_retry_overwrites_its_object_instead_of_duplicating() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
     let storage = StorageFake::start("media", 10 * 1024 * 1024).await;
-    let (engine, clock) = gemini_engine(&db, &fake);
+    let (engine, clock) = gemini_engine(&db, &fake, &[]);
     let engine = engine.with_storage(Arc::new(SupabaseStorage::new(
         &storage.uri(),
         SecretString::from(FAKE_SERVICE_KEY),
@@ -531,7 +518,7 @@ async fn a_persona_over_its_daily_post_cap_is_rescheduled() {
 async fn a_model_rate_limit_reschedules_after_the_servers_delay() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     fake.push(Reply::RateLimitedPerMinute { retry_secs: 19 });
 
@@ -546,15 +533,7 @@ async fn a_model_rate_limit_reschedules_after_the_servers_delay() {
 async fn the_global_request_limit_reschedules_instead_of_calling() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let client = GeminiClient::new(
-        &fake.uri(),
-        SecretString::from(FAKE_KEY),
-        "gemini-3.6-flash",
-        "x",
-        StdDuration::from_secs(5),
-    )
-    .unwrap();
-    let (engine, _clock) = engine_with(&db, Arc::new(client), &[("GEMINI_MAX_REQUESTS_PER_MINUTE", "1")]);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[("GEMINI_MAX_REQUESTS_PER_MINUTE", "1")]);
     let w = world(&engine).await;
     assert_eq!(run(&engine, w.marisol, COMMENT, on_post(w.post)).await.status, TaskStatus::Done);
 
@@ -571,7 +550,7 @@ async fn the_global_request_limit_reschedules_instead_of_calling() {
 async fn model_failures_end_in_the_right_task_state() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
 
     fake.push(Reply::PromptBlocked("SAFETY".into()));
@@ -646,7 +625,7 @@ async fn a_failure_before_the_commit_leaves_no_partial_rows_and_the_retry_publis
 async fn gated(answers: &[&str]) -> (TaskReport, Engine, TestDb) {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     for answer in answers {
         fake.push(Reply::Json(serde_json::json!({ "body": answer })));
@@ -800,7 +779,7 @@ fn user_turn(fake: &GeminiFake) -> String {
 async fn instructions_issued_through_the_operator_path_reach_the_prompt() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     let request = shared::operator::TriggerRequest {
         persona_id: Some(w.marisol),
@@ -818,7 +797,7 @@ async fn instructions_issued_through_the_operator_path_reach_the_prompt() {
 async fn instructions_written_into_a_task_row_are_not_obeyed_and_the_task_says_so() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     // Whoever can write persona_tasks (a leaked key, a script) cannot make a persona say something.
     let mut forged = COMMENT.task(w.marisol, on_post(w.post), engine.clock.now());
@@ -841,7 +820,7 @@ async fn instructions_written_into_a_task_row_are_not_obeyed_and_the_task_says_s
 async fn peoples_text_is_delimited_as_data_and_cannot_forge_its_delimiters() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     let c = engine.pool.get().await.unwrap();
     fixtures::comment(

@@ -6,8 +6,6 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::SecretString;
-use shared::ai::gemini::GeminiClient;
 use shared::clock::Clock;
 use shared::db::Type;
 use shared::engine::Engine;
@@ -17,22 +15,13 @@ use shared::planner;
 use shared::queue::{NewTask, Target, TaskStatus};
 use shared::worker::{self, Budget};
 use testkit::fixtures::{self, Author};
-use testkit::gemini_fake::FAKE_KEY;
 use testkit::{GeminiFake, Reply, TestDb};
 use uuid::Uuid;
 
-use crate::helpers::{claim_new, count, engine_with, t0};
+use crate::helpers::{claim_new, count, gemini_engine, t0};
 
 /// An engine on the Gemini fake (its answers follow each request, so a thread's replies differ).
 fn engine(db: &TestDb, fake: &GeminiFake, pairs: &[(&str, &str)]) -> (Engine, Arc<shared::clock::ManualClock>) {
-    let client = GeminiClient::new(
-        &fake.uri(),
-        SecretString::from(FAKE_KEY),
-        "gemini-3.6-flash",
-        "x",
-        StdDuration::from_secs(5),
-    )
-    .unwrap();
     let mut all = vec![
         ("PERSONA_MAX_ACTIONS_PER_HOUR", "100"),
         ("GEMINI_MAX_REQUESTS_PER_MINUTE", "10000"),
@@ -40,7 +29,7 @@ fn engine(db: &TestDb, fake: &GeminiFake, pairs: &[(&str, &str)]) -> (Engine, Ar
         ("DELAY_REPLY_MAX", "180000"),
     ];
     all.extend_from_slice(pairs);
-    engine_with(db, Arc::new(client), &all)
+    gemini_engine(db, fake, &all)
 }
 
 struct Thread {

@@ -53,6 +53,23 @@ pub fn engine_with(
     (engine, clock)
 }
 
+/// An engine on the Gemini fake (the real wire format, a fake key), with `pairs` over the defaults.
+pub fn gemini_engine(
+    db: &testkit::TestDb,
+    fake: &testkit::GeminiFake,
+    pairs: &[(&str, &str)],
+) -> (Engine, Arc<ManualClock>) {
+    let client = shared::ai::gemini::GeminiClient::new(
+        &fake.uri(),
+        secrecy::SecretString::from(testkit::gemini_fake::FAKE_KEY),
+        "gemini-3.6-flash",
+        "gemini-3.1-flash-image",
+        std::time::Duration::from_secs(5),
+    )
+    .expect("a client for the fake");
+    engine_with(db, Arc::new(client), pairs)
+}
+
 /// An engine with the offline writer.
 pub fn offline_engine(db: &testkit::TestDb) -> (Engine, Arc<ManualClock>) {
     engine_with(db, Arc::new(shared::ai::offline::OfflineWriter), &[])

@@ -1,12 +1,7 @@
 //! Sessions (perceive, decide, act), relationships, learning from engagement and long-term memory.
 
-use std::sync::Arc;
-use std::time::Duration as StdDuration;
-
 use chrono::Duration;
-use secrecy::SecretString;
 use serde_json::json;
-use shared::ai::gemini::GeminiClient;
 use shared::context::Scene;
 use shared::db::Type;
 use shared::db::sessions;
@@ -14,11 +9,10 @@ use shared::engine::Engine;
 use shared::kinds::{self, BROWSE, COMMENT, Kind, REPLY, TaskReport};
 use shared::queue::{Target, TaskStatus};
 use testkit::fixtures::{self, Author};
-use testkit::gemini_fake::FAKE_KEY;
 use testkit::{GeminiFake, Reply, TestDb};
 use uuid::Uuid;
 
-use crate::helpers::{claim_new, count, engine_with, offline_engine, t0, task};
+use crate::helpers::{claim_new, count, gemini_engine, offline_engine, t0, task};
 
 struct World {
     marisol: Uuid,
@@ -44,18 +38,6 @@ async fn world(engine: &Engine) -> World {
 async fn run(engine: &Engine, persona: Uuid, kind: Kind, target: Option<Target>) -> TaskReport {
     let claimed = claim_new(engine, kind.task(persona, target, engine.clock.now())).await;
     kinds::run_task(engine, &claimed).await
-}
-
-fn gemini_engine(db: &TestDb, fake: &GeminiFake) -> (Engine, Arc<shared::clock::ManualClock>) {
-    let client = GeminiClient::new(
-        &fake.uri(),
-        SecretString::from(FAKE_KEY),
-        "gemini-3.6-flash",
-        "gemini-3.1-flash-image",
-        StdDuration::from_secs(5),
-    )
-    .unwrap();
-    engine_with(db, Arc::new(client), &[])
 }
 
 async fn scene_of(engine: &Engine, persona: Uuid) -> shared::context::FeedView {
@@ -145,7 +127,7 @@ async fn people_who_answered_come_first_and_a_session_answers_them() {
 async fn a_session_enqueues_what_it_chose_naming_itself_and_refuses_what_it_was_not_shown() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     let feed = scene_of(&engine, w.marisol).await;
     let first_post = feed.posts[0].feed.post.id;
@@ -189,7 +171,7 @@ async fn a_session_enqueues_what_it_chose_naming_itself_and_refuses_what_it_was_
 async fn answering_someone_changes_how_the_persona_feels_about_them() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     fake.push(Reply::Json(json!({ "decision": "reply", "body": "Crowding is the whole problem, cook in two goes." })));
     let w = world(&engine).await;
     let c = engine.pool.get().await.unwrap();
@@ -231,7 +213,7 @@ async fn answering_someone_changes_how_the_persona_feels_about_them() {
 async fn what_landed_becomes_an_example_and_nothing_downvoted_ever_does() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, clock) = gemini_engine(&db, &fake);
+    let (engine, clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     let c = engine.pool.get().await.unwrap();
     let at = t0() - Duration::days(2);
@@ -250,7 +232,7 @@ async fn what_landed_becomes_an_example_and_nothing_downvoted_ever_does() {
     fixtures::comment(&**c, w.posts[4], Some((mixed, 0)), Author::Human(a), "Wrong.", at).await;
 
     let landed = sessions::texts_that_landed(&**c, w.marisol, t0() - Duration::days(30), 5).await.unwrap();
-    assert_eq!(landed.iter().map(|(_, t, _)| t.as_str()).collect::<Vec<_>>(), vec!["Rinse the rice three times."]);
+    assert_eq!(landed.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), vec!["Rinse the rice three times."]);
 
     clock.advance(Duration::minutes(1));
     fake.push(Reply::Json(json!({ "body": "Two batches, and let the pan get properly hot first." })));
@@ -265,7 +247,7 @@ async fn what_landed_becomes_an_example_and_nothing_downvoted_ever_does() {
 async fn every_few_actions_a_session_refreshes_the_long_term_memory_that_later_prompts_carry() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
     let c = engine.pool.get().await.unwrap();
     for (i, post) in w.posts.iter().enumerate() {

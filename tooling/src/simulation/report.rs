@@ -231,13 +231,14 @@ pub async fn measure(
     let audit = audit::run(c, since, until, limits.actions_per_hour, audit::MAX_TEXTS).await?;
     let mut by_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut settled_without_model = 0;
+    let kinds = shared::kinds::Registry::standard();
     for (kind, tokens) in display::prompt_tokens(c, since, until).await? {
         let Some(tokens) = tokens else {
             settled_without_model += 1;
             continue;
         };
         // What people read: actions other than votes (not sessions, not the persona's private notes).
-        let writes = shared::kinds::Registry::standard().get(&kind).is_some_and(|k| k.is_action() && k != VOTE);
+        let writes = kinds.get(&kind).is_some_and(|k| k.is_action() && k != VOTE);
         if writes {
             by_kind.entry("all text actions".into()).or_default().push(tokens as f64);
         }
