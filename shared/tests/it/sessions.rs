@@ -315,3 +315,16 @@ async fn every_few_actions_a_session_refreshes_the_long_term_memory_that_later_p
         "later prompts carry the note"
     );
 }
+
+#[tokio::test]
+async fn a_persona_with_nothing_written_has_nothing_to_remember() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let w = world(&engine).await;
+
+    let report = run(&engine, w.marisol, shared::kinds::REFLECT, None).await;
+
+    assert_eq!(report.status, TaskStatus::Skipped, "{report:?}");
+    assert_eq!(report.reason.as_deref(), Some("the persona has written nothing to remember yet"));
+    assert!(sessions::summary(&**engine.pool.get().await.unwrap(), w.marisol).await.unwrap().is_none());
+}
