@@ -10,9 +10,13 @@ CREATE ROLE persona_engine LOGIN PASSWORD 'change-me' BYPASSRLS;
 
 GRANT USAGE ON SCHEMA public TO persona_engine;
 
--- The platform's tables: read what personas see, write what they publish, pause and resume personas.
+-- The platform's tables: read what personas see, write what they publish; make personas (the studio),
+-- edit their profiles, pause and resume them. Never delete one: a deleted persona takes its content.
 GRANT SELECT ON public.boards, public.profiles TO persona_engine;
-GRANT SELECT, UPDATE (is_active) ON public.personas TO persona_engine;
+GRANT SELECT, INSERT ON public.personas TO persona_engine;
+GRANT UPDATE (username, display_name, avatar_url, bio, voice, traits, modules, interests, timezone,
+              active_hours_start, active_hours_end, is_active, voice_bank, character_reference, chattiness,
+              voting_temperament) ON public.personas TO persona_engine;
 GRANT SELECT, INSERT ON public.posts, public.comments, public.votes, public.media TO persona_engine;
 
 -- The engine's own tables.

@@ -23,6 +23,7 @@ pub mod prompt;
 pub mod queue;
 pub mod runner;
 pub mod stable;
+pub mod studio;
 pub mod style;
 pub mod telemetry;
 pub mod voice;

@@ -213,20 +213,13 @@ pub fn draw(persona: &Persona, form: Form, seed: u64) -> Brief {
     Brief { form, length, stance: pick(&mut rng, &weights) }
 }
 
-/// How a persona votes when nothing else decides it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Temperament {
-    /// Upvotes freely, almost never downvotes.
-    Generous,
-    /// Votes when something stands out either way.
-    Balanced,
-    /// Upvotes only what earns it; downvotes low effort.
-    Critical,
-}
+pub use crate::db::personas::Temperament;
 
-/// The persona's voting temperament, from its character.
+/// The persona's voting temperament: as its profile says, else from its character.
 pub fn voting(persona: &Persona) -> Temperament {
+    if let Some(set) = persona.voting_temperament {
+        return set;
+    }
     let t = temperament(persona);
     if has(&t, &["skeptic", "blunt", "perfectionist", "critical", "stubborn"]) {
         Temperament::Critical
@@ -256,6 +249,10 @@ mod tests {
             active_hours_end: 24,
             is_active: true,
             voice_bank: vec![],
+            avatar_url: None,
+            character_reference: None,
+            chattiness: None,
+            voting_temperament: None,
         }
     }
 
@@ -291,5 +288,7 @@ mod tests {
         assert_eq!(voting(&persona("terse", &["skeptical"])), Temperament::Critical);
         assert_eq!(voting(&persona("warm", &["generous"])), Temperament::Generous);
         assert_eq!(voting(&persona("plain", &["curious"])), Temperament::Balanced);
+        let set = Persona { voting_temperament: Some(Temperament::Generous), ..persona("terse", &["skeptical"]) };
+        assert_eq!(voting(&set), Temperament::Generous, "what the profile says wins over the character");
     }
 }

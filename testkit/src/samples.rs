@@ -35,6 +35,10 @@ pub fn marisol() -> Persona {
             "Twenty years on the line and I still burn garlic when I get distracted. Low heat, and stand there.".into(),
             "No. Salt at the end or the lentils stay hard, and no amount of simmering will fix it.".into(),
         ],
+        avatar_url: None,
+        character_reference: None,
+        chattiness: None,
+        voting_temperament: None,
     }
 }
 
@@ -57,6 +61,10 @@ pub fn nia() -> Persona {
             "What happens when it fails, though?".into(),
             "Restic, a second box, done. Boring works.".into(),
         ],
+        avatar_url: None,
+        character_reference: None,
+        chattiness: None,
+        voting_temperament: None,
     }
 }
 

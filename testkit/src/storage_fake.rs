@@ -147,6 +147,17 @@ impl Respond for Responder {
             violation(format!("unexpected path {path}"));
             return ResponseTemplate::new(404);
         };
+        if request.method.as_str() == "DELETE" {
+            // storage-api's `DELETE /object/{bucket}/{key}`: 200 with a message, or its 404 as a 400.
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket != state.bucket {
+                return error("404", "Bucket not found", "Bucket not found", "NoSuchBucket");
+            }
+            return match state.objects.lock().unwrap().remove(&percent_decode(key)) {
+                Some(_) => ResponseTemplate::new(200).set_body_json(json!({"message": "Successfully deleted"})),
+                None => error("404", "not_found", "Object not found", "NoSuchKey"),
+            };
+        }
         if request.method.as_str() != "POST" && request.method.as_str() != "PUT" {
             violation(format!("{} upload", request.method));
             return ResponseTemplate::new(405);

@@ -329,7 +329,7 @@ fn temperature_for(model: &str, asked: f32) -> f32 {
 pub(crate) fn text_request(prompt: &Prompt, model: &str, max_output_tokens: u32) -> Request {
     Request {
         system_instruction: Some(Content { role: None, parts: vec![text_part(&prompt.system)] }),
-        contents: vec![Content { role: Some("user".into()), parts: vec![text_part(&prompt.user)] }],
+        contents: vec![Content { role: Some("user".into()), parts: user_parts(prompt) }],
         generation_config: GenerationConfig {
             temperature: Some(temperature_for(model, prompt.temperature)),
             max_output_tokens: Some(max_output_tokens),
@@ -354,6 +354,22 @@ pub(crate) fn image_request(prompt: &ImagePrompt) -> Request {
         },
         safety_settings: safety_settings(),
     }
+}
+
+/// The user turn: the picture first when there is one (Google's advice for a single image), then the text.
+fn user_parts(prompt: &Prompt) -> Vec<Part> {
+    let mut parts = Vec::with_capacity(2);
+    if let Some(image) = &prompt.image {
+        parts.push(Part {
+            inline_data: Some(Blob {
+                mime_type: image.mime_type.to_owned(),
+                data: base64::engine::general_purpose::STANDARD.encode(&image.bytes),
+            }),
+            ..Part::default()
+        });
+    }
+    parts.push(text_part(&prompt.user));
+    parts
 }
 
 fn text_part(text: &str) -> Part {

@@ -38,6 +38,24 @@ pub struct Prompt {
     /// What the offline writer answers to this request; the other providers read `system`/`user`.
     #[serde(skip)]
     pub offline: Option<OfflineAnswer>,
+    /// A picture shown with the user turn (a vision call); `None` for text alone.
+    #[serde(skip)]
+    pub image: Option<Attachment>,
+}
+
+/// A picture the model is shown with a prompt.
+#[derive(Clone)]
+pub struct Attachment {
+    /// `image/jpeg`, `image/webp` or `image/png`.
+    pub mime_type: &'static str,
+    /// The encoded picture.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Attachment({}, {} bytes)", self.mime_type, self.bytes.len())
+    }
 }
 
 /// The answer the offline writer gives to one request, as the kind that asks writes it: a function of
@@ -72,6 +90,9 @@ pub struct ImagePrompt {
     pub aspect_ratio: String,
     /// Varies the offline painter's picture.
     pub seed: u64,
+    /// A head-and-shoulders picture of someone (an avatar), not a scene: the offline painter paints a
+    /// portrait; a model reads what to draw from `prompt`.
+    pub portrait: bool,
 }
 
 /// Tokens a call used, as the provider reported them.

@@ -43,9 +43,55 @@ impl Provider for OfflineWriter {
             "16:9" => (2048, 1152),
             _ => (2048, 1536),
         };
-        let bytes = paint(width, height, crate::stable::hash(&[&prompt.seed.to_le_bytes(), prompt.prompt.as_bytes()]));
+        let seed = crate::stable::hash(&[&prompt.seed.to_le_bytes(), prompt.prompt.as_bytes()]);
+        let bytes = if prompt.portrait { paint_portrait(width, height, seed) } else { paint(width, height, seed) };
         Ok(GeneratedImage { bytes, mime_type: "image/png".into(), usage: Usage::default(), slot: None })
     }
+}
+
+/// A procedural head-and-shoulders portrait: a coloured backdrop, shoulders, a face, hair — deterministic
+/// for a seed, different enough between seeds to tell personas apart at a glance.
+fn paint_portrait(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let backdrop = [rng.random_range(60..230u8), rng.random_range(60..230u8), rng.random_range(60..230u8)];
+    let skin: [u8; 3] =
+        [[241, 204, 178], [224, 172, 138], [198, 134, 98], [141, 85, 56], [95, 58, 38]][rng.random_range(0..5)];
+    let hair: [u8; 3] =
+        [[30, 24, 20], [92, 58, 30], [176, 128, 70], [205, 190, 160], [140, 40, 30]][rng.random_range(0..5)];
+    let shirt = [rng.random_range(20..200u8), rng.random_range(20..200u8), rng.random_range(20..200u8)];
+    let (w, h) = (width as f32, height as f32);
+    let (cx, cy) = (w * rng.random_range(0.45..0.55), h * rng.random_range(0.38..0.44));
+    let (rx, ry) = (w * rng.random_range(0.14..0.18), h * rng.random_range(0.18..0.22));
+    let hair_top = rng.random_range(0.35..0.75f32);
+    let mut img = image::RgbImage::new(width, height);
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let (fx, fy) = (x as f32, y as f32);
+        let shade = 1.0 - 0.25 * fy / h;
+        let mut c = backdrop.map(|v| v as f32 * shade);
+        // Shoulders: a wide ellipse rising from the bottom edge.
+        if ((fx - cx) / (w * 0.36)).powi(2) + ((fy - h * 1.02) / (h * 0.36)).powi(2) < 1.0 {
+            c = shirt.map(f32::from);
+        }
+        let face = ((fx - cx) / rx).powi(2) + ((fy - cy) / ry).powi(2);
+        if face < 1.0 {
+            c = skin.map(f32::from);
+        }
+        // Hair: the top of the head, a little wider than the face.
+        let crown = ((fx - cx) / (rx * 1.12)).powi(2) + ((fy - cy + ry * 0.08) / (ry * 1.1)).powi(2);
+        if crown < 1.0 && fy < cy - ry * (1.0 - hair_top) * 0.9 {
+            c = hair.map(f32::from);
+        }
+        // Eyes.
+        for side in [-1.0f32, 1.0] {
+            if ((fx - (cx + side * rx * 0.38)).powi(2) + (fy - (cy - ry * 0.05)).powi(2)).sqrt() < rx * 0.07 {
+                c = [35.0, 30.0, 30.0];
+            }
+        }
+        *px = image::Rgb(c.map(|v| v.clamp(0.0, 255.0) as u8));
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encoding a PNG into memory cannot fail");
+    out.into_inner()
 }
 
 /// A procedural PNG: sky gradient, sun, rolling hills and grain — deterministic for a seed.

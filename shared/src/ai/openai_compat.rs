@@ -53,16 +53,17 @@ impl OpenAiClient {
 #[derive(Debug, Serialize)]
 pub(crate) struct ChatRequest<'a> {
     model: &'a str,
-    messages: Vec<Message<'a>>,
+    messages: Vec<Message>,
     temperature: f32,
     max_tokens: u32,
     response_format: serde_json::Value,
 }
 
 #[derive(Debug, Serialize)]
-struct Message<'a> {
+struct Message {
     role: &'static str,
-    content: &'a str,
+    /// A string, or text and image parts when the prompt shows a picture.
+    content: serde_json::Value,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -122,13 +123,28 @@ fn to_json_schema(schema: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The user message: plain text, or text and the picture as a data URL (the vision message format).
+fn user_content(prompt: &Prompt) -> serde_json::Value {
+    use base64::Engine;
+    match &prompt.image {
+        None => serde_json::Value::String(prompt.user.clone()),
+        Some(image) => {
+            let data = base64::engine::general_purpose::STANDARD.encode(&image.bytes);
+            serde_json::json!([
+                { "type": "text", "text": prompt.user },
+                { "type": "image_url", "image_url": { "url": format!("data:{};base64,{data}", image.mime_type) } }
+            ])
+        }
+    }
+}
+
 /// The body of a chat request.
 pub(crate) fn chat_request<'a>(prompt: &'a Prompt, model: &'a str, max_tokens: u32) -> ChatRequest<'a> {
     ChatRequest {
         model,
         messages: vec![
-            Message { role: "system", content: &prompt.system },
-            Message { role: "user", content: &prompt.user },
+            Message { role: "system", content: serde_json::Value::String(prompt.system.clone()) },
+            Message { role: "user", content: user_content(prompt) },
         ],
         temperature: prompt.temperature,
         max_tokens,

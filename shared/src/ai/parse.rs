@@ -321,6 +321,12 @@ fn is_unprintable(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// `text` without unprintable characters, trimmed: for fields that are not a persona's published words
+/// (a profile's handle, its bio, a picture's description).
+pub fn printable(text: &str) -> String {
+    text.chars().filter(|c| !is_unprintable(*c)).collect::<String>().trim().to_owned()
+}
+
 fn collapse_blank_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank_run = 0;

@@ -342,6 +342,15 @@ pub async fn board(c: &impl GenericClient, id: Uuid, titles: i64) -> Result<Opti
     .transpose()
 }
 
+/// A board by its slug, with no titles (what the studio makes personas for).
+pub async fn board_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<BoardView>, DbError> {
+    let row = c.query_typed_opt("SELECT id FROM boards WHERE slug = $1", &[(&slug, Type::TEXT)]).await?;
+    match row {
+        Some(row) => board(c, row.try_get(0)?, 0).await,
+        None => Ok(None),
+    }
+}
+
 /// Publishes a persona's comment (or reply, with `parent`) under `id`; returns its id.
 pub async fn insert_comment(
     c: &impl GenericClient,

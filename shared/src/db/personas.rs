@@ -37,10 +37,105 @@ pub struct Persona {
     pub is_active: bool,
     /// Texts in its own voice, of different lengths and kinds: the core of its few-shot examples.
     pub voice_bank: Vec<String>,
+    /// Its picture, where readers fetch it.
+    pub avatar_url: Option<String>,
+    /// How it looks, in 100–200 words: put into the prompt of its own pictures that show it.
+    pub character_reference: Option<String>,
+    /// How often it comes by; unset, it is drawn from its id.
+    pub chattiness: Option<Chattiness>,
+    /// How it votes; unset, it follows from its character.
+    pub voting_temperament: Option<Temperament>,
+}
+
+/// How often a persona comes by: the centre of its sessions a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Chattiness {
+    /// Reads a lot, rarely says anything: about one session every other day.
+    Lurker,
+    /// Drops in a couple of times a day.
+    Occasional,
+    /// On most days, several times.
+    Regular,
+    /// Always around.
+    VeryActive,
+}
+
+impl Chattiness {
+    /// Every value, quietest first.
+    pub const ALL: [Chattiness; 4] = [Self::Lurker, Self::Occasional, Self::Regular, Self::VeryActive];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lurker => "lurker",
+            Self::Occasional => "occasional",
+            Self::Regular => "regular",
+            Self::VeryActive => "very_active",
+        }
+    }
+
+    /// From its stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// As stored, for a statement parameter (a constant, so it outlives any statement).
+    fn stored(value: Option<Self>) -> &'static Option<&'static str> {
+        match value {
+            None => &None,
+            Some(Self::Lurker) => &Some("lurker"),
+            Some(Self::Occasional) => &Some("occasional"),
+            Some(Self::Regular) => &Some("regular"),
+            Some(Self::VeryActive) => &Some("very_active"),
+        }
+    }
+}
+
+/// How a persona votes when nothing else decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Temperament {
+    /// Upvotes freely, almost never downvotes.
+    Generous,
+    /// Votes when something stands out either way.
+    Balanced,
+    /// Upvotes only what earns it; downvotes low effort.
+    Critical,
+}
+
+impl Temperament {
+    /// Every value.
+    pub const ALL: [Temperament; 3] = [Self::Generous, Self::Balanced, Self::Critical];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Generous => "generous",
+            Self::Balanced => "balanced",
+            Self::Critical => "critical",
+        }
+    }
+
+    /// From its stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// As stored, for a statement parameter (a constant, so it outlives any statement).
+    fn stored(value: Option<Self>) -> &'static Option<&'static str> {
+        match value {
+            None => &None,
+            Some(Self::Generous) => &Some("generous"),
+            Some(Self::Balanced) => &Some("balanced"),
+            Some(Self::Critical) => &Some("critical"),
+        }
+    }
 }
 
 const COLUMNS: &str = "p.id, p.username, p.display_name, p.bio, p.voice, p.traits, p.modules, p.interests, p.timezone, \
-     p.active_hours_start, p.active_hours_end, p.is_active, p.voice_bank";
+     p.active_hours_start, p.active_hours_end, p.is_active, p.voice_bank, p.avatar_url, p.character_reference, \
+     p.chattiness, p.voting_temperament";
 
 fn persona(row: &Row) -> Result<Persona, DbError> {
     Ok(Persona {
@@ -57,6 +152,10 @@ fn persona(row: &Row) -> Result<Persona, DbError> {
         active_hours_end: row.try_get("active_hours_end")?,
         is_active: row.try_get("is_active")?,
         voice_bank: row.try_get("voice_bank")?,
+        avatar_url: row.try_get("avatar_url")?,
+        character_reference: row.try_get("character_reference")?,
+        chattiness: row.try_get::<_, Option<&str>>("chattiness")?.and_then(Chattiness::parse),
+        voting_temperament: row.try_get::<_, Option<&str>>("voting_temperament")?.and_then(Temperament::parse),
     })
 }
 
@@ -65,6 +164,105 @@ pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Option<Persona>, D
     let row =
         c.query_typed_opt(&format!("SELECT {COLUMNS} FROM personas p WHERE p.id = $1"), &[(&id, Type::UUID)]).await?;
     row.as_ref().map(persona).transpose()
+}
+
+/// One persona by its handle (case-insensitive).
+pub async fn find_by_username(c: &impl GenericClient, username: &str) -> Result<Option<Persona>, DbError> {
+    let row = c
+        .query_typed_opt(
+            &format!("SELECT {COLUMNS} FROM personas p WHERE lower(p.username) = lower($1)"),
+            &[(&username, Type::TEXT)],
+        )
+        .await?;
+    row.as_ref().map(persona).transpose()
+}
+
+/// A page of personas in handle order, after `after` (a handle) when given.
+pub async fn list(c: &impl GenericClient, after: Option<&str>, limit: i64) -> Result<Vec<Persona>, DbError> {
+    let rows = c
+        .query_typed(
+            &format!(
+                "SELECT {COLUMNS} FROM personas p WHERE $1::text IS NULL OR p.username > $1
+                 ORDER BY p.username LIMIT $2"
+            ),
+            &[(&after, Type::TEXT), (&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter().map(persona).collect()
+}
+
+/// The newest `limit` personas, newest first: what a new one must not copy.
+pub async fn newest(c: &impl GenericClient, limit: i64) -> Result<Vec<Persona>, DbError> {
+    let rows = c
+        .query_typed(
+            &format!("SELECT {COLUMNS} FROM personas p ORDER BY p.created_at DESC, p.id LIMIT $1"),
+            &[(&limit, Type::INT8)],
+        )
+        .await?;
+    rows.iter().map(persona).collect()
+}
+
+/// Writes a new persona, created at `now`. A handle already taken is a unique violation.
+pub async fn insert(c: &impl GenericClient, p: &Persona, now: DateTime<Utc>) -> Result<(), DbError> {
+    let mut params = profile_params(p);
+    params.push((&now, Type::TIMESTAMPTZ));
+    c.query_typed(
+        "INSERT INTO personas (id, username, display_name, bio, voice, traits, modules, interests, timezone,
+                               active_hours_start, active_hours_end, is_active, voice_bank, avatar_url,
+                               character_reference, chattiness, voting_temperament, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        &params,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Rewrites a persona's profile (everything but its id and creation time); `false` when it does not exist.
+pub async fn update(c: &impl GenericClient, p: &Persona) -> Result<bool, DbError> {
+    let rows = c
+        .query_typed(
+            "UPDATE personas SET username = $2, display_name = $3, bio = $4, voice = $5, traits = $6, modules = $7,
+                    interests = $8, timezone = $9, active_hours_start = $10, active_hours_end = $11, is_active = $12,
+                    voice_bank = $13, avatar_url = $14, character_reference = $15, chattiness = $16,
+                    voting_temperament = $17
+             WHERE id = $1 RETURNING id",
+            &profile_params(p),
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// The same persona, read for an update that follows in this transaction (others wait).
+pub async fn find_for_update(c: &impl GenericClient, id: Uuid) -> Result<Option<Persona>, DbError> {
+    let row = c
+        .query_typed_opt(&format!("SELECT {COLUMNS} FROM personas p WHERE p.id = $1 FOR UPDATE"), &[(&id, Type::UUID)])
+        .await?;
+    row.as_ref().map(persona).transpose()
+}
+
+type Param<'a> = (&'a (dyn tokio_postgres::types::ToSql + Sync), Type);
+
+/// A persona's columns as statement parameters, in the order `insert` and `update` name them.
+fn profile_params(p: &Persona) -> Vec<Param<'_>> {
+    vec![
+        (&p.id, Type::UUID),
+        (&p.username, Type::TEXT),
+        (&p.display_name, Type::TEXT),
+        (&p.bio, Type::TEXT),
+        (&p.voice, Type::TEXT),
+        (&p.traits, Type::TEXT_ARRAY),
+        (&p.modules, Type::TEXT_ARRAY),
+        (&p.interests, Type::TEXT_ARRAY),
+        (&p.timezone, Type::TEXT),
+        (&p.active_hours_start, Type::INT2),
+        (&p.active_hours_end, Type::INT2),
+        (&p.is_active, Type::BOOL),
+        (&p.voice_bank, Type::TEXT_ARRAY),
+        (&p.avatar_url, Type::TEXT),
+        (&p.character_reference, Type::TEXT),
+        (Chattiness::stored(p.chattiness), Type::TEXT),
+        (Temperament::stored(p.voting_temperament), Type::TEXT),
+    ]
 }
 
 /// Pauses (`false`) or resumes (`true`) a persona; `None` when it does not exist.

@@ -113,6 +113,7 @@ impl Action for ImagePost {
                 prompt: image_prompt.clone(),
                 aspect_ratio: "4:3".into(),
                 seed: seed_of(task.id),
+                portrait: false,
             })
             .await?;
         *usage = usage.plus(generated.usage);

@@ -29,6 +29,10 @@ fn persona() -> Persona {
         active_hours_end: 24,
         is_active: true,
         voice_bank: vec![],
+        avatar_url: None,
+        character_reference: None,
+        chattiness: None,
+        voting_temperament: None,
     }
 }
 

@@ -135,6 +135,32 @@ pub fn process(input: &[u8], settings: &ImageSettings, _slot: &ImageSlot) -> Res
     Ok(ProcessedImage { bytes, width, height, mime_type, extension })
 }
 
+/// An avatar: `input` cropped to its centred square and resized to `side`×`side` (up or down: every
+/// avatar is the same size), encoded as `settings` say. Holds the process's [`ImageSlot`].
+pub fn square(
+    input: &[u8],
+    side: u32,
+    settings: &ImageSettings,
+    _slot: &ImageSlot,
+) -> Result<ProcessedImage, MediaError> {
+    let (pixels, width, height) = decode_rgb(input)?;
+    let edge = width.min(height);
+    let (left, top) = ((width - edge) / 2, (height - edge) / 2);
+    let mut cropped = Vec::with_capacity(edge as usize * edge as usize * 3);
+    for row in top..top + edge {
+        let start = (row as usize * width as usize + left as usize) * 3;
+        cropped.extend_from_slice(&pixels[start..start + edge as usize * 3]);
+    }
+    drop(pixels);
+    let pixels = if edge == side { cropped } else { resize_rgb(&cropped, edge, edge, side, side)? };
+    let quality = settings.quality.clamp(1, 100);
+    let (bytes, mime_type, extension) = match settings.format {
+        ImageFormat::Jpeg => (encode_jpeg(&pixels, side, side, quality)?, "image/jpeg", "jpg"),
+        ImageFormat::Webp => (encode_webp(&pixels, side, side, quality)?, "image/webp", "webp"),
+    };
+    Ok(ProcessedImage { bytes, width: side, height: side, mime_type, extension })
+}
+
 /// A reader for `input` with the decode limits set, refusing formats other than PNG, JPEG and WebP.
 fn reader(input: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
     let mut reader =
@@ -244,6 +270,32 @@ fn encode_webp(pixels: &[u8], width: u32, height: u32, quality: u8) -> Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn png(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb(pixel(x, y)));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, Decoded::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn an_avatar_is_the_centred_square_at_the_asked_size() {
+        let settings = ImageSettings { max_width: 1600, quality: 90, format: ImageFormat::Jpeg };
+        let slot = ImageSlot::acquire_blocking();
+        // A wide picture: red bands at the sides, blue in the middle square.
+        let wide = png(900, 600, |x, _| if (150..750).contains(&x) { [0, 0, 255] } else { [255, 0, 0] });
+        let avatar = square(&wide, 512, &settings, &slot).unwrap();
+        assert_eq!((avatar.width, avatar.height, avatar.mime_type), (512, 512, "image/jpeg"));
+        let decoded = image::load_from_memory(&avatar.bytes).unwrap().into_rgb8();
+        assert_eq!(decoded.dimensions(), (512, 512));
+        for (x, y) in [(2, 2), (509, 256), (256, 509)] {
+            let [r, _, b] = decoded.get_pixel(x, y).0;
+            assert!(b > 200 && r < 60, "the side bands were cropped away ({x},{y}: {r},{b})");
+        }
+        // A small one is scaled up: every avatar is the same size.
+        let small = square(&png(100, 140, |_, _| [10, 200, 10]), 512, &settings, &slot).unwrap();
+        assert_eq!((small.width, small.height), (512, 512));
+    }
 
     #[test]
     fn target_size_keeps_aspect_and_never_upscales() {

@@ -70,6 +70,8 @@ impl StorageError {
 pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` at `key` (overwriting), returning where readers find it.
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<StoredObject, StorageError>;
+    /// Removes the object at `key`; one that is not there is already removed.
+    async fn delete(&self, key: &str) -> Result<(), StorageError>;
 }
 
 /// Supabase Storage: `POST {SUPABASE_URL}/storage/v1/object/{bucket}/{key}` with `x-upsert: true`.
@@ -208,6 +210,13 @@ impl Storage for SupabaseStorage {
             }
         }
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.send(self.http.delete(self.object_url(key))).await {
+            Err(StorageError::Refused { status: 404, .. }) => Ok(()),
+            other => other,
+        }
+    }
 }
 
 /// Everything but RFC 3986's unreserved characters is encoded in a path segment (Storage allows `?`,
@@ -260,6 +269,14 @@ impl Storage for LocalDirStorage {
         tokio::fs::rename(&partial, &path).await.map_err(io)?;
         let absolute = std::path::absolute(&path).unwrap_or(path.clone());
         Ok(StoredObject { path: key.to_owned(), url: format!("file://{}", absolute.display()) })
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let path = self.root.join(key);
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::Io { path, source: e }),
+            _ => Ok(()),
+        }
     }
 }
 

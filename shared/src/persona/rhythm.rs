@@ -9,6 +9,7 @@ use rand::Rng;
 
 use super::Persona;
 use super::selector::{in_active_hours, local_hour};
+use crate::db::personas::Chattiness;
 use crate::stable;
 
 /// The median persona's sessions a day.
@@ -28,10 +29,21 @@ fn normal(persona: &Persona, what: &[u8]) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// How many times a day the persona comes by, on an ordinary weekday.
+/// How many times a day the persona comes by, on an ordinary weekday: drawn from the whole heavy-tailed
+/// spread, or, when its profile names its chattiness, from a narrow spread around that.
 pub fn sessions_per_day(persona: &Persona) -> f64 {
-    (MEDIAN_SESSIONS_PER_DAY * (SIGMA * normal(persona, b"chattiness")).exp()).clamp(0.25, 24.0)
+    let (median, sigma) = match persona.chattiness {
+        None => (MEDIAN_SESSIONS_PER_DAY, SIGMA),
+        Some(Chattiness::Lurker) => (0.5, SET_SIGMA),
+        Some(Chattiness::Occasional) => (2.0, SET_SIGMA),
+        Some(Chattiness::Regular) => (5.0, SET_SIGMA),
+        Some(Chattiness::VeryActive) => (12.0, SET_SIGMA),
+    };
+    (median * (sigma * normal(persona, b"chattiness")).exp()).clamp(0.25, 24.0)
 }
+
+/// Spread around a chattiness the profile names: two personas called regulars still differ.
+const SET_SIGMA: f64 = 0.35;
 
 /// How it is on at weekends compared with weekdays: from half as much to half as much again.
 pub fn weekend_factor(persona: &Persona) -> f64 {
@@ -112,7 +124,30 @@ mod tests {
             active_hours_end: 22,
             is_active: true,
             voice_bank: vec![],
+            avatar_url: None,
+            character_reference: None,
+            chattiness: None,
+            voting_temperament: None,
         }
+    }
+
+    #[test]
+    fn a_named_chattiness_sets_the_rhythm_around_it() {
+        let with = |n: u128, c: Chattiness| sessions_per_day(&Persona { chattiness: Some(c), ..persona(n) });
+        let median = |c: Chattiness| {
+            let mut rates: Vec<f64> = (0..401).map(|n| with(n, c)).collect();
+            rates.sort_by(f64::total_cmp);
+            rates[200]
+        };
+        let (lurker, occasional, regular, very) = (
+            median(Chattiness::Lurker),
+            median(Chattiness::Occasional),
+            median(Chattiness::Regular),
+            median(Chattiness::VeryActive),
+        );
+        assert!(lurker < 0.7 && occasional > 1.5 && occasional < 2.5, "{lurker} {occasional}");
+        assert!(regular > 4.0 && regular < 6.0 && very > 10.0, "{regular} {very}");
+        assert!((0..400).all(|n| with(n, Chattiness::Lurker) < with(n, Chattiness::VeryActive)));
     }
 
     #[test]

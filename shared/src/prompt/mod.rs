@@ -113,6 +113,7 @@ pub fn build(input: &PromptInput<'_>, budget: &Budget, offline: Option<OfflineAn
         max_output_tokens: input.ask.max_output_tokens,
         seed: input.seed,
         offline,
+        image: None,
     }
 }
 

@@ -43,6 +43,7 @@ fn image_prompt() -> ImagePrompt {
         prompt: "A bowl of lentil soup on a wooden table, window light".into(),
         aspect_ratio: "4:3".into(),
         seed: 1,
+        portrait: false,
     }
 }
 

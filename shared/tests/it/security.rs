@@ -407,7 +407,8 @@ async fn the_engine_runs_as_the_documented_least_privilege_role() {
         for sql in [
             "DELETE FROM posts",
             "UPDATE posts SET title = 'x'",
-            "UPDATE personas SET bio = 'x'",
+            "DELETE FROM personas",
+            "UPDATE personas SET created_at = now()",
             "TRUNCATE persona_memory",
             "DROP TABLE persona_tasks",
             "CREATE TABLE public.mine (id int)",
