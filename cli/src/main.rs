@@ -4,6 +4,7 @@ mod audit;
 mod charts;
 mod demo;
 mod local;
+mod personas;
 mod simulate;
 
 use std::path::PathBuf;
@@ -98,8 +99,17 @@ enum Command {
         #[arg(long)]
         instructions: Option<String>,
         /// Run it now and print what it published.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "dry_run")]
         wait: bool,
+        /// Generate what the persona would publish and print it: nothing is enqueued or published (a
+        /// paused persona may be previewed).
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make, review, edit, pause and resume personas.
+    Personas {
+        #[command(subcommand)]
+        command: personas::Command,
     },
     /// The health of what personas published: lengths, the marks of machine text, repeated wording,
     /// near-duplicates within and across personas, how activity spreads, time at the hourly cap, and
@@ -244,15 +254,22 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve => serve(&config).await,
         Command::Audit { since, json } => audit::run(&config, &url, since, json).await,
-        Command::Trigger { kind, persona_id, post_id, comment_id, board_id, instructions, wait } => {
+        Command::Trigger { kind, persona_id, post_id, comment_id, board_id, instructions, wait, dry_run } => {
             let engine = Engine::from_config(&config, clock::system())?;
             let kind = engine
                 .kinds
                 .get(&kind)
                 .ok_or_else(|| anyhow!("unknown action {kind:?}: expected {}", engine.kinds.names().join(", ")))?;
             let request = TriggerRequest { persona_id, post_id, comment_id, board_id, instructions };
+            if dry_run {
+                return print_json(&operator::dry_run(&engine, kind, &request).await?);
+            }
             let task = operator::trigger(&engine, kind, &request, Issuer::Cli).await?;
             if wait { print_json(&operator::run_now(&engine, task.id).await?) } else { print_json(&task) }
+        }
+        Command::Personas { command } => {
+            let engine = Engine::from_config(&config, clock::system())?;
+            personas::run(&engine, command).await
         }
         Command::RunTask { task_id } => {
             let engine = Engine::from_config(&config, clock::system())?;

@@ -11,11 +11,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::ai::Disposition;
 use crate::db::tasks::{self, Issuer, Task};
 use crate::db::{self as database, DbError, content, personas};
 use crate::engine::Engine;
 use crate::kinds::target::{self, Gone};
-use crate::kinds::{self, Kind, TaskReport};
+use crate::kinds::{self, ActionError, Kind, TaskReport};
 use crate::persona::selector::{Pool, Subject};
 use crate::queue::{QueueError, Target};
 
@@ -60,6 +61,14 @@ pub enum OperatorError {
     /// The queue refused.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// A service we call (the model, storage) failed; `retryable` when trying later may help.
+    #[error("{message}")]
+    Upstream {
+        /// What failed, without secrets.
+        message: String,
+        /// Whether trying again later may help.
+        retryable: bool,
+    },
 }
 
 impl From<deadpool_postgres::PoolError> for OperatorError {
@@ -156,39 +165,31 @@ fn refusal(target: Target, gone: Gone) -> OperatorError {
     }
 }
 
-/// Enqueues `kind` on the request's target, due now: validated target, the named persona or one the
-/// selector picks, the instructions recorded with it. Returns the task as enqueued.
-pub async fn trigger(
+/// Who acts on what: the request's target, validated (it must exist and still take activity, the
+/// worker's own rule), and the named persona or one the selector picks. A paused persona is refused
+/// unless `paused_ok` (a dry run previews a persona before it is resumed).
+async fn resolve(
     engine: &Engine,
     kind: Kind,
     request: &TriggerRequest,
-    issuer: Issuer,
-) -> Result<Task, OperatorError> {
-    let instructions = instructions_of(request)?;
-    if kind.needs_images() && !engine.model.makes_images() {
-        return Err(OperatorError::Unprocessable(format!(
-            "{kind} needs a provider that makes images (LLM_PROVIDER=gemini or offline; this one is {})",
-            engine.model.provider_name()
-        )));
-    }
+    paused_ok: bool,
+) -> Result<(Uuid, Option<Target>), OperatorError> {
     let target = target_of(kind, request)?;
-    let mut client = engine.pool.get().await?;
+    let client = engine.pool.get().await?;
     let now = engine.clock.now();
     let c = &**client;
-    // The target must exist and still take activity: the worker's own rule.
     let subject = match target {
         Some(target) => Some(target::live(c, target, 0).await?.map_err(|gone| refusal(target, gone))?.subject()),
         None => None,
     };
-
     let persona_id = match request.persona_id {
         Some(id) => {
             let persona = personas::find(c, id)
                 .await?
                 .ok_or_else(|| OperatorError::NotFound(format!("persona {id} not found")))?;
-            if !persona.is_active {
+            if !persona.is_active && !paused_ok {
                 return Err(OperatorError::Conflict(format!(
-                    "persona {} is paused; resume it first",
+                    "persona {} is paused; resume it first (or preview it with a dry run)",
                     persona.username
                 )));
             }
@@ -218,6 +219,56 @@ pub async fn trigger(
             })?
         }
     };
+    Ok((persona_id, target))
+}
+
+/// What the request's persona would publish for `kind` on its target, generated and checked but not
+/// published: nothing is stored, no task is enqueued, no image is made. A paused persona may be
+/// previewed; its hourly limits are not consulted.
+pub async fn dry_run(engine: &Engine, kind: Kind, request: &TriggerRequest) -> Result<kinds::DryRun, OperatorError> {
+    if request.instructions.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        return Err(OperatorError::BadRequest(
+            "a dry run takes no instructions: it shows what the persona writes on its own".into(),
+        ));
+    }
+    let (persona_id, target) = resolve(engine, kind, request, true).await?;
+    let now = engine.clock.now();
+    let task = kind.task(persona_id, target, now).unsaved(now);
+    kinds::dry_run(engine, &task).await.map_err(|e| match e {
+        ActionError::Skip(reason) | ActionError::Reschedule { reason, .. } => OperatorError::Conflict(reason),
+        ActionError::Unusable(_) | ActionError::Invalid(_) | ActionError::UnknownType { .. } => {
+            OperatorError::Unprocessable(e.to_string())
+        }
+        ActionError::Model(m) if m.disposition() == Disposition::Skip => OperatorError::Unprocessable(m.to_string()),
+        ActionError::Model(m) => OperatorError::Upstream {
+            retryable: matches!(m.disposition(), Disposition::Retry | Disposition::Reschedule { .. }),
+            message: m.to_string(),
+        },
+        ActionError::Media(m) => OperatorError::Upstream { retryable: m.is_retryable(), message: m.to_string() },
+        ActionError::Storage(s) => OperatorError::Upstream { retryable: s.is_retryable(), message: s.to_string() },
+        ActionError::Db(d) => OperatorError::Db(d),
+        ActionError::Queue(q) => OperatorError::Queue(q),
+    })
+}
+
+/// Enqueues `kind` on the request's target, due now: validated target, the named persona or one the
+/// selector picks, the instructions recorded with it. Returns the task as enqueued.
+pub async fn trigger(
+    engine: &Engine,
+    kind: Kind,
+    request: &TriggerRequest,
+    issuer: Issuer,
+) -> Result<Task, OperatorError> {
+    let instructions = instructions_of(request)?;
+    if kind.needs_images() && !engine.model.makes_images() {
+        return Err(OperatorError::Unprocessable(format!(
+            "{kind} needs a provider that makes images (LLM_PROVIDER=gemini or offline; this one is {})",
+            engine.model.provider_name()
+        )));
+    }
+    let (persona_id, target) = resolve(engine, kind, request, false).await?;
+    let mut client = engine.pool.get().await?;
+    let now = engine.clock.now();
 
     let mut new = kind.task(persona_id, target, now);
     new.payload = serde_json::json!({ "forced": true });

@@ -44,6 +44,40 @@ pub struct NewTask {
     pub origin_task_id: Option<Uuid>,
 }
 
+impl NewTask {
+    /// The task as it would run, never stored: what a dry run generates for.
+    pub fn unsaved(&self, now: DateTime<Utc>) -> Task {
+        let (post_id, comment_id, board_id) = Target::columns(self.target);
+        Task {
+            id: self.id.unwrap_or_else(Uuid::new_v4),
+            persona_id: self.persona_id,
+            task_type: self.task_type.to_owned(),
+            post_id,
+            comment_id,
+            board_id,
+            status: TaskStatus::Running,
+            scheduled_at: self.scheduled_at,
+            started_at: Some(now),
+            completed_at: None,
+            result_id: None,
+            result_type: None,
+            error_message: None,
+            retry_count: 0,
+            max_retries: 0,
+            prompt_tokens: None,
+            completion_tokens: None,
+            created_at: None,
+            locked_until: None,
+            claim_token: None,
+            last_error: None,
+            skip_reason: None,
+            payload: self.payload.clone(),
+            decisions: serde_json::Value::Array(Vec::new()),
+            origin_task_id: self.origin_task_id,
+        }
+    }
+}
+
 /// How an enqueue went.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EnqueueReport {

@@ -469,6 +469,9 @@ fn auto_answer(body: &Value) -> Value {
     let detail = DETAILS[(h >> 28) % 8].replace("{n}", &(2 + (h >> 32) % 40).to_string());
     let body_text = format!("{} {} {detail} {}", OPENINGS[h % 8], MIDDLES[(h >> 8) % 8], CLOSINGS[(h >> 16) % 8]);
     let properties = body.pointer("/generationConfig/responseSchema/properties").and_then(|p| p.as_object());
+    if properties.is_some_and(|p| p.contains_key("voice_bank")) {
+        return profile_answer(body);
+    }
     let mut answer = serde_json::Map::new();
     for key in properties.map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
         let value = match key.as_str() {
@@ -483,11 +486,165 @@ fn auto_answer(body: &Value) -> Value {
             }
             "actions" => json!([]),
             "note" => json!("I have been talking about testing lately, and I stand by snapshots."),
+            "shows_me" => json!(true),
+            "description" => json!(DESCRIPTION),
             _ => json!("ok"),
         };
         answer.insert(key, value);
     }
     Value::Object(answer)
+}
+
+/// What the fake "sees" in a picture it is shown: 130 words, as a character reference.
+pub const DESCRIPTION: &str = "A woman in her late thirties photographed head and shoulders against a pale green \
+wall, facing the camera. She has a round face with warm olive skin, a few freckles across the nose, dark brown \
+eyes and thick eyebrows. Her hair is black, shoulder length and slightly wavy, tucked behind the left ear. She \
+wears small silver hoop earrings and a mustard yellow knitted jumper with a rolled collar over a white shirt. \
+Her expression is relaxed, with a closed-mouth half smile that lifts the right corner more than the left. The \
+light comes from a window on her right, leaving soft shadows on the left side of her face. The picture is a \
+casual phone photograph with natural colours, a shallow depth of field and a slightly warm tone, nothing posed \
+about it, the kind of picture a friend takes on a weekend.";
+
+/// A profile for the persona studio, as a model following the prompt would answer: each persona of a
+/// prompt's forum (the ones listed as already there or made before) gets its own slot, so handles,
+/// interests, voices and examples differ from everyone the prompt names.
+fn profile_answer(body: &Value) -> Value {
+    const NAMES: [(&str, &str); 10] = [
+        ("ines_bakes", "Ines Moreau"),
+        ("kwame_rides", "Kwame Mensah"),
+        ("hana_reads", "Hana Tanaka"),
+        ("oskar_fixes", "Oskar Lindqvist"),
+        ("leila_grows", "Leila Haddad"),
+        ("bram_climbs", "Bram Achterberg"),
+        ("noor_plays", "Noor Rahman"),
+        ("mateo_brews", "Mateo Castillo"),
+        ("orla_knits", "Orla Brennan"),
+        ("tariq_runs", "Tariq Yilmaz"),
+    ];
+    const INTERESTS: [&str; 30] = [
+        "sourdough",
+        "pastry",
+        "flour",
+        "cycling",
+        "bike repair",
+        "commuting",
+        "novels",
+        "libraries",
+        "poetry",
+        "home repair",
+        "old radios",
+        "soldering",
+        "gardening",
+        "tomatoes",
+        "compost",
+        "bouldering",
+        "ropes",
+        "stretching",
+        "chess",
+        "board games",
+        "puzzles",
+        "coffee",
+        "espresso",
+        "roasting",
+        "knitting",
+        "wool",
+        "patterns",
+        "running",
+        "marathons",
+        "trail shoes",
+    ];
+    const VOICES: [&str; 10] = [
+        "Short, dry sentences, mostly lowercase, never explains a joke.",
+        "Warm storyteller who gives exact numbers and dates from memory.",
+        "Blunt about technique, answers only the question asked.",
+        "Long careful paragraphs, hedges once then commits to an opinion.",
+        "Playful asides in brackets and no exclamation marks at all.",
+        "Terse skeptic who asks what happens when it fails.",
+        "Eager about small details and compares everything with last year.",
+        "Polite corrector of facts who signs off with nothing.",
+        "Folksy sayings borrowed from a grandmother in run-on sentences.",
+        "Precise, cites manuals, admits mistakes without fuss.",
+    ];
+    const SHORTS: [&str; 10] = [
+        "Two coats, always.",
+        "Nope, tried that.",
+        "Oh, the smell of it.",
+        "Worth every cent.",
+        "Mine too, sadly.",
+        "Not in this weather.",
+        "Slower is faster.",
+        "Ha, my first week.",
+        "Cheap and it works.",
+        "Still the best advice.",
+    ];
+    const MIDDLES: [&str; 20] = [
+        "I got into this by accident after a neighbour left a box of old gear on the pavement.",
+        "The thread last week changed how I do it, slower now but it actually works.",
+        "My first attempt was a disaster and my sister still brings it up at dinner.",
+        "Everybody says the gear matters, and mostly it doesn't, practice does.",
+        "I keep a notebook of every try and reading the early pages is humbling.",
+        "Half of what gets written about this online is someone selling you a course.",
+        "Spent the whole evening on it again and forgot to eat until ten.",
+        "Start small and cheap, you will know within a month whether it sticks.",
+        "I went back to the old way my uncle showed me and it is simply better.",
+        "The people who taught me never wrote anything down, which explains a lot.",
+        "Did it with the kids on Saturday and they were better at it than me.",
+        "There is a shop by the station that runs evening classes for beginners.",
+        "A stranger at the market showed me one trick that fixed two years of mistakes.",
+        "Winter is when I actually get better, nothing else to do in the evenings.",
+        "I broke my own rule about rushing and of course that was the one time it mattered.",
+        "The second hand version has outlasted two new ones my friends bought.",
+        "Every club has one person who knows everything and ours is called Gerda.",
+        "I timed it once out of curiosity and it took four hours, not the forty minutes promised.",
+        "Rain ruined the plan so we did the indoor version and nobody complained.",
+        "My landlord asked what the noise was and now he wants to learn too.",
+    ];
+    const LONGS: [&str; 10] = [
+        "I have been at this for about eleven years now and the biggest change was not a tool or a book. It was \
+         learning to stop halfway and look at what I had instead of pushing through to the end out of stubbornness.",
+        "When I started I thought it was about talent, and I was jealous of people who seemed to just get it. Then \
+         I watched one of them practise on a Tuesday night, badly, for two hours, and I stopped being jealous.",
+        "My neighbour got me into it during a wet winter when neither of us could go anywhere. We argued about \
+         everything, from the order of the steps to the right temperature, and we are still friends somehow.",
+        "I used to be the person who argued about this online until two in the morning. These days I just do it, \
+         take a bad photo of the result, and go to bed, which has been better for everyone involved.",
+        "Something happened last month that I keep thinking about. A kid at the club asked me why I do it the long \
+         way, and I realised I had no answer except that someone did it that way in front of me once.",
+        "The first time I tried it properly was after a terrible week at work, and it was the only thing that \
+         made my head go quiet. That is still mostly why I do it, the results are a bonus.",
+        "For nine years I did it exactly the way my dad showed me, and last spring I finally tried the modern \
+         method everyone swears by. It is faster, fine, but I missed the fiddling, so I went back.",
+        "I wrote down every attempt for a whole season, with the date and the weather and what went wrong. \
+         The pattern was embarrassingly obvious on paper: I was always rushing on Sundays before dinner.",
+        "It cost me more money than I admit to my partner and a lot of evenings, and I would do it again. \
+         The friends I made through it are the main reason, the rest is just a nice excuse to meet.",
+        "A friend laughed at my setup, fairly, and then spent a whole Sunday afternoon helping me rebuild it. \
+         I paid him in soup and bad coffee, and he still brings it up whenever I get too confident.",
+    ];
+    let text = body.to_string();
+    // Everyone the prompt names: a bullet per persona already there or made before this one.
+    let named = text.matches("\\n- @").count();
+    let w = named % 10;
+    let (username, display_name) = NAMES[w];
+    const CHATTINESS: [&str; 4] = ["lurker", "occasional", "regular", "very_active"];
+    const TEMPERAMENTS: [&str; 3] = ["generous", "balanced", "critical"];
+    let interests: Vec<&str> = INTERESTS[w * 3..w * 3 + 3].to_vec();
+    json!({
+        "username": username,
+        "display_name": display_name,
+        "bio": format!("{display_name} lives in Lisbon and works nights at a hospital. Weekends go to {}.", interests.join(" and ")),
+        "voice": VOICES[w],
+        "traits": ["patient", "stubborn", "curious"],
+        "interests": interests,
+        "timezone": "Europe/Lisbon",
+        "active_hours_start": 7,
+        "active_hours_end": 23,
+        "chattiness": CHATTINESS[w % 4],
+        "voting_temperament": TEMPERAMENTS[w % 3],
+        "voice_bank": [SHORTS[w], MIDDLES[2 * w], LONGS[w], MIDDLES[2 * w + 1]],
+        "looks": format!("{display_name}, late thirties, dark wavy hair, a mustard jumper, a green wall behind"),
+        "picture": "photo"
+    })
 }
 
 /// A small real PNG (decodable), for image answers.

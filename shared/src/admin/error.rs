@@ -54,6 +54,14 @@ pub enum ApiError {
     /// A dependency is down; try again.
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// A service we call (the model, storage) failed: 503 when trying later may help, else 502.
+    #[error("{message}")]
+    Upstream {
+        /// What failed, without secrets.
+        message: String,
+        /// Whether trying again later may help.
+        retryable: bool,
+    },
     /// Our fault.
     #[error("internal error; the details are in the logs")]
     Internal,
@@ -72,6 +80,8 @@ impl ApiError {
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Upstream { retryable: true, .. } => (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"),
+            Self::Upstream { retryable: false, .. } => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -131,6 +141,26 @@ impl From<crate::operator::OperatorError> for ApiError {
             E::Unprocessable(m) => Self::Unprocessable(m),
             E::Db(e) => e.into(),
             E::Queue(e) => e.into(),
+            E::Upstream { message, retryable } => Self::Upstream { message, retryable },
+        }
+    }
+}
+
+impl From<crate::studio::StudioError> for ApiError {
+    fn from(e: crate::studio::StudioError) -> Self {
+        use crate::studio::StudioError as E;
+        let retryable = e.is_retryable();
+        match e {
+            E::BadRequest(m) => Self::BadRequest(m),
+            E::Unusable(m) => Self::Unprocessable(m),
+            E::Conflict(m) => Self::Conflict(m),
+            E::NotFound(m) => Self::NotFound(m),
+            E::Model(m) if m.disposition() == crate::ai::Disposition::Skip => Self::Unprocessable(m.to_string()),
+            E::Db(e) => e.into(),
+            other => {
+                tracing::warn!(error = %other, "persona studio call failed");
+                Self::Upstream { message: other.to_string(), retryable }
+            }
         }
     }
 }

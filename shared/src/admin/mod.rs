@@ -42,6 +42,8 @@ pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
         .route("/tasks/{id}", get(routes::get_task))
         .route("/tasks/{id}/retry", post(routes::retry_task))
         .route("/tasks/{id}/cancel", post(routes::cancel_task))
+        .route("/personas", post(routes::create_personas).get(routes::list_personas))
+        .route("/personas/{id}", get(routes::get_persona).patch(routes::edit_persona))
         .route("/personas/{id}/pause", post(routes::pause_persona))
         .route("/personas/{id}/resume", post(routes::resume_persona))
         .route("/drain", post(routes::drain))
@@ -86,7 +88,7 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
 /// The OpenAPI document of the admin API, generated from the handlers and types.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "persona-engine admin API", description = "Force tasks, watch the queue, retry or cancel, pause personas."),
+    info(title = "persona-engine admin API", description = "Force tasks, watch the queue, retry or cancel, make, review, edit and pause personas."),
     paths(
         routes::health,
         routes::status,
@@ -95,6 +97,10 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
         routes::get_task,
         routes::retry_task,
         routes::cancel_task,
+        routes::create_personas,
+        routes::list_personas,
+        routes::get_persona,
+        routes::edit_persona,
         routes::pause_persona,
         routes::resume_persona,
         routes::drain,

@@ -19,6 +19,7 @@ use crate::kinds::TaskReport;
 use crate::operator::{self, RunNow, TriggerRequest};
 use crate::persona::Persona;
 use crate::queue::{QueueStats, TaskStatus};
+use crate::studio::{self, CreateRequest, Created, PersonaPatch};
 use crate::worker::{self, Budget, WorkerReport};
 
 /// `GET /health`.
@@ -84,6 +85,19 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
 pub struct TriggerQuery {
     /// Run the task now and answer with what it published.
     pub wait: Option<bool>,
+    /// Generate what the persona would publish and answer with it, publishing nothing and enqueuing
+    /// nothing (a paused persona may be previewed). Takes no instructions; not with `wait`.
+    pub dry_run: Option<bool>,
+}
+
+/// What `POST /trigger/{kind}` answers: the task (queued or run), or with `?dry_run=true` the preview.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TriggerAnswer {
+    /// The task, and with `?wait=true` what it published.
+    Task(TriggerResponse),
+    /// `?dry_run=true`: what would be published.
+    DryRun(crate::kinds::DryRun),
 }
 
 /// What a trigger created (and, with `?wait=true`, did).
@@ -105,30 +119,42 @@ fn parse_kind(state: &AdminState, kind: &str) -> Result<Kind, ApiError> {
 }
 
 /// Forces a task: validated target, optional persona (the selector picks), due now. With `?wait=true`
-/// it runs at once and the answer says what was published.
+/// it runs at once and the answer says what was published; with `?dry_run=true` nothing is enqueued or
+/// published and the answer is what the persona would write.
 #[utoipa::path(post, path = "/trigger/{kind}",
     params(("kind" = Kind, Path, description = "a kind of work: comment, post, reply, vote or image_post"), TriggerQuery),
     request_body = TriggerRequest,
     responses(
-        (status = 200, body = TriggerResponse, description = "ran (?wait=true)"),
+        (status = 200, body = TriggerAnswer, description = "ran (?wait=true), or previewed (?dry_run=true)"),
         (status = 202, body = TriggerResponse, description = "queued"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 422, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn trigger(
     State(state): State<AdminState>,
     Path(kind): Path<String>,
     Query(query): Query<TriggerQuery>,
     Json(request): Json<TriggerRequest>,
-) -> Result<(StatusCode, axum::Json<TriggerResponse>), ApiError> {
+) -> Result<(StatusCode, axum::Json<TriggerAnswer>), ApiError> {
     let kind = parse_kind(&state, &kind)?;
     let engine = &state.engine;
+    if query.dry_run == Some(true) {
+        if query.wait == Some(true) {
+            return Err(ApiError::BadRequest(
+                "dry_run and wait exclude each other: a dry run publishes nothing".into(),
+            ));
+        }
+        let preview = operator::dry_run(engine, kind, &request).await?;
+        return Ok((StatusCode::OK, axum::Json(TriggerAnswer::DryRun(preview))));
+    }
     let task = operator::trigger(engine, kind, &request, Issuer::AdminApi).await?;
     if query.wait != Some(true) {
-        return Ok((StatusCode::ACCEPTED, axum::Json(TriggerResponse { task, report: None, published: None })));
+        let queued = TriggerResponse { task, report: None, published: None };
+        return Ok((StatusCode::ACCEPTED, axum::Json(TriggerAnswer::Task(queued))));
     }
     let RunNow { task, report, published } = operator::run_now(engine, task.id).await?;
-    Ok((StatusCode::OK, axum::Json(TriggerResponse { task, report: Some(report), published })))
+    let ran = TriggerResponse { task, report: Some(report), published };
+    Ok((StatusCode::OK, axum::Json(TriggerAnswer::Task(ran))))
 }
 
 /// `GET /tasks` query.
@@ -223,6 +249,113 @@ pub async fn retry_task(State(state): State<AdminState>, Path(id): Path<Uuid>) -
 pub async fn cancel_task(State(state): State<AdminState>, Path(id): Path<Uuid>) -> Result<axum::Json<Task>, ApiError> {
     let client = state.engine.pool.get().await?;
     Ok(axum::Json(state.engine.queue.cancel(&**client, id, "cancelled by an operator").await?))
+}
+
+/// Makes personas from a brief: one structured call for each profile, an avatar (512 px square, stored
+/// like image posts) and a character reference from one look at it. All are made or none is. They start
+/// paused for review unless `active` is true.
+#[utoipa::path(post, path = "/personas", request_body = CreateRequest, responses(
+    (status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    (status = 422, body = ErrorBody, description = "no usable profile came out of the brief"),
+    (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn create_personas(
+    State(state): State<AdminState>,
+    Json(request): Json<CreateRequest>,
+) -> Result<(StatusCode, axum::Json<Created>), ApiError> {
+    if request.count.is_some_and(|n| n > MAX_API_COUNT) {
+        return Err(ApiError::BadRequest(format!(
+            "count must be at most {MAX_API_COUNT} here (each persona takes three model calls; the CLI makes up to \
+             {})",
+            studio::MAX_COUNT
+        )));
+    }
+    Ok((StatusCode::CREATED, axum::Json(studio::create(&state.engine, &request).await?)))
+}
+
+/// Personas one `POST /personas` makes at most: three model calls each must fit the admin function's
+/// two minutes.
+const MAX_API_COUNT: usize = 3;
+
+/// `GET /personas` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaListQuery {
+    /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_after` of the previous page (a handle).
+    pub after: Option<String>,
+}
+
+/// A page of personas.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonaPage {
+    /// In handle order.
+    pub personas: Vec<Persona>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next_after: Option<String>,
+}
+
+/// Every persona, in handle order, paginated.
+#[utoipa::path(get, path = "/personas", params(PersonaListQuery), responses(
+    (status = 200, body = PersonaPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 503, body = ErrorBody)))]
+pub async fn list_personas(
+    State(state): State<AdminState>,
+    Query(query): Query<PersonaListQuery>,
+) -> Result<axum::Json<PersonaPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::BadRequest(format!("limit must be between 1 and 500, not {limit}")));
+    }
+    let after = query.after.as_deref().filter(|a| !a.is_empty());
+    if let Some(after) = after {
+        operator::check_text("after", after).map_err(ApiError::BadRequest)?;
+    }
+    let client = state.engine.pool.get().await?;
+    let personas = personas::list(&**client, after, limit).await?;
+    let next_after = (personas.len() as i64 == limit).then(|| personas.last().map(|p| p.username.clone())).flatten();
+    Ok(axum::Json(PersonaPage { personas, next_after }))
+}
+
+/// One persona for review: its profile (voice bank, avatar, character reference) and what it wrote last.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonaDetail {
+    /// The profile.
+    pub persona: Persona,
+    /// Its newest published posts, comments and replies, newest first.
+    pub recent: Vec<personas::Written>,
+}
+
+/// One persona, with what it wrote last.
+#[utoipa::path(get, path = "/personas/{id}", params(("id" = Uuid, Path)), responses(
+    (status = 200, body = PersonaDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn get_persona(
+    State(state): State<AdminState>,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<PersonaDetail>, ApiError> {
+    let client = state.engine.pool.get().await?;
+    let persona =
+        personas::find(&**client, id).await?.ok_or_else(|| ApiError::NotFound(format!("persona {id} not found")))?;
+    let recent = personas::recent_texts(&**client, id, 10).await?;
+    Ok(axum::Json(PersonaDetail { persona, recent }))
+}
+
+/// Edits a persona: only the fields given change, each checked as a new profile's would be (a voice
+/// bank of 3–8 texts of clearly different lengths without the marks of machine text, a real time zone,
+/// a free handle).
+#[utoipa::path(patch, path = "/personas/{id}", params(("id" = Uuid, Path)), request_body = PersonaPatch, responses(
+    (status = 200, body = Persona), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+    (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn edit_persona(
+    State(state): State<AdminState>,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<PersonaPatch>,
+) -> Result<axum::Json<Persona>, ApiError> {
+    Ok(axum::Json(studio::edit(&state.engine, id, &patch).await?))
 }
 
 async fn set_active(state: &AdminState, id: Uuid, active: bool) -> Result<axum::Json<Persona>, ApiError> {

@@ -48,6 +48,8 @@ pub enum Draft {
         body: String,
         /// What the image model should draw.
         image_prompt: String,
+        /// The persona is in the picture (its character reference goes into the image prompt).
+        shows_self: bool,
     },
     /// A comment or a reply.
     Comment {

@@ -390,7 +390,7 @@ pub async fn candidates(
 }
 
 /// Something a persona published, for its few-shot examples and the duplicate checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Written {
     /// `post`, `comment` or `reply`.
     pub kind: &'static str,

@@ -25,6 +25,18 @@ use crate::voice::{self, Form};
 /// Posts a picture on a board.
 pub struct ImagePost;
 
+/// What the image model is asked to draw: the persona's picture, and, when it is in it, how it looks
+/// (its character reference), so it looks the same in every picture it posts.
+pub fn picture_prompt(image_prompt: &str, shows_self: bool, persona: &Persona) -> String {
+    match (&persona.character_reference, shows_self) {
+        (Some(reference), true) => format!(
+            "{image_prompt}\n\nThe person who took the photo is in it. They look like this; keep every detail the \
+             same: {reference}"
+        ),
+        _ => image_prompt.to_owned(),
+    }
+}
+
 /// Where a task's image is stored.
 pub fn storage_key(task: &Task, extension: &str) -> String {
     format!("personas/{}/{}.{extension}", task.persona_id, task.id)
@@ -66,7 +78,7 @@ impl Action for ImagePost {
                 "Share a picture you took, on {board}, of something that belongs there. Give a short title, a \
                  caption in your voice, and image_prompt: a concrete description of the photograph for an image \
                  generator (subject, setting, light; an ordinary phone or camera photo; no text, logos or \
-                 watermarks in the image)."
+                 watermarks in the image), and shows_me: whether you yourself are in it."
             ),
             Some(voice::draw(persona, Form::Caption, seed)),
             json!({
@@ -74,10 +86,11 @@ impl Action for ImagePost {
                 "properties": {
                     "title": text_field("the post title"),
                     "body": text_field("the caption"),
-                    "image_prompt": text_field("what the photograph shows, for an image generator")
+                    "image_prompt": text_field("what the photograph shows, for an image generator"),
+                    "shows_me": { "type": "BOOLEAN", "description": "true when you yourself are in the picture" }
                 },
-                "required": ["title", "body", "image_prompt"],
-                "propertyOrdering": ["title", "body", "image_prompt"]
+                "required": ["title", "body", "image_prompt", "shows_me"],
+                "propertyOrdering": ["title", "body", "image_prompt", "shows_me"]
             }),
         )
     }
@@ -88,29 +101,30 @@ impl Action for ImagePost {
             title: parse::field(&map, "title", limits::TITLE, persona)?,
             body: parse::field(&map, "body", limits::CAPTION, persona)?,
             image_prompt: parse::field(&map, "image_prompt", limits::IMAGE_PROMPT, persona)?,
+            shows_self: map.get("shows_me").and_then(serde_json::Value::as_bool).unwrap_or(false),
         })
     }
 
     fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
         let (title, body, image_prompt) = Writer::new(self.name(), persona, scene, seed).image_post(seed);
-        json!({ "title": title, "body": body, "image_prompt": image_prompt })
+        json!({ "title": title, "body": body, "image_prompt": image_prompt, "shows_me": false })
     }
 
     async fn render(
         &self,
         engine: &Engine,
         task: &Task,
-        _persona: &Persona,
+        persona: &Persona,
         draft: Draft,
         usage: &mut Usage,
     ) -> Result<Content, ActionError> {
-        let Draft::ImagePost { image_prompt, .. } = &draft else {
+        let Draft::ImagePost { image_prompt, shows_self, .. } = &draft else {
             return Err(ActionError::Invalid("an image_post task produced something other than an image post".into()));
         };
         let generated = engine
             .model
             .generate_image(&ImagePrompt {
-                prompt: image_prompt.clone(),
+                prompt: picture_prompt(image_prompt, *shows_self, persona),
                 aspect_ratio: "4:3".into(),
                 seed: seed_of(task.id),
                 portrait: false,

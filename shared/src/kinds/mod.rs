@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 pub use compose::{Composed, Gate, Verdict};
 pub use conversation::ReplySpot;
-pub use pipeline::{RunOutcome, TaskReport, run_task};
+pub use pipeline::{DryRun, RunOutcome, TaskReport, dry_run, run_task};
 
 use crate::ai::parse::{Draft, ParseError};
 use crate::ai::{ModelError, OfflineAnswer, Prompt, Usage};

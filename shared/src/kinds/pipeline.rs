@@ -217,12 +217,122 @@ fn tokens(n: u32) -> Option<i32> {
     (n > 0).then(|| i32::try_from(n).unwrap_or(i32::MAX))
 }
 
+/// Whether a run publishes, or only shows what it would publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The worker's run: every rule, then the publishing transaction.
+    Publish,
+    /// An operator's preview: the persona may be paused and its hourly limits are not consulted; nothing
+    /// is written.
+    DryRun,
+}
+
+/// A draft that passed the gate, with what the publishing step needs.
+struct Drafted {
+    kind: Kind,
+    persona: crate::persona::Persona,
+    prepared: super::Prepared,
+    draft: crate::ai::parse::Draft,
+    stance: Option<crate::voice::Stance>,
+    seed: u64,
+}
+
+/// What a task would publish: generated and checked by the publish gate, never published.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DryRun {
+    /// Who would act.
+    pub persona_id: Uuid,
+    /// What kind of work.
+    pub task_type: String,
+    /// What the persona would publish, as a reader would see it (empty for a vote or a choice).
+    pub text: String,
+    /// The draft itself: a post's title and body, a comment, a vote, an image post's prompt…
+    #[schema(value_type = Object)]
+    pub draft: crate::ai::parse::Draft,
+    /// What the pipeline and the gate decided on the way.
+    #[schema(value_type = Vec<Object>)]
+    pub decisions: Vec<serde_json::Value>,
+    /// Tokens used.
+    pub usage: Usage,
+}
+
+/// Generates what `task` (never stored) would publish and stops there: no content, memory, relationship
+/// or task row is written, and no image is made or stored.
+pub async fn dry_run(engine: &Engine, task: &Task) -> Result<DryRun, ActionError> {
+    let mut decisions = Vec::new();
+    let mut usage = Usage::default();
+    let drafted = draft_for(engine, task, Mode::DryRun, &mut decisions, &mut usage).await?;
+    Ok(DryRun {
+        persona_id: task.persona_id,
+        task_type: task.task_type.clone(),
+        text: if drafted.draft.is_text() { drafted.draft.visible_text() } else { String::new() },
+        draft: drafted.draft,
+        decisions,
+        usage,
+    })
+}
+
 async fn attempt(
     engine: &Engine,
     task: &Task,
     decisions: &mut Vec<serde_json::Value>,
     usage: &mut Usage,
 ) -> Result<Published, ActionError> {
+    let Drafted { kind, persona, prepared, draft, stance, seed } =
+        draft_for(engine, task, Mode::Publish, decisions, usage).await?;
+    let action = kind.action();
+    let content = action.render(engine, task, &persona, draft, usage).await?;
+
+    let mut db = engine.pool.get().await?;
+    let tx = database::begin(&mut db).await?;
+    let now = engine.clock.now();
+    if let Some(spot) = &prepared.reply_spot {
+        content::lock_thread(&tx, spot.root).await?;
+        conversation::check_limits(&tx, &engine.settings.conversation, spot).await?;
+    }
+    let published = action.publish(&tx, task, &persona, &prepared, &content, now).await?;
+    decisions
+        .push(json!({ "at": now, "stage": "publish", "verdict": "published", "result_type": published.result_type }));
+    // Whoever the persona answered or voted on, it now feels a little differently about.
+    if let Some(author) = prepared.scene.comment().map(|c| &c.author).or(prepared.scene.post().map(|p| &p.author))
+        && author.persona_id() != Some(persona.id)
+        && let Some(delta) = relationships::delta(&content.draft, stance)
+    {
+        sessions::relate(&tx, persona.id, Other::of(author), delta, now).await?;
+    }
+    let set_off = action.sets_off(engine, task, &prepared, &content, seed);
+    if !set_off.tasks.is_empty() {
+        engine.queue.enqueue(&tx, &set_off.tasks).await?;
+    }
+    decisions.extend(set_off.notes);
+    let decisions_json = serde_json::Value::Array(std::mem::take(decisions));
+    engine
+        .queue
+        .complete(
+            &tx,
+            task,
+            &Outcome {
+                result_id: published.result_id,
+                result_type: published.result_type,
+                prompt_tokens: tokens(usage.prompt_tokens),
+                completion_tokens: tokens(usage.completion_tokens()),
+                decisions: Some(&decisions_json),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(published)
+}
+
+/// Everything up to a draft that passed the gate: the persona, the target, what it sees, the rules,
+/// the model (or a decision without it), the gate.
+async fn draft_for(
+    engine: &Engine,
+    task: &Task,
+    mode: Mode,
+    decisions: &mut Vec<serde_json::Value>,
+    usage: &mut Usage,
+) -> Result<Drafted, ActionError> {
     let kind: Kind = engine.kinds.find(&task.task_type)?;
     let action = kind.action();
     let target = match task.target().map_err(ActionError::Invalid)? {
@@ -241,7 +351,7 @@ async fn attempt(
         let persona = personas::find(&**db, task.persona_id)
             .await?
             .ok_or_else(|| ActionError::Skip("persona was deleted".into()))?;
-        if !persona.is_active {
+        if !persona.is_active && mode == Mode::Publish {
             return Err(ActionError::Skip("persona is paused".into()));
         }
         let prepared = action.observe(&db, task, target, &persona, engine).await?;
@@ -264,6 +374,7 @@ async fn attempt(
         let forced = task.payload.get("forced").and_then(serde_json::Value::as_bool) == Some(true);
         let work = if answers_a_person || forced { Work::Priority } else { Work::Own };
         if kind.is_action()
+            && mode == Mode::Publish
             && let Err(reached) = engine.settings.limits.check(&activity, work, kind.is_post(), now)
         {
             return Err(ActionError::Reschedule { at: reached.at, reason: reached.reason });
@@ -340,47 +451,7 @@ async fn attempt(
             composed.draft
         }
     };
-    let content = action.render(engine, task, &persona, draft, usage).await?;
-
-    let mut db = engine.pool.get().await?;
-    let tx = database::begin(&mut db).await?;
-    let now = engine.clock.now();
-    if let Some(spot) = &prepared.reply_spot {
-        content::lock_thread(&tx, spot.root).await?;
-        conversation::check_limits(&tx, &engine.settings.conversation, spot).await?;
-    }
-    let published = action.publish(&tx, task, &persona, &prepared, &content, now).await?;
-    decisions
-        .push(json!({ "at": now, "stage": "publish", "verdict": "published", "result_type": published.result_type }));
-    // Whoever the persona answered or voted on, it now feels a little differently about.
-    if let Some(author) = prepared.scene.comment().map(|c| &c.author).or(prepared.scene.post().map(|p| &p.author))
-        && author.persona_id() != Some(persona.id)
-        && let Some(delta) = relationships::delta(&content.draft, stance)
-    {
-        sessions::relate(&tx, persona.id, Other::of(author), delta, now).await?;
-    }
-    let set_off = action.sets_off(engine, task, &prepared, &content, seed);
-    if !set_off.tasks.is_empty() {
-        engine.queue.enqueue(&tx, &set_off.tasks).await?;
-    }
-    decisions.extend(set_off.notes);
-    let decisions_json = serde_json::Value::Array(std::mem::take(decisions));
-    engine
-        .queue
-        .complete(
-            &tx,
-            task,
-            &Outcome {
-                result_id: published.result_id,
-                result_type: published.result_type,
-                prompt_tokens: tokens(usage.prompt_tokens),
-                completion_tokens: tokens(usage.completion_tokens()),
-                decisions: Some(&decisions_json),
-            },
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(published)
+    Ok(Drafted { kind, persona, prepared, draft, stance, seed })
 }
 
 /// The operator's instructions for the task: only what the admin API or the CLI recorded for it. A

@@ -200,6 +200,7 @@ mod tests {
             title: "Fog".into(),
             body: "Morning fog".into(),
             image_prompt: "as an AI I draw fog".into(),
+            shows_self: false,
         };
         assert_eq!(m.check(&image, &HashSet::new())[0].rule, "ai_disclosure");
     }

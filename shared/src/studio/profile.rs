@@ -62,6 +62,8 @@ pub struct Profile {
     pub picture: Picture,
 }
 
+/// Interests each member of a batch has that another does not.
+pub const OWN_INTERESTS: usize = 2;
 /// Voice-bank texts, at least and at most.
 pub const BANK_TEXTS: (usize, usize) = (3, 8);
 /// The shortest voice-bank text is at most this many words …
@@ -157,8 +159,8 @@ pub fn prompt(brief: &str, around: &Surroundings, seed: u64, offline: OfflineAns
     }
     if !around.batch.is_empty() {
         user.push_str(
-            "\nMade just before this one (make this one clearly different: other interests, another kind of \
-             voice, another age and place):\n",
+            "\nMade just before this one (make this one clearly different: at least two interests none of them \
+             has, another kind of voice, another age and place):\n",
         );
         for p in &around.batch {
             user.push_str(&format!("- @{}: {}; writes: {}\n", p.username, p.interests.join(", "), clip(&p.voice, 90)));
@@ -381,13 +383,16 @@ pub fn parse(answer: &str, around: &Surroundings) -> Result<Profile, Vec<String>
             problems.push(format!("voice is a near copy of @{who}'s; give them a voice of their own"));
         }
     }
+    // A cast may share what it was made for (the boards' topics, the brief's); each member still needs
+    // interests of its own.
     for other in &around.batch {
-        let shared: Vec<&String> = interests.iter().filter(|i| other.interests.contains(i)).collect();
-        if shared.len() > 1 {
+        let own = interests.iter().filter(|i| !other.interests.contains(i)).count();
+        if own < OWN_INTERESTS {
             problems.push(format!(
-                "interests share {} with @{} made just before; a cast needs different people",
-                shared.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" and "),
-                other.username
+                "interests are nearly those of @{} made just before ({}); give them at least {OWN_INTERESTS} of \
+                 their own",
+                other.username,
+                other.interests.join(", ")
             ));
         }
     }
@@ -614,11 +619,15 @@ pub fn write_offline(brief: &str, board_topics: &[String], around: &Surroundings
     let mut hobbies: Vec<&str> = HOBBIES.to_vec();
     hobbies.shuffle(&mut rng);
     let taken = around.taken_interests();
-    // The brief's own topic (or the boards') is what the cast shares; the rest is each one's own.
-    let main = board_topics.first().cloned().or_else(|| brief_topics(brief).into_iter().next());
-    let mut interests: Vec<String> = main.into_iter().collect();
+    // The boards' topic and the brief's own are what the cast shares; the rest is each one's own.
+    let mut interests: Vec<String> = board_topics.first().cloned().into_iter().collect();
+    if let Some(topic) = brief_topics(brief).pop()
+        && !interests.contains(&topic)
+    {
+        interests.push(topic);
+    }
     for hobby in hobbies {
-        if interests.len() >= 4 {
+        if interests.len() >= 5 {
             break;
         }
         if !taken.contains(hobby) && !interests.iter().any(|i| i == hobby) {
@@ -693,7 +702,7 @@ mod tests {
     use super::*;
 
     fn offline(brief: &str, around: &Surroundings, seed: u64) -> Result<Profile, Vec<String>> {
-        parse(&write_offline(brief, &[], around, seed).to_string(), around)
+        parse(&write_offline(brief, &["cooking".into()], around, seed).to_string(), around)
     }
 
     #[test]
@@ -706,6 +715,12 @@ mod tests {
         }
         let names: HashSet<&String> = around.batch.iter().map(|p| &p.username).collect();
         assert!(names.len() >= 5, "{names:?}");
+        for (i, a) in around.batch.iter().enumerate() {
+            for b in &around.batch[..i] {
+                assert!(a.interests.iter().filter(|x| !b.interests.contains(x)).count() >= OWN_INTERESTS);
+                assert!(a.interests.contains(&"knives".to_string()), "the brief's topic: {:?}", a.interests);
+            }
+        }
     }
 
     #[test]
@@ -745,6 +760,13 @@ mod tests {
             "voice_bank": ["hi"], "looks": "a face", "picture": "oil painting"
         });
         let problems = parse(&answer.to_string(), &Surroundings::default()).unwrap_err();
+        let mut around = Surroundings::default();
+        let first = offline("gardeners", &around, 1).unwrap();
+        around.batch.push(first.clone());
+        let mut copy = write_offline("gardeners", &[], &Surroundings::default(), 2);
+        copy["interests"] = json!(first.interests);
+        let copied = parse(&copy.to_string(), &around).unwrap_err();
+        assert!(copied.iter().any(|p| p.contains("interests are nearly those of")), "{copied:?}");
         for expected in [
             "username",
             "bio",
