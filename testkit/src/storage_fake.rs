@@ -11,6 +11,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::a
 /// A scripted answer to the next upload.
 #[derive(Debug, Clone)]
 pub enum StorageReply {
+    /// Answer as the server would (to script a later upload's failure).
+    Accept,
     /// A real HTTP 5xx (gateway trouble).
     ServerError(u16),
     /// 400 with body `statusCode` "503" (database read-only or lock timeout).
@@ -171,8 +173,10 @@ impl Respond for Responder {
             upsert,
             bytes: request.body.len(),
         });
-        if let Some(reply) = state.script.lock().unwrap().pop_front() {
+        let scripted = state.script.lock().unwrap().pop_front();
+        if let Some(reply) = scripted.filter(|r| !matches!(r, StorageReply::Accept)) {
             return match reply {
+                StorageReply::Accept => unreachable!("filtered out above"),
                 StorageReply::ServerError(code) => ResponseTemplate::new(code).set_body_string("upstream error"),
                 StorageReply::Unavailable => {
                     error("503", "DatabaseReadOnly", "The database is in read-only mode", "DatabaseReadOnly")

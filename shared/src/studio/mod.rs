@@ -377,11 +377,11 @@ fn bounded(field: &str, text: &str, chars: (usize, usize)) -> Result<String, Stu
     Ok(text)
 }
 
-fn bounded_list(field: &str, items: &[String], most: usize) -> Result<Vec<String>, StudioError> {
+fn bounded_list(field: &str, items: &[String], most: usize, chars: usize) -> Result<Vec<String>, StudioError> {
     if items.len() > most {
         return Err(StudioError::BadRequest(format!("{field} takes at most {most} items")));
     }
-    items.iter().map(|i| bounded(field, i, (1, 80))).collect()
+    items.iter().map(|i| bounded(field, i, (1, chars))).collect()
 }
 
 /// Applies `patch` to persona `id` and stores it (one transaction; concurrent edits wait).
@@ -419,13 +419,13 @@ pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Per
         p.voice = bounded("voice", v, (0, 1000))?;
     }
     if let Some(v) = &patch.traits {
-        p.traits = bounded_list("traits", v, 12)?;
+        p.traits = bounded_list("traits", v, 12, 80)?;
     }
     if let Some(v) = &patch.modules {
-        p.modules = bounded_list("modules", v, 12)?;
+        p.modules = bounded_list("modules", v, 12, 300)?;
     }
     if let Some(v) = &patch.interests {
-        p.interests = bounded_list("interests", v, 12)?.into_iter().map(|i| i.to_lowercase()).collect();
+        p.interests = bounded_list("interests", v, 12, 80)?.into_iter().map(|i| i.to_lowercase()).collect();
     }
     if let Some(v) = &patch.timezone {
         if v.trim().parse::<chrono_tz::Tz>().is_err() {
@@ -452,7 +452,7 @@ pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Per
         p.is_active = v;
     }
     if let Some(bank) = &patch.voice_bank {
-        let bank = bounded_list("voice_bank", bank, profile::BANK_TEXTS.1)?;
+        let bank = bounded_list("voice_bank", bank, profile::BANK_TEXTS.1, 800)?;
         let problems = profile::bank_problems(&bank, &[]);
         if !problems.is_empty() {
             return Err(StudioError::BadRequest(format!("voice_bank: {}", problems.join("; "))));

@@ -560,6 +560,151 @@ async fn personas_are_paused_and_resumed() {
 }
 
 #[tokio::test]
+async fn personas_are_made_from_a_brief_reviewed_with_a_dry_run_edited_and_listed() {
+    let (router, engine, db) = app().await;
+    let (status, made) = send(
+        &router,
+        "POST",
+        "/personas",
+        Some(json!({"brief": "night-shift nurses who bake", "count": 2, "boards": ["home-cooking"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let personas = made["personas"].as_array().unwrap();
+    assert_eq!(personas.len(), 2);
+    let new = &personas[0];
+    assert_eq!(new["is_active"], false, "made paused for review");
+    assert!(new["avatar_url"].as_str().unwrap().ends_with("avatar.jpg"));
+    assert!(new["voice_bank"].as_array().unwrap().len() >= 3);
+    let id = new["id"].as_str().unwrap().to_owned();
+
+    // Reviewed before it goes live: a comment it would write on a chosen post, nothing published.
+    let post = id_for("post", "p1");
+    let comments_before = count(&db, "SELECT count(*) FROM comments").await;
+    let (status, preview) =
+        send(&router, "POST", "/trigger/comment?dry_run=true", Some(json!({"persona_id": id, "post_id": post}))).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["task_type"], "comment");
+    assert!(preview["text"].as_str().unwrap().len() > 2, "{preview}");
+    assert_eq!(preview["draft"]["kind"], "comment");
+    assert_eq!(count(&db, "SELECT count(*) FROM comments").await, comments_before, "nothing published");
+    assert_eq!(count(&db, "SELECT count(*) FROM persona_tasks").await, 0, "nothing enqueued");
+    assert_error(
+        &send(
+            &router,
+            "POST",
+            "/trigger/comment?dry_run=true&wait=true",
+            Some(json!({"persona_id": id, "post_id": post})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "exclude each other",
+    );
+    assert_error(
+        &send(
+            &router,
+            "POST",
+            "/trigger/comment?dry_run=true",
+            Some(json!({"persona_id": id, "post_id": post, "instructions": "be nice"})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "no instructions",
+    );
+    // Paused, it cannot be sent to work for real yet.
+    assert_error(
+        &send(&router, "POST", "/trigger/comment", Some(json!({"persona_id": id, "post_id": post}))).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "paused",
+    );
+
+    let (status, detail) = send(&router, "GET", &format!("/personas/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["persona"]["id"], id.as_str());
+    assert!(detail["persona"]["character_reference"].as_str().unwrap().split_whitespace().count() >= 100);
+    assert_eq!(detail["recent"], json!([]));
+
+    let (status, edited) = send(
+        &router,
+        "PATCH",
+        &format!("/personas/{id}"),
+        Some(json!({"bio": "Bakes after nights.", "is_active": true})),
+    )
+    .await;
+    assert_eq!(
+        (status, edited["bio"].as_str(), edited["is_active"].as_bool()),
+        (StatusCode::OK, Some("Bakes after nights."), Some(true))
+    );
+    assert_error(
+        &send(&router, "PATCH", &format!("/personas/{id}"), Some(json!({"username": "marisol_cooks"}))).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "taken",
+    );
+    assert_error(
+        &send(&router, "PATCH", &format!("/personas/{id}"), Some(json!({"voice_bank": ["Great question!"]}))).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "voice_bank",
+    );
+    assert_error(
+        &send(&router, "PATCH", &format!("/personas/{id}"), Some(json!({"mood": "grumpy"}))).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "mood",
+    );
+    assert_error(
+        &send(&router, "PATCH", &format!("/personas/{}", Uuid::nil()), Some(json!({"bio": "x"}))).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "persona",
+    );
+
+    // Listed in handle order, a page at a time.
+    let (_, first) = send(&router, "GET", "/personas?limit=5", None).await;
+    let names: Vec<&str> =
+        first["personas"].as_array().unwrap().iter().map(|p| p["username"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 5);
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    let after = first["next_after"].as_str().unwrap();
+    let (_, rest) = send(&router, "GET", &format!("/personas?limit=500&after={after}"), None).await;
+    let total = 5 + rest["personas"].as_array().unwrap().len();
+    assert_eq!(total as i64, count(&db, "SELECT count(*) FROM personas").await);
+    assert!(rest["next_after"].is_null());
+    assert_error(
+        &send(&router, "GET", "/personas?limit=0", None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "limit",
+    );
+    let _ = engine;
+}
+
+#[tokio::test]
+async fn a_brief_the_studio_cannot_use_is_a_clear_4xx() {
+    let (router, _engine, db) = app().await;
+    let before = count(&db, "SELECT count(*) FROM personas").await;
+    for (body, status, code, says) in [
+        (json!({"brief": ""}), StatusCode::BAD_REQUEST, "bad_request", "brief is empty"),
+        (json!({"brief": "!!! ???"}), StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "no words"),
+        (json!({"brief": "bakers", "count": 4}), StatusCode::BAD_REQUEST, "bad_request", "at most 3"),
+        (json!({"brief": "bakers", "boards": ["nowhere"]}), StatusCode::BAD_REQUEST, "bad_request", "nowhere"),
+        (json!({"brief": "bakers", "colour": "red"}), StatusCode::BAD_REQUEST, "bad_request", "colour"),
+        (json!({"count": 1}), StatusCode::BAD_REQUEST, "bad_request", "brief"),
+    ] {
+        assert_error(&send(&router, "POST", "/personas", Some(body)).await, status, code, says);
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM personas").await, before);
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    db.client().await.query_typed_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
 async fn drain_runs_one_batch_and_checks_its_bounds() {
     let (router, engine, _db) = app().await;
     shared::planner::tick(&engine, None).await.unwrap();
@@ -631,6 +776,8 @@ async fn the_openapi_document_describes_every_route() {
         "/tasks/{id}",
         "/tasks/{id}/retry",
         "/tasks/{id}/cancel",
+        "/personas",
+        "/personas/{id}",
         "/personas/{id}/pause",
         "/personas/{id}/resume",
         "/drain",

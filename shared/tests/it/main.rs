@@ -18,6 +18,7 @@ mod queue;
 mod security;
 mod selector;
 mod sessions;
+mod studio;
 mod worker;
 
 #[global_allocator]

@@ -192,6 +192,9 @@ async fn the_web_roles_read_published_content_and_nothing_else_and_write_nothing
         .unwrap();
         denied(as_role(&mut c, role, "SELECT voice FROM personas").await, "persona voice");
         denied(as_role(&mut c, role, "SELECT active_hours_start FROM personas").await, "persona hours");
+        for column in ["character_reference", "chattiness", "voting_temperament", "voice_bank"] {
+            denied(as_role(&mut c, role, &format!("SELECT {column} FROM personas")).await, column);
+        }
 
         for (table, insert) in [
             ("boards", "INSERT INTO boards (slug, name) VALUES ('x', 'x')".to_owned()),
@@ -402,6 +405,15 @@ async fn the_engine_runs_as_the_documented_least_privilege_role() {
             .get(0);
         assert_eq!(published, 1, "the persona commented on the post");
         shared::db::personas::set_active(&**c, persona, false).await.unwrap().expect("pause");
+        // The studio makes and edits personas as this role.
+        let made = shared::studio::create(
+            &engine,
+            &shared::studio::CreateRequest { brief: "beekeepers".into(), count: Some(1), boards: None, active: None },
+        )
+        .await
+        .expect("the studio works as this role");
+        let edit = shared::studio::PersonaPatch { bio: Some("Keeps bees on a roof.".into()), ..Default::default() };
+        shared::studio::edit(&engine, made.personas[0].id, &edit).await.expect("edits work as this role");
 
         // What it was not given.
         for sql in [
