@@ -127,6 +127,74 @@ async fn run_task_refuses_a_task_that_is_not_pending_with_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'not-a-uuid'"));
 }
 
+/// Runs the binary on `db` with the offline provider; its stdout, or a panic with its stderr.
+fn pe(db: &TestDb, args: &[&str]) -> String {
+    let media = std::env::temp_dir().join(format!("pe-cli-media-{}", db.name()));
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db.url())
+        .env("MEDIA_DIR", &media)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_makes_reviews_and_releases_a_cast_from_the_terminal() {
+    let db = seeded().await;
+    let made: serde_json::Value = serde_json::from_str(&pe(
+        &db,
+        &["personas", "create", "--brief", "allotment gardeners", "--count", "2", "--boards", "home-cooking", "--json"],
+    ))
+    .unwrap();
+    let personas = made["personas"].as_array().unwrap();
+    assert_eq!(personas.len(), 2);
+    let handle = personas[0]["username"].as_str().unwrap().to_owned();
+    let id = personas[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(personas[0]["is_active"], false);
+
+    // Review: the profile as a person reads it, and a comment it would write, published nowhere.
+    let shown = pe(&db, &["personas", "show", &handle]);
+    assert!(shown.contains(&format!("(@{handle})")) && shown.contains("[paused]"), "{shown}");
+    assert!(shown.contains("examples:") && shown.contains("looks:") && shown.contains("avatar:"), "{shown}");
+    let post = id_for("post", "p1").to_string();
+    let preview: serde_json::Value =
+        serde_json::from_str(&pe(&db, &["trigger", "comment", "--persona-id", &id, "--post-id", &post, "--dry-run"]))
+            .unwrap();
+    assert!(preview["text"].as_str().unwrap().len() > 2, "{preview}");
+    let published: i64 = db
+        .client()
+        .await
+        .query_typed_one(
+            "SELECT count(*) FROM comments WHERE persona_id = $1",
+            &[(&Uuid::parse_str(&id).unwrap(), Type::UUID)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(published, 0, "a dry run publishes nothing");
+
+    // Edit, release, and find it in the list as active.
+    let edited: serde_json::Value = serde_json::from_str(&pe(
+        &db,
+        &["personas", "edit", &handle, "--bio", "Grows leeks, argues about slugs.", "--active-hours", "6-21", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        (edited["bio"].as_str(), edited["active_hours_start"].as_i64()),
+        (Some("Grows leeks, argues about slugs."), Some(6))
+    );
+    assert!(pe(&db, &["personas", "resume", &handle]).contains("is active"));
+    let list = pe(&db, &["personas", "list"]);
+    let line = list.lines().find(|l| l.contains(&format!("@{handle} "))).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains("active"), "{line}");
+    assert!(pe(&db, &["personas", "pause", &id]).contains("is paused"));
+}
+
 #[test]
 fn the_demo_runs_on_a_fresh_machine_with_nothing_set() {
     let scratch = std::env::temp_dir().join(format!("pe-demo-test-{}", std::process::id()));

@@ -38,8 +38,9 @@ pub struct CreateRequest {
     /// Who to make, in a line or two: "retired engineers who restore old radios".
     #[schema(min_length = 1, max_length = 500)]
     pub brief: String,
-    /// How many, 1–10 (default 1): a diverse set, no two with the same interests or near-identical writing.
-    #[schema(minimum = 1, maximum = 10)]
+    /// How many (default 1): a diverse set, each with interests of its own and none writing like another.
+    /// 1–3 through the admin API (each persona takes three model calls), up to 10 from the CLI.
+    #[schema(minimum = 1, maximum = 3)]
     pub count: Option<usize>,
     /// Slugs of the boards they are for: their interests and examples fit these.
     pub boards: Option<Vec<String>>,
@@ -335,35 +336,47 @@ async fn free_username(
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonaPatch {
-    /// Handle (lowercase letters, digits, underscores; 3–20).
+    /// Handle (lowercase letters, digits, single underscores; 3–20).
+    #[schema(min_length = 3, max_length = 20, pattern = "^[a-z0-9]+(_[a-z0-9]+)*$")]
     pub username: Option<String>,
     /// Shown name (2–40 characters).
+    #[schema(min_length = 2, max_length = 40)]
     pub display_name: Option<String>,
     /// Who they are (at most 2,000 characters).
+    #[schema(max_length = 2000)]
     pub bio: Option<String>,
     /// How they write (at most 1,000 characters).
+    #[schema(max_length = 1000)]
     pub voice: Option<String>,
-    /// Character traits (at most 12).
+    /// Character traits (at most 12, each 1–80 characters).
+    #[schema(max_items = 12)]
     pub traits: Option<Vec<String>>,
-    /// Extra writing rules (at most 12).
+    /// Extra writing rules (at most 12, each 1–300 characters).
+    #[schema(max_items = 12)]
     pub modules: Option<Vec<String>>,
-    /// Topics (at most 12).
+    /// Topics (at most 12, each 1–80 characters).
+    #[schema(max_items = 12)]
     pub interests: Option<Vec<String>>,
-    /// IANA time zone.
+    /// IANA time zone, e.g. `Europe/Lisbon`.
     pub timezone: Option<String>,
     /// Local hour they wake, 0–23.
+    #[schema(minimum = 0, maximum = 23)]
     pub active_hours_start: Option<i16>,
     /// Local hour they stop, 1–24.
+    #[schema(minimum = 1, maximum = 24)]
     pub active_hours_end: Option<i16>,
     /// Active (true) or paused (false).
     pub is_active: Option<bool>,
-    /// 3–8 texts in its voice, of clearly different lengths, without the marks of machine text.
+    /// 3–8 texts in its voice (each at most 800 characters), of clearly different lengths (one of at most
+    /// 12 words, one of at least 25 and three times the shortest), without the marks of machine text.
+    #[schema(min_items = 3, max_items = 8)]
     pub voice_bank: Option<Vec<String>>,
     /// How often it comes by.
     pub chattiness: Option<Chattiness>,
     /// How it votes.
     pub voting_temperament: Option<Temperament>,
     /// How it looks (100–200 words).
+    #[schema(min_length = 100, max_length = 4000)]
     pub character_reference: Option<String>,
 }
 
