@@ -95,7 +95,7 @@ pub struct TriggerQuery {
 #[serde(untagged)]
 pub enum TriggerAnswer {
     /// The task, and with `?wait=true` what it published.
-    Task(TriggerResponse),
+    Task(Box<TriggerResponse>),
     /// `?dry_run=true`: what would be published.
     DryRun(crate::kinds::DryRun),
 }
@@ -150,11 +150,11 @@ pub async fn trigger(
     let task = operator::trigger(engine, kind, &request, Issuer::AdminApi).await?;
     if query.wait != Some(true) {
         let queued = TriggerResponse { task, report: None, published: None };
-        return Ok((StatusCode::ACCEPTED, axum::Json(TriggerAnswer::Task(queued))));
+        return Ok((StatusCode::ACCEPTED, axum::Json(TriggerAnswer::Task(Box::new(queued)))));
     }
     let RunNow { task, report, published } = operator::run_now(engine, task.id).await?;
     let ran = TriggerResponse { task, report: Some(report), published };
-    Ok((StatusCode::OK, axum::Json(TriggerAnswer::Task(ran))))
+    Ok((StatusCode::OK, axum::Json(TriggerAnswer::Task(Box::new(ran)))))
 }
 
 /// `GET /tasks` query.
