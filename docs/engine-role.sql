@@ -24,6 +24,7 @@ GRANT SELECT, INSERT, UPDATE ON public.persona_tasks TO persona_engine;
 GRANT SELECT, INSERT ON public.persona_memory, public.persona_task_instructions TO persona_engine;
 GRANT SELECT, INSERT, UPDATE ON public.persona_relationships, public.persona_summaries TO persona_engine;
 GRANT SELECT, INSERT, UPDATE ON public.persona_engine_request_limits TO persona_engine;
+GRANT SELECT, INSERT, UPDATE ON public.persona_engine_spend TO persona_engine;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_engine_ticks TO persona_engine;
 -- `doctor` reads which migrations were applied.
 GRANT SELECT ON public.refinery_schema_history TO persona_engine;

@@ -136,7 +136,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TasksCommand {
-    /// Counts by status and type, oldest due age, failures and tokens in the last 24 h. Prints JSON.
+    /// Counts by status and type, oldest due age, failures and tokens in the last 24 h, and spend today
+    /// and over seven days by persona and kind, with the budgets. Prints JSON.
     Stats,
 }
 
@@ -236,7 +237,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tasks { command: TasksCommand::Stats } => {
             let engine = Engine::from_config(&config, clock::system())?;
             let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
-            print_json(&engine.queue.stats(&**client).await?)
+            let mut stats = serde_json::to_value(engine.queue.stats(&**client).await?)?;
+            let spend = shared::spend::report(&**client, &config.budget, clock::system().now()).await?;
+            stats["spend"] = serde_json::to_value(spend)?;
+            print_json(&stats)
         }
         Command::Enqueue => {
             let engine = Engine::from_config(&config, clock::system())?;

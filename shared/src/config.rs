@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::ai::cost::PriceTable;
+
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -90,6 +92,15 @@ impl FromStr for ImageFormat {
             other => Err(format!("expected jpeg or webp; got {other:?}")),
         }
     }
+}
+
+/// Spending caps, in micro-USD a UTC day; `None`: no cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BudgetConfig {
+    /// `DAILY_BUDGET_USD`: the whole engine.
+    pub daily_micros: Option<u64>,
+    /// `PERSONA_DAILY_BUDGET_USD`: each persona.
+    pub persona_daily_micros: Option<u64>,
 }
 
 /// Database connection settings.
@@ -258,6 +269,10 @@ pub struct ImageConfig {
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `MODEL_PRICES` over Google's published prices.
+    pub prices: PriceTable,
+    /// `DAILY_BUDGET_USD`, `PERSONA_DAILY_BUDGET_USD`.
+    pub budget: BudgetConfig,
     /// Database.
     pub database: DatabaseConfig,
     /// `LLM_PROVIDER` (default `gemini` when `GEMINI_API_KEY` is set, else `offline`).
@@ -342,6 +357,17 @@ impl Vars<'_> {
             ));
         }
         Ok(value)
+    }
+
+    /// An amount in US dollars (up to a million a day), as micro-USD; unset is `None`.
+    fn usd(&self, var: &'static str) -> Result<Option<u64>, ConfigError> {
+        let Some(raw) = self.get(var) else { return Ok(None) };
+        let dollars: f64 =
+            raw.parse().map_err(|_| ConfigError::invalid(var, format!("{raw:?} is not a number of dollars")))?;
+        if !dollars.is_finite() || !(0.0..=1_000_000.0).contains(&dollars) {
+            return Err(ConfigError::invalid(var, "must be between 0 and 1000000 (US dollars a day)"));
+        }
+        Ok(Some((dollars * 1_000_000.0).round() as u64))
     }
 
     fn millis(&self, var: &'static str, default_ms: u64, bounds: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
@@ -432,7 +458,18 @@ impl Config {
             None => None,
         };
 
+        let prices = match v.get("MODEL_PRICES") {
+            Some(spec) => PriceTable::with_overrides(&spec).map_err(|e| ConfigError::invalid("MODEL_PRICES", e))?,
+            None => PriceTable::default(),
+        };
+        let budget = BudgetConfig {
+            daily_micros: v.usd("DAILY_BUDGET_USD")?,
+            persona_daily_micros: v.usd("PERSONA_DAILY_BUDGET_USD")?,
+        };
+
         Ok(Self {
+            prices,
+            budget,
             database: DatabaseConfig {
                 url: database_url,
                 ca_cert: v.get("DATABASE_CA_CERT").map(PathBuf::from),

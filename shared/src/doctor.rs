@@ -175,9 +175,39 @@ pub async fn run(config: &Config, pool: Option<&DbPool>) -> DoctorReport {
     }
     storage(&mut report, config).await;
     model(&mut report, config).await;
+    prices(&mut report, config);
     admin_key(&mut report, config);
     remote_tls(&mut report, config);
     report
+}
+
+/// Whether every model the configuration calls has a price: an unpriced model's calls are counted as
+/// free, so the ledger and the budgets would not see them.
+fn prices(report: &mut DoctorReport, config: &Config) {
+    let models: Vec<&str> = match config.llm_provider {
+        LlmProvider::Gemini => vec![&config.gemini.model, &config.gemini.image_model],
+        LlmProvider::OpenAiCompatible => vec![&config.openai.model],
+        LlmProvider::Offline => {
+            report.pass("prices", "the offline writer costs nothing");
+            return;
+        }
+    };
+    let unpriced: Vec<&str> = models.iter().copied().filter(|m| config.prices.price(m).is_none()).collect();
+    if unpriced.is_empty() {
+        let shown: Vec<String> = models
+            .iter()
+            .filter_map(|m| {
+                config.prices.price(m).map(|p| format!("{m} ${}/${} per M tokens in/out", p.input, p.output))
+            })
+            .collect();
+        report.pass("prices", format!("{} (defaults as of {})", shown.join("; "), crate::ai::cost::PRICES_AS_OF));
+    } else {
+        report.warn(
+            "prices",
+            format!("no price for {}: their calls count as free in the ledger and the budgets", unpriced.join(", ")),
+            "set MODEL_PRICES, e.g. MODEL_PRICES=\"my-model=0.3/0.03/2.5\" (USD per million tokens: input/cached/output[/image])",
+        );
+    }
 }
 
 fn provider_name(provider: LlmProvider) -> &'static str {

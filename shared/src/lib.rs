@@ -22,6 +22,7 @@ pub mod planner;
 pub mod prompt;
 pub mod queue;
 pub mod runner;
+pub mod spend;
 pub mod stable;
 pub mod studio;
 pub mod style;

@@ -234,8 +234,10 @@ pub async fn dry_run(engine: &Engine, kind: Kind, request: &TriggerRequest) -> R
     let (persona_id, target) = resolve(engine, kind, request, true).await?;
     let now = engine.clock.now();
     let task = kind.task(persona_id, target, now).unsaved(now);
-    kinds::dry_run(engine, &task).await.map_err(|e| match e {
-        ActionError::Skip(reason) | ActionError::Reschedule { reason, .. } => OperatorError::Conflict(reason),
+    let preview = kinds::dry_run(engine, &task).await.map_err(|e| match e {
+        ActionError::Skip(reason) | ActionError::Reschedule { reason, .. } | ActionError::OverBudget { reason, .. } => {
+            OperatorError::Conflict(reason)
+        }
         ActionError::Unusable(_) | ActionError::Invalid(_) | ActionError::UnknownType { .. } => {
             OperatorError::Unprocessable(e.to_string())
         }
@@ -248,7 +250,12 @@ pub async fn dry_run(engine: &Engine, kind: Kind, request: &TriggerRequest) -> R
         ActionError::Storage(s) => OperatorError::Upstream { retryable: s.is_retryable(), message: s.to_string() },
         ActionError::Db(d) => OperatorError::Db(d),
         ActionError::Queue(q) => OperatorError::Queue(q),
-    })
+    })?;
+    // A preview is counted on the day's ledger like any model call (never held back by a budget).
+    let micros = i64::try_from(preview.usage.cost_micros).unwrap_or(i64::MAX);
+    let client = engine.pool.get().await?;
+    database::spend::record(&**client, crate::spend::day_of(now), persona_id, "dry_run", micros, 1).await?;
+    Ok(preview)
 }
 
 /// Enqueues `kind` on the request's target, due now: validated target, the named persona or one the

@@ -74,6 +74,8 @@ impl NewTask {
             payload: self.payload.clone(),
             decisions: serde_json::Value::Array(Vec::new()),
             origin_task_id: self.origin_task_id,
+            cost_micros: None,
+            cached_tokens: None,
         }
     }
 }
@@ -231,6 +233,9 @@ impl std::fmt::Debug for Queue {
 /// The furthest a reschedule may push a task: whatever a rate limit says, a task is looked at again
 /// within the hour, so no stored time (however far ahead someone wrote it) can park the queue.
 pub const MAX_RESCHEDULE: Duration = Duration::hours(1);
+
+/// The furthest the engine defers a task on its own clock (a budget's rollover and its spread).
+pub const MAX_DEFER: Duration = Duration::hours(25);
 
 /// How often a claim is retried when it raced another claimer for one persona.
 const CLAIM_ATTEMPTS: usize = 5;
@@ -390,6 +395,21 @@ impl Queue {
     ) -> Result<DateTime<Utc>, QueueError> {
         let now = self.clock.now();
         let at = at.clamp(now, now + MAX_RESCHEDULE);
+        self.finish(c, task, Finish::Rescheduled(at, reason), outcome).await.map(|d| d.scheduled_at)
+    }
+
+    /// PENDING again at `until` without using a retry, for a cause the engine itself times (a daily
+    /// budget's rollover): at most [`MAX_DEFER`] ahead. Returns when it runs next.
+    pub async fn defer(
+        &self,
+        c: &impl GenericClient,
+        task: &Task,
+        until: DateTime<Utc>,
+        reason: &str,
+        outcome: &Outcome<'_>,
+    ) -> Result<DateTime<Utc>, QueueError> {
+        let now = self.clock.now();
+        let at = until.clamp(now, now + MAX_DEFER);
         self.finish(c, task, Finish::Rescheduled(at, reason), outcome).await.map(|d| d.scheduled_at)
     }
 

@@ -71,6 +71,8 @@ pub enum Reply {
         candidates: u32,
         /// `thoughtsTokenCount`.
         thoughts: u32,
+        /// `cachedContentTokenCount` (part of `promptTokenCount`, as Google reports it).
+        cached: u32,
     },
 }
 
@@ -760,9 +762,17 @@ fn render(reply: &Reply, body: &Value, model: &str) -> ResponseTemplate {
             add_unknown_fields(&mut value);
             ok(value)
         }
-        Reply::WithUsage { reply, prompt, candidates, thoughts } => {
+        Reply::WithUsage { reply, prompt, candidates, thoughts, cached } => {
             let mut value = response_json(reply, body);
+            let image = value["usageMetadata"]["candidatesTokensDetails"].clone();
             value["usageMetadata"] = usage_json(*prompt, *candidates, *thoughts);
+            if *cached > 0 {
+                value["usageMetadata"]["cachedContentTokenCount"] = json!(cached);
+                value["usageMetadata"]["cacheTokensDetails"] = json!([{"modality": "TEXT", "tokenCount": cached}]);
+            }
+            if !image.is_null() {
+                value["usageMetadata"]["candidatesTokensDetails"] = image;
+            }
             ok(value)
         }
     }
@@ -781,12 +791,14 @@ fn response_json(reply: &Reply, body: &Value) -> Value {
                 Reply::Text(t) => t.clone(),
                 Reply::ImageMissing => "Here is an image of a quiet street.".into(),
                 Reply::Image { png, .. } => {
+                    let mut usage = usage_json(264, 1291, 0);
+                    usage["candidatesTokensDetails"] = json!([{"modality": "IMAGE", "tokenCount": 1290}]);
                     return candidate_response(
                         vec![
                             json!({"inlineData": {"mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(png)}}),
                         ],
                         "STOP",
-                        usage_json(264, 1291, 0),
+                        usage,
                     );
                 }
                 _ => unreachable!(),

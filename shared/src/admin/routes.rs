@@ -51,6 +51,8 @@ pub struct StatusResponse {
     /// The last 24 hours of what personas published, measured as `persona-engine audit` does (on at
     /// most the newest 1,000 texts, so the call stays cheap).
     pub content_health: AuditSummary,
+    /// Spend today and over the last seven days, by persona and by kind, and the budgets.
+    pub spend: crate::spend::SpendReport,
 }
 
 /// Texts `GET /status` audits at most.
@@ -70,12 +72,14 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
     let cap = engine.config.limits.max_actions_per_hour;
     let content_health =
         audit::run(&**client, now - chrono::Duration::hours(24), now, cap, STATUS_AUDIT_TEXTS).await?.summary();
+    let spend = crate::spend::report(&**client, &engine.config.budget, now).await?;
     Ok(axum::Json(StatusResponse {
         running: queue.by_status.get("RUNNING").copied().unwrap_or(0),
         queue,
         provider: engine.model.provider_name(),
         personas_today,
         content_health,
+        spend,
     }))
 }
 

@@ -9,6 +9,7 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::cost::PriceTable;
 use super::{Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage};
 use crate::config::GeminiConfig;
 use crate::media::{ImageSlot, MAX_RESPONSE_BYTES};
@@ -20,6 +21,7 @@ pub struct GeminiClient {
     api_key: SecretString,
     model: String,
     image_model: String,
+    prices: PriceTable,
 }
 
 impl std::fmt::Debug for GeminiClient {
@@ -43,6 +45,12 @@ impl GeminiClient {
         Self::new(&config.base_url, api_key, &config.model, &config.image_model, config.timeout)
     }
 
+    /// Prices calls with `prices` instead of the defaults.
+    pub fn with_prices(mut self, prices: PriceTable) -> Self {
+        self.prices = prices;
+        self
+    }
+
     /// A client for `base_url` (Google's, or a fake's).
     pub fn new(
         base_url: &str,
@@ -63,6 +71,7 @@ impl GeminiClient {
             api_key,
             model: model.to_owned(),
             image_model: image_model.to_owned(),
+            prices: PriceTable::default(),
         })
     }
 
@@ -142,7 +151,7 @@ impl Provider for GeminiClient {
         let mut empty_once = false;
         loop {
             let response = self.call(&self.model, &text_request(prompt, &self.model, budget)).await?;
-            usage = usage.plus(response.usage());
+            usage = usage.plus(response.usage().priced(&self.prices, &self.model));
             match response.text_answer() {
                 Ok(text) => return Ok(Generated { text, usage }),
                 // Thinking or a long answer hit the limit: never publish cut text; one retry with twice
@@ -165,7 +174,7 @@ impl Provider for GeminiClient {
         // tasks may wait for the model at once, but only one holds a full-size image in memory.
         let slot = ImageSlot::acquire().await;
         let response = self.read(&self.image_model, response, MAX_RESPONSE_BYTES).await?;
-        let usage = response.usage();
+        let usage = response.usage().priced(&self.prices, &self.image_model);
         match response.image_answer() {
             Ok((mime_type, bytes)) => Ok(GeneratedImage { bytes, mime_type, usage, slot: Some(slot) }),
             Err(ImageAnswer::Blocked(reason)) => Err(ModelError::Blocked { reason }),
@@ -403,8 +412,17 @@ struct PromptFeedback {
 #[serde(rename_all = "camelCase", default)]
 struct UsageMetadata {
     prompt_token_count: u32,
+    cached_content_token_count: u32,
     candidates_token_count: u32,
+    candidates_tokens_details: Vec<ModalityTokens>,
     thoughts_token_count: u32,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ModalityTokens {
+    modality: String,
+    token_count: u32,
 }
 
 enum Answer {
@@ -437,8 +455,16 @@ impl Response {
             .as_ref()
             .map(|u| Usage {
                 prompt_tokens: u.prompt_token_count,
+                cached_tokens: u.cached_content_token_count,
                 output_tokens: u.candidates_token_count,
+                image_tokens: u
+                    .candidates_tokens_details
+                    .iter()
+                    .filter(|d| d.modality == "IMAGE")
+                    .map(|d| d.token_count)
+                    .sum(),
                 thoughts_tokens: u.thoughts_token_count,
+                cost_micros: 0,
             })
             .unwrap_or_default()
     }

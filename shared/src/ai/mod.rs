@@ -2,6 +2,7 @@
 //! template writer that is not a language model), every failure classified for the queue, a global
 //! request limit kept in Postgres, and typed, validated outputs.
 
+pub mod cost;
 pub mod gemini;
 pub mod offline;
 pub mod openai_compat;
@@ -95,15 +96,21 @@ pub struct ImagePrompt {
     pub portrait: bool,
 }
 
-/// Tokens a call used, as the provider reported them.
+/// Tokens a call used, as the provider reported them, and what they cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Usage {
-    /// Input tokens.
+    /// Input tokens (cached ones included).
     pub prompt_tokens: u32,
+    /// Of the input, tokens served from the cache (billed at the cached rate).
+    pub cached_tokens: u32,
     /// Output tokens, excluding thinking.
     pub output_tokens: u32,
+    /// Of the output, image tokens (billed at the image rate).
+    pub image_tokens: u32,
     /// Thinking tokens (billed as output).
     pub thoughts_tokens: u32,
+    /// What the calls cost, in micro-USD, at the price table's rates for the model that answered.
+    pub cost_micros: u64,
 }
 
 impl Usage {
@@ -115,10 +122,19 @@ impl Usage {
     /// The sum of two calls' usage.
     pub fn plus(self, other: Usage) -> Usage {
         Usage {
-            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
-            output_tokens: self.output_tokens + other.output_tokens,
-            thoughts_tokens: self.thoughts_tokens + other.thoughts_tokens,
+            prompt_tokens: self.prompt_tokens.saturating_add(other.prompt_tokens),
+            cached_tokens: self.cached_tokens.saturating_add(other.cached_tokens),
+            output_tokens: self.output_tokens.saturating_add(other.output_tokens),
+            image_tokens: self.image_tokens.saturating_add(other.image_tokens),
+            thoughts_tokens: self.thoughts_tokens.saturating_add(other.thoughts_tokens),
+            cost_micros: self.cost_micros.saturating_add(other.cost_micros),
         }
+    }
+
+    /// This usage priced for `model`.
+    pub fn priced(mut self, prices: &cost::PriceTable, model: &str) -> Usage {
+        self.cost_micros = prices.cost_micros(model, &self);
+        self
     }
 }
 
@@ -344,8 +360,12 @@ impl ModelClient {
 /// The provider `config` selects. The offline provider says so in the log: it is not a language model.
 pub fn provider_from_config(config: &Config) -> Result<Arc<dyn Provider>, ModelError> {
     Ok(match config.llm_provider {
-        LlmProvider::Gemini => Arc::new(gemini::GeminiClient::from_config(&config.gemini)?),
-        LlmProvider::OpenAiCompatible => Arc::new(openai_compat::OpenAiClient::from_config(&config.openai)?),
+        LlmProvider::Gemini => {
+            Arc::new(gemini::GeminiClient::from_config(&config.gemini)?.with_prices(config.prices.clone()))
+        }
+        LlmProvider::OpenAiCompatible => {
+            Arc::new(openai_compat::OpenAiClient::from_config(&config.openai)?.with_prices(config.prices.clone()))
+        }
         LlmProvider::Offline => {
             tracing::info!(
                 "LLM_PROVIDER=offline: text comes from deterministic templates, not a language model \

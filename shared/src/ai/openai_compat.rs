@@ -16,6 +16,7 @@ pub struct OpenAiClient {
     base_url: String,
     api_key: Option<SecretString>,
     model: String,
+    prices: super::cost::PriceTable,
 }
 
 impl std::fmt::Debug for OpenAiClient {
@@ -46,7 +47,19 @@ impl OpenAiClient {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| ModelError::Unsupported(format!("HTTP client setup failed: {e}")))?;
-        Ok(Self { http, base_url: base_url.trim_end_matches('/').to_owned(), api_key, model: model.to_owned() })
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key,
+            model: model.to_owned(),
+            prices: super::cost::PriceTable::default(),
+        })
+    }
+
+    /// Prices calls with `prices` (a local model is free unless `MODEL_PRICES` names it).
+    pub fn with_prices(mut self, prices: super::cost::PriceTable) -> Self {
+        self.prices = prices;
+        self
     }
 }
 
@@ -92,6 +105,13 @@ struct ChoiceMessage {
 struct ChatUsage {
     prompt_tokens: u32,
     completion_tokens: u32,
+    prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct PromptTokensDetails {
+    cached_tokens: u32,
 }
 
 /// Converts Gemini's schema dialect (upper-case type names) to JSON Schema (lower-case).
@@ -222,11 +242,13 @@ impl Provider for OpenAiClient {
             let parsed: ChatResponse =
                 serde_json::from_slice(&body).map_err(|e| ModelError::InvalidResponse(e.to_string()))?;
             if let Some(u) = &parsed.usage {
-                usage = usage.plus(Usage {
+                let reported = Usage {
                     prompt_tokens: u.prompt_tokens,
+                    cached_tokens: u.prompt_tokens_details.as_ref().map_or(0, |d| d.cached_tokens),
                     output_tokens: u.completion_tokens,
-                    thoughts_tokens: 0,
-                });
+                    ..Usage::default()
+                };
+                usage = usage.plus(reported.priced(&self.prices, &self.model));
             }
             let choice = parsed.choices.into_iter().next().unwrap_or_default();
             let message = choice.message.unwrap_or_default();

@@ -15,6 +15,7 @@ pub mod planner;
 pub mod request_limits;
 pub mod schema;
 pub mod sessions;
+pub mod spend;
 pub mod tasks;
 mod tls;
 

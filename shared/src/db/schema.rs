@@ -42,6 +42,8 @@ const TEXT_ARRAY: &[&str] = &["_text", "_varchar"];
 const BOOL: &[&str] = &["bool"];
 const INT2: &[&str] = &["int2"];
 const INT4: &[&str] = &["int4"];
+const INT8: &[&str] = &["int8"];
+const DATE: &[&str] = &["date"];
 const FLOAT4: &[&str] = &["float4"];
 const TIMESTAMPTZ: &[&str] = &["timestamptz"];
 const TIMESTAMPTZ_ARRAY: &[&str] = &["_timestamptz"];
@@ -180,6 +182,19 @@ pub const CONTRACT: &[Table] = &[
             col("payload", JSONB),
             col("decisions", JSONB),
             col("origin_task_id", UUID),
+            col("cost_micros", INT8),
+            col("cached_tokens", INT4),
+        ],
+    },
+    Table {
+        name: "persona_engine_spend",
+        owner: Owner::Engine,
+        columns: &[
+            col("day", DATE),
+            col("persona_id", UUID),
+            col("kind", TEXT),
+            col("micros", INT8),
+            col("calls", INT4),
         ],
     },
     Table {

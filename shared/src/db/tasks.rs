@@ -186,11 +186,16 @@ pub struct Task {
     pub decisions: serde_json::Value,
     /// The session that chose it, if one did.
     pub origin_task_id: Option<Uuid>,
+    /// What its model calls cost, micro-USD (summed over attempts).
+    pub cost_micros: Option<i64>,
+    /// Input tokens the model served from its cache (summed over attempts).
+    pub cached_tokens: Option<i32>,
 }
 
 const COLUMNS: &str = "id, persona_id, task_type, post_id, comment_id, board_id, status, scheduled_at, started_at, \
      completed_at, result_id, result_type, error_message, retry_count, max_retries, prompt_tokens, \
-     completion_tokens, created_at, locked_until, claim_token, last_error, skip_reason, payload, decisions, origin_task_id";
+     completion_tokens, created_at, locked_until, claim_token, last_error, skip_reason, payload, decisions, origin_task_id, \
+     cost_micros, cached_tokens";
 
 impl TryFrom<&Row> for Task {
     type Error = DbError;
@@ -223,6 +228,8 @@ impl TryFrom<&Row> for Task {
             payload: row.try_get("payload")?,
             decisions: row.try_get("decisions")?,
             origin_task_id: row.try_get("origin_task_id")?,
+            cost_micros: row.try_get("cost_micros")?,
+            cached_tokens: row.try_get("cached_tokens")?,
         })
     }
 }
@@ -420,6 +427,10 @@ pub struct Outcome<'a> {
     pub completion_tokens: Option<i32>,
     /// Decisions to append to the task's record.
     pub decisions: Option<&'a serde_json::Value>,
+    /// What this attempt's model calls cost, micro-USD (added to the task and to the day's ledger).
+    pub cost_micros: Option<i64>,
+    /// Input tokens served from the cache, this attempt.
+    pub cached_tokens: Option<i32>,
 }
 
 /// How long to wait before the next attempt: `base · 2^retry_count`, at most `cap`, times `jitter`.
@@ -485,25 +496,27 @@ pub async fn finish(
         (&outcome.prompt_tokens, Type::INT4),
         (&outcome.completion_tokens, Type::INT4),
         (&outcome.decisions, Type::JSONB),
+        (&outcome.cost_micros, Type::INT8),
+        (&outcome.cached_tokens, Type::INT4),
     ];
     let transition = match &finish {
         Finish::Done => {
             params.push((&outcome.result_id, Type::UUID));
             params.push((&outcome.result_type, Type::TEXT));
-            "status = 'DONE', completed_at = $3, result_id = $7, result_type = $8".to_owned()
+            "status = 'DONE', completed_at = $3, result_id = $9, result_type = $10".to_owned()
         }
         Finish::Skipped(reason) => {
             params.push((reason, Type::TEXT));
-            "status = 'SKIPPED', completed_at = $3, skip_reason = $7".to_owned()
+            "status = 'SKIPPED', completed_at = $3, skip_reason = $9".to_owned()
         }
         Finish::Failed(error) => {
             params.push((error, Type::TEXT));
-            "status = 'FAILED', completed_at = $3, error_message = $7, last_error = $7".to_owned()
+            "status = 'FAILED', completed_at = $3, error_message = $9, last_error = $9".to_owned()
         }
         Finish::Rescheduled(at, reason) => {
             params.push((at, Type::TIMESTAMPTZ));
             params.push((reason, Type::TEXT));
-            "status = 'PENDING', scheduled_at = $7, last_error = $8".to_owned()
+            "status = 'PENDING', scheduled_at = $9, last_error = $10".to_owned()
         }
         Finish::RetryOrFail(error, backoff) => {
             params.push((error, Type::TEXT));
@@ -515,24 +528,36 @@ pub async fn finish(
                  scheduled_at = CASE WHEN retry_count < max_retries THEN {next_attempt_at} ELSE scheduled_at END,
                  completed_at = CASE WHEN retry_count < max_retries THEN NULL ELSE $3 END,
                  error_message = CASE WHEN retry_count < max_retries THEN error_message
-                                      ELSE format('%s (gave up after %s attempts)', $7::text, retry_count + 1) END,
+                                      ELSE format('%s (gave up after %s attempts)', $9::text, retry_count + 1) END,
                  retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
-                 last_error = $7",
+                 last_error = $9",
                 "$3",
-                "$8",
-                "$9",
                 "$10",
+                "$11",
+                "$12",
             )
         }
     };
+    // The outcome and the day's ledger in one statement: what a task spent is counted exactly when its
+    // outcome is recorded, never twice, never without it.
     let sql = format!(
-        "UPDATE persona_tasks
-         SET {transition}, locked_until = NULL, claim_token = NULL,
-             prompt_tokens = CASE WHEN $4::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $4 END,
-             completion_tokens = CASE WHEN $5::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $5 END,
-             decisions = CASE WHEN $6::jsonb IS NULL THEN decisions ELSE decisions || $6 END
-         WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
-         RETURNING status, retry_count, scheduled_at"
+        "WITH finished AS (
+             UPDATE persona_tasks
+             SET {transition}, locked_until = NULL, claim_token = NULL,
+                 prompt_tokens = CASE WHEN $4::int4 IS NULL THEN prompt_tokens ELSE coalesce(prompt_tokens, 0) + $4 END,
+                 completion_tokens = CASE WHEN $5::int4 IS NULL THEN completion_tokens ELSE coalesce(completion_tokens, 0) + $5 END,
+                 decisions = CASE WHEN $6::jsonb IS NULL THEN decisions ELSE decisions || $6 END,
+                 cost_micros = CASE WHEN $7::int8 IS NULL THEN cost_micros ELSE coalesce(cost_micros, 0) + $7 END,
+                 cached_tokens = CASE WHEN $8::int4 IS NULL THEN cached_tokens ELSE coalesce(cached_tokens, 0) + $8 END
+             WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
+             RETURNING status, retry_count, scheduled_at, persona_id, task_type
+         ), spent AS (
+             INSERT INTO persona_engine_spend AS s (day, persona_id, kind, micros, calls)
+             SELECT ($3::timestamptz AT TIME ZONE 'UTC')::date, persona_id, task_type, $7, 1 FROM finished
+             WHERE $7::int8 > 0
+             ON CONFLICT (day, persona_id, kind) DO UPDATE SET micros = s.micros + excluded.micros, calls = s.calls + 1
+         )
+         SELECT status, retry_count, scheduled_at FROM finished"
     );
     let row = c.query_typed_opt(&sql, &params).await?;
     row.map(|r| retry_decision(&r)).transpose()

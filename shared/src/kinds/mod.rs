@@ -421,6 +421,14 @@ pub enum ActionError {
     /// Not applicable any more: SKIPPED with the reason.
     #[error("{0}")]
     Skip(String),
+    /// A daily budget is reached: deferred to the day's rollover without using a retry.
+    #[error("{reason}")]
+    OverBudget {
+        /// When to try again.
+        until: DateTime<Utc>,
+        /// Which budget.
+        reason: String,
+    },
     /// Over a limit: rescheduled without using a retry.
     #[error("{reason}")]
     Reschedule {

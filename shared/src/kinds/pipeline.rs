@@ -28,6 +28,8 @@ use crate::queue::{Failure, QueueError, Task, TaskStatus};
 enum Next {
     Skip(String),
     Reschedule(DateTime<Utc>, String),
+    /// To the day's rollover: a budget is reached.
+    Defer(DateTime<Utc>, String),
     Fail(Failure),
     /// The claim is gone: someone else owns the task now; leave it alone.
     Abandon,
@@ -38,6 +40,7 @@ impl ActionError {
         match self {
             Self::Skip(reason) => Next::Skip(reason.clone()),
             Self::Reschedule { at, reason } => Next::Reschedule(*at, reason.clone()),
+            Self::OverBudget { until, reason } => Next::Defer(*until, reason.clone()),
             Self::UnknownType { .. } | Self::Invalid(_) => Next::Fail(Failure::Permanent(self.to_string())),
             Self::Model(e) => match e.disposition() {
                 Disposition::Reschedule { after } => {
@@ -138,6 +141,7 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
     let verdict = match &next {
         Next::Skip(_) => "skipped",
         Next::Reschedule(..) => "rescheduled",
+        Next::Defer(..) => "deferred",
         Next::Fail(Failure::Retryable(_)) => "retry",
         Next::Fail(Failure::Permanent(_)) => "failed",
         Next::Abandon => "abandoned",
@@ -148,6 +152,8 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
         prompt_tokens: tokens(usage.prompt_tokens),
         completion_tokens: tokens(usage.completion_tokens()),
         decisions: Some(&decisions),
+        cost_micros: cost(&usage),
+        cached_tokens: tokens(usage.cached_tokens),
         ..Outcome::default()
     };
     report.reason = Some(error.to_string());
@@ -208,9 +214,19 @@ async fn record_outcome(
                 if result.status == TaskStatus::Pending { RunOutcome::Retrying } else { RunOutcome::Failed };
             report.next_attempt_at = result.next_attempt_at;
         }
+        Next::Defer(until, reason) => {
+            let at = queue.defer(&**client, task, *until, reason, outcome).await?;
+            report.status = TaskStatus::Pending;
+            report.outcome = RunOutcome::Rescheduled;
+            report.next_attempt_at = Some(at);
+        }
         Next::Abandon => report.outcome = RunOutcome::Abandoned,
     }
     Ok(())
+}
+
+fn cost(usage: &Usage) -> Option<i64> {
+    (usage.cost_micros > 0).then(|| i64::try_from(usage.cost_micros).unwrap_or(i64::MAX))
 }
 
 fn tokens(n: u32) -> Option<i32> {
@@ -317,6 +333,8 @@ async fn attempt(
                 prompt_tokens: tokens(usage.prompt_tokens),
                 completion_tokens: tokens(usage.completion_tokens()),
                 decisions: Some(&decisions_json),
+                cost_micros: cost(usage),
+                cached_tokens: tokens(usage.cached_tokens),
             },
         )
         .await?;
@@ -382,6 +400,20 @@ async fn draft_for(
         // Settled without the model, or asked: only what the model will be asked needs reading.
         let plan =
             action.decide(&persona, &prepared.scene, seed).ok_or_else(|| action.ask(&prepared.scene, &persona, seed));
+        // A task that would spend waits for tomorrow once a daily budget is reached.
+        if mode == Mode::Publish
+            && (plan.is_err() || kind.needs_images())
+            && let Err(reached) = crate::spend::check(
+                &**db,
+                &engine.config.budget,
+                persona.id,
+                now,
+                crate::stable::unit(&[task.id.as_bytes(), b"budget"]),
+            )
+            .await?
+        {
+            return Err(ActionError::OverBudget { until: reached.until, reason: reached.reason });
+        }
         let writing = matches!(&plan, Err(ask) if ask.writing);
         let history = History {
             recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await?,

@@ -118,6 +118,8 @@ pub struct Created {
 struct Made {
     persona: Persona,
     avatar: media::ProcessedImage,
+    /// What making it cost (its profile, avatar and reference).
+    usage: Usage,
 }
 
 /// Makes `request.count` personas from the brief, stores their avatars and writes them, or makes none.
@@ -154,18 +156,23 @@ pub async fn create(engine: &Engine, request: &CreateRequest) -> Result<Created,
         (Surroundings { boards, existing: personas::newest(&**db, COMPARED_WITH).await?, batch: Vec::new() }, topics)
     };
 
-    let mut usage = Usage::default();
+    let mut profile_usage = Vec::with_capacity(count);
     let mut made = Vec::with_capacity(count);
     let base_seed = stable::hash(&[brief.as_bytes(), &now.timestamp_micros().to_le_bytes()]);
     for index in 0..count {
         let seed = base_seed.wrapping_add(index as u64 * 0x9e37_79b9);
+        let mut usage = Usage::default();
         let profile = make_profile(engine, brief, &topics, &around, seed, &mut usage).await?;
         around.batch.push(profile);
+        profile_usage.push(usage);
     }
-    for profile in &around.batch {
+    for (profile, usage) in around.batch.iter().zip(profile_usage) {
         let seed = stable::hash(&[profile.username.as_bytes(), &base_seed.to_le_bytes()]);
-        made.push(make_face(engine, profile, request.active.unwrap_or(false), seed, &mut usage).await?);
+        let mut usage = usage;
+        let (persona, avatar) = make_face(engine, profile, request.active.unwrap_or(false), seed, &mut usage).await?;
+        made.push(Made { persona, avatar, usage });
     }
+    let usage = made.iter().fold(Usage::default(), |sum, m| sum.plus(m.usage));
     let mut personas = store(engine, made, now).await?;
     personas.sort_by(|a, b| a.username.cmp(&b.username));
     tracing::info!(made = personas.len(), "personas created");
@@ -227,7 +234,7 @@ async fn make_face(
     active: bool,
     seed: u64,
     usage: &mut Usage,
-) -> Result<Made, StudioError> {
+) -> Result<(Persona, media::ProcessedImage), StudioError> {
     let generated = engine.model.generate_image(&avatar::image_prompt(profile, seed)).await?;
     *usage = usage.plus(generated.usage);
     let slot = match generated.slot {
@@ -267,7 +274,7 @@ async fn make_face(
         chattiness: Some(profile.chattiness),
         voting_temperament: Some(profile.voting_temperament),
     };
-    Ok(Made { persona, avatar: processed })
+    Ok((persona, processed))
 }
 
 /// Where a persona's avatar is stored.
@@ -281,11 +288,13 @@ async fn store(engine: &Engine, made: Vec<Made>, now: DateTime<Utc>) -> Result<V
     let mut stored: Vec<StoredObject> = Vec::new();
     let mut personas = Vec::with_capacity(made.len());
     let result = async {
-        for Made { mut persona, avatar } in made {
+        let mut costs = Vec::with_capacity(made.len());
+        for Made { mut persona, avatar, usage } in made {
             let key = avatar_key(persona.id, avatar.extension);
             let object = engine.storage.put(&key, avatar.bytes, avatar.mime_type).await?;
             persona.avatar_url = Some(object.url.clone());
             stored.push(object);
+            costs.push(usage.cost_micros);
             personas.push(persona);
         }
         let mut client = engine.pool.get().await?;
@@ -295,6 +304,11 @@ async fn store(engine: &Engine, made: Vec<Made>, now: DateTime<Utc>) -> Result<V
             persona.username = free_username(&tx, &persona.username, &taken).await?;
             taken.push(persona.username.clone());
             personas::insert(&tx, persona, now).await?;
+        }
+        // What making them cost goes on the day's ledger with them (counted, never held back).
+        for (persona, micros) in personas.iter().zip(costs) {
+            let micros = i64::try_from(micros).unwrap_or(i64::MAX);
+            database::spend::record(&tx, crate::spend::day_of(now), persona.id, "studio", micros, 3).await?;
         }
         tx.commit().await?;
         Ok::<_, StudioError>(())

@@ -62,6 +62,7 @@ async fn a_json_answer_is_returned_with_its_usage() {
         prompt: 412,
         candidates: 18,
         thoughts: 96,
+        cached: 0,
     });
 
     let answer = gemini(&fake).generate(&comment_prompt()).await.unwrap();

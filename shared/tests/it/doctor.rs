@@ -55,6 +55,7 @@ async fn a_sound_deployment_passes_every_check() {
         "row_level_security",
         "storage",
         "model",
+        "prices",
         "admin_key",
         "remote_tls",
     ] {
@@ -64,7 +65,15 @@ async fn a_sound_deployment_passes_every_check() {
         assert_eq!(c.level, expected, "{name}: {}", report.render());
     }
     assert!(check(&report, "migrations").detail.contains("current"));
+    assert!(check(&report, "prices").detail.contains("gemini-3.6-flash $1.5/$9 per M tokens"), "{}", report.render());
     assert_eq!(gemini.received().len(), 0, "doctor generates nothing, it only asks for the models");
+    // A model the price table does not know: counted as free, so doctor warns and names it.
+    let unpriced = doctor::run(&config(&db, &gemini, &storage, &[("GEMINI_MODEL", "my-proxy-model")]), None).await;
+    let prices = check(&unpriced, "prices");
+    assert_eq!(prices.level, Level::Warn, "{}", unpriced.render());
+    assert!(
+        prices.detail.contains("my-proxy-model") && prices.fix.as_deref().unwrap_or_default().contains("MODEL_PRICES")
+    );
     assert!(gemini.violations().is_empty() && storage.violations().is_empty());
     assert_no_secret(&report);
 }

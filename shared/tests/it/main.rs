@@ -18,6 +18,7 @@ mod queue;
 mod security;
 mod selector;
 mod sessions;
+mod spend;
 mod studio;
 mod worker;
 

@@ -159,6 +159,7 @@ async fn the_schema_contract_matches_the_migrations_and_the_readme() {
         match t {
             "smallint" => "int2",
             "integer" => "int4",
+            "bigint" => "int8",
             "real" => "float4",
             "boolean" => "bool",
             "text[]" => "_text",
