@@ -273,6 +273,9 @@ pub struct Config {
     pub prices: PriceTable,
     /// `DAILY_BUDGET_USD`, `PERSONA_DAILY_BUDGET_USD`.
     pub budget: BudgetConfig,
+    /// `METRICS`: `emf` writes CloudWatch Embedded Metric Format lines to standard output; `off` (the
+    /// default) writes none.
+    pub metrics_emf: bool,
     /// Database.
     pub database: DatabaseConfig,
     /// `LLM_PROVIDER` (default `gemini` when `GEMINI_API_KEY` is set, else `offline`).
@@ -467,9 +470,16 @@ impl Config {
             persona_daily_micros: v.usd("PERSONA_DAILY_BUDGET_USD")?,
         };
 
+        let metrics_emf = match v.get("METRICS").as_deref() {
+            None | Some("off") => false,
+            Some("emf") => true,
+            Some(other) => return Err(ConfigError::invalid("METRICS", format!("{other:?} is not emf or off"))),
+        };
+
         Ok(Self {
             prices,
             budget,
+            metrics_emf,
             database: DatabaseConfig {
                 url: database_url,
                 ca_cert: v.get("DATABASE_CA_CERT").map(PathBuf::from),

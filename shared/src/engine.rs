@@ -54,6 +54,8 @@ pub struct Engine {
     pub config: Arc<Config>,
     /// The kinds of work it runs, found by name.
     pub kinds: Arc<Registry>,
+    /// Where CloudWatch metrics go (`METRICS`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Why the engine could not start.
@@ -124,6 +126,7 @@ impl Engine {
             },
             config: Arc::new(config.clone()),
             kinds: Arc::new(Registry::standard()),
+            metrics: crate::metrics::Metrics::from_setting(config.metrics_emf),
             pool,
             clock,
         }

@@ -11,10 +11,12 @@ use crate::engine::{Engine, StartupError};
 use crate::planner::{self, PlanError, PlanReport};
 use crate::worker::{self, WorkerReport};
 
-/// Builds the engine from the environment, once per execution environment (at init, outside the
-/// handler). A configuration error fails the init, loudly, instead of every invocation.
-pub fn engine_from_env() -> Result<Engine, Box<dyn std::error::Error + Send + Sync>> {
-    let config = Config::from_env()?;
+/// Builds the engine from the environment (and the secret `SECRETS_ARN` names, through the Parameters
+/// and Secrets extension), once per execution environment (at init, outside the handler). A
+/// configuration error fails the init, loudly, instead of every invocation.
+pub async fn engine_from_env() -> Result<Engine, Box<dyn std::error::Error + Send + Sync>> {
+    let vars = crate::secrets::environment().await?;
+    let config = Config::from_map(&vars)?;
     Ok(Engine::from_config(&config, clock::system()).map_err(|e: StartupError| Box::new(e) as Box<_>)?)
 }
 
@@ -48,7 +50,33 @@ pub async fn enqueue(
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<PlanReport, HandlerError> {
     let event_id = event.payload.id.clone().filter(|id| !id.is_empty());
-    Ok(planner::tick(engine, event_id.as_deref()).await?)
+    let report = planner::tick(engine, event_id.as_deref()).await?;
+    if engine.metrics.enabled() {
+        tick_metrics(engine, &report).await;
+    }
+    Ok(report)
+}
+
+/// The tick's figures with the queue's oldest due task and the day's spend, for the alarms. A failure
+/// to read them costs the metrics, never the tick.
+async fn tick_metrics(engine: &Engine, report: &PlanReport) {
+    let now = engine.clock.now();
+    let read = async {
+        let client = engine.pool.get().await.map_err(crate::db::DbError::from)?;
+        let stats = engine.queue.stats(&**client).await.map_err(|e| crate::db::DbError::Config(e.to_string()))?;
+        let spend = crate::spend::report(&**client, &engine.config.budget, now).await?;
+        Ok::<_, crate::db::DbError>((stats, spend))
+    };
+    match read.await {
+        Ok((stats, spend)) => engine.metrics.tick(
+            report,
+            stats.oldest_due_age_secs,
+            spend.today.total_micros,
+            spend.daily_budget_reached,
+            now,
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not read the queue for the tick's metrics"),
+    }
 }
 
 /// What the worker accepts: a scheduled event, or `{"max_tasks": N}`.

@@ -134,7 +134,10 @@ pub async fn drain(engine: &Engine, max_tasks: usize, budget: Budget) -> WorkerR
         }
         for joined in finished {
             match joined {
-                Ok(task_report) => report.record(&task_report),
+                Ok(task_report) => {
+                    engine.metrics.task(&task_report, engine.clock.now());
+                    report.record(&task_report);
+                }
                 Err(panicked) => {
                     report.processed += 1;
                     report.failed += 1;

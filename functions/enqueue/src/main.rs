@@ -5,6 +5,6 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
-    let engine = shared::lambda::engine_from_env()?;
+    let engine = shared::lambda::engine_from_env().await?;
     lambda_runtime::run(service_fn(|event| shared::lambda::enqueue(&engine, event))).await
 }

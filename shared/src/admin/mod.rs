@@ -67,22 +67,30 @@ fn digest(key: &[u8]) -> [u8; 32] {
     out
 }
 
+/// Checks the bearer key, and leaves an audit line (never the key): every refused key, and every call
+/// that changes something, with its outcome.
 async fn require_key(State(state): State<AdminState>, request: Request, next: Next) -> Result<Response, ApiError> {
     let Some(expected) = &state.api_key_digest else {
         return Err(ApiError::Disabled);
     };
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let presented = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(ApiError::Unauthorized)?;
-    if bool::from(digest(presented.as_bytes()).ct_eq(expected)) {
-        Ok(next.run(request).await)
-    } else {
-        Err(ApiError::Unauthorized)
+        .map(str::trim);
+    let accepted = presented.is_some_and(|key| bool::from(digest(key.as_bytes()).ct_eq(expected)));
+    if !accepted {
+        let why = if presented.is_some() { "wrong key" } else { "no bearer key" };
+        tracing::warn!(target: "admin_audit", %method, %path, why, "admin authentication failed");
+        return Err(ApiError::Unauthorized);
     }
+    let response = next.run(request).await;
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        tracing::info!(target: "admin_audit", %method, %path, status = response.status().as_u16(), "admin call");
+    }
+    Ok(response)
 }
 
 /// The OpenAPI document of the admin API, generated from the handlers and types.

@@ -115,6 +115,7 @@ mod tests {
             thoughts_tokens: thoughts,
             image_tokens: image,
             cost_micros: 0,
+            model_millis: 0,
         }
     }
 

@@ -465,6 +465,7 @@ impl Response {
                     .sum(),
                 thoughts_tokens: u.thoughts_token_count,
                 cost_micros: 0,
+                model_millis: 0,
             })
             .unwrap_or_default()
     }

@@ -111,6 +111,8 @@ pub struct Usage {
     pub thoughts_tokens: u32,
     /// What the calls cost, in micro-USD, at the price table's rates for the model that answered.
     pub cost_micros: u64,
+    /// How long the model took to answer, in milliseconds, over every call.
+    pub model_millis: u64,
 }
 
 impl Usage {
@@ -128,6 +130,7 @@ impl Usage {
             image_tokens: self.image_tokens.saturating_add(other.image_tokens),
             thoughts_tokens: self.thoughts_tokens.saturating_add(other.thoughts_tokens),
             cost_micros: self.cost_micros.saturating_add(other.cost_micros),
+            model_millis: self.model_millis.saturating_add(other.model_millis),
         }
     }
 
@@ -337,13 +340,19 @@ impl ModelClient {
     /// A JSON answer, after taking a slot of the global request limit.
     pub async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
         self.take_slot().await?;
-        self.provider.generate(prompt).await
+        let started = std::time::Instant::now();
+        let mut generated = self.provider.generate(prompt).await?;
+        generated.usage.model_millis = started.elapsed().as_millis() as u64;
+        Ok(generated)
     }
 
     /// An image, after taking a slot of the global request limit.
     pub async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
         self.take_slot().await?;
-        self.provider.generate_image(prompt).await
+        let started = std::time::Instant::now();
+        let mut generated = self.provider.generate_image(prompt).await?;
+        generated.usage.model_millis = started.elapsed().as_millis() as u64;
+        Ok(generated)
     }
 
     async fn take_slot(&self) -> Result<(), ModelError> {

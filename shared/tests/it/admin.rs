@@ -800,3 +800,42 @@ async fn unknown_routes_and_methods_answer_json_errors() {
         "not allowed",
     );
 }
+
+#[derive(Clone)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A refused key and every call that changes something leave an audit line; the key never does.
+#[tokio::test]
+async fn refused_keys_and_state_changing_calls_are_logged_without_the_key() {
+    let logs = Logs(Default::default());
+    let writer = {
+        let logs = logs.clone();
+        move || logs.clone()
+    };
+    let subscriber = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (router, _engine, _db) = app().await;
+    let wrong = "wrong-key-0123456789abcdef0123456789abcdef";
+    send_raw(&router, "GET", "/status", None, Some(wrong), "application/json").await;
+    send_raw(&router, "GET", "/status", None, None, "application/json").await;
+    let nia = id_for("persona", "null_pointer_nia");
+    send(&router, "POST", &format!("/personas/{nia}/pause"), None).await;
+    send(&router, "GET", "/tasks", None).await;
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("admin authentication failed").count(), 2, "{text}");
+    assert!(text.contains("wrong key") && text.contains("no bearer key"), "{text}");
+    let calls: Vec<&str> = text.lines().filter(|l| l.contains("admin call")).collect();
+    assert_eq!(calls.len(), 1, "only the call that changed something: {text}");
+    assert!(calls[0].contains(&format!("/personas/{nia}/pause")) && calls[0].contains("status=200"), "{}", calls[0]);
+    assert!(!text.contains(KEY) && !text.contains(wrong), "no key in the log");
+}

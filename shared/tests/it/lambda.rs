@@ -124,3 +124,45 @@ async fn a_function_url_request_goes_through_the_admin_router() {
     let response = router.oneshot(lambda_http::request::from_str(&status.to_string()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// With `METRICS=emf` the handlers write CloudWatch Embedded Metric Format records: one per task, with
+/// its kind and outcome, and one per tick, with the queue's oldest due task and the budget.
+#[tokio::test]
+async fn the_handlers_write_embedded_metric_format_records() {
+    let db = TestDb::new().await;
+    let fake = testkit::GeminiFake::start().await;
+    let (engine, _clock) = crate::helpers::gemini_engine(&db, &fake, &[("DAILY_BUDGET_USD", "5")]);
+    let (metrics, lines) = shared::metrics::Metrics::memory();
+    let engine = shared::engine::Engine { metrics, ..engine };
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+
+    let event: EventBridgeEvent<serde_json::Value> = serde_json::from_str(SCHEDULE).unwrap();
+    let plan = shared::lambda::enqueue(&engine, LambdaEvent::new(event, context())).await.unwrap();
+    engine.pool.get().await.unwrap().batch_execute("UPDATE persona_tasks SET scheduled_at = created_at").await.unwrap();
+    let batch = shared::lambda::worker(&engine, LambdaEvent::new(serde_json::json!({"max_tasks": 3}), context()))
+        .await
+        .unwrap();
+
+    let records: Vec<serde_json::Value> =
+        lines.lock().unwrap().iter().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+    assert_eq!(records.len(), 1 + batch.processed, "one per tick, one per task");
+    for record in &records {
+        let directive = &record["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "PersonaEngine");
+        for dimension in directive["Dimensions"][0].as_array().unwrap() {
+            assert!(record[dimension.as_str().unwrap()].is_string(), "{record}");
+        }
+        for metric in directive["Metrics"].as_array().unwrap() {
+            assert!(record[metric["Name"].as_str().unwrap()].is_number(), "{record}");
+        }
+    }
+    let tick = &records[0];
+    assert_eq!(tick["Enqueued"].as_f64(), Some(plan.enqueued as f64));
+    assert_eq!(tick["BudgetReached"].as_f64(), Some(0.0));
+    assert!(tick["OldestDueAge"].as_f64().unwrap() >= 0.0);
+    let tasks: Vec<&serde_json::Value> = records[1..].iter().collect();
+    assert!(tasks.iter().all(|t| t["Tasks"] == 1.0 && t["Kind"] == "browse"), "{tasks:?}");
+    let published = tasks.iter().filter(|t| t["Outcome"] == "published").count();
+    assert_eq!(published, batch.succeeded);
+    assert!(tasks.iter().any(|t| t["CostMicros"].as_f64().unwrap() > 0.0 && t["Tokens"].as_f64().unwrap() > 0.0));
+}

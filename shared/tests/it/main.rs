@@ -15,6 +15,7 @@ mod migrations;
 mod planner;
 mod pooler_safety;
 mod queue;
+mod secrets;
 mod security;
 mod selector;
 mod sessions;
