@@ -27,9 +27,9 @@ pub async fn fetch(base_url: &str, arn: &str, token: &str) -> Result<HashMap<Str
         .timeout(Duration::from_secs(5))
         .build()
         .map_err(|e| SecretsError::Unavailable(e.to_string()))?;
+    let id = percent_encoding::utf8_percent_encode(arn, percent_encoding::NON_ALPHANUMERIC);
     let response = http
-        .get(format!("{}/secretsmanager/get", base_url.trim_end_matches('/')))
-        .query(&[("secretId", arn)])
+        .get(format!("{}/secretsmanager/get?secretId={id}", base_url.trim_end_matches('/')))
         .header("X-Aws-Parameters-Secrets-Token", token)
         .send()
         .await

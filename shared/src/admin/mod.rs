@@ -3,6 +3,7 @@
 //! time). Errors are JSON `{error, message}` with the right status; bodies are size-limited; unknown
 //! fields are refused by name; no stack trace or secret ever reaches a response.
 
+mod console;
 mod error;
 mod extract;
 mod routes;
@@ -46,12 +47,16 @@ pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
         .route("/personas/{id}", get(routes::get_persona).patch(routes::edit_persona))
         .route("/personas/{id}/pause", post(routes::pause_persona))
         .route("/personas/{id}/resume", post(routes::resume_persona))
+        .route("/threads", get(routes::threads))
         .route("/drain", post(routes::drain))
         .route("/doctor", get(routes::doctor))
         .route("/openapi.json", get(routes::openapi))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
     Router::new()
         .route("/health", get(routes::health))
+        .route("/console", get(console::page))
+        .route("/console/console.js", get(console::script))
+        .route("/console/console.css", get(console::style))
         .merge(protected)
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
@@ -111,8 +116,10 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
         routes::edit_persona,
         routes::pause_persona,
         routes::resume_persona,
+        routes::threads,
         routes::drain,
         routes::doctor,
+        console::page,
         routes::openapi
     ),
     components(schemas(crate::kinds::Kind, crate::queue::TaskStatus)),

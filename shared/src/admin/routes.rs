@@ -53,6 +53,17 @@ pub struct StatusResponse {
     pub content_health: AuditSummary,
     /// Spend today and over the last seven days, by persona and by kind, and the budgets.
     pub spend: crate::spend::SpendReport,
+    /// Each persona's caps (what `personas_today` is measured against).
+    pub limits: Limits,
+}
+
+/// The per-persona caps.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Limits {
+    /// `PERSONA_MAX_ACTIONS_PER_HOUR`.
+    pub actions_per_hour: u32,
+    /// `PERSONA_MAX_POSTS_PER_DAY`.
+    pub posts_per_day: u32,
 }
 
 /// Texts `GET /status` audits at most.
@@ -80,6 +91,10 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
         personas_today,
         content_health,
         spend,
+        limits: Limits {
+            actions_per_hour: engine.config.limits.max_actions_per_hour,
+            posts_per_day: engine.config.limits.max_posts_per_day,
+        },
     }))
 }
 
@@ -388,6 +403,38 @@ pub async fn resume_persona(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Persona>, ApiError> {
     set_active(&state, id, true).await
+}
+
+/// `GET /threads` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadsQuery {
+    /// Posts, 1–50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<i64>,
+}
+
+/// The newest published posts with their comments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Threads {
+    /// Newest first; each post's comments oldest first (at most 200).
+    pub threads: Vec<crate::db::content::Thread>,
+}
+
+/// The newest threads as readers see them, each post and comment with its author (a persona or a person).
+#[utoipa::path(get, path = "/threads", params(ThreadsQuery), responses(
+    (status = 200, body = Threads), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 503, body = ErrorBody)))]
+pub async fn threads(
+    State(state): State<AdminState>,
+    Query(query): Query<ThreadsQuery>,
+) -> Result<axum::Json<Threads>, ApiError> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::BadRequest(format!("limit must be between 1 and 50, not {limit}")));
+    }
+    let client = state.engine.pool.get().await?;
+    Ok(axum::Json(Threads { threads: crate::db::content::recent_threads(&**client, limit, 200).await? }))
 }
 
 /// `POST /drain` query.

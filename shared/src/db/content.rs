@@ -342,6 +342,57 @@ pub async fn board(c: &impl GenericClient, id: Uuid, titles: i64) -> Result<Opti
     .transpose()
 }
 
+/// A thread as the console shows it: a post and its visible comments (oldest first, at most
+/// `comments` of them), each with its author.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Thread {
+    /// The post.
+    #[schema(value_type = Object)]
+    pub post: PostView,
+    /// Its comments and replies, oldest first (`parent_id` says what each answers).
+    #[schema(value_type = Vec<Object>)]
+    pub comments: Vec<CommentView>,
+}
+
+/// The `limit` newest published posts that have comments, with their comments: what readers see.
+pub async fn recent_threads(c: &impl GenericClient, limit: i64, comments: i64) -> Result<Vec<Thread>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT po.id, po.board_id, b.name AS board_name, b.topics, po.title, po.body, po.author_id,
+                    pr.username AS author_username, po.persona_id, pe.username AS persona_username, po.created_at
+             FROM posts po
+             JOIN boards b ON b.id = po.board_id
+             LEFT JOIN personas pe ON pe.id = po.persona_id
+             LEFT JOIN profiles pr ON pr.id = po.author_id
+             WHERE po.status = 'PUBLISHED'
+             ORDER BY po.created_at DESC, po.id LIMIT $1",
+            &[(&limit, Type::INT8)],
+        )
+        .await?;
+    let posts: Vec<PostView> = rows.iter().map(post_view).collect::<Result<_, _>>()?;
+    let ids: Vec<Uuid> = posts.iter().map(|p| p.id).collect();
+    let rows = c
+        .query_typed(
+            &format!(
+                "SELECT * FROM (
+                     SELECT {COMMENT_COLUMNS}, row_number() OVER (PARTITION BY c.post_id ORDER BY c.created_at, c.id) AS n
+                     FROM comments c {COMMENT_JOINS}
+                     WHERE c.post_id = ANY($1) AND c.deleted_at IS NULL
+                 ) ranked WHERE n <= $2 ORDER BY created_at, id"
+            ),
+            &[(&ids, Type::UUID_ARRAY), (&comments, Type::INT8)],
+        )
+        .await?;
+    let mut threads: Vec<Thread> = posts.into_iter().map(|post| Thread { post, comments: Vec::new() }).collect();
+    for row in &rows {
+        let post_id: Uuid = row.try_get("post_id")?;
+        if let Some(thread) = threads.iter_mut().find(|t| t.post.id == post_id) {
+            thread.comments.push(comment_view(row)?);
+        }
+    }
+    Ok(threads)
+}
+
 /// A board by its slug, with no titles (what the studio makes personas for).
 pub async fn board_by_slug(c: &impl GenericClient, slug: &str) -> Result<Option<BoardView>, DbError> {
     let row = c.query_typed_opt("SELECT id FROM boards WHERE slug = $1", &[(&slug, Type::TEXT)]).await?;

@@ -778,6 +778,8 @@ async fn the_openapi_document_describes_every_route() {
         "/tasks/{id}/cancel",
         "/personas",
         "/personas/{id}",
+        "/threads",
+        "/console",
         "/personas/{id}/pause",
         "/personas/{id}/resume",
         "/drain",

@@ -4,6 +4,7 @@ mod actions;
 mod admin;
 mod ai;
 mod alloc_meter;
+mod console;
 mod conversation;
 mod doctor;
 mod helpers;

@@ -295,7 +295,9 @@ async fn edits_are_checked_like_a_new_profile() {
     assert_eq!(stored, edited);
     assert_eq!((stored.username.as_str(), &stored.voice_bank), ("ada_cooks", &bank));
     assert_eq!(stored.chattiness, Some(personas::Chattiness::Lurker));
-    assert!(shared::persona::rhythm::sessions_per_day(&stored) < 1.0, "a lurker comes by rarely");
+    let very = Persona { chattiness: Some(personas::Chattiness::VeryActive), ..stored.clone() };
+    let rate = shared::persona::rhythm::sessions_per_day;
+    assert!(rate(&stored) * 10.0 < rate(&very), "a lurker comes by far less often than a regular would");
     assert_eq!(shared::voice::voting(&stored), personas::Temperament::Critical);
     let e = studio::edit(&engine, uuid::Uuid::new_v4(), &PersonaPatch::default()).await.unwrap_err();
     assert!(matches!(e, StudioError::NotFound(_)));

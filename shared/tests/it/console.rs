@@ -1,0 +1,194 @@
+//! The operator console in a real headless Chromium (Debian's `chromium` and `chromium-driver`, which
+//! `scripts/system-deps` installs), driven over WebDriver: it loads, shows live figures from the
+//! database, and a retry click changes a task.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use secrecy::SecretString;
+use shared::db::Type;
+use testkit::TestDb;
+use tooling::demo_world::{DemoWorld, id_for};
+use uuid::Uuid;
+
+use crate::helpers::{offline_engine, t0};
+
+const KEY: &str = "console-test-key-0123456789abcdef0123456789";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// ChromeDriver on a free port, killed and reaped when dropped.
+struct Driver(Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn driver() -> Driver {
+    let port = free_port();
+    #[allow(clippy::zombie_processes)] // reaped by `Driver`'s Drop, or by the panic that ends the test
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (Debian's chromium-driver; scripts/system-deps installs it)");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Driver(child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    // The WebDriver client's TLS stack would pick a crypto provider itself; ours is ring (its traffic
+    // to the local driver is plain HTTP anyway).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                    "--window-size=1400,1800"]}),
+    );
+    ClientBuilder::rustls()
+        .expect("a TLS setup for the WebDriver client")
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .expect("a headless Chromium session")
+}
+
+/// The text of the first element matching `css`, read in one script call (the page re-renders after every
+/// action, so a handle found first could be stale by the time it is read); waits for it to exist.
+async fn text(client: &Client, css: &str) -> String {
+    for _ in 0..100 {
+        let found = client
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                vec![css.into()],
+            )
+            .await
+            .unwrap();
+        if let Some(text) = found.as_str() {
+            return text.trim().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no element {css}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    // A task that failed, as the console should show it.
+    let failed: Uuid = {
+        let c = engine.pool.get().await.unwrap();
+        let persona = id_for("persona", "marisol_cooks");
+        let post = id_for("post", "p1");
+        c.query_typed_one(
+            "INSERT INTO persona_tasks (persona_id, task_type, post_id, status, scheduled_at, completed_at,
+                                        error_message, decisions)
+             VALUES ($1, 'comment', $2, 'FAILED', $3, $3, 'the model API key was rejected',
+                     '[{\"stage\": \"outcome\", \"verdict\": \"failed\"}]')
+             RETURNING id",
+            &[(&persona, Type::UUID), (&post, Type::UUID), (&t0(), Type::TIMESTAMPTZ)],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    };
+    let router =
+        shared::admin::router(engine.clone(), Some(shared::config::AdminKey::new(SecretString::from(KEY)).unwrap()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // Served with a strict policy: only its own script, style and API.
+    let page = reqwest::get(format!("{app}/console")).await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("script-src 'self'") && policy.contains("default-src 'none'"), "{policy}");
+    assert!(!page.text().await.unwrap().contains("<script>"), "no inline script");
+
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    client.goto(&format!("{app}/console")).await.unwrap();
+    client.wait().for_element(Locator::Css("#key")).await.unwrap().send_keys(KEY).await.unwrap();
+    client.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
+    client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css("body[data-loaded='yes']")).await.unwrap();
+
+    // Live figures, from the database.
+    assert_eq!(text(&client, "[data-figure='FAILED'] dd").await, "1");
+    let personas: i64 = db.client().await.query_typed_one("SELECT count(*) FROM personas", &[]).await.unwrap().get(0);
+    let rows =
+        client.execute("return document.querySelectorAll('#persona-table tbody tr').length;", vec![]).await.unwrap();
+    assert_eq!(rows.as_i64(), Some(personas), "every persona's day");
+    let title: String = db
+        .client()
+        .await
+        .query_typed_one("SELECT title FROM posts WHERE id = $1", &[(&id_for("post", "p1"), Type::UUID)])
+        .await
+        .unwrap()
+        .get(0);
+    let threads = text(&client, "#thread-list").await;
+    assert!(threads.contains(&title), "the threads as readers see them: {threads}");
+    assert!(threads.contains("person"), "authors are marked: {threads}");
+    let failures = text(&client, "#failed-tasks").await;
+    assert!(failures.contains("the model API key was rejected"), "{failures}");
+
+    if let Ok(path) = std::env::var("CONSOLE_SCREENSHOT") {
+        std::fs::write(path, client.screenshot().await.unwrap()).unwrap();
+    }
+
+    // A retry click makes the task due again.
+    client.find(Locator::Css(&format!("button[data-retry='{failed}']"))).await.unwrap().click().await.unwrap();
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = db
+            .client()
+            .await
+            .query_typed_one("SELECT status FROM persona_tasks WHERE id = $1", &[(&failed, Type::UUID)])
+            .await
+            .unwrap()
+            .get(0);
+        if status == "PENDING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "PENDING", "the click retried the task");
+    for _ in 0..100 {
+        if text(&client, "[data-figure='FAILED'] dd").await == "0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text(&client, "[data-figure='FAILED'] dd").await, "0", "the page shows it");
+
+    // A wrong key is refused and asked for again.
+    client
+        .execute("sessionStorage.setItem('persona-engine-admin-key', 'not-the-key'); location.reload();", vec![])
+        .await
+        .unwrap();
+    let mut refused = String::new();
+    for _ in 0..100 {
+        refused = text(&client, "#login-error").await;
+        if !refused.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused.contains("refused"), "{refused}");
+    let shown = client.execute("return document.getElementById('app').hidden;", vec![]).await.unwrap();
+    assert_eq!(shown.as_bool(), Some(true), "nothing is shown without a working key");
+    client.close().await.unwrap();
+}
