@@ -73,6 +73,16 @@ impl DbError {
         }
     }
 
+    /// Whether this is a unique violation on `table` (whatever its constraint is called there).
+    pub fn is_unique_violation_on(&self, table: &str) -> bool {
+        match self {
+            Self::Postgres(e) => {
+                e.code() == Some(&SqlState::UNIQUE_VIOLATION) && e.as_db_error().and_then(|d| d.table()) == Some(table)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this is a unique violation of the named constraint or index.
     pub fn is_unique_violation_of(&self, constraint: &str) -> bool {
         match self {

@@ -94,6 +94,16 @@ impl StudioError {
     }
 }
 
+/// A handle taken between our check and our write (another studio call, the web app) is a conflict the
+/// caller can act on, not a database failure.
+fn handle_race(e: DbError) -> StudioError {
+    if e.is_unique_violation_on("personas") {
+        StudioError::Conflict("that handle was just taken by another persona; try again".into())
+    } else {
+        StudioError::Db(e)
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for StudioError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         Self::Db(e.into())
@@ -303,7 +313,7 @@ async fn store(engine: &Engine, made: Vec<Made>, now: DateTime<Utc>) -> Result<V
         for persona in &mut personas {
             persona.username = free_username(&tx, &persona.username, &taken).await?;
             taken.push(persona.username.clone());
-            personas::insert(&tx, persona, now).await?;
+            personas::insert(&tx, persona, now).await.map_err(handle_race)?;
         }
         // What making them cost goes on the day's ledger with them (counted, never held back).
         for (persona, micros) in personas.iter().zip(costs) {
@@ -499,7 +509,7 @@ pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Per
                 .map_err(|why| StudioError::BadRequest(format!("character_reference: {why}")))?,
         );
     }
-    personas::update(&tx, &p).await?;
+    personas::update(&tx, &p).await.map_err(handle_race)?;
     tx.commit().await?;
     Ok(p)
 }

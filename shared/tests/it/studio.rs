@@ -345,3 +345,16 @@ async fn a_persona_in_its_own_picture_looks_like_its_reference() {
         .get(0);
     assert_eq!(count, 1);
 }
+
+/// A handle taken between the studio's check and its write is recognised as such (the studio answers
+/// 409, not a database failure), whatever the platform named its unique constraint.
+#[tokio::test]
+async fn a_handle_taken_at_the_last_moment_is_a_unique_violation_on_personas() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    let made = studio::create(&engine, &request("beekeepers", 1)).await.unwrap();
+    let twin = Persona { id: uuid::Uuid::new_v4(), ..made.personas[0].clone() };
+    let err = personas::insert(&**db.client().await, &twin, t0()).await.unwrap_err();
+    assert!(err.is_unique_violation_on("personas"), "{err}");
+    assert!(!err.is_unique_violation_on("posts"));
+}
