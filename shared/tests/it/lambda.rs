@@ -166,3 +166,32 @@ async fn the_handlers_write_embedded_metric_format_records() {
     assert_eq!(published, batch.succeeded);
     assert!(tasks.iter().any(|t| t["CostMicros"].as_f64().unwrap() > 0.0 && t["Tokens"].as_f64().unwrap() > 0.0));
 }
+
+/// The deployment gives each function only the secrets it uses: nothing secret is global, the enqueue
+/// function gets none but the database's, and every schedule has retries and a dead-letter queue.
+#[test]
+fn each_function_gets_only_the_secrets_it_uses() {
+    let template = include_str!("../../../template.yaml");
+    // A resource of the template: its `  Name:` line and every line after it indented deeper.
+    let block = |name: &str| -> String {
+        let mut lines = template.lines().skip_while(|l| *l != format!("  {name}:"));
+        let head = lines.next().unwrap_or_else(|| panic!("{name} in template.yaml"));
+        let body: Vec<&str> = lines.take_while(|l| l.trim().is_empty() || l.starts_with("   ")).collect();
+        format!("{head}\n{}", body.join("\n"))
+    };
+    let globals = &template[template.find("\nGlobals:").unwrap()..template.find("\nResources:").unwrap()];
+    let enqueue = block("EnqueueFunction");
+    let worker = block("WorkerFunction");
+    let admin = block("AdminFunction");
+    for secret in ["GEMINI_API_KEY", "SUPABASE_SERVICE_ROLE_KEY", "ADMIN_API_KEY"] {
+        assert!(!globals.contains(secret), "{secret} is not global");
+        assert!(!enqueue.contains(secret), "the enqueue function does not get {secret}");
+    }
+    assert!(worker.contains("GEMINI_API_KEY") && worker.contains("SUPABASE_SERVICE_ROLE_KEY"));
+    assert!(!worker.contains("ADMIN_API_KEY"), "the worker does not get the admin key");
+    assert!(admin.contains("ADMIN_API_KEY") && admin.contains("GEMINI_API_KEY"));
+    for function in [&enqueue, &worker] {
+        assert!(function.contains("RetryPolicy:") && function.contains("ScheduleDeadLetterQueue.Arn"), "{function}");
+    }
+    assert!(globals.contains("METRICS: emf") && globals.contains("SECRETS_ARN"));
+}
