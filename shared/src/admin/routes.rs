@@ -282,10 +282,10 @@ pub async fn create_personas(
     State(state): State<AdminState>,
     Json(request): Json<CreateRequest>,
 ) -> Result<(StatusCode, axum::Json<Created>), ApiError> {
-    if request.count.is_some_and(|n| n > MAX_API_COUNT) {
+    if request.count.is_some_and(|n| !(1..=MAX_API_COUNT).contains(&n)) {
         return Err(ApiError::BadRequest(format!(
-            "count must be at most {MAX_API_COUNT} here (each persona takes three model calls; the CLI makes up to \
-             {})",
+            "count must be between 1 and {MAX_API_COUNT} here (each persona takes three model calls; the CLI makes \
+             up to {})",
             studio::MAX_COUNT
         )));
     }

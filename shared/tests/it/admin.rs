@@ -690,7 +690,8 @@ async fn a_brief_the_studio_cannot_use_is_a_clear_4xx() {
     for (body, status, code, says) in [
         (json!({"brief": ""}), StatusCode::BAD_REQUEST, "bad_request", "brief is empty"),
         (json!({"brief": "!!! ???"}), StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "no words"),
-        (json!({"brief": "bakers", "count": 4}), StatusCode::BAD_REQUEST, "bad_request", "at most 3"),
+        (json!({"brief": "bakers", "count": 4}), StatusCode::BAD_REQUEST, "bad_request", "between 1 and 3"),
+        (json!({"brief": "bakers", "count": 0}), StatusCode::BAD_REQUEST, "bad_request", "between 1 and 3"),
         (json!({"brief": "bakers", "boards": ["nowhere"]}), StatusCode::BAD_REQUEST, "bad_request", "nowhere"),
         (json!({"brief": "bakers", "colour": "red"}), StatusCode::BAD_REQUEST, "bad_request", "colour"),
         (json!({"count": 1}), StatusCode::BAD_REQUEST, "bad_request", "brief"),
