@@ -242,10 +242,7 @@ pub async fn dry_run(engine: &Engine, kind: Kind, request: &TriggerRequest) -> R
             OperatorError::Unprocessable(e.to_string())
         }
         ActionError::Model(m) if m.disposition() == Disposition::Skip => OperatorError::Unprocessable(m.to_string()),
-        ActionError::Model(m) => OperatorError::Upstream {
-            retryable: matches!(m.disposition(), Disposition::Retry | Disposition::Reschedule { .. }),
-            message: m.to_string(),
-        },
+        ActionError::Model(m) => OperatorError::Upstream { retryable: m.is_retryable(), message: m.to_string() },
         ActionError::Media(m) => OperatorError::Upstream { retryable: m.is_retryable(), message: m.to_string() },
         ActionError::Storage(s) => OperatorError::Upstream { retryable: s.is_retryable(), message: s.to_string() },
         ActionError::Db(d) => OperatorError::Db(d),

@@ -393,9 +393,7 @@ impl Queue {
         reason: &str,
         outcome: &Outcome<'_>,
     ) -> Result<DateTime<Utc>, QueueError> {
-        let now = self.clock.now();
-        let at = at.clamp(now, now + MAX_RESCHEDULE);
-        self.finish(c, task, Finish::Rescheduled(at, reason), outcome).await.map(|d| d.scheduled_at)
+        self.pending_again(c, task, at, MAX_RESCHEDULE, reason, outcome).await
     }
 
     /// PENDING again at `until` without using a retry, for a cause the engine itself times (a daily
@@ -408,8 +406,21 @@ impl Queue {
         reason: &str,
         outcome: &Outcome<'_>,
     ) -> Result<DateTime<Utc>, QueueError> {
+        self.pending_again(c, task, until, MAX_DEFER, reason, outcome).await
+    }
+
+    /// PENDING at `at`, held between now and `cap` ahead, without using a retry.
+    async fn pending_again(
+        &self,
+        c: &impl GenericClient,
+        task: &Task,
+        at: DateTime<Utc>,
+        cap: Duration,
+        reason: &str,
+        outcome: &Outcome<'_>,
+    ) -> Result<DateTime<Utc>, QueueError> {
         let now = self.clock.now();
-        let at = until.clamp(now, now + MAX_DEFER);
+        let at = at.clamp(now, now + cap);
         self.finish(c, task, Finish::Rescheduled(at, reason), outcome).await.map(|d| d.scheduled_at)
     }
 

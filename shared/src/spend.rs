@@ -109,7 +109,7 @@ pub struct KindSpend {
     pub calls: i64,
 }
 
-/// The ledger's rows summed by persona and by kind.
+/// The ledger's rows summed by persona and by kind, whatever their days.
 pub fn summarise(rows: &[SpendRow]) -> Spend {
     let mut by_persona: Vec<PersonaSpend> = Vec::new();
     let mut by_kind: Vec<KindSpend> = Vec::new();
@@ -155,9 +155,9 @@ pub struct SpendReport {
 
 /// The spend report at `now`.
 pub async fn report(c: &impl GenericClient, budget: &BudgetConfig, now: DateTime<Utc>) -> Result<SpendReport, DbError> {
-    let today = day_of(now);
-    let week = spend::between(c, today - Duration::days(6), today).await?;
-    let today_rows = spend::between(c, today, today).await?;
+    let day = day_of(now);
+    let week = spend::between(c, day - Duration::days(6), day).await?;
+    let today_rows: Vec<SpendRow> = week.iter().filter(|r| r.day == day).cloned().collect();
     let today = summarise(&today_rows);
     let daily = budget.daily_micros.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
     let persona_daily = budget.persona_daily_micros.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
@@ -192,6 +192,7 @@ mod tests {
     fn the_ledger_sums_by_persona_and_by_kind() {
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let row = |p: Uuid, name: &str, kind: &str, micros: i64| SpendRow {
+            day: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
             persona_id: p,
             username: name.into(),
             kind: kind.into(),

@@ -131,6 +131,15 @@ pub struct TriggerResponse {
     pub published: Option<serde_json::Value>,
 }
 
+/// A listing's `limit`: `default` when absent, else 1 to `most`.
+fn page_size(limit: Option<i64>, default: i64, most: i64) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=most).contains(&limit) {
+        return Err(ApiError::BadRequest(format!("limit must be between 1 and {most}, not {limit}")));
+    }
+    Ok(limit)
+}
+
 fn parse_kind(state: &AdminState, kind: &str) -> Result<Kind, ApiError> {
     state.engine.kinds.get(kind).ok_or_else(|| {
         ApiError::BadRequest(format!("unknown action {kind:?}: expected {}", state.engine.kinds.names().join(", ")))
@@ -229,10 +238,7 @@ pub async fn list_tasks(
     if let Some(t) = &query.task_type {
         parse_kind(&state, t)?;
     }
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::BadRequest(format!("limit must be between 1 and 200, not {limit}")));
-    }
+    let limit = page_size(query.limit, 50, 200)?;
     // `cursor=` (empty) is the first page, as clients that always send the parameter expect.
     let before = query.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_cursor).transpose()?;
     let filter = TaskFilter { status, task_type: query.task_type.clone(), persona_id: query.persona_id, before };
@@ -324,10 +330,7 @@ pub async fn list_personas(
     State(state): State<AdminState>,
     Query(query): Query<PersonaListQuery>,
 ) -> Result<axum::Json<PersonaPage>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::BadRequest(format!("limit must be between 1 and 500, not {limit}")));
-    }
+    let limit = page_size(query.limit, 100, 500)?;
     let after = query.after.as_deref().filter(|a| !a.is_empty());
     if let Some(after) = after {
         operator::check_text("after", after).map_err(ApiError::BadRequest)?;
@@ -429,10 +432,7 @@ pub async fn threads(
     State(state): State<AdminState>,
     Query(query): Query<ThreadsQuery>,
 ) -> Result<axum::Json<Threads>, ApiError> {
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=50).contains(&limit) {
-        return Err(ApiError::BadRequest(format!("limit must be between 1 and 50, not {limit}")));
-    }
+    let limit = page_size(query.limit, 10, 50)?;
     let client = state.engine.pool.get().await?;
     Ok(axum::Json(Threads { threads: crate::db::content::recent_threads(&**client, limit, 200).await? }))
 }

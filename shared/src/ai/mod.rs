@@ -44,6 +44,19 @@ pub struct Prompt {
     pub image: Option<Attachment>,
 }
 
+impl Prompt {
+    /// The same request asked again after an answer that could not be used: the reason is fed back
+    /// and the seed moves, so the offline writer answers differently too.
+    pub fn with_feedback(&self, problem: &str) -> Prompt {
+        let mut next = self.clone();
+        next.user.push_str(&format!(
+            "\n\nYour previous answer could not be used ({problem}). Write a different answer that avoids this."
+        ));
+        next.seed = next.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        next
+    }
+}
+
 /// A picture the model is shown with a prompt.
 #[derive(Clone)]
 pub struct Attachment {
@@ -276,6 +289,11 @@ pub enum ModelError {
 }
 
 impl ModelError {
+    /// Whether the same call may succeed later (after a wait or with backoff).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.disposition(), Disposition::Retry | Disposition::Reschedule { .. })
+    }
+
     /// What the queue should do.
     pub fn disposition(&self) -> Disposition {
         match self {

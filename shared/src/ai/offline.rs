@@ -89,9 +89,7 @@ fn paint_portrait(width: u32, height: u32, seed: u64) -> Vec<u8> {
         }
         *px = image::Rgb(c.map(|v| v.clamp(0.0, 255.0) as u8));
     }
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("encoding a PNG into memory cannot fail");
-    out.into_inner()
+    png(&img)
 }
 
 /// A procedural PNG: sky gradient, sun, rolling hills and grain — deterministic for a seed.
@@ -125,6 +123,10 @@ fn paint(width: u32, height: u32, seed: u64) -> Vec<u8> {
         let grain = (noise % 9) as f32 - 4.0;
         *px = image::Rgb(c.map(|v| (v + grain).clamp(0.0, 255.0) as u8));
     }
+    png(&img)
+}
+
+fn png(img: &image::RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("encoding a PNG into memory cannot fail");
     out.into_inner()

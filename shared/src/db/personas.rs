@@ -79,17 +79,6 @@ impl Chattiness {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == text)
     }
-
-    /// As stored, for a statement parameter (a constant, so it outlives any statement).
-    fn stored(value: Option<Self>) -> &'static Option<&'static str> {
-        match value {
-            None => &None,
-            Some(Self::Lurker) => &Some("lurker"),
-            Some(Self::Occasional) => &Some("occasional"),
-            Some(Self::Regular) => &Some("regular"),
-            Some(Self::VeryActive) => &Some("very_active"),
-        }
-    }
 }
 
 /// How a persona votes when nothing else decides it.
@@ -120,16 +109,6 @@ impl Temperament {
     /// From its stored name.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-
-    /// As stored, for a statement parameter (a constant, so it outlives any statement).
-    fn stored(value: Option<Self>) -> &'static Option<&'static str> {
-        match value {
-            None => &None,
-            Some(Self::Generous) => &Some("generous"),
-            Some(Self::Balanced) => &Some("balanced"),
-            Some(Self::Critical) => &Some("critical"),
-        }
     }
 }
 
@@ -204,7 +183,8 @@ pub async fn newest(c: &impl GenericClient, limit: i64) -> Result<Vec<Persona>, 
 
 /// Writes a new persona, created at `now`. A handle already taken is a unique violation.
 pub async fn insert(c: &impl GenericClient, p: &Persona, now: DateTime<Utc>) -> Result<(), DbError> {
-    let mut params = profile_params(p);
+    let labels = labels(p);
+    let mut params = profile_params(p, &labels);
     params.push((&now, Type::TIMESTAMPTZ));
     c.query_typed(
         "INSERT INTO personas (id, username, display_name, bio, voice, traits, modules, interests, timezone,
@@ -226,7 +206,7 @@ pub async fn update(c: &impl GenericClient, p: &Persona) -> Result<bool, DbError
                     voice_bank = $13, avatar_url = $14, character_reference = $15, chattiness = $16,
                     voting_temperament = $17
              WHERE id = $1 RETURNING id",
-            &profile_params(p),
+            &profile_params(p, &labels(p)),
         )
         .await?;
     Ok(!rows.is_empty())
@@ -242,8 +222,13 @@ pub async fn find_for_update(c: &impl GenericClient, id: Uuid) -> Result<Option<
 
 type Param<'a> = (&'a (dyn tokio_postgres::types::ToSql + Sync), Type);
 
+/// A persona's chattiness and voting temperament as stored.
+fn labels(p: &Persona) -> [Option<&'static str>; 2] {
+    [p.chattiness.map(Chattiness::as_str), p.voting_temperament.map(Temperament::as_str)]
+}
+
 /// A persona's columns as statement parameters, in the order `insert` and `update` name them.
-fn profile_params(p: &Persona) -> Vec<Param<'_>> {
+fn profile_params<'a>(p: &'a Persona, labels: &'a [Option<&'static str>; 2]) -> Vec<Param<'a>> {
     vec![
         (&p.id, Type::UUID),
         (&p.username, Type::TEXT),
@@ -260,8 +245,8 @@ fn profile_params(p: &Persona) -> Vec<Param<'_>> {
         (&p.voice_bank, Type::TEXT_ARRAY),
         (&p.avatar_url, Type::TEXT),
         (&p.character_reference, Type::TEXT),
-        (Chattiness::stored(p.chattiness), Type::TEXT),
-        (Temperament::stored(p.voting_temperament), Type::TEXT),
+        (&labels[0], Type::TEXT),
+        (&labels[1], Type::TEXT),
     ]
 }
 

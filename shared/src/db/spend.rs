@@ -50,9 +50,11 @@ pub async fn record(
     Ok(())
 }
 
-/// Spend of one persona on one kind of work over some days.
+/// Spend of one persona on one kind of work on one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SpendRow {
+    /// The UTC day.
+    pub day: NaiveDate,
     /// The persona.
     pub persona_id: Uuid,
     /// Its handle.
@@ -65,26 +67,26 @@ pub struct SpendRow {
     pub calls: i64,
 }
 
-/// Every persona's spend per kind on the days `from..=to`, largest first.
+/// The ledger's rows for the days `from..=to`: each persona's spend per kind and day.
 pub async fn between(c: &impl GenericClient, from: NaiveDate, to: NaiveDate) -> Result<Vec<SpendRow>, DbError> {
     let rows = c
         .query_typed(
-            "SELECT s.persona_id, p.username, s.kind, sum(s.micros)::int8, sum(s.calls)::int8
+            "SELECT s.day, s.persona_id, p.username, s.kind, s.micros, s.calls::int8
              FROM persona_engine_spend s JOIN personas p ON p.id = s.persona_id
              WHERE s.day BETWEEN $1 AND $2
-             GROUP BY s.persona_id, p.username, s.kind
-             ORDER BY sum(s.micros) DESC, p.username, s.kind",
+             ORDER BY s.day, p.username, s.kind",
             &[(&from, Type::DATE), (&to, Type::DATE)],
         )
         .await?;
     rows.iter()
         .map(|r| {
             Ok(SpendRow {
-                persona_id: r.try_get(0)?,
-                username: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                micros: r.try_get(3)?,
-                calls: r.try_get(4)?,
+                day: r.try_get(0)?,
+                persona_id: r.try_get(1)?,
+                username: r.try_get(2)?,
+                kind: r.try_get(3)?,
+                micros: r.try_get(4)?,
+                calls: r.try_get(5)?,
             })
         })
         .collect()

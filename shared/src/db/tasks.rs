@@ -765,8 +765,6 @@ pub async fn counts(c: &impl GenericClient, now: DateTime<Utc>) -> Result<Counts
     let summary = c
         .query_typed_one(
             "SELECT
-                 coalesce(extract(epoch FROM $1 - (SELECT min(scheduled_at) FROM persona_tasks
-                                                  WHERE status = 'PENDING' AND scheduled_at <= $1))::float8, 0),
                  (SELECT count(*) FROM persona_tasks
                   WHERE status = 'FAILED' AND completed_at > $1 - interval '24 hours' AND completed_at <= $1),
                  coalesce(sum(prompt_tokens), 0)::int8,
@@ -781,10 +779,23 @@ pub async fn counts(c: &impl GenericClient, now: DateTime<Utc>) -> Result<Counts
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect::<Result<_, DbError>>()?,
-        oldest_due_age_secs: summary.try_get(0)?,
-        failed_last_24h: summary.try_get(1)?,
-        tokens_last_24h: (summary.try_get(2)?, summary.try_get(3)?),
+        oldest_due_age_secs: oldest_due_age_secs(c, now).await?,
+        failed_last_24h: summary.try_get(0)?,
+        tokens_last_24h: (summary.try_get(1)?, summary.try_get(2)?),
     })
+}
+
+/// Seconds since the oldest due PENDING task became due (0 when none waits): one read of the claim
+/// index, cheap enough for every planning tick.
+pub async fn oldest_due_age_secs(c: &impl GenericClient, now: DateTime<Utc>) -> Result<f64, DbError> {
+    let row = c
+        .query_typed_one(
+            "SELECT coalesce(extract(epoch FROM $1 - (SELECT min(scheduled_at) FROM persona_tasks
+                                                     WHERE status = 'PENDING' AND scheduled_at <= $1))::float8, 0)",
+            &[(&now, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Who issued an operator's instructions: only the engine's own front doors may.

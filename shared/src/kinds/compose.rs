@@ -103,18 +103,9 @@ pub async fn compose(
         };
         tracing::info!(reason = %problem, "regenerating once");
         notes.push(problem.clone());
-        current = with_feedback(prompt, &problem);
+        current = prompt.with_feedback(&problem);
     }
     unreachable!("the loop returns on its second attempt")
-}
-
-fn with_feedback(prompt: &Prompt, problem: &str) -> Prompt {
-    let mut next = prompt.clone();
-    next.user.push_str(&format!(
-        "\n\nYour previous answer could not be used ({problem}). Write a different answer that avoids this."
-    ));
-    next.seed = next.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    next
 }
 
 /// Asks for a new draft when it is a near duplicate of anything in `corpus` (the persona's recent

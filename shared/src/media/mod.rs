@@ -127,10 +127,15 @@ pub fn process(input: &[u8], settings: &ImageSettings, _slot: &ImageSlot) -> Res
     } else {
         (resize_rgb(&pixels, width, height, target_w, target_h)?, target_w, target_h)
     };
+    encode(&pixels, width, height, settings)
+}
+
+/// RGB8 pixels encoded as `settings` say.
+fn encode(pixels: &[u8], width: u32, height: u32, settings: &ImageSettings) -> Result<ProcessedImage, MediaError> {
     let quality = settings.quality.clamp(1, 100);
     let (bytes, mime_type, extension) = match settings.format {
-        ImageFormat::Jpeg => (encode_jpeg(&pixels, width, height, quality)?, "image/jpeg", "jpg"),
-        ImageFormat::Webp => (encode_webp(&pixels, width, height, quality)?, "image/webp", "webp"),
+        ImageFormat::Jpeg => (encode_jpeg(pixels, width, height, quality)?, "image/jpeg", "jpg"),
+        ImageFormat::Webp => (encode_webp(pixels, width, height, quality)?, "image/webp", "webp"),
     };
     Ok(ProcessedImage { bytes, width, height, mime_type, extension })
 }
@@ -153,12 +158,7 @@ pub fn square(
     }
     drop(pixels);
     let pixels = if edge == side { cropped } else { resize_rgb(&cropped, edge, edge, side, side)? };
-    let quality = settings.quality.clamp(1, 100);
-    let (bytes, mime_type, extension) = match settings.format {
-        ImageFormat::Jpeg => (encode_jpeg(&pixels, side, side, quality)?, "image/jpeg", "jpg"),
-        ImageFormat::Webp => (encode_webp(&pixels, side, side, quality)?, "image/webp", "webp"),
-    };
-    Ok(ProcessedImage { bytes, width: side, height: side, mime_type, extension })
+    encode(&pixels, side, side, settings)
 }
 
 /// A reader for `input` with the decode limits set, refusing formats other than PNG, JPEG and WebP.

@@ -84,9 +84,7 @@ impl StudioError {
             Self::BadRequest(_) | Self::Conflict(_) | Self::NotFound(_) => false,
             // Another sample may well pass.
             Self::Unusable(_) => true,
-            Self::Model(e) => {
-                matches!(e.disposition(), crate::ai::Disposition::Retry | crate::ai::Disposition::Reschedule { .. })
-            }
+            Self::Model(e) => e.is_retryable(),
             Self::Media(e) => e.is_retryable(),
             Self::Storage(e) => e.is_retryable(),
             Self::Db(e) => e.is_retryable(),
@@ -214,22 +212,20 @@ async fn make_profile(
 /// Asks `prompt`; when `accept` refuses the answer, asks once more with its reasons, then gives up.
 async fn ask_twice<T>(
     engine: &Engine,
-    mut prompt: Prompt,
+    prompt: Prompt,
     usage: &mut Usage,
     accept: impl Fn(&str) -> Result<T, String>,
 ) -> Result<T, StudioError> {
+    let mut current = prompt;
     let mut last = String::new();
     for attempt in 0..2 {
-        let answer = engine.model.generate(&prompt).await?;
+        let answer = engine.model.generate(&current).await?;
         *usage = usage.plus(answer.usage);
         match accept(&answer.text) {
             Ok(value) => return Ok(value),
             Err(why) => {
                 tracing::info!(attempt, reason = %why, "studio answer refused; asking again");
-                prompt.user.push_str(&format!(
-                    "\n\nYour previous answer could not be used: {why}. Answer again, fixing all of that."
-                ));
-                prompt.seed = prompt.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                current = current.with_feedback(&why);
                 last = why;
             }
         }
@@ -430,13 +426,14 @@ pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Per
         .ok_or_else(|| StudioError::NotFound(format!("persona {id} not found")))?;
     if let Some(username) = &patch.username {
         check_text("username", username).map_err(StudioError::BadRequest)?;
+        // An operator's handle is taken as given or refused, not rewritten as a model's is.
         let normal = profile::normalise_username(username);
-        let len = normal.chars().count();
-        if normal != username.trim() || len < profile::USERNAME_CHARS.0 || len > profile::USERNAME_CHARS.1 {
+        if let Some(problem) = profile::username_problem(&normal) {
+            return Err(StudioError::BadRequest(problem));
+        }
+        if normal != username.trim() {
             return Err(StudioError::BadRequest(format!(
-                "username must be {} to {} lowercase letters, digits or single underscores (like {normal:?})",
-                profile::USERNAME_CHARS.0,
-                profile::USERNAME_CHARS.1
+                "username must be lowercase letters, digits or single underscores (like {normal:?})"
             )));
         }
         if let Some(other) = personas::find_by_username(&tx, &normal).await?
@@ -465,25 +462,24 @@ pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Per
         p.interests = bounded_list("interests", v, 12, 80)?.into_iter().map(|i| i.to_lowercase()).collect();
     }
     if let Some(v) = &patch.timezone {
-        if v.trim().parse::<chrono_tz::Tz>().is_err() {
-            return Err(StudioError::BadRequest(format!("timezone {v:?} is not an IANA time zone name")));
+        if let Some(problem) = profile::timezone_problem(v.trim()) {
+            return Err(StudioError::BadRequest(problem));
         }
         p.timezone = v.trim().to_owned();
     }
-    if let Some(h) = patch.active_hours_start {
-        if !(0..=23).contains(&h) {
-            return Err(StudioError::BadRequest(format!("active_hours_start must be 0 to 23, not {h}")));
+    for (name, given, bounds, hour) in [
+        ("active_hours_start", patch.active_hours_start, profile::START_HOURS, &mut p.active_hours_start),
+        ("active_hours_end", patch.active_hours_end, profile::END_HOURS, &mut p.active_hours_end),
+    ] {
+        if let Some(h) = given {
+            if let Some(problem) = profile::hour_problem(name, i64::from(h), &bounds) {
+                return Err(StudioError::BadRequest(problem));
+            }
+            *hour = h;
         }
-        p.active_hours_start = h;
     }
-    if let Some(h) = patch.active_hours_end {
-        if !(1..=24).contains(&h) {
-            return Err(StudioError::BadRequest(format!("active_hours_end must be 1 to 24, not {h}")));
-        }
-        p.active_hours_end = h;
-    }
-    if p.active_hours_start == p.active_hours_end {
-        return Err(StudioError::BadRequest("active_hours_start and active_hours_end must differ".into()));
+    if let Some(problem) = profile::same_hours_problem(p.active_hours_start, p.active_hours_end) {
+        return Err(StudioError::BadRequest(problem));
     }
     if let Some(v) = patch.is_active {
         p.is_active = v;

@@ -217,6 +217,37 @@ pub fn normalise_username(raw: &str) -> String {
 
 /// Handles are 3 to 20 characters.
 pub const USERNAME_CHARS: (usize, usize) = (3, 20);
+/// The local hours a persona's day may start at, and end at.
+pub const START_HOURS: std::ops::RangeInclusive<i16> = 0..=23;
+/// See [`START_HOURS`].
+pub const END_HOURS: std::ops::RangeInclusive<i16> = 1..=24;
+
+/// Why `handle` (already normalised) cannot be a handle, if it cannot.
+pub fn username_problem(handle: &str) -> Option<String> {
+    let len = handle.chars().count();
+    (len < USERNAME_CHARS.0 || len > USERNAME_CHARS.1).then(|| {
+        format!(
+            "username must be {} to {} lowercase letters, digits or single underscores (it has {len})",
+            USERNAME_CHARS.0, USERNAME_CHARS.1
+        )
+    })
+}
+
+/// Why `timezone` is not a time zone, if it is not.
+pub fn timezone_problem(timezone: &str) -> Option<String> {
+    timezone.parse::<Tz>().is_err().then(|| format!("timezone {timezone:?} is not an IANA time zone name"))
+}
+
+/// Why `hour` cannot be the `name` bound of a day (`START_HOURS` or `END_HOURS`), if it cannot.
+pub fn hour_problem(name: &str, hour: i64, bounds: &std::ops::RangeInclusive<i16>) -> Option<String> {
+    (!(i64::from(*bounds.start())..=i64::from(*bounds.end())).contains(&hour))
+        .then(|| format!("{name} must be a whole hour from {} to {}", bounds.start(), bounds.end()))
+}
+
+/// A day that starts when it ends is no day.
+pub fn same_hours_problem(start: i16, end: i16) -> Option<String> {
+    (start == end).then(|| "active_hours_start and active_hours_end must differ".to_owned())
+}
 
 /// Every problem with one field's text, as a sentence for the model or the operator.
 fn text_problems(name: &str, text: &str, bounds: (usize, usize), problems: &mut Vec<String>) {
@@ -306,35 +337,26 @@ pub fn parse(answer: &str, around: &Surroundings) -> Result<Profile, Vec<String>
         }
     };
     let username = normalise_username(&text("username", (1, 60), &mut problems));
-    let len = username.chars().count();
-    if len < USERNAME_CHARS.0 || len > USERNAME_CHARS.1 {
-        problems.push(format!(
-            "username must be {} to {} lowercase letters, digits or underscores (it has {len})",
-            USERNAME_CHARS.0, USERNAME_CHARS.1
-        ));
-    }
+    problems.extend(username_problem(&username));
     let display_name = text("display_name", (2, 40), &mut problems);
     let bio = text("bio", (20, 400), &mut problems);
     let voice = text("voice", (10, 300), &mut problems);
     let looks = text("looks", (10, 400), &mut problems);
     let timezone = text("timezone", (1, 64), &mut problems);
-    if timezone.parse::<Tz>().is_err() {
-        problems.push(format!("timezone {timezone:?} is not an IANA time zone name"));
-    }
-    let hour = |name: &str, range: std::ops::RangeInclusive<i64>, problems: &mut Vec<String>| -> i16 {
-        match map.get(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))) {
-            Some(h) if range.contains(&h) => h as i16,
-            _ => {
-                problems.push(format!("{name} must be a whole hour from {} to {}", range.start(), range.end()));
+    problems.extend(timezone_problem(&timezone));
+    let hour = |name: &str, bounds: &std::ops::RangeInclusive<i16>, problems: &mut Vec<String>| -> i16 {
+        let given = map.get(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)));
+        match hour_problem(name, given.unwrap_or(-1), bounds) {
+            Some(problem) => {
+                problems.push(problem);
                 0
             }
+            None => given.unwrap_or_default() as i16,
         }
     };
-    let active_hours_start = hour("active_hours_start", 0..=23, &mut problems);
-    let active_hours_end = hour("active_hours_end", 1..=24, &mut problems);
-    if active_hours_start == active_hours_end {
-        problems.push("active_hours_start and active_hours_end must differ".into());
-    }
+    let active_hours_start = hour("active_hours_start", &START_HOURS, &mut problems);
+    let active_hours_end = hour("active_hours_end", &END_HOURS, &mut problems);
+    problems.extend(same_hours_problem(active_hours_start, active_hours_end));
     let choice = |name: &str| map.get(name).and_then(|v| v.as_str()).map(|s| s.trim().to_lowercase());
     let chattiness = choice("chattiness").as_deref().and_then(Chattiness::parse);
     if chattiness.is_none() {
