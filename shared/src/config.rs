@@ -558,6 +558,35 @@ mod tests {
     }
 
     #[test]
+    fn prices_budgets_and_metrics_are_read_and_a_bad_one_is_named() {
+        let config = parse(&[
+            ("DAILY_BUDGET_USD", "2.5"),
+            ("PERSONA_DAILY_BUDGET_USD", "0.10"),
+            ("METRICS", "emf"),
+            ("MODEL_PRICES", "my-model=1/0.1/4"),
+        ])
+        .unwrap();
+        assert_eq!(config.budget.daily_micros, Some(2_500_000));
+        assert_eq!(config.budget.persona_daily_micros, Some(100_000));
+        assert!(config.metrics_emf);
+        assert_eq!(config.prices.price("my-model").unwrap().output, 4.0);
+        let defaults = parse(&[]).unwrap();
+        assert_eq!((defaults.budget, defaults.metrics_emf), (BudgetConfig::default(), false));
+        for (var, value) in [
+            ("DAILY_BUDGET_USD", "lots"),
+            ("DAILY_BUDGET_USD", "-1"),
+            ("PERSONA_DAILY_BUDGET_USD", "2000000"),
+            ("METRICS", "prometheus"),
+            ("MODEL_PRICES", "my-model"),
+        ] {
+            match parse(&[(var, value)]) {
+                Err(ConfigError::Invalid { var: named, .. }) => assert_eq!(named, var, "{value}"),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn an_empty_environment_gives_the_documented_defaults() {
         let c = parse(&[]).unwrap();
         assert!(c.database.url.is_none());
