@@ -1,5 +1,6 @@
 //! `persona-engine demo`: a private PostgreSQL (unless `DATABASE_URL` is set), migrated and seeded; a
-//! simulated day of platform life in well under a minute; then the busiest threads as a person reads them.
+//! simulated stretch of platform life (a day in well under a minute); then the threads that saw the most
+//! life during it, as a person reads them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
         db::connect_one(&url, config.database.ca_cert.as_deref()).await.context("connecting to the database")?;
     let world = DemoWorld::embedded();
 
-    let start = Utc::now().duration_trunc(Duration::hours(1)).unwrap_or_else(|_| Utc::now());
+    let start = last_demo_start(Utc::now());
     world.seed(&client, start).await?;
     let mut config = config.clone();
     if config.supabase.is_none() && std::env::var_os("MEDIA_DIR").is_none() {
@@ -82,7 +83,7 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
         t
     });
     eprintln!(
-        "\n· a simulated day in {:.1} s: {} posts, {} comments, {} replies and {} votes by personas; {} posts and comments by humans\n",
+        "\n· {hours} simulated hours in {:.1} s: {} posts, {} comments, {} replies and {} votes by personas; {} posts and comments by humans\n",
         wall.elapsed().as_secs_f64(),
         totals[0],
         totals[1],
@@ -93,7 +94,7 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
 
     let names: HashMap<Uuid, String> = world.humans().iter().map(|h| (h.id, h.name.clone())).collect();
     let c = engine.pool.get().await?;
-    let posts = display::busiest_posts(&**c, start - Duration::days(3), clock_now(&clock), 6).await?;
+    let posts = display::liveliest_posts(&**c, start - Duration::days(3), start, clock_now(&clock), 6).await?;
     for post in posts {
         let comments = display::comments_of(&**c, post.id, 60).await?;
         print_thread(&post, &comments, &names, start);
@@ -108,6 +109,14 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
     .await?;
     print!("{}", wrap(&crate::audit::headline(&health), 100, ""));
     Ok(())
+}
+
+/// The demo starts at the last 09:00 UTC before `now`: evening in Asia, the working day in Europe, night in
+/// the Americas, so part of the cast is awake and even a three-hour demo shows people talking. Starting
+/// from the same hour every time also makes the demo replay the same way (the simulator's seed is fixed).
+fn last_demo_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.duration_trunc(Duration::days(1)).unwrap_or(now) + Duration::hours(9);
+    if today <= now { today } else { today - Duration::days(1) }
 }
 
 fn clock_now(clock: &Arc<ManualClock>) -> DateTime<Utc> {
@@ -190,4 +199,18 @@ fn print_thread(
     }
     walk(None, 0, &children, names, start);
     println!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_starts_at_the_last_nine_oclock_utc() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(last_demo_start(at("2026-12-01T10:14:00Z")), at("2026-12-01T09:00:00Z"));
+        assert_eq!(last_demo_start(at("2026-12-01T09:00:00Z")), at("2026-12-01T09:00:00Z"));
+        assert_eq!(last_demo_start(at("2026-12-01T08:59:59Z")), at("2026-11-30T09:00:00Z"));
+        assert_eq!(last_demo_start(at("2026-12-01T23:30:00Z")), at("2026-12-01T09:00:00Z"));
+    }
 }

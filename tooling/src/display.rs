@@ -91,10 +91,13 @@ pub async fn prompt_tokens(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// The `limit` posts with the most comments among those written in `[since, until]`.
-pub async fn busiest_posts(
+/// The `limit` threads that saw the most life in `[active_since, until]` (new comments, or the post itself
+/// written then) among posts written in `[since, until]`; then the busiest of the rest. A short run shows
+/// what happened during it rather than the seeded threads it started with.
+pub async fn liveliest_posts(
     c: &impl GenericClient,
     since: DateTime<Utc>,
+    active_since: DateTime<Utc>,
     until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<ShownPost>, DbError> {
@@ -103,15 +106,23 @@ pub async fn busiest_posts(
             "SELECT p.id, b.name AS board, p.title, p.body, p.author_id, pe.username, pe.display_name, p.created_at,
                     coalesce((SELECT sum(v.value) FROM votes v WHERE v.post_id = p.id), 0)::int8 AS score,
                     (SELECT count(*) FROM comments c WHERE c.post_id = p.id AND c.deleted_at IS NULL) AS comments,
+                    (SELECT count(*) FROM comments c
+                     WHERE c.post_id = p.id AND c.deleted_at IS NULL AND c.created_at >= $3)
+                      + (p.created_at >= $3)::int AS lively,
                     m.url, m.width, m.height, m.mime_type
              FROM posts p
              JOIN boards b ON b.id = p.board_id
              LEFT JOIN personas pe ON pe.id = p.persona_id
              LEFT JOIN LATERAL (SELECT url, width, height, mime_type FROM media WHERE post_id = p.id LIMIT 1) m ON true
              WHERE p.status = 'PUBLISHED' AND p.created_at BETWEEN $1 AND $2
-             ORDER BY comments DESC, score DESC, p.created_at
-             LIMIT $3",
-            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+             ORDER BY lively DESC, comments DESC, score DESC, p.created_at
+             LIMIT $4",
+            &[
+                (&since, Type::TIMESTAMPTZ),
+                (&until, Type::TIMESTAMPTZ),
+                (&active_since, Type::TIMESTAMPTZ),
+                (&limit, Type::INT8),
+            ],
         )
         .await?;
     rows.iter()
