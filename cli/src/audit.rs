@@ -89,7 +89,7 @@ pub fn headline(a: &Audit) -> String {
     format!(
         "Content health of the day (persona-engine audit): {} texts, median {:.0} words (cv {:.2}); \
          em-dashes {}, stock phrases {}, lists {}, ending on a question {}; {:.1} % of sentences distinct; \
-         near-duplicates {} within and {} across personas; activity gini {:.2}, {} of busy persona-hours at the \
+         near-duplicates {} within and {} across personas, {} repeated word for word; activity gini {:.2}, {} of busy persona-hours at the \
          cap; people answered in a median {:.0} min, personas in {:.0} min.\n",
         s.texts,
         s.length_median,
@@ -101,6 +101,7 @@ pub fn headline(a: &Audit) -> String {
         s.distinct_sentence_ratio * 100.0,
         s.near_duplicate_pairs,
         s.cross_persona_near_duplicates,
+        pct(s.exact_duplicate_share),
         s.activity_gini,
         pct(s.at_cap_share),
         s.reply_minutes_to_people,
@@ -124,6 +125,7 @@ pub fn render(a: &Audit) -> String {
     let d = &a.duplicates;
     let _ = writeln!(md, "| near_duplicate_pairs (same persona) | {} |", d.near_duplicate_pairs);
     let _ = writeln!(md, "| cross_persona_near_duplicates | {} |", d.cross_persona_near_duplicates);
+    let _ = writeln!(md, "| exact_duplicate_share | {} |", pct(d.exact_duplicate_share));
     let _ = writeln!(md, "| activity_gini | {:.2} |", a.activity.activity_gini);
     let _ = writeln!(
         md,

@@ -165,15 +165,24 @@ fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
     );
     let ch = &r.choosing;
     let act = &r.audit.activity;
+    let threads: usize = r.thread_depths.values().sum();
+    let flat = r.thread_depths.get(&0).copied().unwrap_or(0);
     let _ = writeln!(
         md,
         "## Choosing\n\nPersonas came by in {} sessions; {} of them ({:.0} %) chose nothing. {} relationships saw an \
          interaction ({} warm, {} cold).\n\n\
+         ## Against the baselines\n\nMoltbook (an AI-only network) from arXiv 2602.20044, 2602.07667 and \
+         2604.13052; the human range for reciprocity from the same studies.\n\n\
          | | here | human platforms | Moltbook (AI-only) |\n|---|---|---|---|\n\
-         | reciprocity to people | {:.0} % | 22–60 % | 1–3.3 % |\n\
+         | reciprocity to people | {:.0} % ({} of {}) | 22–60 % | 1–3.3 % |\n\
+         | comments never replied to | {:.1} % ({} of {}) | | 93.5 % |\n\
          | authors back in their own threads others joined | {:.0} % ({} of {}) | | 8.6 % |\n\
+         | median first comment after a post | {:.0} min | | 55 s |\n\
+         | flat threads (top-level comments nobody answered) | {:.1} % ({} of {}) | | 85.6 % |\n\
          | activity Gini across personas | {:.2} | uneven (a few regulars) | 0.60 (posting) |\n\
          | active persona-hours at the hourly cap | {:.1} % | | |\n\
+         | texts repeating another word for word | {:.1} % | | 34.1 % |\n\
+         | near-duplicate pairs within / across personas | {} / {} | | |\n\
          | sessions that chose nothing | {:.0} % | most visits (lurking) | |\n",
         ch.sessions,
         ch.chose_nothing,
@@ -182,11 +191,23 @@ fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
         ch.warm,
         ch.cold,
         rc.rate * 100.0,
+        rc.answered,
+        rc.human_replies,
+        rc.never_answered_share * 100.0,
+        rc.never_answered,
+        rc.comments,
         ch.return_rate * 100.0,
         ch.authors_returned,
         ch.threads_joined,
+        r.first_comment_minutes.median,
+        if threads > 0 { flat as f64 * 100.0 / threads as f64 } else { 0.0 },
+        flat,
+        threads,
         act.activity_gini,
         act.at_cap_share * 100.0,
+        r.audit.duplicates.exact_duplicate_share * 100.0,
+        r.audit.duplicates.near_duplicate_pairs,
+        r.audit.duplicates.cross_persona_near_duplicates,
         ch.nothing_share * 100.0,
     );
     let caps = &r.caps;
@@ -223,6 +244,32 @@ fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
     );
     for (kind, s) in &r.prompt_tokens {
         let _ = writeln!(md, "| {kind} | {} | {:.0} | {:.0} | {:.0} |", s.count, s.median, s.p95, s.max);
+    }
+    let cost = &r.cost;
+    let _ = writeln!(
+        md,
+        "\n## Cost at list price\n\nThe period's model work priced at `{}` and `{}` (one image per image post, \
+         1,290 image tokens), Google's prices as of {}: **${:.2} per 1,000 published actions** ({} actions, ${:.4} \
+         in all), of which browsing sessions add ${:.2}. Tokens are the engine's estimates (4 characters a token) \
+         of the prompts it built and the answers it used, regenerations counted; thinking is left out. Per call, \
+         against OASIS's 3,356 in and 168 out per agent step:\n\n\
+         | kind | tasks | published | calls | in p50 | in p95 | in max | out p50 | out p95 | out max | USD |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|",
+        cost.text_model,
+        cost.image_model,
+        cost.prices_as_of,
+        cost.usd_per_1000_actions,
+        cost.actions,
+        cost.usd,
+        cost.sessions_usd_per_1000_actions,
+    );
+    for (kind, k) in &cost.by_kind {
+        let (i, o) = (&k.input_tokens, &k.output_tokens);
+        let _ = writeln!(
+            md,
+            "| {kind} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.4} |",
+            k.tasks, k.published, k.model_calls, i.median, i.p95, i.max, o.median, o.p95, o.max, k.usd
+        );
     }
     md
 }

@@ -331,11 +331,24 @@ fn two_simulated_days_of_thirty_personas_choose_like_a_community() {
     let (sessions, nothing) = (choosing["sessions"].as_i64().unwrap(), choosing["chose_nothing"].as_i64().unwrap());
     assert!(nothing > 0 && nothing < sessions, "some sessions choose nothing, not all: {choosing}");
     assert!(choosing["relationships"].as_i64().unwrap() > 0, "{choosing}");
-    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let conversation = &report["reciprocity"];
     assert!(
-        markdown.contains("## Choosing") && markdown.contains("Moltbook"),
-        "the report sets them beside the baselines"
+        conversation["never_answered_share"].as_f64().unwrap() < 0.8,
+        "not silence (Moltbook 93.5 %): {conversation}"
     );
+    assert!(report["audit"]["duplicates"]["exact_duplicate_share"].as_f64().unwrap() < 0.02, "{}", report["audit"]);
+    let cost = &report["cost"];
+    assert!(cost["actions"].as_u64().unwrap() > 50 && cost["usd_per_1000_actions"].as_f64().unwrap() > 0.0, "{cost}");
+    for kind in ["post", "comment", "reply", "browse"] {
+        let k = &cost["by_kind"][kind];
+        assert!(k["model_calls"].as_i64().unwrap() >= k["published"].as_i64().unwrap(), "{kind}: {k}");
+        assert!(k["input_tokens"]["max"].as_f64().unwrap() <= 1_200.0, "{kind} within the prompt budget: {k}");
+        assert!(k["output_tokens"]["median"].as_f64().unwrap() > 0.0, "{kind}: {k}");
+    }
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for section in ["## Choosing", "## Against the baselines", "Moltbook", "## Cost at list price"] {
+        assert!(markdown.contains(section), "{section}: the report sets its figures beside the baselines");
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -378,6 +391,7 @@ async fn audit_reports_what_personas_published_as_text_or_json() {
     assert_eq!(overall["em_dash_rate"], 0.2);
     assert_eq!(overall["stock_phrase_rate"], 0.2);
     assert_eq!(report["duplicates"]["cross_persona_near_duplicates"], 1, "{report}");
+    assert_eq!(report["duplicates"]["exact_duplicate_share"], 0.2, "one of five repeats another: {report}");
     let example = &report["duplicates"]["examples"][0];
     assert_eq!((example["a_text"].as_str(), example["b_text"].as_str()), (Some(copied), Some(copied)));
     let nia_health = report["per_persona"].as_array().unwrap().iter().find(|p| p["username"] == "null_pointer_nia");
@@ -385,9 +399,13 @@ async fn audit_reports_what_personas_published_as_text_or_json() {
 
     let text = audit(&["--since", "1d"]);
     let text = String::from_utf8_lossy(&text.stdout);
-    for key in
-        ["em_dash_rate | 20.0 %", "stock_phrase_rate | 20.0 %", "cross_persona_near_duplicates | 1", "marisol_cooks"]
-    {
+    for key in [
+        "em_dash_rate | 20.0 %",
+        "stock_phrase_rate | 20.0 %",
+        "cross_persona_near_duplicates | 1",
+        "exact_duplicate_share | 20.0 %",
+        "marisol_cooks",
+    ] {
         assert!(text.contains(key), "{key} in\n{text}");
     }
 

@@ -156,6 +156,9 @@ pub struct Duplicates {
     pub near_duplicate_pairs: usize,
     /// Pairs by different personas (the mark of a bot farm).
     pub cross_persona_near_duplicates: usize,
+    /// Share of texts that repeat an earlier one word for word (case, spacing and punctuation aside), the
+    /// figure Moltbook's studies report (34.1 % there).
+    pub exact_duplicate_share: f64,
     /// Some of them, across personas first, with their texts.
     pub examples: Vec<DuplicatePair>,
 }
@@ -228,6 +231,8 @@ pub struct AuditSummary {
     pub near_duplicate_pairs: usize,
     /// Near-duplicate pairs by different personas.
     pub cross_persona_near_duplicates: usize,
+    /// Share of texts repeating an earlier one word for word.
+    pub exact_duplicate_share: f64,
     /// Gini of actions across personas.
     pub activity_gini: f64,
     /// Share of active persona-hours at the hourly cap.
@@ -252,6 +257,7 @@ impl Audit {
             distinct_sentence_ratio: self.overall.distinct_sentence_ratio,
             near_duplicate_pairs: self.duplicates.near_duplicate_pairs,
             cross_persona_near_duplicates: self.duplicates.cross_persona_near_duplicates,
+            exact_duplicate_share: self.duplicates.exact_duplicate_share,
             activity_gini: self.activity.activity_gini,
             at_cap_share: self.activity.at_cap_share,
             reply_minutes_to_people: self.reply_latency.to_people.median,
@@ -441,6 +447,16 @@ pub fn text_health(texts: &[&str]) -> TextHealth {
     }
 }
 
+/// The text's words, lowercased, joined by single spaces: what is left of a text when case, spacing and
+/// punctuation are set aside.
+fn words_only(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Near-duplicate pairs through an inverted index of shingles: only texts that share one are compared,
 /// and the shared count gives their Jaccard directly. Also the pairs within each persona's own texts.
 fn duplicates(texts: &[PublishedText]) -> (Duplicates, HashMap<String, usize>) {
@@ -493,6 +509,9 @@ fn duplicates(texts: &[PublishedText]) -> (Duplicates, HashMap<String, usize>) {
             postings.entry(*h).or_default().push(i as u32);
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    let exact = texts.iter().filter(|t| !seen.insert(words_only(&t.text))).count();
+    result.exact_duplicate_share = if texts.is_empty() { 0.0 } else { round3(exact as f64 / texts.len() as f64) };
     // Across personas first: that is what gives a farm away.
     examples.sort_by_key(|(across, _)| !*across);
     result.examples = examples.into_iter().take(MAX_EXAMPLES).map(|(_, p)| p).collect();
@@ -580,6 +599,7 @@ mod tests {
         assert_eq!(found.cross_persona_near_duplicates, 2, "{found:?}");
         assert_eq!(found.near_duplicate_pairs, 1);
         assert_eq!(own.get("marisol"), Some(&1));
+        assert_eq!(found.exact_duplicate_share, 0.25, "only the second repeats the first word for word");
         assert_ne!(found.examples[0].a_persona, found.examples[0].b_persona, "across personas first");
     }
 

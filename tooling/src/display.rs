@@ -91,6 +91,56 @@ pub async fn prompt_tokens(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// One task's work with the model, as its decisions record it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelWork {
+    /// Its kind.
+    pub kind: String,
+    /// It published something (a post, a comment, a vote).
+    pub published: bool,
+    /// Estimated input tokens of its prompt; `None` when no model was asked.
+    pub input_tokens: Option<i64>,
+    /// Estimated output tokens of the answer used.
+    pub output_tokens: Option<i64>,
+    /// Answers asked for (1, or 2 when the first was regenerated).
+    pub attempts: i64,
+}
+
+/// Every finished task scheduled in `(since, until]` with what it asked of the model.
+pub async fn model_work(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<ModelWork>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT t.task_type, t.status = 'DONE' AND t.result_id IS NOT NULL,
+                    (SELECT max((d->>'input_tokens_estimate')::int8) FROM jsonb_array_elements(t.decisions) d
+                     WHERE d->>'stage' = 'prompt'),
+                    (SELECT max((d->>'output_tokens_estimate')::int8) FROM jsonb_array_elements(t.decisions) d
+                     WHERE d->>'stage' = 'composed'),
+                    (SELECT max((d->>'attempts')::int8) FROM jsonb_array_elements(t.decisions) d
+                     WHERE d->>'stage' = 'composed')
+             FROM persona_tasks t
+             WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2 AND t.status IN ('DONE', 'SKIPPED', 'FAILED')",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let input_tokens: Option<i64> = r.try_get(2)?;
+            Ok(ModelWork {
+                kind: r.try_get(0)?,
+                published: r.try_get::<_, Option<bool>>(1)?.unwrap_or(false),
+                input_tokens,
+                output_tokens: r.try_get(3)?,
+                // A prompt with no composed answer was still one paid call (its answer was unusable).
+                attempts: r.try_get::<_, Option<i64>>(4)?.unwrap_or(i64::from(input_tokens.is_some())),
+            })
+        })
+        .collect()
+}
+
 /// The `limit` threads that saw the most life in `[active_since, until]` (new comments, or the post itself
 /// written then) among posts written in `[since, until]`; then the busiest of the rest. A short run shows
 /// what happened during it rather than the seeded threads it started with.
@@ -290,6 +340,25 @@ pub async fn thread_depths(
         )
         .await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// Comments (by anyone) written in `[since, until]`: how many, and how many never got a reply.
+pub async fn unanswered_comments(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(i64, i64), DbError> {
+    let row = c
+        .query_typed_one(
+            "SELECT count(*),
+                    count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM comments r
+                                                      WHERE r.parent_id = c.id AND r.deleted_at IS NULL))
+             FROM comments c
+             WHERE c.deleted_at IS NULL AND c.created_at BETWEEN $1 AND $2",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// People's comments answering a persona (a reply to its comment, or a top-level comment on its post)

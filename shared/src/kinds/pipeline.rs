@@ -480,6 +480,13 @@ async fn draft_for(
             };
             *usage = usage.plus(composed.usage);
             record_notes(engine, decisions, &composed.notes);
+            // What the answer would cost from any model: the offline writer has no usage of its own, and
+            // the simulator prices a week of work from these.
+            let answer = serde_json::to_string(&composed.draft).unwrap_or_default();
+            decisions.push(json!({
+                "at": engine.clock.now(), "stage": "composed", "attempts": composed.attempts,
+                "output_tokens_estimate": estimate_tokens(&answer),
+            }));
             composed.draft
         }
     };

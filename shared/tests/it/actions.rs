@@ -688,8 +688,11 @@ async fn a_draft_that_passes_on_the_second_try_is_published_and_the_first_refusa
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     let t = task(&engine, report.task_id).await;
     let stages: Vec<&str> = t.decisions.as_array().unwrap().iter().map(|d| d["stage"].as_str().unwrap()).collect();
-    assert_eq!(&stages[..3], ["prompt", "gate", "publish"], "{stages:?}");
-    assert!(stages[3..].iter().all(|s| *s == "conversation"), "{stages:?}");
+    assert_eq!(&stages[..4], ["prompt", "gate", "composed", "publish"], "{stages:?}");
+    assert!(stages[4..].iter().all(|s| *s == "conversation"), "{stages:?}");
+    let composed = &t.decisions[2];
+    assert_eq!(composed["attempts"], 2, "both answers were paid for: {composed}");
+    assert!(composed["output_tokens_estimate"].as_u64().is_some_and(|n| n > 5), "{composed}");
 }
 
 #[tokio::test]

@@ -9,9 +9,11 @@ use serde::Serialize;
 
 use super::{HourSummary, SimOutcome};
 use crate::display::{self, Created};
+use shared::ai::Usage;
+use shared::ai::cost::PriceTable;
 use shared::audit::{self, Audit};
 use shared::db::{DbError, GenericClient};
-use shared::kinds::VOTE;
+use shared::kinds::{BROWSE, IMAGE_POST, VOTE};
 use shared::persona::selector::Limits;
 
 pub use shared::audit::Summary;
@@ -25,6 +27,127 @@ pub struct Reciprocity {
     pub answered: i64,
     /// `answered / human_replies`.
     pub rate: f64,
+    /// Comments by anyone (the last two hours aside: their replies may still be coming).
+    pub comments: i64,
+    /// Of those, never replied to.
+    pub never_answered: i64,
+    /// `never_answered / comments`.
+    pub never_answered_share: f64,
+}
+
+/// What one kind of work asked of the model, and its price.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KindCost {
+    /// Finished tasks of the kind.
+    pub tasks: usize,
+    /// Of those, the ones that published something.
+    pub published: usize,
+    /// Model calls (regenerated answers included; image generation not).
+    pub model_calls: i64,
+    /// Estimated input tokens per call.
+    pub input_tokens: Summary,
+    /// Estimated output tokens per answer.
+    pub output_tokens: Summary,
+    /// What all of it costs at the default models' list prices, USD.
+    pub usd: f64,
+}
+
+/// A period's model work priced at the default models' list prices. The tokens are estimates (4
+/// characters a token) of the prompts and answers the engine built and used; thinking tokens are not
+/// known without a model and are left out.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Cost {
+    /// The default text model.
+    pub text_model: String,
+    /// The default image model (one image per published image post, 1,290 image tokens).
+    pub image_model: String,
+    /// When the default prices were read.
+    pub prices_as_of: String,
+    /// By kind.
+    pub by_kind: BTreeMap<String, KindCost>,
+    /// Published actions (posts, comments, replies, votes).
+    pub actions: usize,
+    /// Everything, USD.
+    pub usd: f64,
+    /// Everything per 1,000 published actions, USD.
+    pub usd_per_1000_actions: f64,
+    /// Of that, what browsing sessions (the choosing step) add, USD per 1,000 actions.
+    pub sessions_usd_per_1000_actions: f64,
+}
+
+/// Image tokens Google bills for one generated image up to 1024×1024.
+const IMAGE_TOKENS: u32 = 1_290;
+
+/// Prices `work` at the default models' list prices.
+pub fn cost(work: &[display::ModelWork]) -> Cost {
+    let (text_model, image_model) = (shared::config::DEFAULT_GEMINI_MODEL, shared::config::DEFAULT_GEMINI_IMAGE_MODEL);
+    let prices = PriceTable::default();
+    let registry = shared::kinds::Registry::standard();
+    let usd = |model: &str, prompt: i64, output: i64, image: u32| {
+        let tokens = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        let usage = Usage {
+            prompt_tokens: tokens(prompt),
+            output_tokens: tokens(output) + image,
+            image_tokens: image,
+            ..Usage::default()
+        };
+        prices.cost_micros(model, &usage) as f64 / 1e6
+    };
+    let mut tallies: BTreeMap<String, (KindCost, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut actions = 0;
+    for w in work {
+        let (tally, inputs, outputs) = tallies.entry(w.kind.clone()).or_insert_with(|| {
+            let nothing = Summary::of(&[]);
+            let blank = KindCost {
+                tasks: 0,
+                published: 0,
+                model_calls: 0,
+                input_tokens: nothing.clone(),
+                output_tokens: nothing,
+                usd: 0.0,
+            };
+            (blank, Vec::new(), Vec::new())
+        });
+        tally.tasks += 1;
+        if w.published {
+            tally.published += 1;
+            if registry.get(&w.kind).is_some_and(|k| k.is_action()) {
+                actions += 1;
+            }
+        }
+        let Some(input) = w.input_tokens else { continue };
+        let output = w.output_tokens.unwrap_or(0);
+        tally.model_calls += w.attempts;
+        inputs.push(input as f64);
+        if w.output_tokens.is_some() {
+            outputs.push(output as f64);
+        }
+        tally.usd += usd(text_model, input * w.attempts, output * w.attempts, 0);
+        if w.published && registry.get(&w.kind) == Some(IMAGE_POST) {
+            tally.usd += usd(image_model, output, 0, IMAGE_TOKENS);
+        }
+    }
+    let by_kind: BTreeMap<String, KindCost> = tallies
+        .into_iter()
+        .map(|(kind, (mut tally, inputs, outputs))| {
+            tally.input_tokens = Summary::of(&inputs);
+            tally.output_tokens = Summary::of(&outputs);
+            (kind, tally)
+        })
+        .collect();
+    let total: f64 = by_kind.values().map(|k| k.usd).sum();
+    let sessions = by_kind.get(BROWSE.name()).map_or(0.0, |k| k.usd);
+    let per_1000 = |usd: f64| if actions > 0 { usd * 1000.0 / actions as f64 } else { 0.0 };
+    Cost {
+        text_model: text_model.into(),
+        image_model: image_model.into(),
+        prices_as_of: shared::ai::cost::PRICES_AS_OF.into(),
+        by_kind,
+        actions,
+        usd: total,
+        usd_per_1000_actions: per_1000(total),
+        sessions_usd_per_1000_actions: per_1000(sessions),
+    }
 }
 
 /// How personas chose.
@@ -122,6 +245,8 @@ pub struct SimReport {
     pub prompt_tokens: BTreeMap<String, Summary>,
     /// Tasks settled without a model call (votes the persona's interests decide).
     pub settled_without_model: usize,
+    /// The period's model work at list price.
+    pub cost: Cost,
     /// The raw values behind the distributions (for charts).
     #[serde(skip)]
     pub samples: Samples,
@@ -169,6 +294,7 @@ pub async fn measure(
     }
     // People's comments of the last two hours may not have been answered yet; they are not counted.
     let (human_replies, answered) = display::reciprocity(c, since, until - Duration::hours(2)).await?;
+    let (comments, never_answered) = display::unanswered_comments(c, since, until - Duration::hours(2)).await?;
 
     // Per persona: its counts, the times of all its actions, the times of its posts.
     type Tally = (PersonaActivity, Vec<DateTime<Utc>>, Vec<DateTime<Utc>>);
@@ -283,7 +409,10 @@ pub async fn measure(
         reciprocity: Reciprocity {
             human_replies,
             answered,
-            rate: if human_replies > 0 { answered as f64 / human_replies as f64 } else { 0.0 },
+            rate: share(answered, human_replies),
+            comments,
+            never_answered,
+            never_answered_share: share(never_answered, comments),
         },
         caps,
         per_persona,
@@ -291,6 +420,7 @@ pub async fn measure(
         choosing,
         prompt_tokens,
         settled_without_model,
+        cost: cost(&display::model_work(c, since, until).await?),
         samples: Samples { first_comment, reply_to_people, reply_to_personas },
     })
 }
@@ -306,5 +436,38 @@ mod tests {
         let t0 = DateTime::parse_from_rfc3339("2026-11-02T09:00:00Z").unwrap().with_timezone(&Utc);
         let times: Vec<_> = [0, 10, 50, 59, 60, 61, 200].iter().map(|m| t0 + Duration::minutes(*m)).collect();
         assert_eq!(max_in_window(&times, Duration::hours(1)), 5, "10, 50, 59, 60 and 61 lie within an hour");
+    }
+
+    #[test]
+    fn model_work_is_priced_per_call_with_regenerations_and_images_and_per_published_action() {
+        let work = |kind: &str, published, input: Option<i64>, output: Option<i64>, attempts| display::ModelWork {
+            kind: kind.into(),
+            published,
+            input_tokens: input,
+            output_tokens: output,
+            attempts,
+        };
+        let priced = cost(&[
+            work("comment", true, Some(1_000), Some(100), 2),
+            work("image_post", true, Some(800), Some(80), 1),
+            work("vote", true, None, None, 0),
+            work("browse", false, Some(500), Some(20), 1),
+        ]);
+        let prices = PriceTable::default();
+        let text = prices.price(shared::config::DEFAULT_GEMINI_MODEL).unwrap();
+        let image = prices.price(shared::config::DEFAULT_GEMINI_IMAGE_MODEL).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        let comment = (2_000.0 * text.input + 200.0 * text.output) / 1e6;
+        assert!(close(priced.by_kind["comment"].usd, comment), "both answers are paid: {priced:?}");
+        assert_eq!(priced.by_kind["comment"].model_calls, 2);
+        let picture =
+            (800.0 * text.input + 80.0 * text.output + 80.0 * image.input + 1_290.0 * image.image_output) / 1e6;
+        assert!(close(priced.by_kind["image_post"].usd, picture), "the image is priced at the image model");
+        assert_eq!(priced.by_kind["vote"].usd, 0.0, "a vote settled without a model costs nothing");
+        assert_eq!(priced.actions, 3, "a session is not an action");
+        let session = (500.0 * text.input + 20.0 * text.output) / 1e6;
+        assert!(close(priced.usd_per_1000_actions, (comment + picture + session) * 1000.0 / 3.0));
+        assert!(close(priced.sessions_usd_per_1000_actions, session * 1000.0 / 3.0));
+        assert_eq!(priced.by_kind["comment"].input_tokens.median, 1_000.0);
     }
 }
