@@ -539,7 +539,18 @@ pub async fn finish(
         }
     };
     // The outcome and the day's ledger in one statement: what a task spent is counted exactly when its
-    // outcome is recorded, never twice, never without it.
+    // outcome is recorded, never twice, never without it. A run that spent nothing (settled without a
+    // model, skipped before asking) leaves the ledger out of the statement: the hot path of the queue
+    // stays one plain UPDATE.
+    let spent = if outcome.cost_micros.is_some_and(|m| m > 0) {
+        ", spent AS (
+             INSERT INTO persona_engine_spend AS s (day, persona_id, kind, micros, calls)
+             SELECT ($3::timestamptz AT TIME ZONE 'UTC')::date, persona_id, task_type, $7, 1 FROM finished
+             ON CONFLICT (day, persona_id, kind) DO UPDATE SET micros = s.micros + excluded.micros, calls = s.calls + 1
+         )"
+    } else {
+        ""
+    };
     let sql = format!(
         "WITH finished AS (
              UPDATE persona_tasks
@@ -551,12 +562,7 @@ pub async fn finish(
                  cached_tokens = CASE WHEN $8::int4 IS NULL THEN cached_tokens ELSE coalesce(cached_tokens, 0) + $8 END
              WHERE id = $1 AND status = 'RUNNING' AND claim_token = $2
              RETURNING status, retry_count, scheduled_at, persona_id, task_type
-         ), spent AS (
-             INSERT INTO persona_engine_spend AS s (day, persona_id, kind, micros, calls)
-             SELECT ($3::timestamptz AT TIME ZONE 'UTC')::date, persona_id, task_type, $7, 1 FROM finished
-             WHERE $7::int8 > 0
-             ON CONFLICT (day, persona_id, kind) DO UPDATE SET micros = s.micros + excluded.micros, calls = s.calls + 1
-         )
+         ){spent}
          SELECT status, retry_count, scheduled_at FROM finished"
     );
     let row = c.query_typed_opt(&sql, &params).await?;
