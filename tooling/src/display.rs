@@ -120,7 +120,9 @@ pub async fn model_work(
                     (SELECT max((d->>'output_tokens_estimate')::int8) FROM jsonb_array_elements(t.decisions) d
                      WHERE d->>'stage' = 'composed'),
                     (SELECT max((d->>'attempts')::int8) FROM jsonb_array_elements(t.decisions) d
-                     WHERE d->>'stage' = 'composed')
+                     WHERE d->>'stage' = 'composed'),
+                    (SELECT 1 + count(*) FROM jsonb_array_elements(t.decisions) d
+                     WHERE d->>'stage' = 'gate' AND d->>'verdict' = 'regenerate')
              FROM persona_tasks t
              WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2 AND t.status IN ('DONE', 'SKIPPED', 'FAILED')",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
@@ -134,8 +136,13 @@ pub async fn model_work(
                 published: r.try_get::<_, Option<bool>>(1)?.unwrap_or(false),
                 input_tokens,
                 output_tokens: r.try_get(3)?,
-                // A prompt with no composed answer was still one paid call (its answer was unusable).
-                attempts: r.try_get::<_, Option<i64>>(4)?.unwrap_or(i64::from(input_tokens.is_some())),
+                // A prompt with no usable answer was still paid: once, and once more for each answer
+                // the gate sent back.
+                attempts: match (r.try_get::<_, Option<i64>>(4)?, input_tokens) {
+                    (Some(attempts), _) => attempts,
+                    (None, Some(_)) => r.try_get(5)?,
+                    (None, None) => 0,
+                },
             })
         })
         .collect()
