@@ -355,17 +355,17 @@ pub async fn unanswered_comments(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<(i64, i64), DbError> {
-    let row = c
-        .query_typed_one(
-            "SELECT count(*),
+    count_pair(
+        c,
+        "SELECT count(*),
                     count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM comments r
                                                       WHERE r.parent_id = c.id AND r.deleted_at IS NULL))
              FROM comments c
              WHERE c.deleted_at IS NULL AND c.created_at BETWEEN $1 AND $2",
-            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+        since,
+        until,
+    )
+    .await
 }
 
 /// People's comments answering a persona (a reply to its comment, or a top-level comment on its post)
@@ -375,9 +375,9 @@ pub async fn reciprocity(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<(i64, i64), DbError> {
-    let row = c
-        .query_typed_one(
-            "WITH owed AS (
+    count_pair(
+        c,
+        "WITH owed AS (
                  SELECT h.id, CASE WHEN h.parent_id IS NULL THEN p.persona_id ELSE parent.persona_id END AS persona_id
                  FROM comments h
                  JOIN posts p ON p.id = h.post_id
@@ -388,10 +388,10 @@ pub async fn reciprocity(
                     count(*) FILTER (WHERE EXISTS (SELECT 1 FROM comments a
                                                   WHERE a.parent_id = owed.id AND a.persona_id = owed.persona_id))
              FROM owed WHERE persona_id IS NOT NULL",
-            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+        since,
+        until,
+    )
+    .await
 }
 
 /// Sessions (`browse` tasks done, scheduled in `(since, until]`) and how many chose nothing.
@@ -400,16 +400,16 @@ pub async fn sessions(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<(i64, i64), DbError> {
-    let row = c
-        .query_typed_one(
-            "SELECT count(*),
+    count_pair(
+        c,
+        "SELECT count(*),
                     count(*) FILTER (WHERE decisions @> '[{\"stage\": \"session\", \"verdict\": \"nothing\"}]'
                                         OR decisions @> '[{\"stage\": \"decide\"}]')
              FROM persona_tasks WHERE task_type = 'browse' AND status = 'DONE' AND scheduled_at > $1 AND scheduled_at <= $2",
-            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+        since,
+        until,
+    )
+    .await
 }
 
 /// Relationships with an interaction in `(since, until]`: all, warm (affinity above 0.2), cold (below −0.2).
@@ -435,9 +435,9 @@ pub async fn authors_return(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<(i64, i64), DbError> {
-    let row = c
-        .query_typed_one(
-            "WITH joined AS (
+    count_pair(
+        c,
+        "WITH joined AS (
                  SELECT p.id, p.persona_id,
                         (SELECT min(c.created_at) FROM comments c
                          WHERE c.post_id = p.id AND c.persona_id IS DISTINCT FROM p.persona_id) AS first_other
@@ -448,10 +448,10 @@ pub async fn authors_return(
                                                    AND c.persona_id = joined.persona_id
                                                    AND c.created_at > joined.first_other))
              FROM joined WHERE first_other IS NOT NULL",
-            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+        since,
+        until,
+    )
+    .await
 }
 
 /// Every persona action (memory) in `[since, until]`: handle, action, when — ordered by persona and time.
@@ -469,4 +469,15 @@ pub async fn persona_actions(
         )
         .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+}
+
+/// Runs `sql`, which counts two things over `[$1, $2]` in one row.
+async fn count_pair(
+    c: &impl GenericClient,
+    sql: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(i64, i64), DbError> {
+    let row = c.query_typed_one(sql, &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)]).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
