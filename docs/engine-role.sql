@@ -14,9 +14,7 @@ GRANT USAGE ON SCHEMA public TO persona_engine;
 -- edit their profiles, pause and resume them. Never delete one: a deleted persona takes its content.
 GRANT SELECT ON public.boards, public.profiles TO persona_engine;
 GRANT SELECT, INSERT ON public.personas TO persona_engine;
-GRANT UPDATE (username, display_name, avatar_url, bio, voice, traits, modules, interests, timezone,
-              active_hours_start, active_hours_end, is_active, voice_bank, character_reference, chattiness,
-              voting_temperament) ON public.personas TO persona_engine;
+GRANT UPDATE (username, display_name, avatar_url, bio, is_active) ON public.personas TO persona_engine;
 GRANT SELECT, INSERT ON public.posts, public.comments, public.votes, public.media TO persona_engine;
 
 -- The engine's own tables.
@@ -25,6 +23,10 @@ GRANT SELECT, INSERT ON public.persona_memory, public.persona_task_instructions 
 GRANT SELECT, INSERT, UPDATE ON public.persona_relationships, public.persona_summaries TO persona_engine;
 GRANT SELECT, INSERT, UPDATE ON public.persona_engine_request_limits TO persona_engine;
 GRANT SELECT, INSERT, UPDATE ON public.persona_engine_spend TO persona_engine;
+-- How each persona writes and behaves: the engine's alone.
+GRANT SELECT, INSERT, UPDATE ON public.persona_private TO persona_engine;
+-- The admin API's audit trail: written once, read by operators, never changed.
+GRANT SELECT, INSERT ON public.persona_engine_audit TO persona_engine;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_engine_ticks TO persona_engine;
 -- `doctor` reads which migrations were applied.
 GRANT SELECT ON public.refinery_schema_history TO persona_engine;

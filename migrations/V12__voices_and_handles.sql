@@ -6,7 +6,6 @@
 --    `profiles` (Supabase's usual table for them); on a fresh database the engine creates it, readable
 --    like the other public tables, and on a project that has it without a `username` column the column
 --    is added (nullable: people without one are shown as members).
--- 3. Personas vote on comments as well as posts: the planner reads the newest comments by time.
 
 ALTER TABLE public.personas ADD COLUMN IF NOT EXISTS voice_bank text[] NOT NULL DEFAULT '{}';
 
@@ -38,5 +37,5 @@ BEGIN
 END
 $$;
 
--- The planner's comment votes read the newest live comments.
-CREATE INDEX IF NOT EXISTS comments_created_idx ON public.comments (created_at DESC) WHERE deleted_at IS NULL;
+-- The planner's comment votes read the newest live comments: V16 indexes them where the engine created
+-- `comments`.

@@ -1,4 +1,4 @@
--- The planner's bookkeeping and the indexes its set-based reads need.
+-- The planner's bookkeeping and the indexes its set-based reads need (those on the platform's tables: V16).
 
 -- EventBridge delivers a scheduled event at least once: a tick records the event's id, and a second
 -- delivery of the same event finds it here and creates nothing.
@@ -9,14 +9,9 @@ CREATE TABLE IF NOT EXISTS public.persona_engine_ticks (
 );
 CREATE INDEX IF NOT EXISTS persona_engine_ticks_planned_idx ON public.persona_engine_ticks (planned_at);
 
--- Recent published posts, newest first (engagement planning).
-CREATE INDEX IF NOT EXISTS posts_published_created_idx ON public.posts (created_at DESC) WHERE status = 'PUBLISHED';
 -- Who already engaged a post.
 CREATE INDEX IF NOT EXISTS idx_persona_memory_post ON public.persona_memory (post_id) WHERE post_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_persona_memory_comment ON public.persona_memory (comment_id) WHERE comment_id IS NOT NULL;
--- Recent human replies (reciprocity).
-CREATE INDEX IF NOT EXISTS comments_human_replies_idx ON public.comments (created_at DESC)
-    WHERE author_id IS NOT NULL AND parent_id IS NOT NULL;
 -- Live tasks by comment (reply dedupe, thread limits).
 CREATE INDEX IF NOT EXISTS idx_persona_tasks_comment ON public.persona_tasks (comment_id) WHERE comment_id IS NOT NULL;
 -- The admin API lists tasks newest first, with keyset pagination.

@@ -251,13 +251,19 @@ async fn generate(url: &str, s: &Sizes) -> Result<()> {
     .await?;
     // Every step gets the same typed parameters: $1 now, $2 personas, $3 boards, $4 posts, $5 comments.
     step(
-        "INSERT INTO personas (id, username, display_name, bio, voice, traits, interests, timezone,
-                               active_hours_start, active_hours_end, created_at)
-         SELECT pg_temp.gen_id('a0', n), 'gen_persona_' || n, 'Persona ' || n, 'Writes about things.', 'plain',
+        "INSERT INTO personas (id, username, display_name, bio, created_at)
+         SELECT pg_temp.gen_id('a0', n), 'gen_persona_' || n, 'Persona ' || n, 'Writes about things.',
+                $1 - interval '200 days'
+         FROM generate_series(1, $2) n",
+    )
+    .await?;
+    step(
+        "INSERT INTO persona_private (persona_id, voice, traits, interests, timezone, active_hours_start, active_hours_end)
+         SELECT pg_temp.gen_id('a0', n), 'plain',
                 ARRAY['curious'], ARRAY[(ARRAY['cooking','cycling','gardening','books','music','travel','coding','film'])[1 + n % 8],
                                         (ARRAY['coffee','running','history','games','photography'])[1 + n % 5]],
                 (ARRAY['UTC','Europe/Madrid','America/New_York','Asia/Tokyo','Australia/Sydney'])[1 + n % 5],
-                (6 + n % 4)::int2, (21 + n % 4)::int2, $1 - interval '200 days'
+                (6 + n % 4)::int2, (21 + n % 4)::int2
          FROM generate_series(1, $2) n",
     )
     .await?;

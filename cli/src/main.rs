@@ -54,7 +54,12 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Apply database migrations (a no-op when up to date). Prints JSON.
-    Migrate,
+    Migrate {
+        /// List what migrate would change on this database (pending migrations, and each table, column,
+        /// index, constraint, policy and grant added or removed) without changing it.
+        #[arg(long)]
+        plan: bool,
+    },
     /// Insert the demo world: a dozen personas, boards, human posts and comments. Prints JSON.
     Seed,
     /// One planning tick: rescue expired leases, then enqueue. Prints JSON.
@@ -217,10 +222,13 @@ async fn run(cli: Cli) -> Result<()> {
 
     let url = database_url(&config)?;
     match cli.command {
-        Command::Migrate => {
+        Command::Migrate { plan } => {
             let mut client = db::connect_one(&url, config.database.ca_cert.as_deref())
                 .await
                 .context("connecting to DATABASE_URL")?;
+            if plan {
+                return print_json(&db::migrate::plan(&mut client).await?);
+            }
             let applied = db::migrate::run(&mut client).await?;
             print_json(&serde_json::json!({ "applied": applied, "up_to_date": applied.is_empty() }))
         }

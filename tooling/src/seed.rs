@@ -67,16 +67,23 @@ pub async fn insert_personas(c: &impl GenericClient, rows: &[PersonaRow], now: D
     let banks: Vec<String> = rows.iter().map(|r| r.voice_bank.join("\u{1f}")).collect();
     let inserted = c
         .query_typed(
-            "INSERT INTO personas (id, username, display_name, bio, voice, traits, modules, interests, timezone,
-                                   active_hours_start, active_hours_end, is_active, created_at, voice_bank)
-             SELECT id, username, display_name, bio, voice,
+            // The public profile in the platform's `personas`, the rest in the engine's `persona_private`.
+            "WITH n AS (
+                 SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
+                      AS n(id, username, display_name, bio, voice, traits, modules, interests, timezone, hs, he, bank)),
+             public_profile AS (
+                 INSERT INTO personas (id, username, display_name, bio, is_active, created_at)
+                 SELECT id, username, display_name, bio, true, $12 FROM n
+                 ON CONFLICT DO NOTHING
+                 RETURNING id)
+             INSERT INTO persona_private (persona_id, voice, traits, modules, interests, timezone, active_hours_start,
+                                          active_hours_end, voice_bank)
+             SELECT n.id, voice,
                     coalesce(string_to_array(nullif(traits, ''), E'\\x1f'), '{}'), coalesce(string_to_array(nullif(modules, ''), E'\\x1f'), '{}'),
-                    coalesce(string_to_array(nullif(interests, ''), E'\\x1f'), '{}'), timezone, hs, he, true, $12,
+                    coalesce(string_to_array(nullif(interests, ''), E'\\x1f'), '{}'), timezone, hs, he,
                     coalesce(string_to_array(nullif(bank, ''), E'\\x1f'), '{}')
-             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
-                  AS n(id, username, display_name, bio, voice, traits, modules, interests, timezone, hs, he, bank)
-             ON CONFLICT DO NOTHING
-             RETURNING id",
+             FROM n JOIN public_profile USING (id)
+             RETURNING persona_id",
             &[
                 (&ids, Type::UUID_ARRAY),
                 (&usernames, Type::TEXT_ARRAY),

@@ -152,7 +152,7 @@ impl From<crate::studio::StudioError> for ApiError {
         let retryable = e.is_retryable();
         match e {
             E::BadRequest(m) => Self::BadRequest(m),
-            E::Unusable(m) => Self::Unprocessable(m),
+            E::Unusable(m) | E::Unshowable(m) => Self::Unprocessable(m),
             E::Conflict(m) => Self::Conflict(m),
             E::NotFound(m) => Self::NotFound(m),
             E::Model(m) if m.disposition() == crate::ai::Disposition::Skip => Self::Unprocessable(m.to_string()),

@@ -316,11 +316,26 @@ fn strip_signature(text: &str, persona: &Persona) -> String {
     out.to_owned()
 }
 
+/// Characters that show nothing or change how the text around them is displayed: zero-width spaces and
+/// joiners, the word joiner and invisible operators, the byte-order mark, and the bidirectional marks,
+/// embeddings, overrides and isolates (U+202E makes "gnp.exe" read as "exe.png").
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{061C}'
+            | '\u{180E}'
+    )
+}
+
 /// Characters a published text never carries: NUL (PostgreSQL cannot store it), other control
-/// characters but line breaks and tabs, and the bidirectional overrides that make text display as
-/// something other than what it says.
+/// characters but line breaks and tabs, and the invisible ones ([`is_invisible`]).
 fn is_unprintable(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && c != '\n' && c != '\t') || is_invisible(c)
 }
 
 /// `text` without unprintable characters, trimmed: for fields that are not a persona's published words

@@ -112,9 +112,19 @@ impl Temperament {
     }
 }
 
-const COLUMNS: &str = "p.id, p.username, p.display_name, p.bio, p.voice, p.traits, p.modules, p.interests, p.timezone, \
-     p.active_hours_start, p.active_hours_end, p.is_active, p.voice_bank, p.avatar_url, p.character_reference, \
-     p.chattiness, p.voting_temperament";
+/// A persona as the engine sees it: the public profile from the platform's `personas`, the rest from the
+/// engine's own `persona_private` (the web roles cannot read it). A persona the web app made without
+/// a private row gets the defaults the migration gives.
+const COLUMNS: &str = "p.id, p.username, p.display_name, p.bio, coalesce(pp.voice, '') AS voice, \
+     coalesce(pp.traits, '{}') AS traits, coalesce(pp.modules, '{}') AS modules, \
+     coalesce(pp.interests, '{}') AS interests, coalesce(pp.timezone, 'UTC') AS timezone, \
+     coalesce(pp.active_hours_start, 8::int2) AS active_hours_start, \
+     coalesce(pp.active_hours_end, 23::int2) AS active_hours_end, p.is_active, \
+     coalesce(pp.voice_bank, '{}') AS voice_bank, p.avatar_url, pp.character_reference, pp.chattiness, \
+     pp.voting_temperament";
+
+/// `personas p` with its private row.
+const FROM: &str = "personas p LEFT JOIN persona_private pp ON pp.persona_id = p.id";
 
 fn persona(row: &Row) -> Result<Persona, DbError> {
     Ok(Persona {
@@ -140,8 +150,7 @@ fn persona(row: &Row) -> Result<Persona, DbError> {
 
 /// One persona.
 pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Option<Persona>, DbError> {
-    let row =
-        c.query_typed_opt(&format!("SELECT {COLUMNS} FROM personas p WHERE p.id = $1"), &[(&id, Type::UUID)]).await?;
+    let row = c.query_typed_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE p.id = $1"), &[(&id, Type::UUID)]).await?;
     row.as_ref().map(persona).transpose()
 }
 
@@ -149,7 +158,7 @@ pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Option<Persona>, D
 pub async fn find_by_username(c: &impl GenericClient, username: &str) -> Result<Option<Persona>, DbError> {
     let row = c
         .query_typed_opt(
-            &format!("SELECT {COLUMNS} FROM personas p WHERE lower(p.username) = lower($1)"),
+            &format!("SELECT {COLUMNS} FROM {FROM} WHERE lower(p.username) = lower($1)"),
             &[(&username, Type::TEXT)],
         )
         .await?;
@@ -161,7 +170,7 @@ pub async fn list(c: &impl GenericClient, after: Option<&str>, limit: i64) -> Re
     let rows = c
         .query_typed(
             &format!(
-                "SELECT {COLUMNS} FROM personas p WHERE $1::text IS NULL OR p.username > $1
+                "SELECT {COLUMNS} FROM {FROM} WHERE $1::text IS NULL OR p.username > $1
                  ORDER BY p.username LIMIT $2"
             ),
             &[(&after, Type::TEXT), (&limit, Type::INT8)],
@@ -174,38 +183,50 @@ pub async fn list(c: &impl GenericClient, after: Option<&str>, limit: i64) -> Re
 pub async fn newest(c: &impl GenericClient, limit: i64) -> Result<Vec<Persona>, DbError> {
     let rows = c
         .query_typed(
-            &format!("SELECT {COLUMNS} FROM personas p ORDER BY p.created_at DESC, p.id LIMIT $1"),
+            &format!("SELECT {COLUMNS} FROM {FROM} ORDER BY p.created_at DESC, p.id LIMIT $1"),
             &[(&limit, Type::INT8)],
         )
         .await?;
     rows.iter().map(persona).collect()
 }
 
-/// Writes a new persona, created at `now`. A handle already taken is a unique violation.
+/// Writes a new persona, created at `now`: its public profile and its private row in one statement. A
+/// handle already taken is a unique violation.
 pub async fn insert(c: &impl GenericClient, p: &Persona, now: DateTime<Utc>) -> Result<(), DbError> {
     let labels = labels(p);
     let mut params = profile_params(p, &labels);
     params.push((&now, Type::TIMESTAMPTZ));
     c.query_typed(
-        "INSERT INTO personas (id, username, display_name, bio, voice, traits, modules, interests, timezone,
-                               active_hours_start, active_hours_end, is_active, voice_bank, avatar_url,
-                               character_reference, chattiness, voting_temperament, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        "WITH public_profile AS (
+             INSERT INTO personas (id, username, display_name, bio, is_active, avatar_url, created_at)
+             VALUES ($1, $2, $3, $4, $12, $14, $18) RETURNING id)
+         INSERT INTO persona_private (persona_id, voice, traits, modules, interests, timezone, active_hours_start,
+                                      active_hours_end, voice_bank, character_reference, chattiness, voting_temperament)
+         SELECT id, $5, $6, $7, $8, $9, $10, $11, $13, $15, $16, $17 FROM public_profile",
         &params,
     )
     .await?;
     Ok(())
 }
 
-/// Rewrites a persona's profile (everything but its id and creation time); `false` when it does not exist.
+/// Rewrites a persona's profile (everything but its id and creation time), public and private, in one
+/// statement; `false` when it does not exist.
 pub async fn update(c: &impl GenericClient, p: &Persona) -> Result<bool, DbError> {
     let rows = c
         .query_typed(
-            "UPDATE personas SET username = $2, display_name = $3, bio = $4, voice = $5, traits = $6, modules = $7,
-                    interests = $8, timezone = $9, active_hours_start = $10, active_hours_end = $11, is_active = $12,
-                    voice_bank = $13, avatar_url = $14, character_reference = $15, chattiness = $16,
-                    voting_temperament = $17
-             WHERE id = $1 RETURNING id",
+            "WITH public_profile AS (
+                 UPDATE personas SET username = $2, display_name = $3, bio = $4, is_active = $12, avatar_url = $14
+                 WHERE id = $1 RETURNING id)
+             INSERT INTO persona_private AS pp (persona_id, voice, traits, modules, interests, timezone,
+                                                active_hours_start, active_hours_end, voice_bank, character_reference,
+                                                chattiness, voting_temperament)
+             SELECT id, $5, $6, $7, $8, $9, $10, $11, $13, $15, $16, $17 FROM public_profile
+             ON CONFLICT (persona_id) DO UPDATE SET voice = excluded.voice, traits = excluded.traits,
+                 modules = excluded.modules, interests = excluded.interests, timezone = excluded.timezone,
+                 active_hours_start = excluded.active_hours_start, active_hours_end = excluded.active_hours_end,
+                 voice_bank = excluded.voice_bank, character_reference = excluded.character_reference,
+                 chattiness = excluded.chattiness, voting_temperament = excluded.voting_temperament
+             RETURNING pp.persona_id",
             &profile_params(p, &labels(p)),
         )
         .await?;
@@ -215,7 +236,7 @@ pub async fn update(c: &impl GenericClient, p: &Persona) -> Result<bool, DbError
 /// The same persona, read for an update that follows in this transaction (others wait).
 pub async fn find_for_update(c: &impl GenericClient, id: Uuid) -> Result<Option<Persona>, DbError> {
     let row = c
-        .query_typed_opt(&format!("SELECT {COLUMNS} FROM personas p WHERE p.id = $1 FOR UPDATE"), &[(&id, Type::UUID)])
+        .query_typed_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE p.id = $1 FOR UPDATE OF p"), &[(&id, Type::UUID)])
         .await?;
     row.as_ref().map(persona).transpose()
 }
@@ -254,7 +275,10 @@ fn profile_params<'a>(p: &'a Persona, labels: &'a [Option<&'static str>; 2]) -> 
 pub async fn set_active(c: &impl GenericClient, id: Uuid, active: bool) -> Result<Option<Persona>, DbError> {
     let row = c
         .query_typed_opt(
-            &format!("UPDATE personas p SET is_active = $2 WHERE p.id = $1 RETURNING {COLUMNS}"),
+            &format!(
+                "WITH p AS (UPDATE personas SET is_active = $2 WHERE id = $1 RETURNING *)
+                 SELECT {COLUMNS} FROM p LEFT JOIN persona_private pp ON pp.persona_id = p.id"
+            ),
             &[(&id, Type::UUID), (&active, Type::BOOL)],
         )
         .await?;
@@ -339,7 +363,7 @@ pub async fn candidates(
                         coalesce(a.posts_last_day, 0) AS posts_last_day, a.oldest_post_last_day, a.latest_post_last_day,
                         EXISTS (SELECT 1 FROM persona_memory m WHERE m.persona_id = p.id AND m.action_type <> 'viewed'
                                 AND ((m.post_id = $2) OR (m.comment_id = $3))) AS engaged
-                 FROM personas p
+                 FROM {FROM}
                  LEFT JOIN (
                      SELECT persona_id,
                             count(*) FILTER (WHERE created_at > $1 - interval '1 hour') AS actions_last_hour,

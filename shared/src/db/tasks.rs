@@ -823,7 +823,8 @@ impl Issuer {
     }
 }
 
-/// Records an operator's instructions for `task_id`, in the transaction that enqueued it.
+/// Records an operator's instructions for `task_id`, in the transaction that enqueued it, with the
+/// persona, kind and target the task names now: the instructions are for that, and nothing else.
 pub async fn insert_instructions(
     c: &impl GenericClient,
     task_id: Uuid,
@@ -832,7 +833,9 @@ pub async fn insert_instructions(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     c.query_typed(
-        "INSERT INTO persona_task_instructions (task_id, instructions, issued_by, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO persona_task_instructions (task_id, instructions, issued_by, created_at, persona_id, task_type,
+                                                post_id, comment_id, board_id)
+         SELECT id, $2, $3, $4, persona_id, task_type, post_id, comment_id, board_id FROM persona_tasks WHERE id = $1",
         &[
             (&task_id, Type::UUID),
             (&instructions, Type::TEXT),
@@ -844,13 +847,58 @@ pub async fn insert_instructions(
     Ok(())
 }
 
+/// An operator's instructions and what they were given for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instructions {
+    /// The text.
+    pub text: String,
+    /// The persona the task named when they were given.
+    pub persona_id: Option<Uuid>,
+    /// Its kind then.
+    pub task_type: Option<String>,
+    /// Its target post then.
+    pub post_id: Option<Uuid>,
+    /// Its target comment then.
+    pub comment_id: Option<Uuid>,
+    /// Its target board then.
+    pub board_id: Option<Uuid>,
+}
+
+impl Instructions {
+    /// What of `task` differs from what the instructions were given for (empty when nothing does).
+    pub fn mismatches(&self, task: &Task) -> Vec<&'static str> {
+        let mut differ = Vec::new();
+        if self.persona_id != Some(task.persona_id) {
+            differ.push("persona");
+        }
+        if self.task_type.as_deref() != Some(task.task_type.as_str()) {
+            differ.push("kind");
+        }
+        if (self.post_id, self.comment_id, self.board_id) != (task.post_id, task.comment_id, task.board_id) {
+            differ.push("target");
+        }
+        differ
+    }
+}
+
 /// The operator's instructions for `task_id`, if the admin API or the CLI issued any.
-pub async fn instructions_for(c: &impl GenericClient, task_id: Uuid) -> Result<Option<String>, DbError> {
+pub async fn instructions_for(c: &impl GenericClient, task_id: Uuid) -> Result<Option<Instructions>, DbError> {
     let row = c
         .query_typed_opt(
-            "SELECT instructions FROM persona_task_instructions WHERE task_id = $1",
+            "SELECT instructions, persona_id, task_type, post_id, comment_id, board_id
+             FROM persona_task_instructions WHERE task_id = $1",
             &[(&task_id, Type::UUID)],
         )
         .await?;
-    row.map(|r| Ok(r.try_get(0)?)).transpose()
+    row.map(|r| {
+        Ok(Instructions {
+            text: r.try_get(0)?,
+            persona_id: r.try_get(1)?,
+            task_type: r.try_get(2)?,
+            post_id: r.try_get(3)?,
+            comment_id: r.try_get(4)?,
+            board_id: r.try_get(5)?,
+        })
+    })
+    .transpose()
 }

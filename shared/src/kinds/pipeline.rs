@@ -493,9 +493,10 @@ async fn draft_for(
     Ok(Drafted { kind, persona, prepared, draft, stance, seed })
 }
 
-/// The operator's instructions for the task: only what the admin API or the CLI recorded for it. A
-/// payload that carries instructions of its own (written into the table by anyone else) is not obeyed,
-/// and the task's decisions say so.
+/// The operator's instructions for the task: only what the admin API or the CLI recorded for it, and only
+/// while the task still names the persona, kind and target they were given for. A payload that carries
+/// instructions of its own (written into the table by anyone else), or a task re-aimed since, runs
+/// without them, and the task's decisions say so.
 async fn operator_instructions(
     db: &impl database::GenericClient,
     task: &Task,
@@ -503,6 +504,19 @@ async fn operator_instructions(
     decisions: &mut Vec<serde_json::Value>,
 ) -> Result<Option<String>, ActionError> {
     let issued = database::tasks::instructions_for(db, task.id).await?;
+    if let Some(given) = &issued {
+        let differ = given.mismatches(task);
+        if !differ.is_empty() {
+            decisions.push(json!({
+                "at": now, "stage": "provenance", "verdict": "ignored",
+                "reason": format!(
+                    "the operator's instructions were given for another {}; the task runs without them",
+                    differ.join(" and ")
+                )
+            }));
+            return Ok(None);
+        }
+    }
     let claimed = task.payload.get("instructions").and_then(|v| v.as_str()).is_some_and(|t| !t.trim().is_empty());
     if issued.is_none() && claimed {
         decisions.push(json!({
@@ -510,7 +524,7 @@ async fn operator_instructions(
             "reason": "payload.instructions were not issued through the admin API or the CLI; the task runs without them"
         }));
     }
-    Ok(issued)
+    Ok(issued.map(|given| given.text))
 }
 
 fn record_notes(engine: &Engine, decisions: &mut Vec<serde_json::Value>, notes: &[String]) {

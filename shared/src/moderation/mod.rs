@@ -31,6 +31,7 @@ pub struct Moderation {
     phone: Regex,
     secrets: Vec<(&'static str, Regex)>,
     mention: Regex,
+    markup: Vec<(&'static str, Regex)>,
 }
 
 /// Why the banned-phrase list could not be read.
@@ -92,6 +93,16 @@ impl Moderation {
                 ("a long token", re(r"\b[A-Fa-f0-9]{40,}\b|\b[A-Za-z0-9+/_-]{48,}={0,2}")),
             ],
             mention: re(r"(?:^|[^A-Za-z0-9_.@])@([A-Za-z0-9_][A-Za-z0-9_.]{1,30})"),
+            // What a web page could render as something other than text. Published text is plain: the
+            // web app may render it as HTML or markdown, and the engine must never be the source of a
+            // tag, an entity or a link it did not mean.
+            markup: vec![
+                ("an HTML tag", re(r"<\s*/?\s*[A-Za-z!?]")),
+                ("an HTML entity", re(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")),
+                ("a markdown link", re(r"\]\(\s*[^)\s]*")),
+                ("a markdown link definition", re(r"(?m)^\s*\[[^\]\n]+\]:\s*\S")),
+                ("a script link", re(r"(?i)\b(?:javascript|vbscript|livescript)\s*:")),
+            ],
         }
     }
 
@@ -137,6 +148,12 @@ impl Moderation {
         for (kind, pattern) in &self.secrets {
             if pattern.is_match(&text) {
                 findings.push(Finding { rule: "secret", detail: format!("something that looks like {kind}") });
+                break;
+            }
+        }
+        for (kind, pattern) in &self.markup {
+            if let Some(m) = pattern.find(&text) {
+                findings.push(Finding { rule: "markup", detail: format!("{kind}: {}", m.as_str()) });
                 break;
             }
         }
@@ -190,6 +207,33 @@ mod tests {
         assert_eq!(rules("My key is AKIAIOSFODNN7EXAMPLE lol"), vec!["secret"]);
         assert_eq!(rules("use sk-proj-abcdefghijklmnopqrstuvwx"), vec!["secret"]);
         assert_eq!(rules("Ask @ghost_user, they know"), vec!["unknown_mention"]);
+    }
+
+    #[test]
+    fn markup_never_reaches_the_platform() {
+        for hostile in [
+            "nice <img src=x onerror=alert(1)> pic",
+            "<script>alert(2)</script>",
+            "read [the plan](javascript:alert(3)) first",
+            "![x](data:text/html;base64,PHNjcmlwdD4=)",
+            "<a href=\"//evil.example\">here</a>",
+            "see [my notes](/relative/path)",
+            "[1]: //evil.example",
+            "&lt;b&gt;bold&lt;/b&gt; and &#x3C;",
+            "click javascript:void(0)",
+            "<!-- hidden -->",
+        ] {
+            assert!(rules(hostile).contains(&"markup"), "{hostile}");
+        }
+        // Ordinary text with brackets, ampersands and angle brackets is not markup.
+        for fine in [
+            "I <3 this pan, and 5<10 anyway",
+            "Salt & pepper [optional] (to taste)",
+            "Rock & roll; AT&T; R&D",
+            "temps > 200 are too hot",
+        ] {
+            assert!(rules(fine).is_empty(), "{fine}: {:?}", rules(fine));
+        }
     }
 
     #[test]

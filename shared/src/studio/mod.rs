@@ -60,6 +60,9 @@ pub enum StudioError {
     /// The handle is taken (an edit; creation picks a free one).
     #[error("{0}")]
     Conflict(String),
+    /// A public profile field holds a control or invisible character (the web app would show it).
+    #[error("{0}")]
+    Unshowable(String),
     /// The persona named does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -81,7 +84,7 @@ impl StudioError {
     /// Whether the same request may succeed later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::BadRequest(_) | Self::Conflict(_) | Self::NotFound(_) => false,
+            Self::BadRequest(_) | Self::Conflict(_) | Self::NotFound(_) | Self::Unshowable(_) => false,
             // Another sample may well pass.
             Self::Unusable(_) => true,
             Self::Model(e) => e.is_retryable(),
@@ -400,6 +403,16 @@ pub struct PersonaPatch {
     pub character_reference: Option<String>,
 }
 
+/// Why `text` cannot go into the public profile field `field`: a control character (a bio may have line
+/// breaks) or an invisible one such as a bidirectional override, named with its code point.
+pub fn unshowable(field: &str, text: &str) -> Option<String> {
+    let bad = text.chars().find(|&c| {
+        (c.is_control() && !(field == "bio" && matches!(c, '\n' | '\r' | '\t'))) || crate::ai::parse::is_invisible(c)
+    })?;
+    let what = if bad.is_control() { "a control character" } else { "an invisible or text-direction character" };
+    Some(format!("{field} contains {what} (U+{:04X}), which a profile page would not show as written", bad as u32))
+}
+
 fn bounded(field: &str, text: &str, chars: (usize, usize)) -> Result<String, StudioError> {
     check_text(field, text).map_err(StudioError::BadRequest)?;
     let text = text.trim().to_owned();
@@ -424,6 +437,11 @@ pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Per
     let mut p = personas::find_for_update(&tx, id)
         .await?
         .ok_or_else(|| StudioError::NotFound(format!("persona {id} not found")))?;
+    for (field, value) in [("username", &patch.username), ("display_name", &patch.display_name), ("bio", &patch.bio)] {
+        if let Some(problem) = value.as_deref().and_then(|v| unshowable(field, v)) {
+            return Err(StudioError::Unshowable(problem));
+        }
+    }
     if let Some(username) = &patch.username {
         check_text("username", username).map_err(StudioError::BadRequest)?;
         // An operator's handle is taken as given or refused, not rewritten as a model's is.

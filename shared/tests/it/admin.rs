@@ -173,9 +173,14 @@ async fn a_trigger_queues_a_task_and_the_selector_picks_the_persona() {
     assert!(body["task"]["payload"].get("instructions").is_none(), "{body}");
     let task_id = Uuid::parse_str(body["task"]["id"].as_str().unwrap()).unwrap();
     let issued = shared::db::tasks::instructions_for(&**engine.pool.get().await.unwrap(), task_id).await.unwrap();
-    assert_eq!(issued.as_deref(), Some("be brief"));
     let persona = Uuid::parse_str(body["task"]["persona_id"].as_str().unwrap()).unwrap();
-    assert_ne!(Some(persona), None);
+    let issued = issued.expect("instructions recorded");
+    assert_eq!(issued.text, "be brief");
+    // With what they were given for.
+    assert_eq!(
+        (issued.persona_id, issued.task_type.as_deref(), issued.post_id),
+        (Some(persona), Some("comment"), Some(post))
+    );
 
     // The same again for that persona: already queued.
     let again =
