@@ -168,7 +168,7 @@ pub async fn run(config: &Config, pool: Option<&DbPool>) -> DoctorReport {
     match pool {
         Some(pool) => database(&mut report, pool).await,
         None => {
-            for name in ["migrations", "schema_contract", "row_level_security"] {
+            for name in DATABASE_CHECKS {
                 report.skip(name, "no database to check");
             }
         }
@@ -259,6 +259,10 @@ fn pooler(report: &mut DoctorReport, endpoint: &Endpoint) {
     }
 }
 
+/// The checks that need the database, after `database` itself.
+const DATABASE_CHECKS: [&str; 5] =
+    ["migrations", "schema_contract", "row_level_security", "private_data", "author_rule"];
+
 async fn database(report: &mut DoctorReport, pool: &DbPool) {
     let client = match pool.get().await {
         Ok(c) => c,
@@ -268,7 +272,7 @@ async fn database(report: &mut DoctorReport, pool: &DbPool) {
                 db::DbError::from(e).to_string(),
                 "check DATABASE_URL, the network and the password",
             );
-            for name in ["migrations", "schema_contract", "row_level_security"] {
+            for name in DATABASE_CHECKS {
                 report.skip(name, "the database is unreachable");
             }
             return;
@@ -342,6 +346,45 @@ async fn database(report: &mut DoctorReport, pool: &DbPool) {
             }
         }
         Err(e) => report.fail("row_level_security", e.to_string(), "check the role's access to the catalog"),
+    }
+
+    match live::private_data_routes(c, &["anon", "authenticated"]).await {
+        Ok(routes) if routes.is_empty() => {
+            report.pass("private_data", "anon and authenticated cannot read persona_private by any route")
+        }
+        Ok(routes) => {
+            let found: Vec<String> = routes.iter().map(|(who, how)| format!("{who}: {how}")).collect();
+            report.fail(
+                "private_data",
+                format!("the web app's key can reach how personas write and behave: {}", found.join("; ")),
+                "ALTER TABLE public.persona_private ENABLE ROW LEVEL SECURITY; REVOKE ALL ON public.persona_private \
+                 FROM anon, authenticated; drop any policy on it; make a view over it security_invoker or revoke \
+                 SELECT on the view from anon and authenticated",
+            );
+        }
+        Err(e) => report.fail("private_data", e.to_string(), "check the role's access to the catalog"),
+    }
+
+    match live::author_rule_breaches(c, 1000).await {
+        Ok(counts) => {
+            let breaking: Vec<String> = counts
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(t, n)| format!("{t}: {n}{}", if *n >= 1000 { "+" } else { "" }))
+                .collect();
+            if breaking.is_empty() {
+                report
+                    .pass("author_rule", "every post, comment and vote has exactly one author (a person or a persona)");
+            } else {
+                report.warn(
+                    "author_rule",
+                    format!("older rows with no author or two (enforced for new rows only): {}", breaking.join(", ")),
+                    "nothing breaks; to enforce the rule on every row, fix those rows and run ALTER TABLE … VALIDATE \
+                     CONSTRAINT posts_author_xor (and comments_author_xor, votes_author_xor)",
+                );
+            }
+        }
+        Err(e) => report.warn("author_rule", e.to_string(), "check the role's SELECT on posts, comments and votes"),
     }
 }
 

@@ -45,6 +45,9 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authentic
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;";
 
+/// The web app's schema, policies and data, as [`TestDb::existing_platform`] lays them.
+pub const EXISTING_PLATFORM: &str = include_str!("existing_platform.sql");
+
 /// Makes the database `client` is connected to look like a fresh Supabase project (roles, schema usage,
 /// default privileges). Run it before migrating.
 pub async fn prepare_like_supabase(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
@@ -134,6 +137,15 @@ impl TestDb {
     /// A fresh database with no migrations applied (for migration tests).
     pub async fn empty() -> Self {
         Self::create(false).await
+    }
+
+    /// A Supabase project that already runs the web app, not yet migrated: the web app's tables with
+    /// their own Row Level Security policies and grants, and messy data (`existing_platform.sql`).
+    pub async fn existing_platform() -> Self {
+        let db = Self::create(false).await;
+        let client = admin_client(&db.direct_url()).await;
+        client.batch_execute(EXISTING_PLATFORM).await.expect("the web app's schema and data");
+        db
     }
 
     async fn create(migrated: bool) -> Self {

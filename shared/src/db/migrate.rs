@@ -307,7 +307,7 @@ pub async fn plan(client: &mut tokio_postgres::Client) -> Result<Plan, DbError> 
 pub async fn catalog(c: &impl super::GenericClient) -> Result<BTreeSet<String>, DbError> {
     let rows = c
         .query_typed(
-            "SELECT format('table %s rls=%s', c.relname, c.relrowsecurity) FROM pg_class c
+            "SELECT format('table %s rls=%s', c.relname, CASE WHEN c.relrowsecurity THEN 'on' ELSE 'off' END) FROM pg_class c
              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
              UNION ALL
              SELECT format('view %s (%s)', c.relname, c.relkind) FROM pg_class c

@@ -354,6 +354,71 @@ pub mod live {
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
+    /// Every route by which `roles` could read the engine's private persona data (`persona_private`),
+    /// as (role or view, what the route is). Empty when there is none.
+    ///
+    /// A route is a table or column privilege, Row Level Security switched off, a policy that lets
+    /// the role (or PUBLIC) read rows, or a view in any schema that reads the table with its owner's
+    /// rights (not `security_invoker`) and that the role may select from.
+    pub async fn private_data_routes(c: &impl GenericClient, roles: &[&str]) -> Result<Vec<(String, String)>, DbError> {
+        let rows = c
+            .query_typed(
+                "WITH private AS (SELECT to_regclass('public.persona_private') AS oid),
+                      web AS (SELECT r.oid, r.rolname::text AS name FROM pg_roles r WHERE r.rolname = ANY($1))
+                 SELECT web.name, 'holds a privilege on the table or its columns'
+                 FROM web, private
+                 WHERE private.oid IS NOT NULL
+                   AND (has_table_privilege(web.oid, private.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES')
+                        OR has_any_column_privilege(web.oid, private.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))
+                 UNION ALL
+                 SELECT 'everyone', 'Row Level Security is off on the table'
+                 FROM pg_class c, private WHERE c.oid = private.oid AND NOT c.relrowsecurity
+                 UNION ALL
+                 SELECT coalesce(nullif(array_to_string(p.roles, ','), ''), 'public'),
+                        format('policy %I lets them read rows', p.policyname)
+                 FROM pg_policies p
+                 WHERE p.schemaname = 'public' AND p.tablename = 'persona_private'
+                   AND p.cmd IN ('SELECT', 'ALL') AND p.permissive = 'PERMISSIVE'
+                   AND (p.roles && ARRAY['public']::name[] OR p.roles && $1::name[])
+                 UNION ALL
+                 SELECT format('%I.%I', n.nspname, v.relname), format('a view readable by %s', web.name)
+                 FROM pg_depend d
+                 JOIN pg_rewrite rw ON rw.oid = d.objid
+                 JOIN pg_class v ON v.oid = rw.ev_class
+                 JOIN pg_namespace n ON n.oid = v.relnamespace
+                 CROSS JOIN private CROSS JOIN web
+                 WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = private.oid AND v.oid <> private.oid
+                   AND v.relkind IN ('v', 'm')
+                   AND NOT coalesce(v.reloptions @> ARRAY['security_invoker=true']
+                                    OR v.reloptions @> ARRAY['security_invoker=on'], false)
+                   AND has_table_privilege(web.oid, v.oid, 'SELECT')
+                 ORDER BY 1, 2",
+                &[(&roles, Type::TEXT_ARRAY)],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// How many rows of each of `posts`, `comments` and `votes` break the persona-authorship rule
+    /// (exactly one of a person and a persona): old rows the migration did not validate. At most
+    /// `cap` are counted per table.
+    pub async fn author_rule_breaches(c: &impl GenericClient, cap: i64) -> Result<Vec<(String, i64)>, DbError> {
+        let rows = c
+            .query_typed(
+                "SELECT 'posts', (SELECT count(*) FROM (SELECT 1 FROM posts
+                        WHERE (author_id IS NULL) = (persona_id IS NULL) LIMIT $1) x)
+                 UNION ALL
+                 SELECT 'comments', (SELECT count(*) FROM (SELECT 1 FROM comments
+                        WHERE (author_id IS NULL) = (persona_id IS NULL) LIMIT $1) x)
+                 UNION ALL
+                 SELECT 'votes', (SELECT count(*) FROM (SELECT 1 FROM votes
+                        WHERE (user_id IS NULL) = (persona_id IS NULL) LIMIT $1) x)",
+                &[(&cap, Type::INT8)],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
     /// The versions recorded in the migration history; `None` when it does not exist (never migrated).
     pub async fn applied_migrations(c: &impl GenericClient) -> Result<Option<Vec<i32>>, DbError> {
         let exists = c

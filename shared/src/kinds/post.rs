@@ -62,11 +62,11 @@ impl Action for Post {
         observe_board(db, task, target).await
     }
 
-    fn ask(&self, scene: &Scene, persona: &Persona, seed: u64) -> Ask {
-        let board = scene.board().map(|b| b.name.as_str()).unwrap_or("the board");
+    // The board's name is the platform's string: it is in the context as data, not in the task.
+    fn ask(&self, _scene: &Scene, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
             format!(
-                "Write a new post for {board}, about something you would really post there given your interests \
+                "Write a new post for the board above, about something you would really post there given your interests \
                  and what you have been up to. A plain, specific title (under 120 characters, no clickbait) and \
                  the body."
             ),

@@ -192,7 +192,9 @@ async fn a_generous_voter_upvotes_what_interests_it_without_asking_the_model() {
     let (engine, _clock) = gemini_engine(&db, &fake, &[("PERSONA_MAX_ACTIONS_PER_HOUR", "100")]);
     let w = world(&engine).await;
     let c = engine.pool.get().await.unwrap();
-    c.execute("UPDATE personas SET voice = 'warm and encouraging' WHERE id = $1", &[&w.marisol]).await.unwrap();
+    c.execute("UPDATE persona_private SET voice = 'warm and encouraging' WHERE persona_id = $1", &[&w.marisol])
+        .await
+        .unwrap();
 
     // The coin that lets a generous voter scroll past now and then is stable per task: twenty tasks with
     // fixed ids give the same draw every run, so this cannot pass or fail by chance.

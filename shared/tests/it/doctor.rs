@@ -9,7 +9,7 @@ use testkit::{GeminiFake, StorageFake, TestDb, gemini_fake::FAKE_KEY, storage_fa
 
 const ADMIN_KEY: &str = "doctor-admin-key-0123456789abcdef0123";
 
-fn config(db: &TestDb, gemini: &GeminiFake, storage: &StorageFake, extra: &[(&str, &str)]) -> Config {
+pub(crate) fn config(db: &TestDb, gemini: &GeminiFake, storage: &StorageFake, extra: &[(&str, &str)]) -> Config {
     let mut pairs: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.direct_url()),
         ("GEMINI_API_KEY".into(), FAKE_KEY.into()),
@@ -26,7 +26,7 @@ fn config(db: &TestDb, gemini: &GeminiFake, storage: &StorageFake, extra: &[(&st
     Config::from_map(&pairs.into_iter().collect()).expect("doctor test configuration")
 }
 
-fn check<'a>(report: &'a DoctorReport, name: &str) -> &'a shared::doctor::Check {
+pub(crate) fn check<'a>(report: &'a DoctorReport, name: &str) -> &'a shared::doctor::Check {
     report.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}: {report:#?}"))
 }
 

@@ -7,6 +7,7 @@ mod alloc_meter;
 mod console;
 mod conversation;
 mod doctor;
+mod existing_platform;
 mod helpers;
 mod kinds;
 mod lambda;

@@ -112,6 +112,8 @@ async fn migrations_apply_over_existing_platform_tables_and_keep_their_rows() {
     assert!(db::migrate::run(&mut c).await.unwrap().is_empty(), "and a second run is still a no-op");
 }
 
+/// A persona's one vote per target is a constraint in the engine's own table (the platform's `votes`
+/// gets no unique index): the vote's memory row is written in the vote's transaction, first.
 #[tokio::test]
 async fn one_vote_per_persona_per_target_is_a_constraint() {
     let db = TestDb::new().await;
@@ -119,11 +121,11 @@ async fn one_vote_per_persona_per_target_is_a_constraint() {
     let persona = testkit::fixtures::persona(&**c, "ada", &["x"]).await;
     let board = testkit::fixtures::board(&**c, "b", &["x"]).await;
     let post = testkit::fixtures::human_post(&**c, board, "p", chrono::Utc::now()).await;
-    let vote = "INSERT INTO votes (post_id, persona_id, value) VALUES ($1, $2, $3)";
-    c.query_typed(vote, &[(&post, Type::UUID), (&persona, Type::UUID), (&1i16, Type::INT2)]).await.unwrap();
-    let second = c.query_typed(vote, &[(&post, Type::UUID), (&persona, Type::UUID), (&-1i16, Type::INT2)]).await;
+    let voted = "INSERT INTO persona_memory (persona_id, post_id, action_type) VALUES ($1, $2, 'voted')";
+    c.query_typed(voted, &[(&persona, Type::UUID), (&post, Type::UUID)]).await.unwrap();
+    let second = c.query_typed(voted, &[(&persona, Type::UUID), (&post, Type::UUID)]).await;
     let err = db::DbError::from(second.unwrap_err());
-    assert!(err.is_unique_violation_of("votes_persona_post_key"), "{err}");
+    assert!(err.is_unique_violation_on("persona_memory"), "{err}");
 }
 
 /// The schema contract is what the migrations create, lists every column of the engine's own tables,

@@ -29,7 +29,11 @@ pub fn url_as(db: &TestDb, role: &str, password: &str) -> String {
 }
 
 /// Runs `sql` as `role` in a transaction that is rolled back; the rows it returned, or the SQLSTATE.
-async fn as_role(c: &mut tokio_postgres::Client, role: &str, sql: &str) -> Result<Vec<tokio_postgres::Row>, SqlState> {
+pub(crate) async fn as_role(
+    c: &mut tokio_postgres::Client,
+    role: &str,
+    sql: &str,
+) -> Result<Vec<tokio_postgres::Row>, SqlState> {
     let tx = c.transaction().await.unwrap();
     tx.batch_execute(&format!("SET LOCAL ROLE {role}")).await.unwrap();
     let result = tx.query(sql, &[]).await.map_err(|e| e.code().cloned().unwrap_or(SqlState::INTERNAL_ERROR));
@@ -37,7 +41,7 @@ async fn as_role(c: &mut tokio_postgres::Client, role: &str, sql: &str) -> Resul
     result
 }
 
-fn denied(result: Result<Vec<tokio_postgres::Row>, SqlState>, what: &str) {
+pub(crate) fn denied(result: Result<Vec<tokio_postgres::Row>, SqlState>, what: &str) {
     match result {
         Err(code) if code == SqlState::INSUFFICIENT_PRIVILEGE => {}
         Err(code) => panic!("{what}: expected permission denied, got SQLSTATE {}", code.code()),
@@ -190,10 +194,16 @@ async fn the_web_roles_read_published_content_and_nothing_else_and_write_nothing
         )
         .await
         .unwrap();
-        denied(as_role(&mut c, role, "SELECT voice FROM personas").await, "persona voice");
-        denied(as_role(&mut c, role, "SELECT active_hours_start FROM personas").await, "persona hours");
-        for column in ["character_reference", "chattiness", "voting_temperament", "voice_bank"] {
-            denied(as_role(&mut c, role, &format!("SELECT {column} FROM personas")).await, column);
+        // How a persona writes and behaves is in the engine's own table, which they cannot read at all.
+        for column in
+            ["voice", "active_hours_start", "character_reference", "chattiness", "voting_temperament", "voice_bank"]
+        {
+            assert_eq!(
+                as_role(&mut c, role, &format!("SELECT {column} FROM personas")).await.err(),
+                Some(SqlState::UNDEFINED_COLUMN),
+                "{column} is no longer on personas"
+            );
+            denied(as_role(&mut c, role, &format!("SELECT {column} FROM persona_private")).await, column);
         }
 
         for (table, insert) in [
