@@ -48,6 +48,7 @@ pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
         .route("/personas/{id}/pause", post(routes::pause_persona))
         .route("/personas/{id}/resume", post(routes::resume_persona))
         .route("/threads", get(routes::threads))
+        .route("/audit", get(routes::audit_trail))
         .route("/drain", post(routes::drain))
         .route("/doctor", get(routes::doctor))
         .route("/openapi.json", get(routes::openapi))
@@ -72,30 +73,110 @@ fn digest(key: &[u8]) -> [u8; 32] {
     out
 }
 
-/// Checks the bearer key, and leaves an audit line (never the key): every refused key, and every call
-/// that changes something, with its outcome.
+/// What a handler adds to its call's audit entry: the persona, what it acted on, the fields it changed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuditNote {
+    pub persona_id: Option<uuid::Uuid>,
+    pub targets: serde_json::Value,
+    pub changes: serde_json::Value,
+}
+
+/// Checks the bearer key, and keeps an audit entry (never the key; a fingerprint of it) for every
+/// refused key and every call that changes something, with its outcome: in `persona_engine_audit`
+/// (`GET /audit`) and as a log line.
 async fn require_key(State(state): State<AdminState>, request: Request, next: Next) -> Result<Response, ApiError> {
     let Some(expected) = &state.api_key_digest else {
         return Err(ApiError::Disabled);
     };
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let client = client_address(&request);
     let presented = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
+    let fingerprint = presented.map(|key| fingerprint(key.as_bytes()));
     let accepted = presented.is_some_and(|key| bool::from(digest(key.as_bytes()).ct_eq(expected)));
+    let mut entry = crate::db::trail::TrailEntry {
+        id: uuid::Uuid::new_v4(),
+        at: state.engine.clock.now(),
+        key_fingerprint: fingerprint,
+        client,
+        method: method.to_string(),
+        route: path.clone(),
+        persona_id: persona_in(&path),
+        targets: serde_json::json!({}),
+        changes: serde_json::json!({}),
+        outcome: String::new(),
+        status: 401,
+    };
     if !accepted {
         let why = if presented.is_some() { "wrong key" } else { "no bearer key" };
-        tracing::warn!(target: "admin_audit", %method, %path, why, "admin authentication failed");
+        tracing::warn!(target: "admin_audit", %method, %path, why, key = ?entry.key_fingerprint, client = ?entry.client,
+                       "admin authentication failed");
+        entry.outcome = format!("refused: {why}");
+        keep(&state, &entry).await;
         return Err(ApiError::Unauthorized);
     }
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
-        tracing::info!(target: "admin_audit", %method, %path, status = response.status().as_u16(), "admin call");
+        let status = response.status();
+        if let Some(note) = response.extensions_mut().remove::<AuditNote>() {
+            entry.persona_id = note.persona_id.or(entry.persona_id);
+            if let (Some(targets), serde_json::Value::Object(more)) = (entry.targets.as_object_mut(), note.targets) {
+                targets.extend(more);
+            }
+            entry.changes = note.changes;
+        }
+        entry.status = status.as_u16() as i16;
+        entry.outcome = if status.is_success() {
+            "ok".to_owned()
+        } else {
+            format!("error: {}", status.canonical_reason().unwrap_or("failed"))
+        };
+        tracing::info!(target: "admin_audit", %method, %path, status = status.as_u16(), key = ?entry.key_fingerprint,
+                       persona = ?entry.persona_id, changes = %entry.changes, "admin call");
+        keep(&state, &entry).await;
     }
     Ok(response)
+}
+
+/// Stores an audit entry; a database that cannot take it loses the entry, not the call (the log line
+/// has it).
+async fn keep(state: &AdminState, entry: &crate::db::trail::TrailEntry) {
+    let stored = match state.engine.pool.get().await {
+        Ok(client) => crate::db::trail::insert(&**client, entry).await.map_err(|e| e.to_string()),
+        Err(e) => Err(crate::db::DbError::from(e).to_string()),
+    };
+    if let Err(error) = stored {
+        tracing::warn!(target: "admin_audit", %error, "the audit entry could not be stored");
+    }
+}
+
+/// The first 12 hex digits of a key's SHA-256: tells one key from another in the trail, and cannot be
+/// turned back into the key.
+fn fingerprint(key: &[u8]) -> String {
+    digest(key).iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The caller's address: the first `X-Forwarded-For` hop (the Function URL sets it), else the socket's.
+fn client_address(request: &Request) -> Option<String> {
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().chars().filter(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':')).take(45).collect())
+        .filter(|v: &String| !v.is_empty());
+    forwarded.or_else(|| {
+        request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+    })
+}
+
+/// The persona a `/personas/{id}…` path names.
+fn persona_in(path: &str) -> Option<uuid::Uuid> {
+    path.strip_prefix("/personas/")?.split('/').next().and_then(|id| uuid::Uuid::parse_str(id).ok())
 }
 
 /// The OpenAPI document of the admin API, generated from the handlers and types.
@@ -117,6 +198,7 @@ async fn require_key(State(state): State<AdminState>, request: Request, next: Ne
         routes::pause_persona,
         routes::resume_persona,
         routes::threads,
+        routes::audit_trail,
         routes::drain,
         routes::doctor,
         console::page,

@@ -376,8 +376,68 @@ pub async fn edit_persona(
     State(state): State<AdminState>,
     Path(id): Path<Uuid>,
     Json(patch): Json<PersonaPatch>,
-) -> Result<axum::Json<Persona>, ApiError> {
-    Ok(axum::Json(studio::edit(&state.engine, id, &patch).await?))
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (before, after) = studio::edit_from(&state.engine, id, &patch).await?;
+    // A persona always serialises; an empty object would only lose the changes, never the edit.
+    let (old, new) =
+        (serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&after).unwrap_or_default());
+    let mut changes = serde_json::Map::new();
+    if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
+        for (field, value) in new {
+            if old.get(field) != Some(value) {
+                changes.insert(field.clone(), serde_json::json!({ "old": old.get(field), "new": value }));
+            }
+        }
+    }
+    let mut response = axum::Json(after).into_response();
+    response.extensions_mut().insert(super::AuditNote {
+        persona_id: Some(id),
+        targets: serde_json::json!({}),
+        changes: serde_json::Value::Object(changes),
+    });
+    Ok(response)
+}
+
+/// The audit trail's query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only calls about this persona.
+    pub persona_id: Option<Uuid>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^([0-9]{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$")]
+    pub cursor: Option<String>,
+}
+
+/// A page of the audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Newest first.
+    pub entries: Vec<crate::db::trail::TrailEntry>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// The audit trail: every state-changing call and every refused key, newest first (the key is shown
+/// only as a fingerprint).
+#[utoipa::path(get, path = "/audit", params(AuditQuery), responses(
+    (status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn audit_trail(
+    State(state): State<AdminState>,
+    Query(query): Query<AuditQuery>,
+) -> Result<axum::Json<AuditPage>, ApiError> {
+    let limit = page_size(query.limit, 50, 200)?;
+    let before = query.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_cursor).transpose()?;
+    let client = state.engine.pool.get().await?;
+    let entries = crate::db::trail::list(&**client, query.persona_id, before, limit).await?;
+    let next_cursor = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| format!("{}.{}", e.at.timestamp_micros(), e.id)))
+        .flatten();
+    Ok(axum::Json(AuditPage { entries, next_cursor }))
 }
 
 async fn set_active(state: &AdminState, id: Uuid, active: bool) -> Result<axum::Json<Persona>, ApiError> {

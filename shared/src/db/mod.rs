@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod spend;
 pub mod tasks;
 mod tls;
+pub mod trail;
 
 use std::time::Duration;
 

@@ -432,11 +432,17 @@ fn bounded_list(field: &str, items: &[String], most: usize, chars: usize) -> Res
 
 /// Applies `patch` to persona `id` and stores it (one transaction; concurrent edits wait).
 pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Persona, StudioError> {
+    Ok(edit_from(engine, id, patch).await?.1)
+}
+
+/// [`edit`], returning the persona as it was before the edit (read in the same transaction) and after.
+pub async fn edit_from(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<(Persona, Persona), StudioError> {
     let mut client = engine.pool.get().await?;
     let tx = database::begin(&mut client).await?;
-    let mut p = personas::find_for_update(&tx, id)
+    let before = personas::find_for_update(&tx, id)
         .await?
         .ok_or_else(|| StudioError::NotFound(format!("persona {id} not found")))?;
+    let mut p = before.clone();
     for (field, value) in [("username", &patch.username), ("display_name", &patch.display_name), ("bio", &patch.bio)] {
         if let Some(problem) = value.as_deref().and_then(|v| unshowable(field, v)) {
             return Err(StudioError::Unshowable(problem));
@@ -525,5 +531,5 @@ pub async fn edit(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Result<Per
     }
     personas::update(&tx, &p).await.map_err(handle_race)?;
     tx.commit().await?;
-    Ok(p)
+    Ok((before, p))
 }

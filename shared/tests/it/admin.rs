@@ -643,6 +643,42 @@ async fn personas_are_made_from_a_brief_reviewed_with_a_dry_run_edited_and_liste
         (status, edited["bio"].as_str(), edited["is_active"].as_bool()),
         (StatusCode::OK, Some("Bakes after nights."), Some(true))
     );
+    // The edit is in the audit trail with each changed field's old and new value; a refused key is too,
+    // by fingerprint only.
+    send_raw(&router, "POST", &format!("/personas/{id}/pause"), None, Some("not-the-key-at-all-0123456789abcdef"), "")
+        .await;
+    let (status, trail) = send(&router, "GET", &format!("/audit?persona_id={id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    let entries = trail["entries"].as_array().unwrap();
+    let edit = entries.iter().find(|e| e["method"] == "PATCH").expect("the edit is kept");
+    assert_eq!(edit["outcome"], "ok");
+    assert_eq!(edit["changes"]["bio"]["new"], "Bakes after nights.");
+    assert!(
+        edit["changes"]["bio"]["old"].is_string() && edit["changes"]["bio"]["old"] != "Bakes after nights.",
+        "{edit}"
+    );
+    assert!(edit["changes"].get("username").is_none(), "only what changed: {edit}");
+    assert_eq!(edit["key_fingerprint"].as_str().map(str::len), Some(12));
+    let refused = entries.iter().find(|e| e["status"] == 401).expect("the refused key is kept");
+    assert_eq!(refused["outcome"], "refused: wrong key");
+    assert_ne!(refused["key_fingerprint"], edit["key_fingerprint"]);
+    assert!(!trail.to_string().contains("not-the-key-at-all"), "never the key itself: {trail}");
+    assert_error(
+        &send(&router, "GET", "/audit?cursor=nonsense", None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "cursor",
+    );
+    // Text a profile page would not show as written is refused by name.
+    for (field, value) in [("display_name", "Mari\u{202E}gnp.exe"), ("bio", "bell\u{7}"), ("username", "ma\u{200B}ri")]
+    {
+        assert_error(
+            &send(&router, "PATCH", &format!("/personas/{id}"), Some(json!({ field: value }))).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            field,
+        );
+    }
     assert_error(
         &send(&router, "PATCH", &format!("/personas/{id}"), Some(json!({"username": "marisol_cooks"}))).await,
         StatusCode::CONFLICT,

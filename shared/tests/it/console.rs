@@ -173,6 +173,17 @@ async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(text(&client, "[data-figure='FAILED'] dd").await, "0", "the page shows it");
+    // And the audit trail shows the click: the call, a fingerprint of the key (not the key), the outcome.
+    let mut trail = String::new();
+    for _ in 0..100 {
+        trail = text(&client, "#audit-trail").await;
+        if trail.contains("/retry") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(trail.contains(&format!("POST /tasks/{failed}/retry")) && trail.contains("ok"), "{trail}");
+    assert!(!trail.contains(KEY), "the key itself is never shown");
 
     // A wrong key is refused and asked for again.
     client

@@ -145,14 +145,26 @@ function renderThreads(threads) {
   }));
 }
 
+function renderAudit(trail) {
+  $("audit-trail").tBodies[0].replaceChildren(...trail.entries.map((e) => {
+    const changed = Object.keys(e.changes || {});
+    return el("tr", { "data-audit": e.id }, el("td", {}, new Date(e.at).toLocaleString()),
+      el("td", {}, e.method + " " + e.route), el("td", {}, e.key_fingerprint || "none"), el("td", {}, e.client || ""),
+      el("td", {}, e.outcome),
+      el("td", {}, changed.length === 0 ? "" : el("details", {}, el("summary", {}, changed.join(", ")), el("pre", {}, JSON.stringify(e.changes, null, 2)))));
+  }));
+}
+
 async function load() {
   try {
-    const [status, failed, pending, threads] = await Promise.all([
+    const [status, failed, pending, threads, trail] = await Promise.all([
       api("GET", "/status"), api("GET", "/tasks?status=FAILED&limit=20"), api("GET", "/tasks?status=PENDING&limit=20"), api("GET", "/threads?limit=6"),
+      api("GET", "/audit?limit=20"),
     ]);
     renderStatus(status);
     renderTasks(failed, pending);
     renderThreads(threads.threads);
+    renderAudit(trail);
     $("login").hidden = true;
     $("app").hidden = false;
     $("refresh").hidden = false;
