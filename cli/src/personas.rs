@@ -158,7 +158,7 @@ pub async fn run(engine: &Engine, command: Command) -> Result<()> {
                 println!(
                     "{}  @{:<22} {:<8} {:<11} {}",
                     p.id,
-                    p.username,
+                    escaped(&p.username),
                     if p.is_active { "active" } else { "paused" },
                     p.chattiness.map(Chattiness::as_str).unwrap_or("-"),
                     p.interests.join(", ")
@@ -233,12 +233,31 @@ async fn set_active(engine: &Engine, which: &str, active: bool) -> Result<()> {
     Ok(())
 }
 
+/// `text` safe for a terminal: control and invisible characters (an escape sequence, a bell, a
+/// right-to-left override) are shown as escapes, never sent raw. The web app may have written them.
+pub fn escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || shared::ai::parse::is_invisible(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A persona as an operator reviews it.
 fn render(p: &Persona) -> String {
-    let mut out =
-        format!("{} (@{}) {}  [{}]\n", p.display_name, p.username, p.id, if p.is_active { "active" } else { "paused" });
-    out += &format!("  bio:        {}\n", p.bio);
-    out += &format!("  voice:      {}\n", p.voice);
+    let mut out = format!(
+        "{} (@{}) {}  [{}]\n",
+        escaped(&p.display_name),
+        escaped(&p.username),
+        p.id,
+        if p.is_active { "active" } else { "paused" }
+    );
+    out += &format!("  bio:        {}\n", escaped(&p.bio));
+    out += &format!("  voice:      {}\n", escaped(&p.voice));
     out += &format!("  traits:     {}\n", p.traits.join(", "));
     out += &format!("  interests:  {}\n", p.interests.join(", "));
     out += &format!(
@@ -258,8 +277,18 @@ fn render(p: &Persona) -> String {
     if !p.voice_bank.is_empty() {
         out += "  examples:\n";
         for text in &p.voice_bank {
-            out += &format!("    - {}\n", text.replace('\n', " "));
+            out += &format!("    - {}\n", escaped(&text.replace('\n', " ")));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_and_invisible_characters_are_printed_as_escapes() {
+        assert_eq!(super::escaped("Mari\u{1b}[2Jsol\u{7}"), "Mari\\u{1b}[2Jsol\\u{7}");
+        assert_eq!(super::escaped("abc\u{202e}gnp.exe"), "abc\\u{202e}gnp.exe");
+        assert_eq!(super::escaped("Café ☕"), "Café ☕");
+    }
 }

@@ -409,6 +409,23 @@ impl Vars<'_> {
     }
 }
 
+/// Variables earlier releases read and this one does not, with what replaced them. Set, each gets one
+/// warning line when the configuration is read: a setting that silently changes nothing is a trap.
+pub const RETIRED: &[(&str, &str)] = &[
+    ("DELAY_COMMENT_MIN", "a persona's sessions decide when it comments"),
+    ("DELAY_COMMENT_MAX", "a persona's sessions decide when it comments"),
+    ("DELAY_VOTE_MIN", "a persona's sessions decide when it votes"),
+    ("DELAY_VOTE_MAX", "a persona's sessions decide when it votes"),
+    ("DELAY_POST_MIN", "a persona's sessions decide when it posts"),
+    ("DELAY_POST_MAX", "a persona's sessions decide when it posts"),
+    ("CONVERSATION_REPLY_PROBABILITY", "a persona's session chooses whether to answer"),
+];
+
+/// The retired variables `lookup` has set, each with what replaced it.
+pub fn retired_in_use(lookup: &dyn Fn(&str) -> Option<String>) -> Vec<(&'static str, &'static str)> {
+    RETIRED.iter().copied().filter(|(var, _)| lookup(var).is_some()).collect()
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -422,6 +439,9 @@ impl Config {
 
     /// Reads variables through `lookup`.
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        for (var, instead) in retired_in_use(lookup) {
+            tracing::warn!(variable = var, "{var} is set but no longer read ({instead}); remove it");
+        }
         let v = Vars { lookup };
 
         let database_url = v.secret("DATABASE_URL");
@@ -700,5 +720,58 @@ mod tests {
             parse(&[("GEMINI_BASE_URL", "localhost:9")]).unwrap_err(),
             ConfigError::Invalid { var: "GEMINI_BASE_URL", .. }
         ));
+    }
+
+    /// The names a document lists as configuration: `NAME=` lines of .env.example (commented or not) and
+    /// the backticked names in the first column of the README's configuration table.
+    fn documented() -> Vec<String> {
+        let env = include_str!("../../.env.example");
+        let mut names: Vec<String> = env
+            .lines()
+            .map(|l| l.trim_start_matches(['#', ' ']))
+            .filter_map(|l| l.split_once('=').map(|(name, _)| name))
+            .filter(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .map(str::to_owned)
+            .collect();
+        let readme = include_str!("../../README.md");
+        let table = readme.split("## Configuration").nth(1).expect("README has a Configuration section");
+        for row in table.lines().skip_while(|l| !l.starts_with("| `")).take_while(|l| l.starts_with('|')) {
+            let first = row.split('|').nth(1).unwrap_or_default();
+            names.extend(
+                first
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                    .map(str::to_owned),
+            );
+        }
+        names
+    }
+
+    #[test]
+    fn the_docs_list_only_variables_the_engine_reads() {
+        // What the engine reads: every variable this module or the secrets reader looks up by name.
+        let code = format!("{}{}", include_str!("config.rs"), include_str!("secrets.rs"));
+        let retired: Vec<&str> = RETIRED.iter().map(|(v, _)| *v).collect();
+        let documented = documented();
+        assert!(documented.len() >= 40, "{documented:?}");
+        for name in documented {
+            assert!(!retired.contains(&name.as_str()), "{name} is documented but retired");
+            assert!(
+                code.contains(&format!("\"{name}\"")) || name == "SECRETS_ARN",
+                "{name} is documented but never read"
+            );
+        }
+    }
+
+    #[test]
+    fn a_retired_variable_is_named_and_changes_nothing() {
+        let with = parse(&[("DELAY_COMMENT_MIN", "NaN"), ("CONVERSATION_REPLY_PROBABILITY", "0.2")]).unwrap();
+        assert_eq!(format!("{with:?}"), format!("{:?}", parse(&[]).unwrap()), "a retired variable changes nothing");
+        let set: HashMap<String, String> = [("DELAY_COMMENT_MIN".to_owned(), "NaN".to_owned())].into();
+        assert_eq!(retired_in_use(&|v| set.get(v).cloned()), vec![("DELAY_COMMENT_MIN", RETIRED[0].1)]);
     }
 }

@@ -74,12 +74,11 @@ impl Action for ImagePost {
     // The board's name is the platform's string: it is in the context as data, not in the task.
     fn ask(&self, _scene: &Scene, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
-            format!(
-                "Share a picture you took, on the board above, of something that belongs there. Give a short title, a \
+            "Share a picture you took, on the board above, of something that belongs there. Give a short title, a \
                  caption in your voice, and image_prompt: a concrete description of the photograph for an image \
                  generator (subject, setting, light; an ordinary phone or camera photo; no text, logos or \
                  watermarks in the image), and shows_me: whether you yourself are in it."
-            ),
+                .to_owned(),
             Some(voice::draw(persona, Form::Caption, seed)),
             json!({
                 "type": "OBJECT",

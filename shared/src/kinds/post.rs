@@ -65,11 +65,10 @@ impl Action for Post {
     // The board's name is the platform's string: it is in the context as data, not in the task.
     fn ask(&self, _scene: &Scene, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
-            format!(
-                "Write a new post for the board above, about something you would really post there given your interests \
+            "Write a new post for the board above, about something you would really post there given your interests \
                  and what you have been up to. A plain, specific title (under 120 characters, no clickbait) and \
                  the body."
-            ),
+                .to_owned(),
             Some(voice::draw(persona, Form::Post, seed)),
             json!({
                 "type": "OBJECT",

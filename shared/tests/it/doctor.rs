@@ -53,6 +53,8 @@ async fn a_sound_deployment_passes_every_check() {
         "migrations",
         "schema_contract",
         "row_level_security",
+        "private_data",
+        "author_rule",
         "storage",
         "model",
         "prices",
