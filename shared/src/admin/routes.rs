@@ -371,7 +371,7 @@ pub async fn get_persona(
 #[utoipa::path(patch, path = "/personas/{id}", params(("id" = Uuid, Path)), request_body = PersonaPatch, responses(
     (status = 200, body = Persona), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-    (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn edit_persona(
     State(state): State<AdminState>,
     Path(id): Path<Uuid>,
