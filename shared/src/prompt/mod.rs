@@ -497,7 +497,7 @@ fn context_of_feed(feed: &FeedView, me: &Persona, remaining: &mut usize) -> Stri
         .map(|n| {
             let c = &n.notice.comment;
             let on = match &n.notice.answers {
-                Some(mine) => format!("your comment \"{}\"", attr(mine, 80)),
+                Some(mine) => format!("your comment '{}'", attr(mine, 80)),
                 None => "your post".to_owned(),
             };
             format!(

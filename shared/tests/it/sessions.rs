@@ -108,8 +108,8 @@ async fn people_who_answered_come_first_and_a_session_answers_them() {
     let prompt = BROWSE.prompt(&persona_row, &history, &Scene::Feed(felt), None, 1, &shared::prompt::Budget::default());
     assert!(prompt.user.contains("<comment id=\"N1\""), "{}", prompt.user);
     assert!(prompt.user.contains("you=\"often disagree with them\""), "{}", prompt.user);
-    assert!(prompt.user.contains("replying_to=\"your comment"), "{}", prompt.user);
-    assert!(prompt.user.contains("id=\"P1\"") && prompt.user.contains("B1 "), "{}", prompt.user);
+    assert!(prompt.user.contains("replying_to=\"your comment 'Two batches.'\""), "{}", prompt.user);
+    assert!(prompt.user.contains("id=\"P1\"") && prompt.user.contains("<board id=\"B1\""), "{}", prompt.user);
 
     // The offline policy answers a person nine times in ten; over many seeds it nearly always does.
     let persona = shared::db::personas::find(&**c, w.marisol).await.unwrap().unwrap();
