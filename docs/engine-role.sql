@@ -25,6 +25,8 @@ GRANT SELECT, INSERT, UPDATE ON public.persona_engine_request_limits TO persona_
 GRANT SELECT, INSERT, UPDATE ON public.persona_engine_spend TO persona_engine;
 -- How each persona writes and behaves: the engine's alone.
 GRANT SELECT, INSERT, UPDATE ON public.persona_private TO persona_engine;
+-- A long-running step's draft and state: put back and taken up by the worker.
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_task_steps TO persona_engine;
 -- The admin API's audit trail: written once, read by operators, never changed.
 GRANT SELECT, INSERT ON public.persona_engine_audit TO persona_engine;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_engine_ticks TO persona_engine;

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::ai::cost::PriceTable;
+use crate::prices::PriceTable;
+
+/// The largest width or height we decode: image models emit about 4096 pixels a side at most.
+pub const MAX_IMAGE_DIMENSION: u32 = 4096;
 
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -544,7 +547,7 @@ impl Config {
                 api_key: admin_key,
             },
             image: ImageConfig {
-                max_width: v.bounded("IMAGE_MAX_WIDTH", 1600, 1..=crate::media::MAX_DIMENSION)?,
+                max_width: v.bounded("IMAGE_MAX_WIDTH", 1600, 1..=MAX_IMAGE_DIMENSION)?,
                 quality,
                 format: v.parsed("IMAGE_FORMAT", ImageFormat::Jpeg)?,
                 local_dir: PathBuf::from(v.get("MEDIA_DIR").unwrap_or_else(|| "media".into())),

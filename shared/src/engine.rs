@@ -9,12 +9,12 @@ use crate::ai::{self, ModelClient, ModelError, RateLimiter};
 use crate::clock::SharedClock;
 use crate::config::{Config, ConversationConfig, DelaysConfig, SchedulerConfig};
 use crate::db::{self, ConnectOptions, DbError, DbPool};
-use crate::kinds::Registry;
+use crate::kinds::{self, Registry, Services, TaskReport};
 use crate::media::ImageSettings;
 use crate::media::storage::{LocalDirStorage, Storage, SupabaseStorage};
 use crate::moderation::{Moderation, ModerationConfigError};
 use crate::persona::selector::Limits;
-use crate::queue::Queue;
+use crate::queue::{Queue, Task};
 
 /// What the handlers need besides the shared services.
 #[derive(Debug, Clone)]
@@ -130,6 +130,28 @@ impl Engine {
             pool,
             clock,
         }
+    }
+
+    /// What a kind may use while it runs (never the engine itself).
+    pub fn services(&self) -> Services<'_> {
+        Services {
+            pool: &self.pool,
+            clock: &self.clock,
+            queue: &self.queue,
+            model: &self.model,
+            storage: self.storage.as_ref(),
+            moderation: &self.moderation,
+            limits: self.settings.limits,
+            image: self.settings.image,
+            conversation: &self.settings.conversation,
+            budget: &self.config.budget,
+            kinds: &self.kinds,
+        }
+    }
+
+    /// Runs a claimed task to its end and records the outcome on it (see [`kinds::run_task`]).
+    pub async fn run_task(&self, task: &Task) -> TaskReport {
+        kinds::run_task(&self.services(), task).await
     }
 
     /// Replaces the publish gate's rules.

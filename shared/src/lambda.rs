@@ -68,9 +68,17 @@ async fn tick_metrics(engine: &Engine, report: &PlanReport) {
         Ok::<_, crate::db::DbError>((oldest, spend))
     };
     match read.await {
-        Ok((oldest, spend)) => {
-            engine.metrics.tick(report, oldest, spend.today.total_micros, spend.daily_budget_reached, now)
-        }
+        Ok((oldest, spend)) => engine.metrics.tick(
+            &crate::metrics::Tick {
+                enqueued: report.enqueued,
+                skipped: report.skipped,
+                rescued: report.rescued,
+                oldest_due_age_secs: oldest,
+                spend_today_micros: spend.today.total_micros,
+                budget_reached: spend.daily_budget_reached,
+            },
+            now,
+        ),
         Err(e) => tracing::warn!(error = %e, "could not read the queue for the tick's metrics"),
     }
 }

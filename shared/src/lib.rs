@@ -20,6 +20,7 @@ pub mod moderation;
 pub mod operator;
 pub mod persona;
 pub mod planner;
+pub mod prices;
 pub mod prompt;
 pub mod queue;
 pub mod runner;

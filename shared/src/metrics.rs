@@ -16,10 +16,26 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::kinds::{RunOutcome, TaskReport};
-use crate::planner::PlanReport;
 
 /// The metrics namespace.
 pub const NAMESPACE: &str = "PersonaEngine";
+
+/// What a planning tick reports.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tick {
+    /// Tasks enqueued.
+    pub enqueued: usize,
+    /// Tasks the planner left out.
+    pub skipped: usize,
+    /// Tasks freed from an expired lease.
+    pub rescued: usize,
+    /// How long the oldest due task has waited.
+    pub oldest_due_age_secs: f64,
+    /// Spent today, micro-USD.
+    pub spend_today_micros: i64,
+    /// Whether the daily budget is reached.
+    pub budget_reached: bool,
+}
 
 /// Where metric records go.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +101,7 @@ fn outcome_name(outcome: RunOutcome) -> &'static str {
         RunOutcome::Skipped => "skipped",
         RunOutcome::Rescheduled => "rescheduled",
         RunOutcome::Retrying => "retrying",
+        RunOutcome::Waiting => "waiting",
         RunOutcome::Failed => "failed",
         RunOutcome::Abandoned => "abandoned",
         RunOutcome::Unrecorded => "unrecorded",
@@ -140,23 +157,16 @@ impl Metrics {
     }
 
     /// A planning tick, with the queue's oldest due age and where the daily budget stands.
-    pub fn tick(
-        &self,
-        report: &PlanReport,
-        oldest_due_age_secs: f64,
-        spend_today_micros: i64,
-        budget_reached: bool,
-        at: DateTime<Utc>,
-    ) {
+    pub fn tick(&self, tick: &Tick, at: DateTime<Utc>) {
         self.emit(emf_line(
             &[],
             &[
-                ("Enqueued", report.enqueued as f64, Unit::Count),
-                ("Skipped", report.skipped as f64, Unit::Count),
-                ("Rescued", report.rescued as f64, Unit::Count),
-                ("OldestDueAge", oldest_due_age_secs, Unit::Seconds),
-                ("SpendTodayMicros", spend_today_micros as f64, Unit::None),
-                ("BudgetReached", if budget_reached { 1.0 } else { 0.0 }, Unit::None),
+                ("Enqueued", tick.enqueued as f64, Unit::Count),
+                ("Skipped", tick.skipped as f64, Unit::Count),
+                ("Rescued", tick.rescued as f64, Unit::Count),
+                ("OldestDueAge", tick.oldest_due_age_secs, Unit::Seconds),
+                ("SpendTodayMicros", tick.spend_today_micros as f64, Unit::None),
+                ("BudgetReached", if tick.budget_reached { 1.0 } else { 0.0 }, Unit::None),
             ],
             at,
         ));

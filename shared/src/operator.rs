@@ -234,7 +234,7 @@ pub async fn dry_run(engine: &Engine, kind: Kind, request: &TriggerRequest) -> R
     let (persona_id, target) = resolve(engine, kind, request, true).await?;
     let now = engine.clock.now();
     let task = kind.task(persona_id, target, now).unsaved(now);
-    let preview = kinds::dry_run(engine, &task).await.map_err(|e| match e {
+    let preview = kinds::dry_run(&engine.services(), &task).await.map_err(|e| match e {
         ActionError::Skip(reason) | ActionError::Reschedule { reason, .. } | ActionError::OverBudget { reason, .. } => {
             OperatorError::Conflict(reason)
         }
@@ -312,7 +312,7 @@ pub async fn run_now(engine: &Engine, task_id: Uuid) -> Result<RunNow, OperatorE
         let client = engine.pool.get().await?;
         engine.queue.claim_by_id(&**client, task_id).await?
     };
-    let report = kinds::run_task(engine, &claimed).await;
+    let report = engine.run_task(&claimed).await;
     let client = engine.pool.get().await?;
     let task = engine.queue.get(&**client, task_id).await?;
     let published = match (&task.result_type, task.result_id) {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::engine::Engine;
-use crate::kinds::{self, RunOutcome, TaskReport};
+use crate::kinds::{RunOutcome, TaskReport};
 use crate::queue::{Failure, Task, TaskStatus};
 
 /// Time kept free before the deadline, beyond one task's time limit, for recording outcomes.
@@ -27,6 +27,8 @@ pub struct WorkerReport {
     pub skipped: usize,
     /// Back to PENDING without using a retry (rate limits).
     pub rescheduled: usize,
+    /// Back to PENDING while what they publish is still being made (a clip rendering).
+    pub waiting: usize,
     /// What went wrong, one line per failed task or claim.
     pub errors: Vec<String>,
     /// Claims that failed (the database unreachable, say).
@@ -48,6 +50,7 @@ impl WorkerReport {
             RunOutcome::Published => self.succeeded += 1,
             RunOutcome::Skipped => self.skipped += 1,
             RunOutcome::Rescheduled => self.rescheduled += 1,
+            RunOutcome::Waiting => self.waiting += 1,
             RunOutcome::Retrying | RunOutcome::Failed | RunOutcome::Abandoned | RunOutcome::Unrecorded => {
                 self.failed += 1;
                 self.errors.push(format!(
@@ -166,7 +169,7 @@ async fn claim(engine: &Engine, n: usize) -> Result<Vec<Task>, String> {
 /// Runs one task; past `timeout` the run is dropped (rolling back any open transaction) and the task
 /// is failed as retryable.
 async fn run_with_timeout(engine: &Engine, task: Task, timeout: Duration) -> TaskReport {
-    match tokio::time::timeout(timeout, kinds::run_task(engine, &task)).await {
+    match tokio::time::timeout(timeout, engine.run_task(&task)).await {
         Ok(report) => report,
         Err(_) => {
             let message = format!("timed out after {} ms (TASK_TIMEOUT_MS)", timeout.as_millis());

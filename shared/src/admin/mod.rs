@@ -38,6 +38,7 @@ pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
     let state = AdminState { engine, api_key_digest: api_key.map(|k| digest(k.secret().expose_secret().as_bytes())) };
     let protected = Router::new()
         .route("/status", get(routes::status))
+        .route("/kinds", get(routes::kinds))
         .route("/trigger/{kind}", post(routes::trigger))
         .route("/tasks", get(routes::list_tasks))
         .route("/tasks/{id}", get(routes::get_task))
@@ -186,6 +187,7 @@ fn persona_in(path: &str) -> Option<uuid::Uuid> {
     paths(
         routes::health,
         routes::status,
+        routes::kinds,
         routes::trigger,
         routes::list_tasks,
         routes::get_task,

@@ -66,6 +66,47 @@ pub struct Limits {
     pub posts_per_day: u32,
 }
 
+/// A kind of work this engine runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KindInfo {
+    /// Its name, as in `/trigger/{kind}` and a task's `task_type`.
+    pub name: &'static str,
+    /// The fields a trigger names its target with (`post_id`, `comment_id`, `board_id`); empty for work
+    /// on no target.
+    pub targets: Vec<&'static str>,
+    /// Whether it is an original post (held to the daily post limit).
+    pub is_post: bool,
+    /// Whether it is held to the hourly action cap.
+    pub is_action: bool,
+    /// Whether it needs a provider that makes images.
+    pub needs_images: bool,
+    /// The word a session chooses it by, when sessions may.
+    pub session_word: Option<&'static str>,
+}
+
+/// The kinds of work this engine runs, in its registry's order: what `/trigger/{kind}` and a task's
+/// `type` accept.
+#[utoipa::path(get, path = "/kinds", responses(
+    (status = 200, body = Vec<KindInfo>), (status = 401, body = ErrorBody)))]
+pub async fn kinds(State(state): State<AdminState>) -> axum::Json<Vec<KindInfo>> {
+    axum::Json(
+        state
+            .engine
+            .kinds
+            .all()
+            .iter()
+            .map(|k| KindInfo {
+                name: k.name(),
+                targets: k.target_fields(),
+                is_post: k.is_post(),
+                is_action: k.is_action(),
+                needs_images: k.needs_images(),
+                session_word: k.verb().map(|v| v.word),
+            })
+            .collect(),
+    )
+}
+
 /// Texts `GET /status` audits at most.
 const STATUS_AUDIT_TEXTS: i64 = 1000;
 
@@ -150,7 +191,7 @@ fn parse_kind(state: &AdminState, kind: &str) -> Result<Kind, ApiError> {
 /// it runs at once and the answer says what was published; with `?dry_run=true` nothing is enqueued or
 /// published and the answer is what the persona would write.
 #[utoipa::path(post, path = "/trigger/{kind}",
-    params(("kind" = Kind, Path, description = "a kind of work: comment, post, reply, vote or image_post"), TriggerQuery),
+    params(("kind" = Kind, Path, description = "a kind of work (`GET /kinds` lists this engine's, with the target each takes)"), TriggerQuery),
     request_body = TriggerRequest,
     responses(
         (status = 200, body = TriggerAnswer, description = "ran (?wait=true), or previewed (?dry_run=true)"),
@@ -192,7 +233,7 @@ pub struct ListQuery {
     /// PENDING, RUNNING, DONE, FAILED or SKIPPED.
     #[param(value_type = Option<TaskStatus>)]
     pub status: Option<String>,
-    /// comment, post, reply, vote or image_post.
+    /// A kind of work (`GET /kinds` lists them).
     #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<Kind>)]
     pub task_type: Option<String>,

@@ -29,56 +29,10 @@ impl VoteDirection {
     }
 }
 
-/// What the model proposed, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Draft {
-    /// An original post.
-    Post {
-        /// Title.
-        title: String,
-        /// Body.
-        body: String,
-    },
-    /// A post with an image.
-    ImagePost {
-        /// Title.
-        title: String,
-        /// Caption.
-        body: String,
-        /// What the image model should draw.
-        image_prompt: String,
-        /// The persona is in the picture (its character reference goes into the image prompt).
-        shows_self: bool,
-    },
-    /// A comment or a reply.
-    Comment {
-        /// Text.
-        body: String,
-    },
-    /// A vote.
-    Vote {
-        /// Up, down or none.
-        direction: VoteDirection,
-    },
-    /// The persona has nothing worth adding to the conversation.
-    NoReply,
-    /// What a session chose to do (possibly nothing), each with the thing it names and why.
-    Session {
-        /// At most a few choices.
-        choices: Vec<Choice>,
-    },
-    /// A note the persona keeps for itself (its long-term memory).
-    Note {
-        /// Text.
-        text: String,
-    },
-}
-
 /// One thing a session chose: an action on a labelled thing ("P2", "C5", "B1").
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
-    /// `comment`, `reply`, `vote` or `post`.
+    /// The word of a kind's [`Verb`](crate::kinds::Verb) (`reply`, `post`, …).
     pub action: String,
     /// The label of what it acts on.
     pub on: String,
@@ -89,9 +43,10 @@ pub struct Choice {
 /// Most a session chooses.
 pub const MAX_CHOICES: usize = 4;
 
-/// The choices of a session's answer: `{"actions": [{"action", "on", "why"}]}`; "nothing" and unknown
+/// The choices of a session's answer: `{"actions": [{"action", "on", "why"}]}`; "nothing" and empty
 /// actions are dropped (an empty list is a session that chose nothing), and at most [`MAX_CHOICES`]
-/// are kept. Labels are checked against what was shown when the choices are acted on.
+/// are kept. Words and labels are checked when the choices are acted on: against the registry's kinds
+/// and what was shown.
 pub fn choices(map: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<Choice>, ParseError> {
     let list = map.get("actions").and_then(|v| v.as_array()).ok_or(ParseError::Missing("actions"))?;
     let text = |v: &serde_json::Value, key: &str, max: usize| -> String {
@@ -102,7 +57,7 @@ pub fn choices(map: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<C
         .iter()
         .filter_map(|item| {
             let action = text(item, "action", 16).to_lowercase();
-            matches!(action.as_str(), "comment" | "reply" | "vote" | "post").then(|| Choice {
+            (!action.is_empty() && action != "nothing").then(|| Choice {
                 on: text(item, "on", 8).to_uppercase(),
                 why: text(item, "why", 200),
                 action,
@@ -110,32 +65,6 @@ pub fn choices(map: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<C
         })
         .take(MAX_CHOICES)
         .collect())
-}
-
-impl Draft {
-    /// Whether it publishes text people read (a post, a comment); a vote, a decision not to reply, a
-    /// session's choices and a private note do not.
-    pub fn is_text(&self) -> bool {
-        matches!(self, Self::Post { .. } | Self::ImagePost { .. } | Self::Comment { .. })
-    }
-
-    /// The text a reader will see (for duplicate and moderation checks).
-    pub fn visible_text(&self) -> String {
-        match self {
-            Self::Post { title, body } | Self::ImagePost { title, body, .. } => format!("{title}\n\n{body}"),
-            Self::Comment { body } => body.clone(),
-            Self::Vote { .. } | Self::NoReply | Self::Session { .. } | Self::Note { .. } => String::new(),
-        }
-    }
-
-    /// What the draft hands on to another model (an image prompt): nobody reads it, but it is checked
-    /// for what a model must not be asked all the same.
-    pub fn prompts(&self) -> Vec<&str> {
-        match self {
-            Self::ImagePost { image_prompt, .. } => vec![image_prompt],
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// Why an answer was not accepted.
@@ -430,7 +359,7 @@ pub mod limits {
     /// Image captions.
     pub const CAPTION: (usize, usize) = (5, 1000);
     /// Comments and replies.
-    pub const COMMENT: (usize, usize) = (2, 1500);
+    pub const COMMENT_BODY: (usize, usize) = (2, 1500);
     /// Image prompts.
     pub const IMAGE_PROMPT: (usize, usize) = (10, 1000);
 }

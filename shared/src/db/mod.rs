@@ -16,6 +16,7 @@ pub mod request_limits;
 pub mod schema;
 pub mod sessions;
 pub mod spend;
+pub mod steps;
 pub mod tasks;
 mod tls;
 pub mod trail;

@@ -233,6 +233,18 @@ pub const CONTRACT: &[Table] = &[
         ],
     },
     Table {
+        name: "persona_task_steps",
+        owner: Owner::Engine,
+        columns: &[
+            col("task_id", UUID),
+            col("draft", JSONB),
+            col("state", JSONB),
+            col("started_at", TIMESTAMPTZ),
+            col("updated_at", TIMESTAMPTZ),
+            col("polls", INT4),
+        ],
+    },
+    Table {
         name: "persona_engine_audit",
         owner: Owner::Engine,
         columns: &[

@@ -67,13 +67,15 @@ impl Other {
 }
 
 /// Comments answering `persona_id` since `since` that it has neither seen in a session, answered, nor
-/// decided about (an answer queued, or one it chose not to write); newest first, at most `limit`.
+/// decided about (a task of one of `answering_kinds` queued, or an answer it chose not to write);
+/// newest first, at most `limit`.
 pub async fn notifications(
     c: &impl GenericClient,
     persona_id: Uuid,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
     limit: i64,
+    answering_kinds: &[&str],
 ) -> Result<Vec<Notice>, DbError> {
     let rows = c
         .query_typed(
@@ -91,10 +93,16 @@ pub async fn notifications(
                AND NOT EXISTS (SELECT 1 FROM persona_memory m
                                WHERE m.persona_id = $1 AND m.comment_id = c.id AND m.action_type IN ('viewed', 'replied'))
                AND NOT EXISTS (SELECT 1 FROM persona_tasks t
-                               WHERE t.persona_id = $1 AND t.comment_id = c.id AND t.task_type <> 'vote')
+                               WHERE t.persona_id = $1 AND t.comment_id = c.id AND t.task_type = ANY ($5))
              ORDER BY c.created_at DESC, c.id
              LIMIT $4",
-            &[(&persona_id, Type::UUID), (&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+            &[
+                (&persona_id, Type::UUID),
+                (&since, Type::TIMESTAMPTZ),
+                (&now, Type::TIMESTAMPTZ),
+                (&limit, Type::INT8),
+                (&answering_kinds, Type::TEXT_ARRAY),
+            ],
         )
         .await?;
     rows.iter()

@@ -10,19 +10,55 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Action, ActionError, Content, Prepared, Published, SetOff};
-use super::{COMMENT, IMAGE_POST, POST, REFLECT, REPLY, VOTE};
-use crate::ai::parse::{self, Choice, Draft, ParseError};
+use super::{
+    Action, ActionError, Kind, Prepared, Published, REFLECT, REPLY, Registry, Services, SetOff, Step, Verb, View,
+    Written,
+};
+use crate::ai::Usage;
+use crate::ai::parse::{self, Choice, ParseError};
 use crate::context::{Author, BoardOption, FeedPost, FeedView, Labelled, Other, Scene, SeenNotice, SeenPost};
 use crate::db::{personas, sessions};
-use crate::engine::Engine;
 use crate::persona::relationships::hundredths;
 use crate::persona::{Persona, interest, rhythm};
 use crate::prompt::Ask;
 use crate::queue::{NewTask, Target, TargetKind, Task};
+
+/// What a session looks at: its feed, and the ways it may act (every kind in the registry a session may
+/// choose).
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who answered the persona, its feed, the boards it may post on.
+    pub feed: FeedView,
+    /// What it may do, each once.
+    pub verbs: Vec<Verb>,
+}
+
+impl View for Session {
+    fn scene(&self) -> Scene {
+        Scene::Feed(self.feed.clone())
+    }
+
+    /// A feed built elsewhere is offered what the standard kinds offer.
+    fn from_scene(scene: &Scene) -> Option<Self> {
+        match scene {
+            Scene::Feed(feed) => Some(Self { feed: feed.clone(), verbs: Registry::standard().verbs() }),
+            _ => None,
+        }
+    }
+}
+
+/// What a session chose to do (possibly nothing), each with the thing it names and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choices {
+    /// At most a few choices.
+    pub choices: Vec<Choice>,
+}
+
+impl Written for Choices {}
 
 /// How far back a session looks.
 const LOOKBACK_HOURS: i64 = 48;
@@ -61,6 +97,10 @@ fn affinity_of(known: &std::collections::HashMap<Other, f32>, author: &Author) -
 
 #[async_trait]
 impl Action for Browse {
+    type Seen = Session;
+    type Draft = Choices;
+    type Made = ();
+
     fn name(&self) -> &'static str {
         "browse"
     }
@@ -75,16 +115,17 @@ impl Action for Browse {
 
     async fn observe(
         &self,
+        services: &Services<'_>,
         db: &tokio_postgres::Client,
         _task: &Task,
         _target: Option<Target>,
         persona: &Persona,
-        engine: &Engine,
-    ) -> Result<Prepared, ActionError> {
-        let now = engine.clock.now();
+    ) -> Result<Prepared<Session>, ActionError> {
+        let now = services.clock.now();
         let since = now - Duration::hours(LOOKBACK_HOURS);
         let known = sessions::affinities(db, persona.id).await?;
-        let notices = sessions::notifications(db, persona.id, since, now, NOTICES)
+        // A comment it already has an answer queued for is not news.
+        let notices = sessions::notifications(db, persona.id, since, now, NOTICES, &[REPLY.name()])
             .await?
             .into_iter()
             .map(|notice| {
@@ -110,9 +151,9 @@ impl Action for Browse {
         posts.truncate(FEED_SHOWN);
 
         let activity = personas::activity(db, persona.id, now).await?;
-        let limits = engine.settings.limits;
+        let limits = services.limits;
         let may_post = activity.posts_last_day < i64::from(limits.posts_per_day)
-            && !sessions::post_queued(db, persona.id, &engine.kinds.post_kinds()).await?;
+            && !sessions::post_queued(db, persona.id, &services.kinds.post_kinds()).await?;
         let boards = if may_post {
             let landed = sessions::boards_that_landed(db, persona.id, now - Duration::days(30)).await?;
             let mut boards: Vec<(u8, BoardOption)> = sessions::boards(db)
@@ -132,28 +173,27 @@ impl Action for Browse {
         };
         let covered = sessions::summary(db, persona.id).await?.map(|(_, n)| i64::from(n)).unwrap_or(0);
         let reflection_due = sessions::actions_ever(db, persona.id).await? - covered >= REFLECT_EVERY;
-        Ok(Prepared {
-            scene: Scene::Feed(FeedView {
-                notices,
-                posts,
-                boards,
-                actions_left: limits.actions_left(&activity, crate::persona::limits::Work::Own),
-                reflection_due,
-            }),
-            memory: None,
-            reply_spot: None,
-        })
+        let feed = FeedView {
+            notices,
+            posts,
+            boards,
+            actions_left: limits.actions_left(&activity, crate::persona::limits::Work::Own),
+            reflection_due,
+        };
+        Ok(Prepared { seen: Session { feed, verbs: services.kinds.verbs() }, memory: None, reply_spot: None })
     }
 
-    fn ask(&self, _scene: &Scene, persona: &Persona, _seed: u64) -> Ask {
+    fn ask(&self, session: &Session, persona: &Persona, _seed: u64) -> Ask {
         let most = rhythm::appetite(persona);
+        let ways: Vec<&str> = session.verbs.iter().map(|v| v.described).collect();
+        let words: Vec<&str> = session.verbs.iter().map(|v| v.word).collect();
         Ask::decision(
             format!(
                 "You have a few minutes on the forum. Decide what, if anything, you do now. Most visits people \
                  read and move on; when someone answered you, you usually answer back. Choose at most {most}: \
-                 \"reply\" to a comment (an N or C id), \"comment\" on a post (a P id), \"vote\" on a post or a \
-                 comment, \"post\" something of your own on a board (a B id). Give each a short reason in your \
-                 own words. Use only the ids shown above. An empty list means you just read."
+                 {}. Give each a short reason in your own words. Use only the ids shown above. An empty list \
+                 means you just read.",
+                ways.join(", ")
             ),
             json!({
                 "type": "OBJECT",
@@ -163,7 +203,7 @@ impl Action for Browse {
                         "items": {
                             "type": "OBJECT",
                             "properties": {
-                                "action": { "type": "STRING", "enum": ["reply", "comment", "vote", "post"] },
+                                "action": { "type": "STRING", "enum": words },
                                 "on": { "type": "STRING", "description": "the id shown, like N1, P2, C3 or B1" },
                                 "why": { "type": "STRING" }
                             },
@@ -177,51 +217,66 @@ impl Action for Browse {
     }
 
     /// Nothing new to look at: the session ends without a model call.
-    fn decide(&self, _persona: &Persona, scene: &Scene, _seed: u64) -> Option<(Draft, String)> {
-        match scene {
-            Scene::Feed(f) if f.notices.is_empty() && f.posts.is_empty() && f.boards.is_empty() => {
-                Some((Draft::Session { choices: Vec::new() }, "nothing new to read".into()))
-            }
-            _ => None,
-        }
+    fn decide(&self, _persona: &Persona, session: &Session, _seed: u64) -> Option<(Choices, String)> {
+        let f = &session.feed;
+        (f.notices.is_empty() && f.posts.is_empty() && f.boards.is_empty())
+            .then(|| (Choices { choices: Vec::new() }, "nothing new to read".into()))
     }
 
-    fn parse(&self, answer: &str, _persona: &Persona) -> Result<Draft, ParseError> {
-        Ok(Draft::Session { choices: parse::choices(&parse::json_object(answer)?)? })
+    fn parse(&self, answer: &str, _persona: &Persona) -> Result<Choices, ParseError> {
+        Ok(Choices { choices: parse::choices(&parse::json_object(answer)?)? })
     }
 
-    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
-        let Scene::Feed(feed) = scene else {
-            return json!({ "actions": [] });
-        };
-        let actions: Vec<serde_json::Value> = offline_policy(persona, feed, seed)
+    fn write_offline(&self, persona: &Persona, session: &Session, seed: u64) -> serde_json::Value {
+        let actions: Vec<serde_json::Value> = offline_policy(persona, &session.feed, seed)
             .into_iter()
             .map(|c| json!({ "action": c.action, "on": c.on, "why": c.why }))
             .collect();
         json!({ "actions": actions })
     }
 
-    fn sets_off(&self, engine: &Engine, task: &Task, prepared: &Prepared, content: &Content, seed: u64) -> SetOff {
-        let (Scene::Feed(feed), Draft::Session { choices }) = (&prepared.scene, &content.draft) else {
-            return SetOff::default();
-        };
-        let now = engine.clock.now();
+    async fn render(
+        &self,
+        _services: &Services<'_>,
+        _task: &Task,
+        _persona: &Persona,
+        _draft: &Choices,
+        _resumed: Option<serde_json::Value>,
+        _usage: &mut Usage,
+    ) -> Result<Step<()>, ActionError> {
+        Ok(Step::Ready(()))
+    }
+
+    fn sets_off(
+        &self,
+        services: &Services<'_>,
+        task: &Task,
+        prepared: &Prepared<Session>,
+        draft: &Choices,
+        seed: u64,
+    ) -> SetOff {
+        let feed = &prepared.seen.feed;
+        let now = services.clock.now();
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb20e);
         let mut out = SetOff::default();
         // A sitting: the first thing a couple of minutes in, the next a few minutes after each other.
         let mut at = now + Duration::seconds(rng.random_range(60..240));
-        for (i, choice) in choices.iter().enumerate() {
-            let made = match (choice.action.as_str(), feed.find(&choice.on)) {
-                (_, None) => Err(format!("{:?} was not shown in this session", choice.on)),
-                ("reply", Some(Labelled::Comment(id))) => Ok((REPLY, Target::Comment(id))),
-                ("comment", Some(Labelled::Post(id))) => Ok((COMMENT, Target::Post(id))),
-                ("vote", Some(Labelled::Post(id))) => Ok((VOTE, Target::Post(id))),
-                ("vote", Some(Labelled::Comment(id))) => Ok((VOTE, Target::Comment(id))),
-                ("post", Some(Labelled::Board(id))) => {
-                    let topics = feed.boards.iter().find(|b| b.id == id).map(|b| b.topics.clone()).unwrap_or_default();
-                    Ok((post_kind(engine, &topics, seed), Target::Board(id)))
+        for (i, choice) in draft.choices.iter().enumerate() {
+            let made = match feed.find(&choice.on) {
+                None => Err(format!("{:?} was not shown in this session", choice.on)),
+                Some(labelled) => {
+                    let (target, topics) = match labelled {
+                        Labelled::Post(id) => (Target::Post(id), Vec::new()),
+                        Labelled::Comment(id) => (Target::Comment(id), Vec::new()),
+                        Labelled::Board(id) => {
+                            let topics = feed.boards.iter().find(|b| b.id == id).map(|b| b.topics.clone());
+                            (Target::Board(id), topics.unwrap_or_default())
+                        }
+                    };
+                    kind_for(services, &choice.action, target, &topics, seed)
+                        .map(|kind| (kind, target))
+                        .ok_or_else(|| format!("cannot {} {:?}", choice.action, choice.on))
                 }
-                (action, Some(_)) => Err(format!("cannot {action} {:?}", choice.on)),
             };
             match made {
                 Ok((kind, target)) => {
@@ -230,7 +285,7 @@ impl Action for Browse {
                     new.origin_task_id = Some(task.id);
                     out.notes.push(json!({
                         "at": now, "stage": "session", "verdict": "chose", "action": choice.action,
-                        "on": choice.on, "why": choice.why, "task_id": new.id, "due": at,
+                        "on": choice.on, "why": choice.why, "task_id": new.id, "due": at, "kind": kind.name(),
                     }));
                     out.tasks.push(new);
                     at += Duration::seconds(rng.random_range(90..480));
@@ -241,7 +296,7 @@ impl Action for Browse {
                 })),
             }
         }
-        if choices.is_empty() {
+        if draft.choices.is_empty() {
             out.notes.push(json!({ "at": now, "stage": "session", "verdict": "nothing" }));
         }
         if feed.reflection_due {
@@ -257,13 +312,12 @@ impl Action for Browse {
         tx: &tokio_postgres::Transaction<'_>,
         task: &Task,
         persona: &Persona,
-        prepared: &Prepared,
-        _content: &Content,
+        prepared: &Prepared<Session>,
+        _draft: Choices,
+        _made: (),
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let Scene::Feed(feed) = &prepared.scene else {
-            return Err(ActionError::Invalid("a browse task saw something other than a feed".into()));
-        };
+        let feed = &prepared.seen.feed;
         let posts: Vec<Uuid> = feed.posts.iter().map(|p| p.feed.post.id).collect();
         let comments: Vec<Uuid> = feed.notices.iter().map(|n| n.notice.comment.id).collect();
         sessions::mark_viewed(tx, persona.id, &posts, &comments, task.id, now).await?;
@@ -271,10 +325,27 @@ impl Action for Browse {
     }
 }
 
-/// A picture only where people post pictures, more often from photographers.
-fn post_kind(engine: &Engine, topics: &[String], seed: u64) -> super::Kind {
-    let share = if engine.model.makes_images() && super::offline::takes_pictures(topics) { 0.25 } else { 0.0 };
-    if crate::stable::unit(&[&seed.to_le_bytes(), b"picture"]) < share { IMAGE_POST } else { POST }
+/// The kind a session's choice sets off: among the registry's kinds that answer to the word and take
+/// the target, one drawn by their weight on the board (a picture only where people post pictures);
+/// `None` when no kind does that here.
+fn kind_for(services: &Services<'_>, word: &str, target: Target, topics: &[String], seed: u64) -> Option<Kind> {
+    let candidates: Vec<(Kind, f64)> = services
+        .kinds
+        .all()
+        .iter()
+        .filter(|k| k.verb().is_some_and(|v| v.word == word) && k.takes(target.kind()))
+        .map(|k| (*k, k.weight_on(services, topics)))
+        .filter(|(_, weight)| *weight > 0.0)
+        .collect();
+    let total: f64 = candidates.iter().map(|(_, w)| w).sum();
+    let mut roll = crate::stable::unit(&[&seed.to_le_bytes(), b"kind"]) * total;
+    for (kind, weight) in &candidates {
+        if roll < *weight {
+            return Some(*kind);
+        }
+        roll -= weight;
+    }
+    candidates.last().map(|(kind, _)| *kind)
 }
 
 /// What the offline provider chooses, in the shape a model answers: people who answered the persona

@@ -4,17 +4,17 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::Kind;
-use crate::ai::parse::{Draft, ParseError};
+use super::Written;
+use crate::ai::parse::ParseError;
 use crate::ai::similarity::{self, NEAR_DUPLICATE};
 use crate::ai::{ModelClient, ModelError, Prompt, Usage};
-use crate::persona::Persona;
 
-/// Something that judges a parsed draft before it may be published.
+/// Something that judges a parsed draft before it may be published, by what it shows readers and what
+/// it hands on to another model.
 #[async_trait]
 pub trait Gate: Send + Sync {
-    /// The verdict on `draft`.
-    async fn verdict(&self, draft: &Draft) -> Verdict;
+    /// The verdict on a draft showing `text` (`None`: it publishes no text) and handing `handed_on` on.
+    async fn verdict(&self, text: Option<&str>, handed_on: &[&str]) -> Verdict;
 }
 
 /// A check's verdict on a parsed draft.
@@ -30,9 +30,9 @@ pub enum Verdict {
 
 /// A draft that passed every check.
 #[derive(Debug, Clone, Serialize)]
-pub struct Composed {
+pub struct Composed<D> {
     /// The draft.
-    pub draft: Draft,
+    pub draft: D,
     /// Tokens used over every attempt.
     pub usage: Usage,
     /// 1, or 2 when the first answer was regenerated.
@@ -67,14 +67,13 @@ pub struct ComposeFailure {
     pub notes: Vec<String>,
 }
 
-/// Asks `model`, parses the answer as `kind`'s draft, asks `gate`, and regenerates once when needed.
-pub async fn compose(
+/// Asks `model`, parses the answer with `parse` (a kind's), asks `gate`, and regenerates once when needed.
+pub async fn compose<D: Written>(
     model: &ModelClient,
-    kind: Kind,
+    parse: &(dyn Fn(&str) -> Result<D, ParseError> + Sync),
     prompt: &Prompt,
-    persona: &Persona,
     gate: &dyn Gate,
-) -> Result<Composed, ComposeFailure> {
+) -> Result<Composed<D>, ComposeFailure> {
     let mut usage = Usage::default();
     let mut notes = Vec::new();
     let mut current = prompt.clone();
@@ -84,13 +83,13 @@ pub async fn compose(
             Err(error) => return Err(ComposeFailure { error: error.into(), usage, notes }),
         };
         usage = usage.plus(generated.usage);
-        let problem = match kind.parse(&generated.text, persona) {
+        let problem = match parse(&generated.text) {
             Err(e) if attempt == 2 && e.is_content_problem() => {
                 return Err(ComposeFailure { error: ComposeError::Rejected(e.to_string()), usage, notes });
             }
             Err(e) if attempt == 2 => return Err(ComposeFailure { error: ComposeError::Unusable(e), usage, notes }),
             Err(e) => format!("unusable answer: {e}"),
-            Ok(draft) => match gate.verdict(&draft).await {
+            Ok(draft) => match gate.verdict(draft.visible_text().as_deref(), &draft.handed_on()).await {
                 Verdict::Accept => return Ok(Composed { draft, usage, attempts: attempt, notes }),
                 Verdict::Reject(reason) => {
                     return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
@@ -110,12 +109,11 @@ pub async fn compose(
 
 /// Asks for a new draft when it is a near duplicate of anything in `corpus` (the persona's recent
 /// writing, the thread it answers).
-pub fn near_duplicate_verdict(draft: &Draft, corpus: &[String]) -> Verdict {
-    let text = draft.visible_text();
+pub fn near_duplicate_verdict(text: &str, corpus: &[String]) -> Verdict {
     if text.is_empty() {
         return Verdict::Accept;
     }
-    match similarity::most_similar(&text, corpus.iter().map(String::as_str)) {
+    match similarity::most_similar(text, corpus.iter().map(String::as_str)) {
         Some((other, score)) if score >= NEAR_DUPLICATE => {
             let shown: String = other.chars().take(60).collect();
             Verdict::Regenerate(format!("near duplicate ({:.0}% similar) of {shown:?}", score * 100.0))

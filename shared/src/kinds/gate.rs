@@ -5,40 +5,42 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 
+use super::Services;
 use super::compose::{Gate, Verdict, near_duplicate_verdict};
-use crate::ai::parse::Draft;
 use crate::db::personas;
-use crate::engine::Engine;
 use crate::style;
 
 pub(super) struct PublishGate<'a> {
-    engine: &'a Engine,
+    services: &'a Services<'a>,
     corpus: Vec<String>,
     names: HashSet<String>,
 }
 
 impl<'a> PublishGate<'a> {
-    pub(super) fn new(engine: &'a Engine, corpus: Vec<String>, names: HashSet<String>) -> Self {
-        Self { engine, corpus, names }
+    pub(super) fn new(services: &'a Services<'a>, corpus: Vec<String>, names: HashSet<String>) -> Self {
+        Self { services, corpus, names }
     }
 }
 
 #[async_trait]
 impl Gate for PublishGate<'_> {
-    async fn verdict(&self, draft: &Draft) -> Verdict {
-        if let Verdict::Regenerate(reason) = near_duplicate_verdict(draft, &self.corpus) {
+    async fn verdict(&self, text: Option<&str>, handed_on: &[&str]) -> Verdict {
+        let Some(text) = text else {
+            return Verdict::Accept;
+        };
+        if let Verdict::Regenerate(reason) = near_duplicate_verdict(text, &self.corpus) {
             return Verdict::Regenerate(reason);
         }
         // The marks of machine text: asked for once more with the reason, then skipped.
-        let marks = style::marks(&draft.visible_text());
+        let marks = style::marks(text);
         if !marks.is_empty() {
             let reasons: Vec<String> = marks.iter().map(style::Mark::reason).collect();
             return Verdict::Regenerate(format!("style ({})", reasons.join("; ")));
         }
-        let mentions = self.engine.moderation.mentions(draft);
+        let mentions = self.services.moderation.mentions(text);
         let mut known = self.names.clone();
         if !mentions.is_empty() {
-            match self.engine.pool.get().await {
+            match self.services.pool.get().await {
                 Ok(db) => match personas::existing_usernames(&**db, &mentions).await {
                     Ok(found) => known.extend(found),
                     Err(e) => tracing::warn!(error = %e, "could not look up mentioned personas"),
@@ -46,7 +48,7 @@ impl Gate for PublishGate<'_> {
                 Err(e) => tracing::warn!(error = %e, "could not look up mentioned personas"),
             }
         }
-        let findings = self.engine.moderation.check(draft, &known);
+        let findings = self.services.moderation.check(text, handed_on, &known);
         if findings.is_empty() {
             Verdict::Accept
         } else {

@@ -1,8 +1,15 @@
-//! Kinds of work. A kind — comment, reply, vote, post, image post — is one module that owns everything
-//! about it: what it acts on, what the persona sees, what the model is asked and in what shape it
-//! answers, how the answer becomes a draft, what the offline writer says, whether it counts as a post
-//! for the limits, and how it is published. Each implements [`Action`]; the [`Registry`] lists them,
-//! and the worker, the planner, the admin API and the CLI find a kind there by its name.
+//! Kinds of work. A kind — comment, reply, vote, post, image post, a session, a reflection — is one
+//! module that owns everything about it: what it acts on, what the persona sees (its own typed view),
+//! what the model is asked and in what shape it answers, its own draft type (its parsing produces it,
+//! its publishing consumes it), what the offline writer says, what it makes beyond text (an image), how a
+//! session may choose it, and how it is published. Each implements [`Action`]; the [`Registry`] lists
+//! them, and the worker, the planner, the admin API, the console, the CLI and the simulator find a kind
+//! there by its name.
+//!
+//! A kind receives the [`Services`] it uses (database, model, storage, clock, limits), never the engine,
+//! so nothing here depends on the modules that run it. A step that outlives one invocation (a clip a
+//! provider renders for minutes) answers [`Step::Wait`]: the task is put back with the kind's state and
+//! resumes from it later, its draft kept, without any worker waiting.
 //!
 //! Adding a kind is its module and one line in [`Registry::standard`] (docs/ARCHITECTURE.md walks
 //! through it). Code that chooses a kind to enqueue names it (`COMMENT.task(…)`); nothing else matches
@@ -28,23 +35,28 @@ mod tests;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-pub use compose::{Composed, Gate, Verdict};
+pub use compose::{Gate, Verdict};
 pub use conversation::ReplySpot;
 pub use pipeline::{DryRun, RunOutcome, TaskReport, dry_run, run_task};
 
-use crate::ai::parse::{Draft, ParseError};
-use crate::ai::{ModelError, OfflineAnswer, Prompt, Usage};
-use crate::context::Scene;
-use crate::db::DbError;
+use crate::ai::parse::ParseError;
+use crate::ai::{ModelClient, ModelError, OfflineAnswer, Prompt, Usage};
+use crate::clock::SharedClock;
+use crate::config::{BudgetConfig, ConversationConfig};
+use crate::context::{BoardView, FeedView, PostContext, ReflectionView, Scene, ThreadContext};
 use crate::db::memory::{self, MemoryTarget};
-use crate::engine::Engine;
-use crate::media::MediaError;
-use crate::media::storage::{StorageError, StoredObject};
+use crate::db::{DbError, DbPool};
+use crate::media::storage::{Storage, StorageError, StoredObject};
+use crate::media::{ImageSettings, MediaError};
+use crate::moderation::Moderation;
+use crate::persona::selector::Limits;
 use crate::persona::{History, Persona};
 use crate::prompt::{self, Ask, Budget, PromptInput};
-use crate::queue::{NewTask, QueueError, Target, TargetKind, Task};
+use crate::queue::{NewTask, Queue, QueueError, Target, TargetKind, Task};
+use crate::voice::Stance;
 
 /// Bounds of what the loaders read.
 pub mod bounds {
@@ -66,9 +78,128 @@ pub mod bounds {
     pub const HISTORY: i64 = 6;
 }
 
+/// What a kind may use while it runs: the engine's services, lent for the run. Built by the engine
+/// (`Engine::services`); a kind never sees the engine itself.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    /// The database.
+    pub pool: &'a DbPool,
+    /// Where time comes from.
+    pub clock: &'a SharedClock,
+    /// The task queue (what a task sets in motion is enqueued through it).
+    pub queue: &'a Queue,
+    /// The model, behind the global request limit.
+    pub model: &'a ModelClient,
+    /// Where media goes.
+    pub storage: &'a dyn Storage,
+    /// The publish gate's rules.
+    pub moderation: &'a Moderation,
+    /// Per-persona limits.
+    pub limits: Limits,
+    /// Image processing.
+    pub image: ImageSettings,
+    /// Conversation limits.
+    pub conversation: &'a ConversationConfig,
+    /// Daily spending limits.
+    pub budget: &'a BudgetConfig,
+    /// The kinds this engine runs (a session chooses among them).
+    pub kinds: &'a Registry,
+}
+
+/// What a kind's persona looks at, as the prompt and the offline writer render it. A kind's view is its
+/// own type (a board, a post with its comments, a thread, a feed); [`View::scene`] shows it.
+pub trait View: Clone + Send + Sync + 'static {
+    /// The view as the prompt renders it.
+    fn scene(&self) -> Scene;
+    /// The view from a scene built elsewhere (a preview, a test); `None` when the scene is another
+    /// kind's.
+    fn from_scene(scene: &Scene) -> Option<Self>;
+}
+
+macro_rules! view {
+    ($ty:ty, $variant:ident) => {
+        impl View for $ty {
+            fn scene(&self) -> Scene {
+                Scene::$variant(self.clone())
+            }
+            fn from_scene(scene: &Scene) -> Option<Self> {
+                match scene {
+                    Scene::$variant(view) => Some(view.clone()),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+view!(BoardView, Board);
+view!(PostContext, Post);
+view!(ThreadContext, Thread);
+view!(FeedView, Feed);
+view!(ReflectionView, Reflection);
+
+/// What the publish gate and the relationships read of a kind's draft.
+pub trait Written: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + Sync + 'static {
+    /// The text a reader will see; `None` for what publishes no text (a vote, a choice, a private
+    /// note), which the gate then leaves alone.
+    fn visible_text(&self) -> Option<String> {
+        None
+    }
+
+    /// What the draft hands on to another model (an image prompt): nobody reads it, but it is checked
+    /// for what a model must not be asked all the same.
+    fn handed_on(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// How far publishing it moves the persona's feeling for the author of what it answers or votes on
+    /// (−1..1), or `None` when nothing passes between them.
+    fn feeling(&self, _stance: Option<Stance>) -> Option<f32> {
+        None
+    }
+}
+
+/// A way a session may choose a kind: the word in its answer, and how the prompt describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verb {
+    /// The word a session answers with (`reply`, `comment`, `vote`, `post`); kinds may share one (a
+    /// text and an image post are both "post"), and the session then draws among them.
+    pub word: &'static str,
+    /// The words that tell the model what it does and on what ("\"reply\" to a comment (an N or C id)").
+    pub described: &'static str,
+}
+
+/// A session's "post", shared by every kind that posts on a board: the session draws among them by
+/// their [`Action::weight_on`] for the board it chose.
+pub const POST_VERB: Verb = Verb { word: "post", described: "\"post\" something of your own on a board (a B id)" };
+
+/// Where a step that produces what is published stands.
+#[derive(Debug)]
+pub enum Step<M> {
+    /// Made: publish it now.
+    Ready(M),
+    /// Not yet (a provider is still working): the task is put back, due at `until`, with `state`; the
+    /// next run resumes from it with the same draft. It uses no retry.
+    Wait {
+        /// When to look again.
+        until: DateTime<Utc>,
+        /// What the next run resumes from (an operation's name, when it started).
+        state: serde_json::Value,
+        /// For the task's decisions.
+        reason: String,
+    },
+}
+
 /// One kind of work, everything about it behind one trait.
 #[async_trait]
 pub trait Action: Send + Sync + 'static {
+    /// What the persona looks at.
+    type Seen: View;
+    /// What it writes or decides: made by [`Action::parse`] or [`Action::decide`], consumed by
+    /// [`Action::publish`].
+    type Draft: Written;
+    /// What [`Action::render`] makes beyond the draft (`()` for text).
+    type Made: Send + Sync + 'static;
+
     /// Its name, as stored in `persona_tasks.task_type` and used in the admin API's paths.
     fn name(&self) -> &'static str;
 
@@ -92,75 +223,243 @@ pub trait Action: Send + Sync + 'static {
         false
     }
 
-    /// Loads what the persona looks at (at the engine's clock), or says why the task no longer applies.
+    /// How a session may choose it; `None`: only the planner or an operator sets it off.
+    fn verb(&self) -> Option<Verb> {
+        None
+    }
+
+    /// Its weight when a session chose its verb on a board with these topics and several kinds share
+    /// the verb (0: not here).
+    fn weight_on(&self, _services: &Services<'_>, _topics: &[String]) -> f64 {
+        1.0
+    }
+
+    /// Loads what the persona looks at (at the clock's time), or says why the task no longer applies.
     async fn observe(
         &self,
+        services: &Services<'_>,
         db: &tokio_postgres::Client,
         task: &Task,
         target: Option<Target>,
         persona: &Persona,
-        engine: &Engine,
-    ) -> Result<Prepared, ActionError>;
+    ) -> Result<Prepared<Self::Seen>, ActionError>;
 
     /// What the model is asked: the instructions after the context (with the length and stance drawn
     /// for this task from the persona, `seed` being the task's), the answer's schema, sampling.
-    fn ask(&self, scene: &Scene, persona: &Persona, seed: u64) -> Ask;
+    fn ask(&self, seen: &Self::Seen, persona: &Persona, seed: u64) -> Ask;
 
     /// A draft decided without asking the model, and why (a vote the persona's interests settle);
     /// `None` asks the model.
-    fn decide(&self, _persona: &Persona, _scene: &Scene, _seed: u64) -> Option<(Draft, String)> {
+    fn decide(&self, _persona: &Persona, _seen: &Self::Seen, _seed: u64) -> Option<(Self::Draft, String)> {
         None
     }
 
     /// The model's answer as this kind's draft.
-    fn parse(&self, answer: &str, persona: &Persona) -> Result<Draft, ParseError>;
+    fn parse(&self, answer: &str, persona: &Persona) -> Result<Self::Draft, ParseError>;
 
     /// The answer the offline writer gives (it is not a language model), as JSON in [`Action::ask`]'s
     /// schema; the same seed gives the same answer.
-    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value;
+    fn write_offline(&self, persona: &Persona, seen: &Self::Seen, seed: u64) -> serde_json::Value;
 
-    /// Turns the accepted draft into what is published (the image post makes its image here).
+    /// Makes what the accepted draft needs beyond its text (the image post's picture), or says to come
+    /// back later ([`Step::Wait`]); `resumed` is the state the last wait left.
     async fn render(
         &self,
-        _engine: &Engine,
-        _task: &Task,
-        _persona: &Persona,
-        draft: Draft,
-        _usage: &mut Usage,
-    ) -> Result<Content, ActionError> {
-        Ok(Content { draft, image: None })
-    }
+        services: &Services<'_>,
+        task: &Task,
+        persona: &Persona,
+        draft: &Self::Draft,
+        resumed: Option<serde_json::Value>,
+        usage: &mut Usage,
+    ) -> Result<Step<Self::Made>, ActionError>;
 
     /// What publishing this sets in motion, enqueued in the same transaction (the tasks a session
     /// chose, with notes on what it chose and refused for the task's decisions). `seed` is the task's.
-    fn sets_off(&self, _engine: &Engine, _task: &Task, _prepared: &Prepared, _content: &Content, _seed: u64) -> SetOff {
+    fn sets_off(
+        &self,
+        _services: &Services<'_>,
+        _task: &Task,
+        _prepared: &Prepared<Self::Seen>,
+        _draft: &Self::Draft,
+        _seed: u64,
+    ) -> SetOff {
         SetOff::default()
     }
 
-    /// Writes the content row and the memory row inside `tx`.
+    /// Writes the content rows and the memory row inside `tx`.
+    #[allow(clippy::too_many_arguments)]
     async fn publish(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
         task: &Task,
         persona: &Persona,
-        prepared: &Prepared,
-        content: &Content,
+        prepared: &Prepared<Self::Seen>,
+        draft: Self::Draft,
+        made: Self::Made,
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError>;
 }
 
-/// A kind: a handle on its [`Action`], compared and shown by name. Cheap to copy.
+/// A boxed future of a kind's run.
+pub type RunFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ActionError>> + Send + 'a>>;
+
+/// A kind as the registry holds it: [`Action`] with its types put away, so kinds of different drafts
+/// sit in one list. Every [`Action`] is one; nothing else implements it. Kinds are statics, so the
+/// offline writer a prompt carries may call back into its kind at any time.
+pub trait Runs: Send + Sync + 'static {
+    /// See [`Action::name`].
+    fn name(&self) -> &'static str;
+    /// See [`Action::targets`].
+    fn targets(&self) -> &'static [TargetKind];
+    /// See [`Action::is_action`].
+    fn is_action(&self) -> bool;
+    /// See [`Action::is_post`].
+    fn is_post(&self) -> bool;
+    /// See [`Action::needs_images`].
+    fn needs_images(&self) -> bool;
+    /// See [`Action::verb`].
+    fn verb(&self) -> Option<Verb>;
+    /// See [`Action::weight_on`].
+    fn weight_on(&self, services: &Services<'_>, topics: &[String]) -> f64;
+    /// Runs a claimed task through the pipeline up to its committed effect (or a wait).
+    fn attempt<'a>(
+        &'static self,
+        services: &'a Services<'a>,
+        task: &'a Task,
+        decisions: &'a mut Vec<serde_json::Value>,
+        usage: &'a mut Usage,
+    ) -> RunFuture<'a, pipeline::Attempted>;
+    /// What a task would publish: its draft as JSON and its visible text.
+    fn preview<'a>(
+        &'static self,
+        services: &'a Services<'a>,
+        task: &'a Task,
+        decisions: &'a mut Vec<serde_json::Value>,
+        usage: &'a mut Usage,
+    ) -> RunFuture<'a, (serde_json::Value, String)>;
+    /// The prompt for `scene`, or `None` when the scene is not one this kind looks at.
+    #[allow(clippy::too_many_arguments)]
+    fn prompt(
+        &'static self,
+        persona: &Persona,
+        history: &History,
+        scene: &Scene,
+        operator_note: Option<&str>,
+        seed: u64,
+        budget: &Budget,
+    ) -> Option<Prompt>;
+    /// The model's answer as this kind's draft, shown as JSON.
+    fn parse_to_json(&self, answer: &str, persona: &Persona) -> Result<serde_json::Value, ParseError>;
+}
+
+impl<A: Action> Runs for A {
+    fn name(&self) -> &'static str {
+        Action::name(self)
+    }
+    fn targets(&self) -> &'static [TargetKind] {
+        Action::targets(self)
+    }
+    fn is_action(&self) -> bool {
+        Action::is_action(self)
+    }
+    fn is_post(&self) -> bool {
+        Action::is_post(self)
+    }
+    fn needs_images(&self) -> bool {
+        Action::needs_images(self)
+    }
+    fn verb(&self) -> Option<Verb> {
+        Action::verb(self)
+    }
+    fn weight_on(&self, services: &Services<'_>, topics: &[String]) -> f64 {
+        Action::weight_on(self, services, topics)
+    }
+    fn attempt<'a>(
+        &'static self,
+        services: &'a Services<'a>,
+        task: &'a Task,
+        decisions: &'a mut Vec<serde_json::Value>,
+        usage: &'a mut Usage,
+    ) -> RunFuture<'a, pipeline::Attempted> {
+        Box::pin(pipeline::attempt(self, services, task, decisions, usage))
+    }
+    fn preview<'a>(
+        &'static self,
+        services: &'a Services<'a>,
+        task: &'a Task,
+        decisions: &'a mut Vec<serde_json::Value>,
+        usage: &'a mut Usage,
+    ) -> RunFuture<'a, (serde_json::Value, String)> {
+        Box::pin(async move {
+            let drafted = pipeline::draft_for(self, services, task, pipeline::Mode::DryRun, decisions, usage).await?;
+            let text = drafted.draft.visible_text().unwrap_or_default();
+            Ok((draft_json(Action::name(self), &drafted.draft), text))
+        })
+    }
+    fn prompt(
+        &'static self,
+        persona: &Persona,
+        history: &History,
+        scene: &Scene,
+        operator_note: Option<&str>,
+        seed: u64,
+        budget: &Budget,
+    ) -> Option<Prompt> {
+        let seen = A::Seen::from_scene(scene)?;
+        let ask = Action::ask(self, &seen, persona, seed);
+        Some(prompt_for(self, &ask, &seen, persona, history, operator_note, seed, budget))
+    }
+    fn parse_to_json(&self, answer: &str, persona: &Persona) -> Result<serde_json::Value, ParseError> {
+        Action::parse(self, answer, persona).map(|draft| draft_json(Action::name(self), &draft))
+    }
+}
+
+/// A draft as operators see it: its fields, with the kind that wrote it.
+fn draft_json(kind: &str, draft: &impl Written) -> serde_json::Value {
+    let mut value = serde_json::to_value(draft).unwrap_or(serde_json::Value::Null);
+    match value.as_object_mut() {
+        Some(fields) => {
+            fields.insert("kind".into(), kind.into());
+            value
+        }
+        None => serde_json::json!({ "kind": kind, "value": value }),
+    }
+}
+
+/// The prompt for what `action` asks (`ask`, drawn already) when `persona` (who wrote `history`) looks at
+/// `seen`: the persona, the context within `budget`, the kind's instructions and schema, and what the
+/// offline writer answers instead.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prompt_for<A: Action>(
+    action: &'static A,
+    ask: &Ask,
+    seen: &A::Seen,
+    persona: &Persona,
+    history: &History,
+    operator_note: Option<&str>,
+    seed: u64,
+    budget: &Budget,
+) -> Prompt {
+    let scene = seen.scene();
+    let offline = {
+        let (persona, seen) = (persona.clone(), seen.clone());
+        OfflineAnswer::new(move |seed| action.write_offline(&persona, &seen, seed))
+    };
+    prompt::build(&PromptInput { persona, history, scene: &scene, ask, operator_note, seed }, budget, Some(offline))
+}
+
+/// A kind: a handle on its implementation, compared and shown by name. Cheap to copy.
 #[derive(Clone, Copy)]
-pub struct Kind(&'static dyn Action);
+pub struct Kind(&'static dyn Runs);
 
 impl Kind {
     /// The kind `action` implements.
-    pub const fn new(action: &'static dyn Action) -> Self {
+    pub const fn new(action: &'static dyn Runs) -> Self {
         Self(action)
     }
 
     /// Its implementation.
-    pub fn action(self) -> &'static dyn Action {
+    pub(crate) fn runs(self) -> &'static dyn Runs {
         self.0
     }
 
@@ -194,14 +493,24 @@ impl Kind {
         self.0.needs_images()
     }
 
-    /// The model's answer as this kind's draft.
-    pub fn parse(self, answer: &str, persona: &Persona) -> Result<Draft, ParseError> {
-        self.0.parse(answer, persona)
+    /// How a session may choose it.
+    pub fn verb(self) -> Option<Verb> {
+        self.0.verb()
+    }
+
+    /// Its weight among the kinds sharing its verb, on a board with these topics.
+    pub fn weight_on(self, services: &Services<'_>, topics: &[String]) -> f64 {
+        self.0.weight_on(services, topics)
+    }
+
+    /// The model's answer as this kind's draft, as JSON (what a dry run shows).
+    pub fn parse(self, answer: &str, persona: &Persona) -> Result<serde_json::Value, ParseError> {
+        self.0.parse_to_json(answer, persona)
     }
 
     /// What the model is asked when `persona` (who wrote `history`) does this looking at `scene`: the
     /// persona, the context within `budget`, this kind's instructions and schema — and what the
-    /// offline writer answers instead.
+    /// offline writer answers instead. `None` when `scene` is not what this kind looks at.
     pub fn prompt(
         self,
         persona: &Persona,
@@ -210,29 +519,8 @@ impl Kind {
         operator_note: Option<&str>,
         seed: u64,
         budget: &Budget,
-    ) -> Prompt {
-        let ask = self.0.ask(scene, persona, seed);
-        self.prompt_for(&ask, persona, history, scene, operator_note, seed, budget)
-    }
-
-    /// The prompt for what this kind asks (`ask`, drawn already).
-    #[allow(clippy::too_many_arguments)]
-    pub fn prompt_for(
-        self,
-        ask: &Ask,
-        persona: &Persona,
-        history: &History,
-        scene: &Scene,
-        operator_note: Option<&str>,
-        seed: u64,
-        budget: &Budget,
-    ) -> Prompt {
-        let action = self.0;
-        let offline = {
-            let (persona, scene) = (persona.clone(), scene.clone());
-            OfflineAnswer::new(move |seed| action.write_offline(&persona, &scene, seed))
-        };
-        prompt::build(&PromptInput { persona, history, scene, ask, operator_note, seed }, budget, Some(offline))
+    ) -> Option<Prompt> {
+        self.0.prompt(persona, history, scene, operator_note, seed, budget)
     }
 
     /// A task of this kind for `persona` on `target`, due at `at`.
@@ -337,6 +625,11 @@ impl Registry {
         self.kinds.iter().copied().find(|k| k.name() == name)
     }
 
+    /// Every kind, in order.
+    pub fn all(&self) -> &[Kind] {
+        &self.kinds
+    }
+
     /// Every kind's name, in order.
     pub fn names(&self) -> Vec<&'static str> {
         self.kinds.iter().map(|k| k.name()).collect()
@@ -345,6 +638,17 @@ impl Registry {
     /// The names of the kinds that are original posts.
     pub fn post_kinds(&self) -> Vec<&'static str> {
         self.kinds.iter().filter(|k| k.is_post()).map(|k| k.name()).collect()
+    }
+
+    /// The ways a session may act, each once, in the registry's order.
+    pub fn verbs(&self) -> Vec<Verb> {
+        let mut verbs: Vec<Verb> = Vec::new();
+        for verb in self.kinds.iter().filter_map(|k| k.verb()) {
+            if !verbs.iter().any(|v| v.word == verb.word) {
+                verbs.push(verb);
+            }
+        }
+        verbs
     }
 
     /// The kind stored as `name`, or an error that lists the known ones.
@@ -362,11 +666,11 @@ pub struct Memory {
     pub action: &'static str,
 }
 
-/// What an action prepared: the scene and the memory that marks it done.
+/// What an action prepared: what the persona sees and the memory that marks it done.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct Prepared<S> {
     /// What the persona looks at.
-    pub scene: Scene,
+    pub seen: S,
     /// The memory that marks it done (none for what may be done any number of times, like a session).
     pub memory: Option<Memory>,
     /// For a reply into a thread: where it goes, for the conversation limits.
@@ -386,15 +690,6 @@ pub struct StoredImage {
     pub mime_type: &'static str,
     /// Size.
     pub bytes: usize,
-}
-
-/// What gets published.
-#[derive(Debug, Clone)]
-pub struct Content {
-    /// The accepted draft.
-    pub draft: Draft,
-    /// The image, for image posts.
-    pub image: Option<StoredImage>,
 }
 
 /// What a published task sets in motion.
@@ -496,10 +791,10 @@ pub fn seed_of(id: Uuid) -> u64 {
 pub async fn remember(
     tx: &tokio_postgres::Transaction<'_>,
     task: &Task,
-    prepared: &Prepared,
+    memory: Option<Memory>,
     now: DateTime<Utc>,
 ) -> Result<(), ActionError> {
-    let Some(m) = prepared.memory else {
+    let Some(m) = memory else {
         return Ok(());
     };
     if memory::record(tx, task.persona_id, m.target, m.action, task.id, now).await? {

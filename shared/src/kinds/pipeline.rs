@@ -10,17 +10,19 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::compose::{self, ComposeError};
-use super::{ActionError, Kind, Published, bounds, conversation, gate, seed_of};
+use super::{
+    Action, ActionError, Kind, Prepared, Published, Services, Step, View, Written, bounds, conversation, gate, seed_of,
+};
 use crate::ai::{Disposition, Usage};
 use crate::db::content;
 use crate::db::memory;
 use crate::db::personas;
 use crate::db::sessions::{self, Other};
+use crate::db::steps;
 use crate::db::tasks::Outcome;
 use crate::db::{self as database, DbError};
-use crate::engine::Engine;
 use crate::persona::limits::Work;
-use crate::persona::{History, relationships};
+use crate::persona::{History, Persona};
 use crate::prompt::{Budget, estimate_tokens};
 use crate::queue::{Failure, QueueError, Task, TaskStatus};
 
@@ -76,6 +78,9 @@ pub enum RunOutcome {
     Rescheduled,
     /// PENDING again after a retryable failure (a retry used).
     Retrying,
+    /// PENDING again while what it publishes is still being made elsewhere (a clip rendering); it
+    /// resumes from where it stopped, its draft kept, without using a retry.
+    Waiting,
     /// FAILED for good.
     Failed,
     /// The claim was lost (the lease expired and the task was rescued, or it was cancelled or deleted).
@@ -107,14 +112,29 @@ pub struct TaskReport {
     pub usage: Usage,
 }
 
+/// What an attempt came to when it did not fail.
+#[derive(Debug, Clone, Copy)]
+pub enum Attempted {
+    /// Its effect is committed.
+    Published(Published),
+    /// Put back to resume at `until` (see [`Step::Wait`]).
+    Waiting {
+        /// When it runs again.
+        until: DateTime<Utc>,
+    },
+}
+
 /// Runs a claimed task to its end and records the outcome on it. Never returns an error: every failure
 /// becomes the task's state (and when even that cannot be written, the lease frees it later). Every log
 /// line of the run carries the task's id, kind and persona.
 #[tracing::instrument(name = "task", skip_all, fields(task_id = %task.id, kind = %task.task_type, persona_id = %task.persona_id))]
-pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
+pub async fn run_task(services: &Services<'_>, task: &Task) -> TaskReport {
     let mut decisions: Vec<serde_json::Value> = Vec::new();
     let mut usage = Usage::default();
-    let result = attempt(engine, task, &mut decisions, &mut usage).await;
+    let result = match services.kinds.find(&task.task_type) {
+        Ok(kind) => kind.runs().attempt(services, task, &mut decisions, &mut usage).await,
+        Err(e) => Err(e),
+    };
     let mut report = TaskReport {
         task_id: task.id,
         task_type: task.task_type.clone(),
@@ -127,16 +147,23 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
         usage,
     };
     let error = match result {
-        Ok(published) => {
+        Ok(Attempted::Published(published)) => {
             report.status = TaskStatus::Done;
             report.outcome = RunOutcome::Published;
             report.published = Some(published);
             tracing::info!(task_id = %task.id, task_type = %task.task_type, result_id = ?published.result_id, "published");
             return report;
         }
+        Ok(Attempted::Waiting { until }) => {
+            report.status = TaskStatus::Pending;
+            report.outcome = RunOutcome::Waiting;
+            report.next_attempt_at = Some(until);
+            tracing::info!(task_id = %task.id, next_attempt_at = %until, "waiting for what it publishes to be made");
+            return report;
+        }
         Err(e) => e,
     };
-    let now = engine.clock.now();
+    let now = services.clock.now();
     let next = error.next(now);
     let verdict = match &next {
         Next::Skip(_) => "skipped",
@@ -161,7 +188,7 @@ pub async fn run_task(engine: &Engine, task: &Task) -> TaskReport {
     // before leaving the task to its lease, so its record says what happened.
     let mut tries = 0;
     let recorded = loop {
-        match record_outcome(engine, task, &next, &outcome, &mut report).await {
+        match record_outcome(services, task, &next, &outcome, &mut report).await {
             Err(QueueError::Db(e)) if e.is_retryable() && tries < RECORD_ATTEMPTS => {
                 tries += 1;
                 tracing::warn!(task_id = %task.id, error = %e, "recording the task's outcome failed; trying again");
@@ -187,14 +214,14 @@ const RECORD_ATTEMPTS: u32 = 4;
 
 /// Writes what becomes of a task that did not publish, into `report` as well.
 async fn record_outcome(
-    engine: &Engine,
+    services: &Services<'_>,
     task: &Task,
     next: &Next,
     outcome: &Outcome<'_>,
     report: &mut TaskReport,
 ) -> Result<(), QueueError> {
-    let client = engine.pool.get().await.map_err(DbError::from)?;
-    let queue = &engine.queue;
+    let client = services.pool.get().await.map_err(DbError::from)?;
+    let queue = services.queue;
     match next {
         Next::Skip(reason) => {
             queue.skip(&**client, task, reason, outcome).await?;
@@ -235,7 +262,7 @@ fn tokens(n: u32) -> Option<i32> {
 
 /// Whether a run publishes, or only shows what it would publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     /// The worker's run: every rule, then the publishing transaction.
     Publish,
     /// An operator's preview: the persona may be paused and its hourly limits are not consulted; nothing
@@ -243,14 +270,15 @@ enum Mode {
     DryRun,
 }
 
-/// A draft that passed the gate, with what the publishing step needs.
-struct Drafted {
-    kind: Kind,
-    persona: crate::persona::Persona,
-    prepared: super::Prepared,
-    draft: crate::ai::parse::Draft,
+/// A draft that passed the gate (or that a waiting step kept), with what the publishing step needs.
+pub(super) struct Drafted<A: Action> {
+    pub(super) persona: Persona,
+    pub(super) prepared: Prepared<A::Seen>,
+    pub(super) draft: A::Draft,
     stance: Option<crate::voice::Stance>,
     seed: u64,
+    /// Where a waiting step left off.
+    resumed: Option<steps::Waiting>,
 }
 
 /// What a task would publish: generated and checked by the publish gate, never published.
@@ -262,9 +290,10 @@ pub struct DryRun {
     pub task_type: String,
     /// What the persona would publish, as a reader would see it (empty for a vote or a choice).
     pub text: String,
-    /// The draft itself: a post's title and body, a comment, a vote, an image post's prompt…
+    /// The draft itself, with the kind that wrote it: a post's title and body, a comment, a vote, an
+    /// image post's prompt…
     #[schema(value_type = Object)]
-    pub draft: crate::ai::parse::Draft,
+    pub draft: serde_json::Value,
     /// What the pipeline and the gate decided on the way.
     #[schema(value_type = Vec<Object>)]
     pub decisions: Vec<serde_json::Value>,
@@ -273,56 +302,83 @@ pub struct DryRun {
 }
 
 /// Generates what `task` (never stored) would publish and stops there: no content, memory, relationship
-/// or task row is written, and no image is made or stored.
-pub async fn dry_run(engine: &Engine, task: &Task) -> Result<DryRun, ActionError> {
+/// or task row is written, and nothing is rendered or stored.
+pub async fn dry_run(services: &Services<'_>, task: &Task) -> Result<DryRun, ActionError> {
     let mut decisions = Vec::new();
     let mut usage = Usage::default();
-    let drafted = draft_for(engine, task, Mode::DryRun, &mut decisions, &mut usage).await?;
-    Ok(DryRun {
-        persona_id: task.persona_id,
-        task_type: task.task_type.clone(),
-        text: if drafted.draft.is_text() { drafted.draft.visible_text() } else { String::new() },
-        draft: drafted.draft,
-        decisions,
-        usage,
-    })
+    let kind: Kind = services.kinds.find(&task.task_type)?;
+    let (draft, text) = kind.runs().preview(services, task, &mut decisions, &mut usage).await?;
+    Ok(DryRun { persona_id: task.persona_id, task_type: task.task_type.clone(), text, draft, decisions, usage })
 }
 
-async fn attempt(
-    engine: &Engine,
+/// A task of `action`'s kind up to its committed effect: the draft (or the one a waiting step kept),
+/// what it makes, then one transaction with the content, the memory, the relationship, what it sets off
+/// and the task's DONE — or, when what it makes is not ready, the draft and the step's state kept with
+/// the task put back.
+pub(super) async fn attempt<A: Action>(
+    action: &'static A,
+    services: &Services<'_>,
     task: &Task,
     decisions: &mut Vec<serde_json::Value>,
     usage: &mut Usage,
-) -> Result<Published, ActionError> {
-    let Drafted { kind, persona, prepared, draft, stance, seed } =
-        draft_for(engine, task, Mode::Publish, decisions, usage).await?;
-    let action = kind.action();
-    let content = action.render(engine, task, &persona, draft, usage).await?;
+) -> Result<Attempted, ActionError> {
+    let Drafted { persona, prepared, draft, stance, seed, resumed } =
+        draft_for(action, services, task, Mode::Publish, decisions, usage).await?;
+    let started = resumed.as_ref().map(|w| w.started_at);
+    let made = match action.render(services, task, &persona, &draft, resumed.map(|w| w.state), usage).await? {
+        Step::Ready(made) => made,
+        Step::Wait { until, state, reason } => {
+            let mut db = services.pool.get().await?;
+            let tx = database::begin(&mut db).await?;
+            let now = services.clock.now();
+            let draft_json = serde_json::to_value(&draft).map_err(|e| ActionError::Invalid(e.to_string()))?;
+            steps::keep(&tx, task.id, &draft_json, &state, started.unwrap_or(now), now).await?;
+            decisions
+                .push(json!({ "at": now, "stage": "render", "verdict": "waiting", "reason": reason, "until": until }));
+            let decisions_json = serde_json::Value::Array(std::mem::take(decisions));
+            let outcome = Outcome {
+                prompt_tokens: tokens(usage.prompt_tokens),
+                completion_tokens: tokens(usage.completion_tokens()),
+                decisions: Some(&decisions_json),
+                cost_micros: cost(usage),
+                cached_tokens: tokens(usage.cached_tokens),
+                ..Outcome::default()
+            };
+            let until = services.queue.reschedule(&tx, task, until, &reason, &outcome).await?;
+            tx.commit().await?;
+            return Ok(Attempted::Waiting { until });
+        }
+    };
 
-    let mut db = engine.pool.get().await?;
+    let mut db = services.pool.get().await?;
     let tx = database::begin(&mut db).await?;
-    let now = engine.clock.now();
+    let now = services.clock.now();
     if let Some(spot) = &prepared.reply_spot {
         content::lock_thread(&tx, spot.root).await?;
-        conversation::check_limits(&tx, &engine.settings.conversation, spot).await?;
+        conversation::check_limits(&tx, services.conversation, spot).await?;
     }
-    let published = action.publish(&tx, task, &persona, &prepared, &content, now).await?;
+    let scene = prepared.seen.scene();
+    // Whoever the persona answered or voted on, it now feels a little differently about.
+    let feeling = draft.feeling(stance);
+    let set_off = action.sets_off(services, task, &prepared, &draft, seed);
+    let published = action.publish(&tx, task, &persona, &prepared, draft, made, now).await?;
     decisions
         .push(json!({ "at": now, "stage": "publish", "verdict": "published", "result_type": published.result_type }));
-    // Whoever the persona answered or voted on, it now feels a little differently about.
-    if let Some(author) = prepared.scene.comment().map(|c| &c.author).or(prepared.scene.post().map(|p| &p.author))
+    if let Some(author) = scene.comment().map(|c| &c.author).or(scene.post().map(|p| &p.author))
         && author.persona_id() != Some(persona.id)
-        && let Some(delta) = relationships::delta(&content.draft, stance)
+        && let Some(delta) = feeling
     {
         sessions::relate(&tx, persona.id, Other::of(author), delta, now).await?;
     }
-    let set_off = action.sets_off(engine, task, &prepared, &content, seed);
     if !set_off.tasks.is_empty() {
-        engine.queue.enqueue(&tx, &set_off.tasks).await?;
+        services.queue.enqueue(&tx, &set_off.tasks).await?;
     }
     decisions.extend(set_off.notes);
+    if started.is_some() {
+        steps::finish(&tx, task.id).await?;
+    }
     let decisions_json = serde_json::Value::Array(std::mem::take(decisions));
-    engine
+    services
         .queue
         .complete(
             &tx,
@@ -339,73 +395,87 @@ async fn attempt(
         )
         .await?;
     tx.commit().await?;
-    Ok(published)
+    Ok(Attempted::Published(published))
 }
 
 /// Everything up to a draft that passed the gate: the persona, the target, what it sees, the rules,
-/// the model (or a decision without it), the gate.
-async fn draft_for(
-    engine: &Engine,
+/// the model (or a decision without it), the gate. A task that was waiting for what it publishes gets
+/// back the draft it kept, and the model is not asked again.
+pub(super) async fn draft_for<A: Action>(
+    action: &'static A,
+    services: &Services<'_>,
     task: &Task,
     mode: Mode,
     decisions: &mut Vec<serde_json::Value>,
     usage: &mut Usage,
-) -> Result<Drafted, ActionError> {
-    let kind: Kind = engine.kinds.find(&task.task_type)?;
-    let action = kind.action();
+) -> Result<Drafted<A>, ActionError> {
+    let kind = action.name();
+    let targets = action.targets();
+    let fields: Vec<&str> = targets.iter().map(|t| t.field()).collect();
     let target = match task.target().map_err(ActionError::Invalid)? {
-        Some(target) if kind.takes(target.kind()) => Some(target),
-        None if kind.target_fields().is_empty() => None,
-        Some(_) if kind.target_fields().is_empty() => {
+        Some(target) if targets.contains(&target.kind()) => Some(target),
+        None if targets.is_empty() => None,
+        Some(_) if targets.is_empty() => {
             return Err(ActionError::Invalid(format!("a {kind} task takes no post, comment or board")));
         }
         _ => {
-            return Err(ActionError::Invalid(format!("a {kind} task needs a {}", kind.target_fields().join(" or a "))));
+            return Err(ActionError::Invalid(format!("a {kind} task needs a {}", fields.join(" or a "))));
         }
     };
     let seed = seed_of(task.id);
     let (persona, prepared, plan, history, instructions, board_texts) = {
-        let db = engine.pool.get().await?;
+        let db = services.pool.get().await?;
         let persona = personas::find(&**db, task.persona_id)
             .await?
             .ok_or_else(|| ActionError::Skip("persona was deleted".into()))?;
         if !persona.is_active && mode == Mode::Publish {
             return Err(ActionError::Skip("persona is paused".into()));
         }
-        let prepared = action.observe(&db, task, target, &persona, engine).await?;
+        let prepared = action.observe(services, &db, task, target, &persona).await?;
         if let Some(m) = prepared.memory
             && memory::has(&**db, persona.id, m.target, m.action).await?
         {
             return Err(ActionError::Skip(format!("persona already {} on this target", m.action)));
         }
+        // What a waiting step kept: its draft passed every check when it was written, and the limits
+        // and budgets were checked before the step began.
+        if mode == Mode::Publish
+            && let Some(waiting) = steps::find(&**db, task.id).await?
+        {
+            let draft: A::Draft = serde_json::from_value(waiting.draft.clone())
+                .map_err(|e| ActionError::Invalid(format!("the draft kept for this task is unreadable: {e}")))?;
+            decisions.push(json!({ "at": services.clock.now(), "stage": "resume", "since": waiting.started_at }));
+            return Ok(Drafted { persona, prepared, draft, stance: None, seed, resumed: Some(waiting) });
+        }
         // A cheap early look at the conversation limits, before paying for a model call; the
         // authoritative check comes under the thread's lock in the publishing transaction.
         if let Some(spot) = &prepared.reply_spot {
-            conversation::check_limits(&**db, &engine.settings.conversation, spot).await?;
+            conversation::check_limits(&**db, services.conversation, spot).await?;
         }
-        let now = engine.clock.now();
+        let now = services.clock.now();
         let activity = personas::activity(&**db, persona.id, now).await?;
+        let scene = prepared.seen.scene();
         // Answering a person, or what an operator forced, may use the action the persona's own work
         // leaves free in every hour.
         let answers_a_person = prepared.reply_spot.is_some()
-            && prepared.scene.comment().is_some_and(|c| matches!(c.author, crate::context::Author::Human { .. }));
+            && scene.comment().is_some_and(|c| matches!(c.author, crate::context::Author::Human { .. }));
         let forced = task.payload.get("forced").and_then(serde_json::Value::as_bool) == Some(true);
         let work = if answers_a_person || forced { Work::Priority } else { Work::Own };
-        if kind.is_action()
+        if action.is_action()
             && mode == Mode::Publish
-            && let Err(reached) = engine.settings.limits.check(&activity, work, kind.is_post(), now)
+            && let Err(reached) = services.limits.check(&activity, work, action.is_post(), now)
         {
             return Err(ActionError::Reschedule { at: reached.at, reason: reached.reason });
         }
         // Settled without the model, or asked: only what the model will be asked needs reading.
         let plan =
-            action.decide(&persona, &prepared.scene, seed).ok_or_else(|| action.ask(&prepared.scene, &persona, seed));
+            action.decide(&persona, &prepared.seen, seed).ok_or_else(|| action.ask(&prepared.seen, &persona, seed));
         // A task that would spend waits for tomorrow once a daily budget is reached.
         if mode == Mode::Publish
-            && (plan.is_err() || kind.needs_images())
+            && (plan.is_err() || action.needs_images())
             && let Err(reached) = crate::spend::check(
                 &**db,
-                &engine.config.budget,
+                services.budget,
                 persona.id,
                 now,
                 crate::stable::unit(&[task.id.as_bytes(), b"budget"]),
@@ -428,7 +498,7 @@ async fn draft_for(
         };
         let instructions = operator_instructions(&**db, task, now, decisions).await?;
         // What every persona wrote on this board lately: a draft must not nearly repeat anyone.
-        let board_texts = match prepared.scene.board_id() {
+        let board_texts = match scene.board_id() {
             Some(board) if plan.is_err() => {
                 personas::board_texts(&**db, board, now - Duration::days(7), bounds::BOARD_TEXTS).await?
             }
@@ -441,34 +511,37 @@ async fn draft_for(
     let draft = match plan {
         Ok((draft, why)) => {
             decisions.push(
-                json!({ "at": engine.clock.now(), "stage": "decide", "verdict": "without_model", "reason": why }),
+                json!({ "at": services.clock.now(), "stage": "decide", "verdict": "without_model", "reason": why }),
             );
             draft
         }
         Err(ask) => {
             stance = ask.brief.map(|b| b.stance);
-            let prompt = kind.prompt_for(
+            let prompt = super::prompt_for(
+                action,
                 &ask,
+                &prepared.seen,
                 &persona,
                 &history,
-                &prepared.scene,
                 instructions.as_deref(),
                 seed,
                 &Budget::default(),
             );
             decisions.push(json!({
-                "at": engine.clock.now(), "stage": "prompt", "brief": ask.brief,
+                "at": services.clock.now(), "stage": "prompt", "brief": ask.brief,
                 "input_tokens_estimate": estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user),
             }));
+            let scene = prepared.seen.scene();
             let mut corpus = history.texts();
-            corpus.extend(prepared.scene.corpus());
+            corpus.extend(scene.corpus());
             corpus.extend(board_texts);
-            let gate = gate::PublishGate::new(engine, corpus, prepared.scene.names());
-            let composed = match compose::compose(&engine.model, kind, &prompt, &persona, &gate).await {
+            let gate = gate::PublishGate::new(services, corpus, scene.names());
+            let parse = |answer: &str| action.parse(answer, &persona);
+            let composed = match compose::compose(services.model, &parse, &prompt, &gate).await {
                 Ok(composed) => composed,
                 Err(failure) => {
                     *usage = usage.plus(failure.usage);
-                    record_notes(engine, decisions, &failure.notes);
+                    record_notes(services, decisions, &failure.notes);
                     return Err(match failure.error {
                         ComposeError::Model(e) => ActionError::Model(e),
                         ComposeError::Unusable(e) => ActionError::Unusable(e),
@@ -479,18 +552,18 @@ async fn draft_for(
                 }
             };
             *usage = usage.plus(composed.usage);
-            record_notes(engine, decisions, &composed.notes);
+            record_notes(services, decisions, &composed.notes);
             // What the answer would cost from any model: the offline writer has no usage of its own, and
             // the simulator prices a week of work from these.
             let answer = serde_json::to_string(&composed.draft).unwrap_or_default();
             decisions.push(json!({
-                "at": engine.clock.now(), "stage": "composed", "attempts": composed.attempts,
+                "at": services.clock.now(), "stage": "composed", "attempts": composed.attempts,
                 "output_tokens_estimate": estimate_tokens(&answer),
             }));
             composed.draft
         }
     };
-    Ok(Drafted { kind, persona, prepared, draft, stance, seed })
+    Ok(Drafted { persona, prepared, draft, stance, seed, resumed: None })
 }
 
 /// The operator's instructions for the task: only what the admin API or the CLI recorded for it, and only
@@ -527,8 +600,8 @@ async fn operator_instructions(
     Ok(issued.map(|given| given.text))
 }
 
-fn record_notes(engine: &Engine, decisions: &mut Vec<serde_json::Value>, notes: &[String]) {
-    let now = engine.clock.now();
+fn record_notes(services: &Services<'_>, decisions: &mut Vec<serde_json::Value>, notes: &[String]) {
+    let now = services.clock.now();
     for note in notes {
         decisions.push(json!({ "at": now, "stage": "gate", "verdict": "regenerate", "reason": note }));
     }

@@ -2,16 +2,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::offline::Writer;
 use super::target::{self, Live};
-use super::{Action, ActionError, Content, Memory, Prepared, Published, content_id, remember};
-use crate::ai::parse::{self, Draft, ParseError, limits};
-use crate::context::Scene;
+use super::{Action, ActionError, Memory, Prepared, Published, Services, Step, View, Written, content_id, remember};
+use crate::ai::Usage;
+use crate::ai::parse::{self, ParseError, limits};
+use crate::context::BoardView;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
-use crate::engine::Engine;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
@@ -20,25 +21,49 @@ use crate::voice::{self, Form};
 /// Posts on a board.
 pub struct Post;
 
-/// The board scene shared by text and image posts. The new post's id is fixed now, because the memory
-/// row is keyed on it.
-pub(super) async fn observe_board(
+/// A text post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostDraft {
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+}
+
+impl Written for PostDraft {
+    fn visible_text(&self) -> Option<String> {
+        Some(format!("{}\n\n{}", self.title, self.body))
+    }
+}
+
+/// The id a board task's post gets: fixed from the task, because the memory row is keyed on it and a
+/// retry must write the same row.
+pub fn post_id(task: &Task) -> uuid::Uuid {
+    content_id(task, "post")
+}
+
+/// The board every post kind looks at, with the memory that marks the post written.
+pub async fn observe_board(
     db: &tokio_postgres::Client,
     task: &Task,
     target: Option<Target>,
-) -> Result<Prepared, ActionError> {
+) -> Result<Prepared<BoardView>, ActionError> {
     let Live::Board(board) = target::for_task(db, target).await? else {
         return Err(ActionError::Invalid(format!("a {} task needs a board_id", task.task_type)));
     };
     Ok(Prepared {
-        scene: Scene::Board(board),
-        memory: Some(Memory { target: MemoryTarget::Post(content_id(task, "post")), action: "posted" }),
+        seen: board,
+        memory: Some(Memory { target: MemoryTarget::Post(post_id(task)), action: "posted" }),
         reply_spot: None,
     })
 }
 
 #[async_trait]
 impl Action for Post {
+    type Seen = BoardView;
+    type Draft = PostDraft;
+    type Made = ();
+
     fn name(&self) -> &'static str {
         "post"
     }
@@ -51,19 +76,23 @@ impl Action for Post {
         true
     }
 
+    fn verb(&self) -> Option<super::Verb> {
+        Some(super::POST_VERB)
+    }
+
     async fn observe(
         &self,
+        _services: &Services<'_>,
         db: &tokio_postgres::Client,
         task: &Task,
         target: Option<Target>,
         _persona: &Persona,
-        _engine: &Engine,
-    ) -> Result<Prepared, ActionError> {
+    ) -> Result<Prepared<BoardView>, ActionError> {
         observe_board(db, task, target).await
     }
 
     // The board's name is the platform's string: it is in the context as data, not in the task.
-    fn ask(&self, _scene: &Scene, persona: &Persona, seed: u64) -> Ask {
+    fn ask(&self, _board: &BoardView, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
             "Write a new post for the board above, about something you would really post there given your interests \
                  and what you have been up to. A plain, specific title (under 120 characters, no clickbait) and \
@@ -79,17 +108,29 @@ impl Action for Post {
         )
     }
 
-    fn parse(&self, answer: &str, persona: &Persona) -> Result<Draft, ParseError> {
+    fn parse(&self, answer: &str, persona: &Persona) -> Result<PostDraft, ParseError> {
         let map = parse::json_object(answer)?;
-        Ok(Draft::Post {
+        Ok(PostDraft {
             title: parse::field(&map, "title", limits::TITLE, persona)?,
             body: parse::field(&map, "body", limits::POST_BODY, persona)?,
         })
     }
 
-    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
-        let (title, body) = Writer::new(self.name(), persona, scene, seed).post(seed);
+    fn write_offline(&self, persona: &Persona, board: &BoardView, seed: u64) -> serde_json::Value {
+        let (title, body) = Writer::new(self.name(), persona, &board.scene(), seed).post(seed);
         json!({ "title": title, "body": body })
+    }
+
+    async fn render(
+        &self,
+        _services: &Services<'_>,
+        _task: &Task,
+        _persona: &Persona,
+        _draft: &PostDraft,
+        _resumed: Option<serde_json::Value>,
+        _usage: &mut Usage,
+    ) -> Result<Step<()>, ActionError> {
+        Ok(Step::Ready(()))
     }
 
     async fn publish(
@@ -97,20 +138,14 @@ impl Action for Post {
         tx: &tokio_postgres::Transaction<'_>,
         task: &Task,
         persona: &Persona,
-        prepared: &Prepared,
-        content: &Content,
+        prepared: &Prepared<BoardView>,
+        draft: PostDraft,
+        _made: (),
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let (
-            Draft::Post { title, body },
-            Scene::Board(board),
-            Some(Memory { target: MemoryTarget::Post(post_id), .. }),
-        ) = (&content.draft, &prepared.scene, prepared.memory)
-        else {
-            return Err(ActionError::Invalid("a post task produced something other than a post".into()));
-        };
-        let id = content::insert_post(tx, post_id, board.id, persona.id, title, body, now).await?;
-        remember(tx, task, prepared, now).await?;
+        let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
+            .await?;
+        remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("post") })
     }
 }

@@ -5,16 +5,26 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Action, ActionError, Content, Prepared, Published};
-use crate::ai::parse::{self, Draft, ParseError};
-use crate::context::{ReflectionView, Scene};
+use super::{Action, ActionError, Prepared, Published, Services, Step, Written};
+use crate::ai::Usage;
+use crate::ai::parse::{self, ParseError};
+use crate::context::ReflectionView;
 use crate::db::{personas, sessions};
-use crate::engine::Engine;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+
+/// The note a persona keeps for itself. Nobody reads it but the persona's later prompts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteDraft {
+    /// Text.
+    pub text: String,
+}
+
+impl Written for NoteDraft {}
 
 /// Texts the note is written from.
 const TEXTS: i64 = 12;
@@ -26,6 +36,10 @@ pub struct Reflect;
 
 #[async_trait]
 impl Action for Reflect {
+    type Seen = ReflectionView;
+    type Draft = NoteDraft;
+    type Made = ();
+
     fn name(&self) -> &'static str {
         "reflect"
     }
@@ -40,12 +54,12 @@ impl Action for Reflect {
 
     async fn observe(
         &self,
+        _services: &Services<'_>,
         db: &tokio_postgres::Client,
         _task: &Task,
         _target: Option<Target>,
         persona: &Persona,
-        _engine: &Engine,
-    ) -> Result<Prepared, ActionError> {
+    ) -> Result<Prepared<ReflectionView>, ActionError> {
         let texts: Vec<String> =
             personas::recent_texts(db, persona.id, TEXTS).await?.into_iter().map(|w| w.text).collect();
         if texts.is_empty() {
@@ -53,14 +67,10 @@ impl Action for Reflect {
         }
         let previous = sessions::summary(db, persona.id).await?.map(|(text, _)| text);
         let actions = sessions::actions_ever(db, persona.id).await?;
-        Ok(Prepared {
-            scene: Scene::Reflection(ReflectionView { texts, previous, actions }),
-            memory: None,
-            reply_spot: None,
-        })
+        Ok(Prepared { seen: ReflectionView { texts, previous, actions }, memory: None, reply_spot: None })
     }
 
-    fn ask(&self, _scene: &Scene, _persona: &Persona, _seed: u64) -> Ask {
+    fn ask(&self, _view: &ReflectionView, _persona: &Persona, _seed: u64) -> Ask {
         Ask::decision(
             "Rewrite the short note you keep for yourself about your time on this forum, from what you wrote \
              above and your note so far: what you have been talking about, opinions you have stated and stand \
@@ -75,16 +85,25 @@ impl Action for Reflect {
         )
     }
 
-    fn parse(&self, answer: &str, persona: &Persona) -> Result<Draft, ParseError> {
+    fn parse(&self, answer: &str, persona: &Persona) -> Result<NoteDraft, ParseError> {
         let map = parse::json_object(answer)?;
-        Ok(Draft::Note { text: parse::field(&map, "note", NOTE_CHARS, persona)? })
+        Ok(NoteDraft { text: parse::field(&map, "note", NOTE_CHARS, persona)? })
     }
 
-    fn write_offline(&self, persona: &Persona, scene: &Scene, _seed: u64) -> serde_json::Value {
-        let Scene::Reflection(view) = scene else {
-            return json!({ "note": "Nothing much lately." });
-        };
+    fn write_offline(&self, persona: &Persona, view: &ReflectionView, _seed: u64) -> serde_json::Value {
         json!({ "note": offline_note(persona, view) })
+    }
+
+    async fn render(
+        &self,
+        _services: &Services<'_>,
+        _task: &Task,
+        _persona: &Persona,
+        _draft: &NoteDraft,
+        _resumed: Option<serde_json::Value>,
+        _usage: &mut Usage,
+    ) -> Result<Step<()>, ActionError> {
+        Ok(Step::Ready(()))
     }
 
     async fn publish(
@@ -92,15 +111,13 @@ impl Action for Reflect {
         tx: &tokio_postgres::Transaction<'_>,
         _task: &Task,
         persona: &Persona,
-        prepared: &Prepared,
-        content: &Content,
+        prepared: &Prepared<ReflectionView>,
+        draft: NoteDraft,
+        _made: (),
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let (Draft::Note { text }, Scene::Reflection(view)) = (&content.draft, &prepared.scene) else {
-            return Err(ActionError::Invalid("a reflect task produced something other than a note".into()));
-        };
-        let covered = i32::try_from(view.actions).unwrap_or(i32::MAX);
-        sessions::save_summary(tx, persona.id, text, covered, now).await?;
+        let covered = i32::try_from(prepared.seen.actions).unwrap_or(i32::MAX);
+        sessions::save_summary(tx, persona.id, &draft.text, covered, now).await?;
         Ok(Published { result_id: None, result_type: None })
     }
 }

@@ -2,27 +2,61 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::comment::said;
 use super::conversation::ReplySpot;
 use super::offline::Writer;
 use super::target::{self, Live};
-use super::{Action, ActionError, Content, Memory, Prepared, Published, content_id, remember};
-use crate::ai::parse::{self, Draft, ParseError, limits};
-use crate::context::Scene;
+use super::{
+    Action, ActionError, Memory, Prepared, Published, Services, Step, Verb, View, Written, content_id, remember,
+};
+use crate::ai::Usage;
+use crate::ai::parse::{self, ParseError, limits};
+use crate::context::ThreadContext;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
-use crate::engine::Engine;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
-use crate::voice::{self, Form};
+use crate::voice::{self, Form, Stance};
 
 /// Replies to a comment.
 pub struct Reply;
 
+/// A reply, or the decision not to answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum ReplyDraft {
+    /// What it answers.
+    Reply {
+        /// Text.
+        body: String,
+    },
+    /// The persona has nothing worth adding to the conversation.
+    NoReply,
+}
+
+impl Written for ReplyDraft {
+    fn visible_text(&self) -> Option<String> {
+        match self {
+            Self::Reply { body } => Some(body.clone()),
+            Self::NoReply => None,
+        }
+    }
+
+    fn feeling(&self, stance: Option<Stance>) -> Option<f32> {
+        matches!(self, Self::Reply { .. }).then(|| said(stance))
+    }
+}
+
 #[async_trait]
 impl Action for Reply {
+    type Seen = ThreadContext;
+    type Draft = ReplyDraft;
+    type Made = ();
+
     fn name(&self) -> &'static str {
         "reply"
     }
@@ -31,14 +65,18 @@ impl Action for Reply {
         &[TargetKind::Comment]
     }
 
+    fn verb(&self) -> Option<Verb> {
+        Some(Verb { word: "reply", described: "\"reply\" to a comment (an N or C id)" })
+    }
+
     async fn observe(
         &self,
+        _services: &Services<'_>,
         db: &tokio_postgres::Client,
         _task: &Task,
         target: Option<Target>,
         persona: &Persona,
-        _engine: &Engine,
-    ) -> Result<Prepared, ActionError> {
+    ) -> Result<Prepared<ThreadContext>, ActionError> {
         let Live::Comment(comment, post) = target::for_task(db, target).await? else {
             return Err(ActionError::Invalid("a reply task needs a comment_id".into()));
         };
@@ -53,14 +91,14 @@ impl Action for Reply {
             to_persona: thread.target.author.persona_id().is_some(),
         });
         Ok(Prepared {
-            scene: Scene::Thread(thread),
+            seen: thread,
             memory: Some(Memory { target: MemoryTarget::Comment(comment_id), action: "replied" }),
             reply_spot,
         })
     }
 
-    fn ask(&self, scene: &Scene, persona: &Persona, seed: u64) -> Ask {
-        let whom = scene.comment().map(|c| c.author.display()).unwrap_or_default();
+    fn ask(&self, thread: &ThreadContext, persona: &Persona, seed: u64) -> Ask {
+        let whom = thread.target.author.display();
         Ask::writing(
             format!(
                 "Write your reply to {whom}, whose comment is the one in question. Talk to them directly, as in \
@@ -81,20 +119,33 @@ impl Action for Reply {
         )
     }
 
-    fn parse(&self, answer: &str, persona: &Persona) -> Result<Draft, ParseError> {
+    fn parse(&self, answer: &str, persona: &Persona) -> Result<ReplyDraft, ParseError> {
         let map = parse::json_object(answer)?;
         if parse::declines(&map) {
-            return Ok(Draft::NoReply);
+            return Ok(ReplyDraft::NoReply);
         }
-        Ok(Draft::Comment { body: parse::field(&map, "body", limits::COMMENT, persona)? })
+        Ok(ReplyDraft::Reply { body: parse::field(&map, "body", limits::COMMENT_BODY, persona)? })
     }
 
-    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
-        let mut writer = Writer::new(self.name(), persona, scene, seed);
+    fn write_offline(&self, persona: &Persona, thread: &ThreadContext, seed: u64) -> serde_json::Value {
+        let scene = thread.scene();
+        let mut writer = Writer::new(self.name(), persona, &scene, seed);
         if writer.lets_it_rest() {
             return json!({ "decision": "no_reply", "body": "" });
         }
         json!({ "decision": "reply", "body": writer.comment(true, seed) })
+    }
+
+    async fn render(
+        &self,
+        _services: &Services<'_>,
+        _task: &Task,
+        _persona: &Persona,
+        _draft: &ReplyDraft,
+        _resumed: Option<serde_json::Value>,
+        _usage: &mut Usage,
+    ) -> Result<Step<()>, ActionError> {
+        Ok(Step::Ready(()))
     }
 
     async fn publish(
@@ -102,22 +153,17 @@ impl Action for Reply {
         tx: &tokio_postgres::Transaction<'_>,
         task: &Task,
         persona: &Persona,
-        prepared: &Prepared,
-        content: &Content,
+        prepared: &Prepared<ThreadContext>,
+        draft: ReplyDraft,
+        _made: (),
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let Scene::Thread(thread) = &prepared.scene else {
-            return Err(ActionError::Invalid("a reply task reached publishing without its thread".into()));
+        let ReplyDraft::Reply { body } = draft else {
+            return Err(ActionError::Skip(
+                "the persona chose not to reply (the conversation has run its course)".into(),
+            ));
         };
-        let body = match &content.draft {
-            Draft::Comment { body } => body,
-            Draft::NoReply => {
-                return Err(ActionError::Skip(
-                    "the persona chose not to reply (the conversation has run its course)".into(),
-                ));
-            }
-            _ => return Err(ActionError::Invalid("a reply task produced something other than a reply".into())),
-        };
+        let thread = &prepared.seen;
         let parent = (thread.target.id, thread.target.depth);
         let id = content::insert_comment(
             tx,
@@ -125,11 +171,11 @@ impl Action for Reply {
             thread.post.id,
             Some(parent),
             persona.id,
-            body,
+            &body,
             now,
         )
         .await?;
-        remember(tx, task, prepared, now).await?;
+        remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("comment") })
     }
 }

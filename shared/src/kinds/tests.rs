@@ -4,14 +4,23 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::ai::parse::{Draft, ParseError, VoteDirection, ai_disclosure, clean_text, limits};
+use crate::ai::parse::{ParseError, VoteDirection, ai_disclosure, clean_text, limits};
 use crate::persona::Persona;
+use comment::{Comment, CommentDraft};
+use image_post::ImagePost;
+use post::{Post, PostDraft};
+use reply::{Reply, ReplyDraft};
+use vote::{Vote, VoteDraft};
 
-/// The standard kinds, in the registry's order.
-const ALL: [Kind; 5] = [COMMENT, POST, REPLY, VOTE, IMAGE_POST];
-
-fn parse(kind: Kind, raw: &str, persona: &Persona) -> Result<Draft, ParseError> {
-    kind.parse(raw, persona)
+/// The kinds that write or vote, by number: what each accepts, as a reader would see it.
+fn visible(kind: usize, raw: &str, persona: &Persona) -> Result<Option<String>, ParseError> {
+    match kind {
+        0 => Comment.parse(raw, persona).map(|d| d.visible_text()),
+        1 => Post.parse(raw, persona).map(|d| d.visible_text()),
+        2 => Reply.parse(raw, persona).map(|d| d.visible_text()),
+        3 => Vote.parse(raw, persona).map(|d| d.visible_text()),
+        _ => ImagePost.parse(raw, persona).map(|d| d.visible_text()),
+    }
 }
 
 fn persona() -> Persona {
@@ -38,79 +47,76 @@ fn persona() -> Persona {
 
 #[test]
 fn a_clean_answer_parses() {
-    let draft =
-        parse(POST, r#"{"title": "Carbon steel pans", "body": "Season them once, then just cook."}"#, &persona())
-            .unwrap();
+    let draft = Post
+        .parse(r#"{"title": "Carbon steel pans", "body": "Season them once, then just cook."}"#, &persona())
+        .unwrap();
     assert_eq!(
         draft,
-        Draft::Post { title: "Carbon steel pans".into(), body: "Season them once, then just cook.".into() }
+        PostDraft { title: "Carbon steel pans".into(), body: "Season them once, then just cook.".into() }
     );
 }
 
 #[test]
 fn fences_chatter_quotes_prefixes_and_signatures_are_removed() {
     let raw = "Sure! Here it is:\n```json\n{\"body\": \"Marisol Vega: \\\"Use a hotter pan.\\\"\\n\\n\\n\\nTwo batches. — Marisol Vega\"}\n```";
-    let draft = parse(COMMENT, raw, &persona()).unwrap();
-    assert_eq!(draft, Draft::Comment { body: "\"Use a hotter pan.\"\n\nTwo batches.".into() });
-    let draft = parse(REPLY, r#"{"body": "Reply: “I agree, mostly.”"}"#, &persona()).unwrap();
-    assert_eq!(draft, Draft::Comment { body: "I agree, mostly.".into() });
+    let draft = Comment.parse(raw, &persona()).unwrap();
+    assert_eq!(draft, CommentDraft { body: "\"Use a hotter pan.\"\n\nTwo batches.".into() });
+    let draft = Reply.parse(r#"{"body": "Reply: “I agree, mostly.”"}"#, &persona()).unwrap();
+    assert_eq!(draft, ReplyDraft::Reply { body: "I agree, mostly.".into() });
 }
 
 #[test]
 fn ai_slips_are_refused() {
-    let err = parse(COMMENT, r#"{"body": "As an AI language model, I love pans."}"#, &persona()).unwrap_err();
+    let err = Comment.parse(r#"{"body": "As an AI language model, I love pans."}"#, &persona()).unwrap_err();
     assert!(matches!(err, ParseError::AiDisclosure { field: "body", .. }), "{err}");
 }
 
 #[test]
 fn lengths_are_bounded() {
     let long = "x".repeat(1501);
-    let err = parse(COMMENT, &format!(r#"{{"body": "{long}"}}"#), &persona()).unwrap_err();
+    let err = Comment.parse(&format!(r#"{{"body": "{long}"}}"#), &persona()).unwrap_err();
     assert_eq!(err, ParseError::TooLong { field: "body", len: 1501, max: 1500 });
-    let err = parse(POST, r#"{"title": "Hi", "body": "A body that is long enough."}"#, &persona()).unwrap_err();
+    let err = Post.parse(r#"{"title": "Hi", "body": "A body that is long enough."}"#, &persona()).unwrap_err();
     assert_eq!(err, ParseError::TooShort { field: "title", len: 2, min: 5 });
 }
 
 #[test]
 fn a_reply_may_decline() {
-    assert_eq!(parse(REPLY, r#"{"decision": "no_reply", "body": ""}"#, &persona()).unwrap(), Draft::NoReply);
+    assert_eq!(Reply.parse(r#"{"decision": "no_reply", "body": ""}"#, &persona()).unwrap(), ReplyDraft::NoReply);
     assert_eq!(
-        parse(REPLY, r#"{"decision": "reply", "body": "Fair enough."}"#, &persona()).unwrap(),
-        Draft::Comment { body: "Fair enough.".into() }
+        Reply.parse(r#"{"decision": "reply", "body": "Fair enough."}"#, &persona()).unwrap(),
+        ReplyDraft::Reply { body: "Fair enough.".into() }
     );
     assert_eq!(
-        parse(REPLY, r#"{"decision": "reply", "body": ""}"#, &persona()).unwrap_err(),
+        Reply.parse(r#"{"decision": "reply", "body": ""}"#, &persona()).unwrap_err(),
         ParseError::TooShort { field: "body", len: 0, min: 2 }
     );
     assert_eq!(
-        parse(COMMENT, r#"{"decision": "no_reply", "body": "x y"}"#, &persona()).unwrap(),
-        Draft::Comment { body: "x y".into() },
+        Comment.parse(r#"{"decision": "no_reply", "body": "x y"}"#, &persona()).unwrap(),
+        CommentDraft { body: "x y".into() },
         "only replies may decline"
     );
 }
 
 #[test]
 fn votes_accept_synonyms_and_refuse_nonsense() {
+    assert_eq!(Vote.parse(r#"{"direction": "UP"}"#, &persona()).unwrap(), VoteDraft { direction: VoteDirection::Up });
     assert_eq!(
-        parse(VOTE, r#"{"direction": "UP"}"#, &persona()).unwrap(),
-        Draft::Vote { direction: VoteDirection::Up }
+        Vote.parse(r#"{"direction": "none"}"#, &persona()).unwrap(),
+        VoteDraft { direction: VoteDirection::None }
     );
     assert_eq!(
-        parse(VOTE, r#"{"direction": "none"}"#, &persona()).unwrap(),
-        Draft::Vote { direction: VoteDirection::None }
-    );
-    assert_eq!(
-        parse(VOTE, r#"{"direction": "sideways"}"#, &persona()).unwrap_err(),
+        Vote.parse(r#"{"direction": "sideways"}"#, &persona()).unwrap_err(),
         ParseError::BadDirection("sideways".into())
     );
 }
 
 #[test]
 fn missing_fields_and_non_json_are_clear_errors() {
-    assert_eq!(parse(POST, r#"{"title": "Only a title"}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
-    assert!(matches!(parse(COMMENT, "I think you should...", &persona()).unwrap_err(), ParseError::NotJson { .. }));
-    assert!(matches!(parse(COMMENT, "[1, 2]", &persona()).unwrap_err(), ParseError::NotJson { .. }));
-    assert_eq!(parse(COMMENT, r#"{"body": 42}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
+    assert_eq!(Post.parse(r#"{"title": "Only a title"}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
+    assert!(matches!(Comment.parse("I think you should...", &persona()).unwrap_err(), ParseError::NotJson { .. }));
+    assert!(matches!(Comment.parse("[1, 2]", &persona()).unwrap_err(), ParseError::NotJson { .. }));
+    assert_eq!(Comment.parse(r#"{"body": 42}"#, &persona()).unwrap_err(), ParseError::Missing("body"));
 }
 
 fn named(username: &str, display_name: &str) -> Persona {
@@ -132,14 +138,14 @@ fn prefixes_and_signatures_are_matched_on_characters_whatever_the_case_mapping_d
 
 #[test]
 fn nul_and_control_characters_never_reach_what_is_published() {
-    let draft = parse(COMMENT, r#"{"body": "a\u0000b\u0007c\u202Ed\n\te"}"#, &persona()).unwrap();
-    assert_eq!(draft, Draft::Comment { body: "abcd\n\te".into() });
+    let draft = Comment.parse(r#"{"body": "a\u0000b\u0007c\u202Ed\n\te"}"#, &persona()).unwrap();
+    assert_eq!(draft, CommentDraft { body: "abcd\n\te".into() });
 }
 
 proptest! {
     #[test]
     fn arbitrary_text_never_panics(raw in "\\PC{0,400}", task in 0usize..5) {
-        let _ = parse(ALL[task], &raw, &persona());
+        let _ = visible(task, &raw, &persona());
     }
 
     #[test]
@@ -161,7 +167,7 @@ proptest! {
             prop_assert!(!cleaned.contains('\0'));
             prop_assert!(cleaned.chars().count() <= text.chars().count());
             let raw = serde_json::json!({ "title": text, "body": text, "image_prompt": text, "direction": text });
-            let _ = parse(ALL[task], &raw.to_string(), &p);
+            let _ = visible(task, &raw.to_string(), &p);
         }
     }
 
@@ -174,10 +180,10 @@ proptest! {
         let map: serde_json::Map<String, serde_json::Value> =
             keys.into_iter().zip(values).map(|(k, v)| (k, serde_json::Value::String(v))).collect();
         let raw = serde_json::Value::Object(map).to_string();
-        match parse(ALL[task], &raw, &persona()) {
-            Ok(draft) => {
+        match visible(task, &raw, &persona()) {
+            Ok(text) => {
                 // Whatever is accepted is within bounds and free of disclosures.
-                let text = draft.visible_text();
+                let text = text.unwrap_or_default();
                 prop_assert!(ai_disclosure(&text).is_none());
                 prop_assert!(text.chars().count() <= limits::TITLE.1 + limits::POST_BODY.1 + 2);
             }
@@ -188,9 +194,9 @@ proptest! {
     #[test]
     fn valid_comments_survive_cleaning(body in "[A-Za-z][A-Za-z ,.]{4,200}[a-z.]") {
         let raw = serde_json::json!({ "body": body }).to_string();
-        let accepted = parse(COMMENT, &raw, &persona());
+        let accepted = Comment.parse(&raw, &persona());
         if ai_disclosure(&body).is_none() {
-            let Draft::Comment { body: cleaned } = accepted.unwrap() else { unreachable!() };
+            let cleaned = accepted.unwrap().body;
             prop_assert!(!cleaned.is_empty());
             prop_assert!(body.contains(cleaned.split_whitespace().next().unwrap()));
         }

@@ -2,20 +2,73 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::offline::Writer;
 use super::target::{self, Live};
-use super::{Action, ActionError, Content, Memory, Prepared, Published, remember};
-use crate::ai::parse::{self, Draft, ParseError, VoteDirection};
-use crate::context::Scene;
+use super::{Action, ActionError, Memory, Prepared, Published, Services, Step, Verb, View, Written, remember};
+use crate::ai::Usage;
+use crate::ai::parse::{self, ParseError, VoteDirection};
+use crate::context::{PostContext, Scene, ThreadContext};
 use crate::db::content::{self, VoteTarget};
 use crate::db::memory::MemoryTarget;
-use crate::engine::Engine;
 use crate::persona::Persona;
 use crate::prompt::Ask;
 use crate::queue::{Target, TargetKind, Task};
-use crate::voice::{self, Temperament};
+use crate::voice::{self, Stance, Temperament};
+
+/// What a vote is on: a post, or a comment in its thread.
+#[derive(Debug, Clone)]
+pub enum VoteOn {
+    /// A post with its comments.
+    Post(PostContext),
+    /// A comment in its thread.
+    Comment(ThreadContext),
+}
+
+impl View for VoteOn {
+    fn scene(&self) -> Scene {
+        match self {
+            Self::Post(post) => Scene::Post(post.clone()),
+            Self::Comment(thread) => Scene::Thread(thread.clone()),
+        }
+    }
+
+    fn from_scene(scene: &Scene) -> Option<Self> {
+        match scene {
+            Scene::Post(post) => Some(Self::Post(post.clone())),
+            Scene::Thread(thread) => Some(Self::Comment(thread.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl VoteOn {
+    fn target(&self) -> VoteTarget {
+        match self {
+            Self::Post(post) => VoteTarget::Post(post.post.id),
+            Self::Comment(thread) => VoteTarget::Comment(thread.target.id),
+        }
+    }
+}
+
+/// A vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteDraft {
+    /// Up, down or none.
+    pub direction: VoteDirection,
+}
+
+impl Written for VoteDraft {
+    fn feeling(&self, _stance: Option<Stance>) -> Option<f32> {
+        match self.direction {
+            VoteDirection::Up => Some(0.1),
+            VoteDirection::Down => Some(-0.2),
+            VoteDirection::None => None,
+        }
+    }
+}
 
 fn vote_word(direction: VoteDirection) -> &'static str {
     match direction {
@@ -30,6 +83,10 @@ pub struct Vote;
 
 #[async_trait]
 impl Action for Vote {
+    type Seen = VoteOn;
+    type Draft = VoteDraft;
+    type Made = ();
+
     fn name(&self) -> &'static str {
         "vote"
     }
@@ -38,14 +95,18 @@ impl Action for Vote {
         &[TargetKind::Post, TargetKind::Comment]
     }
 
+    fn verb(&self) -> Option<Verb> {
+        Some(Verb { word: "vote", described: "\"vote\" on a post or a comment" })
+    }
+
     async fn observe(
         &self,
+        _services: &Services<'_>,
         db: &tokio_postgres::Client,
         _task: &Task,
         target: Option<Target>,
         persona: &Persona,
-        _engine: &Engine,
-    ) -> Result<Prepared, ActionError> {
+    ) -> Result<Prepared<VoteOn>, ActionError> {
         match target::for_task(db, target).await? {
             Live::Comment(comment, post) => {
                 if comment.view.author.persona_id() == Some(persona.id) {
@@ -53,7 +114,7 @@ impl Action for Vote {
                 }
                 let comment_id = comment.view.id;
                 Ok(Prepared {
-                    scene: Scene::Thread(target::thread_scene(db, comment, post).await?),
+                    seen: VoteOn::Comment(target::thread_scene(db, comment, post).await?),
                     memory: Some(Memory { target: MemoryTarget::Comment(comment_id), action: "voted" }),
                     reply_spot: None,
                 })
@@ -64,7 +125,7 @@ impl Action for Vote {
                 }
                 let post_id = post.view.id;
                 Ok(Prepared {
-                    scene: Scene::Post(target::post_scene(db, post).await?),
+                    seen: VoteOn::Post(target::post_scene(db, post).await?),
                     memory: Some(Memory { target: MemoryTarget::Post(post_id), action: "voted" }),
                     reply_spot: None,
                 })
@@ -73,8 +134,11 @@ impl Action for Vote {
         }
     }
 
-    fn ask(&self, scene: &Scene, _persona: &Persona, _seed: u64) -> Ask {
-        let what = if scene.comment().is_some() { "the comment in question" } else { "this post" };
+    fn ask(&self, on: &VoteOn, _persona: &Persona, _seed: u64) -> Ask {
+        let what = match on {
+            VoteOn::Comment(_) => "the comment in question",
+            VoteOn::Post(_) => "this post",
+        };
         Ask::decision(
             format!(
                 "Decide how you vote on {what}: \"up\" if you find it useful, interesting or agree with it, \
@@ -91,16 +155,14 @@ impl Action for Vote {
 
     /// Most votes need no model: interest settles them, with the persona's temperament and whether the
     /// comment answers the persona itself. Only what stays in between is asked.
-    fn decide(&self, persona: &Persona, scene: &Scene, seed: u64) -> Option<(Draft, String)> {
-        let direction = |d| Draft::Vote { direction: d };
-        let (text, topics) = match scene {
-            Scene::Post(p) => (format!("{} {}", p.post.title, p.post.body), p.post.board_topics.clone()),
-            Scene::Thread(t) => (t.target.body.clone(), t.post.board_topics.clone()),
-            Scene::Board(_) | Scene::Feed(_) | Scene::Reflection(_) => return None,
+    fn decide(&self, persona: &Persona, on: &VoteOn, seed: u64) -> Option<(VoteDraft, String)> {
+        let (text, topics) = match on {
+            VoteOn::Post(p) => (format!("{} {}", p.post.title, p.post.body), p.post.board_topics.clone()),
+            VoteOn::Comment(t) => (t.target.body.clone(), t.post.board_topics.clone()),
         };
         let words = text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).count();
         let interest = crate::persona::interest(persona, &topics, &text);
-        let answers_me = matches!(scene, Scene::Thread(t)
+        let answers_me = matches!(on, VoteOn::Comment(t)
             if t.ancestors.last().and_then(|c| c.author.persona_id()) == Some(persona.id));
         let substantial = words >= 8;
         // A little noise, as people have: the same persona does not always vote the same way.
@@ -116,16 +178,29 @@ impl Action for Vote {
             (Temperament::Critical, _) if !substantial => Some((VoteDirection::None, "too slight to bother with")),
             _ => None,
         };
-        decided.map(|(d, why)| (direction(d), format!("voted {} without a model call: {why}", vote_word(d))))
+        decided
+            .map(|(d, why)| (VoteDraft { direction: d }, format!("voted {} without a model call: {why}", vote_word(d))))
     }
 
-    fn parse(&self, answer: &str, _persona: &Persona) -> Result<Draft, ParseError> {
+    fn parse(&self, answer: &str, _persona: &Persona) -> Result<VoteDraft, ParseError> {
         let map = parse::json_object(answer)?;
-        Ok(Draft::Vote { direction: parse::vote_direction(&map)? })
+        Ok(VoteDraft { direction: parse::vote_direction(&map)? })
     }
 
-    fn write_offline(&self, persona: &Persona, scene: &Scene, seed: u64) -> serde_json::Value {
-        json!({ "direction": Writer::new(self.name(), persona, scene, seed).vote() })
+    fn write_offline(&self, persona: &Persona, on: &VoteOn, seed: u64) -> serde_json::Value {
+        json!({ "direction": Writer::new(self.name(), persona, &on.scene(), seed).vote() })
+    }
+
+    async fn render(
+        &self,
+        _services: &Services<'_>,
+        _task: &Task,
+        _persona: &Persona,
+        _draft: &VoteDraft,
+        _resumed: Option<serde_json::Value>,
+        _usage: &mut Usage,
+    ) -> Result<Step<()>, ActionError> {
+        Ok(Step::Ready(()))
     }
 
     async fn publish(
@@ -133,24 +208,17 @@ impl Action for Vote {
         tx: &tokio_postgres::Transaction<'_>,
         task: &Task,
         persona: &Persona,
-        prepared: &Prepared,
-        content: &Content,
+        prepared: &Prepared<VoteOn>,
+        draft: VoteDraft,
+        _made: (),
         now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
-        let Draft::Vote { direction } = content.draft else {
-            return Err(ActionError::Invalid("a vote task produced something other than a vote".into()));
-        };
         // The memory is written either way: "none" is a decision too, and the planner must not ask again.
-        remember(tx, task, prepared, now).await?;
-        let Some(value) = direction.value() else {
+        remember(tx, task, prepared.memory, now).await?;
+        let Some(value) = draft.direction.value() else {
             return Ok(Published { result_id: None, result_type: None });
         };
-        let target = match prepared.memory.map(|m| m.target) {
-            Some(MemoryTarget::Post(id)) => VoteTarget::Post(id),
-            Some(MemoryTarget::Comment(id)) => VoteTarget::Comment(id),
-            None => return Err(ActionError::Invalid("a vote task has no target".into())),
-        };
-        match content::insert_vote(tx, persona.id, target, value, now).await? {
+        match content::insert_vote(tx, persona.id, prepared.seen.target(), value, now).await? {
             Some(id) => Ok(Published { result_id: Some(id), result_type: Some("vote") }),
             None => Err(ActionError::Skip("persona has already voted on this target".into())),
         }

@@ -21,8 +21,7 @@ use crate::config::ImageFormat;
 pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
 /// The largest model answer carrying an image: the image in base64 (4 bytes for 3) and the JSON around it.
 pub const MAX_RESPONSE_BYTES: usize = MAX_INPUT_BYTES / 3 * 4 + 1024 * 1024;
-/// The largest width or height we decode: image models emit about 4096 pixels a side at most.
-pub const MAX_DIMENSION: u32 = 4096;
+pub use crate::config::MAX_IMAGE_DIMENSION as MAX_DIMENSION;
 /// The most memory the decoder may allocate: a 4096 × 4096 RGBA image, with room for its metadata.
 pub const MAX_DECODE_ALLOC: u64 = 80 * 1024 * 1024;
 

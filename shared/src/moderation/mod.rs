@@ -9,7 +9,7 @@ use std::path::Path;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::ai::parse::{self, Draft};
+use crate::ai::parse;
 
 const DEFAULT_BANNED: &str = include_str!("banned_phrases.txt");
 
@@ -106,14 +106,11 @@ impl Moderation {
         }
     }
 
-    /// Every rule that fires on `draft`. `known_names` are the handles a mention may name (personas and
-    /// the people in the thread).
-    pub fn check(&self, draft: &Draft, known_names: &HashSet<String>) -> Vec<Finding> {
-        let text = draft.visible_text();
+    /// Every rule that fires on a draft showing readers `text` and handing `handed_on` to another model
+    /// (an image prompt). `known_names` are the handles a mention may name (personas and the people in
+    /// the thread).
+    pub fn check(&self, text: &str, handed_on: &[&str], known_names: &HashSet<String>) -> Vec<Finding> {
         let mut findings = Vec::new();
-        if !draft.is_text() {
-            return findings;
-        }
         if text.trim().is_empty() {
             findings.push(Finding { rule: "empty", detail: "nothing to publish".into() });
         }
@@ -122,37 +119,37 @@ impl Moderation {
             findings.push(Finding { rule: "too_long", detail: format!("{} characters", text.chars().count()) });
         }
         for phrase in &self.banned {
-            if let Some(m) = phrase.find(&text) {
+            if let Some(m) = phrase.find(text) {
                 findings.push(Finding { rule: "banned_phrase", detail: m.as_str().to_lowercase() });
             }
         }
-        if let Some(phrase) = parse::ai_disclosure(&text) {
+        if let Some(phrase) = parse::ai_disclosure(text) {
             findings.push(Finding { rule: "ai_disclosure", detail: phrase.to_owned() });
         }
-        if let Some(phrase) = draft.prompts().into_iter().find_map(parse::ai_disclosure) {
+        if let Some(phrase) = handed_on.iter().find_map(|p| parse::ai_disclosure(p)) {
             findings.push(Finding { rule: "ai_disclosure", detail: phrase.to_owned() });
         }
-        let without_emails = self.email.replace_all(&text, " ");
-        if let Some(m) = self.email.find(&text) {
+        let without_emails = self.email.replace_all(text, " ");
+        if let Some(m) = self.email.find(text) {
             findings.push(Finding { rule: "email", detail: m.as_str().to_owned() });
         }
         if let Some(m) = self.link.find(&without_emails) {
             findings.push(Finding { rule: "link", detail: m.as_str().to_owned() });
         }
-        if let Some(m) = self.phone.find(&text) {
+        if let Some(m) = self.phone.find(text) {
             let digits = m.as_str().chars().filter(char::is_ascii_digit).count();
             if digits >= 9 {
                 findings.push(Finding { rule: "phone_number", detail: "a phone number".into() });
             }
         }
         for (kind, pattern) in &self.secrets {
-            if pattern.is_match(&text) {
+            if pattern.is_match(text) {
                 findings.push(Finding { rule: "secret", detail: format!("something that looks like {kind}") });
                 break;
             }
         }
         for (kind, pattern) in &self.markup {
-            if let Some(m) = pattern.find(&text) {
+            if let Some(m) = pattern.find(text) {
                 findings.push(Finding { rule: "markup", detail: format!("{kind}: {}", m.as_str()) });
                 break;
             }
@@ -167,10 +164,9 @@ impl Moderation {
         findings
     }
 
-    /// The `@handles` in `draft` (to look up before [`Moderation::check`]).
-    pub fn mentions(&self, draft: &Draft) -> Vec<String> {
-        let text = draft.visible_text();
-        let without_emails = self.email.replace_all(&text, " ");
+    /// The `@handles` in `text` (to look up before [`Moderation::check`]).
+    pub fn mentions(&self, text: &str) -> Vec<String> {
+        let without_emails = self.email.replace_all(text, " ");
         self.mention.captures_iter(&without_emails).map(|c| c[1].trim_end_matches('.').to_owned()).collect()
     }
 }
@@ -179,13 +175,9 @@ impl Moderation {
 mod tests {
     use super::*;
 
-    fn comment(body: &str) -> Draft {
-        Draft::Comment { body: body.into() }
-    }
-
     fn rules(body: &str) -> Vec<&'static str> {
         let known: HashSet<String> = ["alex_k", "marisol_cooks"].iter().map(|s| s.to_string()).collect();
-        Moderation::with_default_phrases().check(&comment(body), &known).into_iter().map(|f| f.rule).collect()
+        Moderation::with_default_phrases().check(body, &[], &known).into_iter().map(|f| f.rule).collect()
     }
 
     #[test]
@@ -237,23 +229,23 @@ mod tests {
     }
 
     #[test]
-    fn votes_are_not_moderated_and_image_prompts_are() {
+    fn image_prompts_are_moderated() {
         let m = Moderation::with_default_phrases();
-        assert!(m.check(&Draft::Vote { direction: crate::ai::parse::VoteDirection::Up }, &HashSet::new()).is_empty());
-        let image = Draft::ImagePost {
-            title: "Fog".into(),
-            body: "Morning fog".into(),
-            image_prompt: "as an AI I draw fog".into(),
-            shows_self: false,
-        };
-        assert_eq!(m.check(&image, &HashSet::new())[0].rule, "ai_disclosure");
+        let findings = m.check(
+            "Fog
+
+Morning fog",
+            &["as an AI I draw fog"],
+            &HashSet::new(),
+        );
+        assert_eq!(findings[0].rule, "ai_disclosure");
     }
 
     #[test]
     fn a_custom_list_replaces_the_default() {
         let m = Moderation::with_phrases("# mine\npineapple pizza\n");
-        let found = m.check(&comment("I love Pineapple   Pizza."), &HashSet::new());
+        let found = m.check("I love Pineapple   Pizza.", &[], &HashSet::new());
         assert_eq!(found, vec![Finding { rule: "banned_phrase", detail: "pineapple   pizza".into() }]);
-        assert!(m.check(&comment("kys"), &HashSet::new()).is_empty());
+        assert!(m.check("kys", &[], &HashSet::new()).is_empty());
     }
 }

@@ -145,6 +145,28 @@ async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
     let failures = text(&client, "#failed-tasks").await;
     assert!(failures.contains("the model API key was rejected"), "{failures}");
 
+    // The trigger form offers the engine's kinds, from its registry, each with the targets it takes.
+    let offered = client
+        .execute("return Array.from(document.querySelectorAll('#trigger-kind option')).map(o => o.value);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(offered, serde_json::json!(engine.kinds.names()));
+    let targets_of = |kind: &'static str| {
+        let client = client.clone();
+        async move {
+            let script = format!(
+                "const s = document.getElementById('trigger-kind'); s.value = '{kind}'; \
+                 s.dispatchEvent(new Event('change')); \
+                 return Array.from(document.querySelectorAll('#trigger-field option')).map(o => o.value);"
+            );
+            client.execute(&script, vec![]).await.unwrap()
+        }
+    };
+    for kind in engine.kinds.all() {
+        let expected: Vec<&str> = if kind.target_fields().is_empty() { vec![""] } else { kind.target_fields() };
+        assert_eq!(targets_of(kind.name()).await, serde_json::json!(expected), "{kind}");
+    }
+
     if let Ok(path) = std::env::var("CONSOLE_SCREENSHOT") {
         std::fs::write(path, client.screenshot().await.unwrap()).unwrap();
     }

@@ -9,7 +9,6 @@ use chrono::{DateTime, Duration, Utc};
 use shared::clock::Clock;
 use shared::db::Type;
 use shared::engine::Engine;
-use shared::kinds;
 use shared::kinds::{BROWSE, COMMENT, REPLY};
 use shared::planner;
 use shared::queue::{NewTask, Target, TaskStatus};
@@ -111,11 +110,11 @@ async fn replies(engine: &Engine, post: Uuid) -> Vec<Written> {
 /// shows it the reply, until the thread's cap.
 async fn started(engine: &Engine, t: &Thread) {
     let opener = claim_new(engine, COMMENT.task(t.personas[0], Target::Post(t.post), t0())).await;
-    let opened = kinds::run_task(engine, &opener).await;
+    let opened = engine.run_task(&opener).await;
     assert_eq!(opened.status, TaskStatus::Done);
     let comment = opened.published.unwrap().result_id.unwrap();
     let answer = claim_new(engine, REPLY.task(t.personas[1], Target::Comment(comment), t0())).await;
-    assert_eq!(kinds::run_task(engine, &answer).await.status, TaskStatus::Done);
+    assert_eq!(engine.run_task(&answer).await.status, TaskStatus::Done);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -221,7 +220,7 @@ async fn no_reply_from_the_model_ends_the_branch_cleanly() {
     fake.push(Reply::Json(serde_json::json!({"decision": "no_reply", "body": ""})));
 
     let task = claim_new(&engine, REPLY.task(t.personas[1], Target::Comment(root), t0())).await;
-    let report = kinds::run_task(&engine, &task).await;
+    let report = engine.run_task(&task).await;
 
     assert_eq!(report.status, TaskStatus::Skipped);
     assert_eq!(report.reason.as_deref(), Some("the persona chose not to reply (the conversation has run its course)"));
@@ -276,7 +275,7 @@ async fn a_person_who_answers_a_persona_is_answered_soon() {
 
     clock.set(due);
     let claimed = engine.queue.claim_by_id(&**c, task_id).await.unwrap();
-    let report = kinds::run_task(&engine, &claimed).await;
+    let report = engine.run_task(&claimed).await;
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     let parent: Uuid = c
         .query_typed_one(
@@ -316,7 +315,7 @@ async fn what_a_session_chose_is_written_in_its_transaction_or_not_at_all() {
         .unwrap();
     let session = claim_new(&engine, BROWSE.task(t.personas[0], None, t0())).await;
 
-    let report = kinds::run_task(&engine, &session).await;
+    let report = engine.run_task(&session).await;
 
     assert_eq!(report.status, TaskStatus::Pending, "retried: {report:?}");
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory WHERE action_type = 'viewed'").await, 0);

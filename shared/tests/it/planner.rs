@@ -228,7 +228,7 @@ async fn personas_at_their_caps_get_no_new_work() {
         .unwrap()
         .get(0);
     let task = engine.queue.claim_by_id(&**c, session).await.unwrap();
-    let report = shared::kinds::run_task(&engine, &task).await;
+    let report = engine.run_task(&task).await;
     assert_eq!(report.status, shared::queue::TaskStatus::Done, "{report:?}");
     let chosen = count(
         &engine,

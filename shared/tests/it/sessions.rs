@@ -6,7 +6,8 @@ use shared::context::Scene;
 use shared::db::Type;
 use shared::db::sessions;
 use shared::engine::Engine;
-use shared::kinds::{self, BROWSE, COMMENT, Kind, REPLY, TaskReport};
+use shared::kinds::browse::Browse;
+use shared::kinds::{self, Action, BROWSE, COMMENT, Kind, REPLY, TaskReport};
 use shared::queue::{Target, TaskStatus};
 use testkit::fixtures::{self, Author};
 use testkit::{GeminiFake, Reply, TestDb};
@@ -37,7 +38,7 @@ async fn world(engine: &Engine) -> World {
 
 async fn run(engine: &Engine, persona: Uuid, kind: Kind, target: Option<Target>) -> TaskReport {
     let claimed = claim_new(engine, kind.task(persona, target, engine.clock.now())).await;
-    kinds::run_task(engine, &claimed).await
+    engine.run_task(&claimed).await
 }
 
 async fn scene_of(engine: &Engine, persona: Uuid) -> shared::context::FeedView {
@@ -48,12 +49,9 @@ async fn scene_of(engine: &Engine, persona: Uuid) -> shared::context::FeedView {
         engine.queue.get(&**db, id).await.unwrap()
     };
     let found = shared::db::personas::find(&**db, persona).await.unwrap().unwrap();
-    let prepared = BROWSE.action().observe(&db, &task, None, &found, engine).await.unwrap();
+    let prepared = Browse.observe(&engine.services(), &db, &task, None, &found).await.unwrap();
     engine.queue.cancel(&**db, task.id, "only looking").await.unwrap();
-    match prepared.scene {
-        Scene::Feed(feed) => feed,
-        other => panic!("a session sees a feed, not {other:?}"),
-    }
+    prepared.seen.feed
 }
 
 #[tokio::test]
@@ -105,7 +103,9 @@ async fn people_who_answered_come_first_and_a_session_answers_them() {
     felt.notices[0].affinity = -45;
     let persona_row = shared::db::personas::find(&**c, w.marisol).await.unwrap().unwrap();
     let history = shared::persona::History::default();
-    let prompt = BROWSE.prompt(&persona_row, &history, &Scene::Feed(felt), None, 1, &shared::prompt::Budget::default());
+    let prompt = BROWSE
+        .prompt(&persona_row, &history, &Scene::Feed(felt), None, 1, &shared::prompt::Budget::default())
+        .expect("a scene the kind looks at");
     assert!(prompt.user.contains("<comment id=\"N1\""), "{}", prompt.user);
     assert!(prompt.user.contains("you=\"often disagree with them\""), "{}", prompt.user);
     assert!(prompt.user.contains("replying_to=\"your comment 'Two batches.'\""), "{}", prompt.user);
@@ -160,7 +160,9 @@ async fn a_session_enqueues_what_it_chose_naming_itself_and_refuses_what_it_was_
         decisions.as_array().unwrap().iter().filter(|d| d["stage"] == "session").collect();
     let refused: Vec<&str> =
         session.iter().filter(|d| d["verdict"] == "refused").map(|d| d["on"].as_str().unwrap()).collect();
+    // At most four choices are acted on: the fifth is never looked at.
     assert_eq!(refused, vec!["P3", "P99"], "{decisions}");
+    assert!(!decisions.to_string().contains("dance"), "{decisions}");
     assert!(session.iter().any(|d| d["verdict"] == "chose" && d["why"] == "I know this one"));
     // Chosen work is done like any other, through the limits and the dedupe.
     let again = engine.queue.enqueue(&**c, &[COMMENT.task(w.marisol, Target::Post(first_post), t0())]).await.unwrap();
@@ -290,7 +292,7 @@ async fn every_few_actions_a_session_refreshes_the_long_term_memory_that_later_p
         .get(0);
     fake.push(Reply::Json(json!({ "note": "I keep telling people to cook lentils slowly. Jordan agrees with me." })));
     let claimed = engine.queue.claim_by_id(&**c, reflect).await.unwrap();
-    let note = kinds::run_task(&engine, &claimed).await;
+    let note = engine.run_task(&claimed).await;
     assert_eq!(note.status, TaskStatus::Done, "{note:?}");
     let (summary, covered) = sessions::summary(&**c, w.marisol).await.unwrap().unwrap();
     assert!(summary.contains("lentils slowly"));

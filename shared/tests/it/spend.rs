@@ -5,7 +5,7 @@
 use chrono::Duration;
 use serde_json::json;
 use shared::db::Type;
-use shared::kinds::{COMMENT, IMAGE_POST, run_task};
+use shared::kinds::{COMMENT, IMAGE_POST};
 use shared::queue::{Target, TaskStatus};
 use testkit::{GeminiFake, Reply, TestDb, fixtures};
 use uuid::Uuid;
@@ -63,7 +63,7 @@ async fn every_call_is_priced_at_its_models_rate_and_booked_with_the_outcome() {
 
     fake.push(priced_comment("Low heat and patience, that is the whole trick."));
     let comment = claim_new(&engine, COMMENT.task(ada, Target::Post(post), t0())).await;
-    let report = run_task(&engine, &comment).await;
+    let report = engine.run_task(&comment).await;
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     assert_eq!(report.usage.cost_micros, COMMENT_MICROS as u64);
     let stored = task(&engine, comment.id).await;
@@ -78,7 +78,7 @@ async fn every_call_is_priced_at_its_models_rate_and_booked_with_the_outcome() {
         "A sourdough loaf cut open on a board, window light, phone photo", "shows_me": false})));
     fake.push(Reply::Image { png: testkit::gemini_fake::sample_png(64, 48), thought_image_first: false });
     let image = claim_new(&engine, IMAGE_POST.task(ada, Target::Board(board), t0())).await;
-    let report = run_task(&engine, &image).await;
+    let report = engine.run_task(&image).await;
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     assert_eq!(task(&engine, image.id).await.cost_micros, Some(67_810));
 
@@ -105,11 +105,11 @@ async fn past_the_daily_budget_no_model_is_called_until_the_day_rolls_over() {
 
     fake.push(priced_comment("Arborio from a fresh bag made the difference for me."));
     let first = claim_new(&engine, COMMENT.task(personas[0], Target::Post(post), t0())).await;
-    assert_eq!(run_task(&engine, &first).await.status, TaskStatus::Done);
+    assert_eq!(engine.run_task(&first).await.status, TaskStatus::Done);
     let calls = fake.received().len();
 
     let second = claim_new(&engine, COMMENT.task(personas[1], Target::Post(post), t0())).await;
-    let report = run_task(&engine, &second).await;
+    let report = engine.run_task(&second).await;
     assert_eq!(fake.received().len(), calls, "no model call past the budget");
     assert_eq!(report.status, TaskStatus::Pending, "{report:?}");
     let deferred = task(&engine, second.id).await;
@@ -125,7 +125,7 @@ async fn past_the_daily_budget_no_model_is_called_until_the_day_rolls_over() {
     clock.set(deferred.scheduled_at);
     fake.push(priced_comment("Stop stirring so much, honestly."));
     let claimed = engine.queue.claim_by_id(&**client, second.id).await.unwrap();
-    assert_eq!(run_task(&engine, &claimed).await.status, TaskStatus::Done);
+    assert_eq!(engine.run_task(&claimed).await.status, TaskStatus::Done);
     assert_eq!(fake.received().len(), calls + 1);
 }
 
@@ -139,17 +139,17 @@ async fn a_persona_over_its_own_budget_waits_while_the_others_go_on() {
 
     fake.push(priced_comment("Warm stock, always warm stock, cold stock shocks it."));
     let spent = claim_new(&engine, COMMENT.task(ada, Target::Post(post), t0())).await;
-    assert_eq!(run_task(&engine, &spent).await.status, TaskStatus::Done);
+    assert_eq!(engine.run_task(&spent).await.status, TaskStatus::Done);
     let calls = fake.received().len();
 
     let over = claim_new(&engine, shared::kinds::POST.task(ada, Target::Board(board), t0())).await;
-    let report = run_task(&engine, &over).await;
+    let report = engine.run_task(&over).await;
     assert_eq!((report.status, fake.received().len()), (TaskStatus::Pending, calls), "{report:?}");
     assert!(report.reason.as_deref().unwrap().contains("PERSONA_DAILY_BUDGET_USD"));
 
     fake.push(priced_comment("Mine went gluey when I rinsed nothing and rushed it."));
     let other = claim_new(&engine, COMMENT.task(bea, Target::Post(post), t0())).await;
-    assert_eq!(run_task(&engine, &other).await.status, TaskStatus::Done, "bea has spent nothing today");
+    assert_eq!(engine.run_task(&other).await.status, TaskStatus::Done, "bea has spent nothing today");
     let client = engine.pool.get().await.unwrap();
     let spend = shared::spend::report(&**client, &engine.config.budget, t0()).await.unwrap();
     assert_eq!(spend.personas_at_budget, vec!["ada".to_string(), "bea".to_string()]);

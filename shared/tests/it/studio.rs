@@ -327,7 +327,7 @@ async fn a_persona_in_its_own_picture_looks_like_its_reference() {
         shared::kinds::IMAGE_POST.task(persona, shared::queue::Target::Board(board), t0()),
     )
     .await;
-    let report = shared::kinds::run_task(&engine, &task).await;
+    let report = engine.run_task(&task).await;
     assert_eq!(report.status, shared::queue::TaskStatus::Done, "{report:?}");
     let image_request = fake.received().into_iter().find(|r| r.model == "gemini-3.1-flash-image").unwrap();
     let prompt = image_request.body["contents"][0]["parts"][0]["text"].as_str().unwrap().to_owned();

@@ -203,7 +203,7 @@ async fn every_log_line_of_a_task_carries_its_id_kind_and_persona() {
         .with(tracing_subscriber::filter::LevelFilter::INFO);
     let report = {
         let _guard = tracing::subscriber::set_default(subscriber);
-        shared::kinds::run_task(&engine, &task).await
+        engine.run_task(&task).await
     };
     assert_eq!(report.status, shared::queue::TaskStatus::Done, "{report:?}");
 

@@ -13,7 +13,7 @@ use shared::ai::Usage;
 use shared::ai::cost::PriceTable;
 use shared::audit::{self, Audit};
 use shared::db::{DbError, GenericClient};
-use shared::kinds::{BROWSE, IMAGE_POST, VOTE};
+use shared::kinds::{BROWSE, VOTE};
 use shared::persona::selector::Limits;
 
 pub use shared::audit::Summary;
@@ -123,7 +123,7 @@ pub fn cost(work: &[display::ModelWork]) -> Cost {
             outputs.push(output as f64);
         }
         tally.usd += usd(text_model, input * w.attempts, output * w.attempts, 0);
-        if w.published && registry.get(&w.kind) == Some(IMAGE_POST) {
+        if w.published && registry.get(&w.kind).is_some_and(|k| k.needs_images()) {
             tally.usd += usd(image_model, output, 0, IMAGE_TOKENS);
         }
     }

@@ -138,7 +138,7 @@ function renderThreads(threads) {
       byParent.get(key).push(c);
     }
     const tree = (key) => (byParent.get(key) || []).map((c) =>
-      el("div", { class: "comment" }, author(c.author), el("span", { class: "when" }, ago(c.created_at)), el("div", {}, c.body), ...tree(c.id)));
+      el("div", { class: "remark" }, author(c.author), el("span", { class: "when" }, ago(c.created_at)), el("div", {}, c.body), ...tree(c.id)));
     return el("article", { class: "thread", "data-post": t.post.id },
       el("h3", {}, t.post.title), el("div", {}, author(t.post.author), el("span", { class: "when" }, t.post.board_name + ", " + ago(t.post.created_at))),
       el("div", { class: "body" }, t.post.body), ...tree("top"));
@@ -157,10 +157,11 @@ function renderAudit(trail) {
 
 async function load() {
   try {
-    const [status, failed, pending, threads, trail] = await Promise.all([
+    const [status, failed, pending, threads, trail, kinds] = await Promise.all([
       api("GET", "/status"), api("GET", "/tasks?status=FAILED&limit=20"), api("GET", "/tasks?status=PENDING&limit=20"), api("GET", "/threads?limit=6"),
-      api("GET", "/audit?limit=20"),
+      api("GET", "/audit?limit=20"), api("GET", "/kinds"),
     ]);
+    renderKinds(kinds);
     renderStatus(status);
     renderTasks(failed, pending);
     renderThreads(threads.threads);
@@ -199,6 +200,25 @@ function showLogin(error) {
   $("login-error").textContent = error || "";
 }
 
+// The kinds this engine runs, from its registry: each with the targets it takes.
+let knownKinds = [];
+
+function renderKinds(kinds) {
+  const select = $("trigger-kind");
+  const chosen = select.value;
+  knownKinds = kinds;
+  select.replaceChildren(...kinds.map((k) => el("option", { value: k.name }, k.name)));
+  if (kinds.some((k) => k.name === chosen)) select.value = chosen;
+  renderTargets();
+}
+
+function renderTargets() {
+  const kind = knownKinds.find((k) => k.name === $("trigger-kind").value);
+  const fields = kind ? kind.targets : [];
+  const options = fields.map((f) => el("option", { value: f }, f.replace(/_id$/, "")));
+  $("trigger-field").replaceChildren(...(options.length ? options : [el("option", { value: "" }, "none")]));
+}
+
 async function trigger(event) {
   event.preventDefault();
   const body = {};
@@ -218,9 +238,7 @@ async function trigger(event) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  for (const kind of ["comment", "reply", "vote", "post", "image_post", "browse", "reflect"]) {
-    $("trigger-kind").append(el("option", { value: kind }, kind));
-  }
+  $("trigger-kind").addEventListener("change", renderTargets);
   $("login").addEventListener("submit", (event) => {
     event.preventDefault();
     sessionStorage.setItem(KEY, $("key").value.trim());
