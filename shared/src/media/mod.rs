@@ -7,6 +7,7 @@
 //! (reading the answer, decoding, resizing, encoding) runs for one image at a time per process, under
 //! an [`ImageSlot`].
 
+pub mod clip;
 pub mod storage;
 
 use std::io::Cursor;
@@ -72,6 +73,10 @@ pub enum MediaError {
     /// The encoder failed.
     #[error("image could not be encoded: {0}")]
     Encode(String),
+    /// A downloaded clip is not one we publish (its type, container or size); fetching it again would
+    /// give the same.
+    #[error("{0}")]
+    NotAClip(String),
 }
 
 impl MediaError {

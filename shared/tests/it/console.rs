@@ -225,3 +225,60 @@ async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
     assert_eq!(shown.as_bool(), Some(true), "nothing is shown without a working key");
     client.close().await.unwrap();
 }
+
+/// The offline provider's clips are real: Chromium loads one, reads its frame size and length, and
+/// decodes a frame.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offline_clip_plays_in_chromium() {
+    use shared::media::clip::{self, Frame};
+    let frames: Vec<Frame> = (0..8u32)
+        .map(|i| Frame {
+            width: 256,
+            height: 144,
+            rgb: (0..256 * 144u32).flat_map(|p| [(p % 256) as u8, (i * 30) as u8, (p / 256) as u8]).collect(),
+        })
+        .collect();
+    let bytes = clip::mp4(&frames, 250).unwrap();
+    let page = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async {
+                axum::response::Html("<video id=v src=/clip.mp4 muted preload=auto></video>")
+            }),
+        )
+        .route(
+            "/clip.mp4",
+            axum::routing::get(move || {
+                let bytes = bytes.clone();
+                async move { ([("content-type", clip::MP4)], bytes) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, page).await });
+
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    client.goto(&app).await.unwrap();
+    let mut seen = serde_json::Value::Null;
+    for _ in 0..100 {
+        seen = client
+            .execute(
+                "const v = document.getElementById('v'); \
+                 return { ready: v.readyState, width: v.videoWidth, height: v.videoHeight, \
+                          duration: v.duration, error: v.error ? v.error.message || String(v.error.code) : null };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if seen["ready"].as_i64().unwrap_or(0) >= 2 || !seen["error"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen["error"].is_null(), "{seen}");
+    assert!(seen["ready"].as_i64().unwrap_or(0) >= 2, "a frame decoded: {seen}");
+    assert_eq!((seen["width"].as_i64(), seen["height"].as_i64()), (Some(256), Some(144)), "{seen}");
+    assert!((seen["duration"].as_f64().unwrap_or(0.0) - 2.0).abs() < 0.01, "{seen}");
+    client.close().await.unwrap();
+}
