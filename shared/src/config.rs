@@ -127,6 +127,8 @@ pub struct GeminiConfig {
     pub model: String,
     /// `GEMINI_IMAGE_MODEL`.
     pub image_model: String,
+    /// `GEMINI_VIDEO_MODEL`.
+    pub video_model: String,
     /// `GEMINI_BASE_URL`, for fakes and proxies.
     pub base_url: String,
     /// `GEMINI_MAX_REQUESTS_PER_MINUTE`, across every process.
@@ -269,6 +271,17 @@ pub struct ImageConfig {
     pub local_dir: PathBuf,
 }
 
+/// Video posts.
+#[derive(Debug, Clone, Copy)]
+pub struct VideoConfig {
+    /// `VIDEO_MAX_BYTES`: the largest clip downloaded.
+    pub max_bytes: usize,
+    /// `VIDEO_MAX_WAIT_MS`: how long a clip may take before its task ends.
+    pub max_wait: Duration,
+    /// `VIDEO_MAX_PER_PERSONA_PER_WEEK`.
+    pub per_persona_per_week: u32,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -303,6 +316,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Images.
     pub image: ImageConfig,
+    /// Video posts.
+    pub video: VideoConfig,
     /// `MODERATION_BANNED_PHRASES_FILE`: one phrase per line, replacing the built-in list.
     pub moderation_phrases_file: Option<PathBuf>,
 }
@@ -314,6 +329,8 @@ const MAX_DELAY_MS: u64 = 7 * 24 * 3_600_000;
 pub const DEFAULT_GEMINI_MODEL: &str = "gemini-3.6-flash";
 /// Current Gemini image model (`gemini-2.0-flash` never made images and is shut down).
 pub const DEFAULT_GEMINI_IMAGE_MODEL: &str = "gemini-3.1-flash-image";
+/// Current Veo model through the Gemini API (the fast one: a third of the standard model's price).
+pub const DEFAULT_GEMINI_VIDEO_MODEL: &str = "veo-3.1-fast-generate-preview";
 /// Gemini's public endpoint.
 pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
@@ -513,6 +530,7 @@ impl Config {
                 api_key: gemini_key,
                 model: v.get("GEMINI_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_MODEL.into()),
                 image_model: v.get("GEMINI_IMAGE_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_IMAGE_MODEL.into()),
+                video_model: v.get("GEMINI_VIDEO_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_VIDEO_MODEL.into()),
                 base_url: v.url("GEMINI_BASE_URL", DEFAULT_GEMINI_BASE_URL)?,
                 max_requests_per_minute: v.bounded("GEMINI_MAX_REQUESTS_PER_MINUTE", 30, 1..=100_000)?,
                 timeout: v.millis("GEMINI_TIMEOUT_MS", 60_000, 1..=900_000)?,
@@ -551,6 +569,11 @@ impl Config {
                 quality,
                 format: v.parsed("IMAGE_FORMAT", ImageFormat::Jpeg)?,
                 local_dir: PathBuf::from(v.get("MEDIA_DIR").unwrap_or_else(|| "media".into())),
+            },
+            video: VideoConfig {
+                max_bytes: v.bounded("VIDEO_MAX_BYTES", 64 * 1024 * 1024, 1024..=1024 * 1024 * 1024)?,
+                max_wait: v.millis("VIDEO_MAX_WAIT_MS", 20 * 60_000, 60_000..=24 * 3_600_000)?,
+                per_persona_per_week: v.bounded("VIDEO_MAX_PER_PERSONA_PER_WEEK", 1, 0..=1_000)?,
             },
             moderation_phrases_file: v.get("MODERATION_BANNED_PHRASES_FILE").map(PathBuf::from),
         })

@@ -509,7 +509,7 @@ async fn model(report: &mut DoctorReport, config: &Config) {
                 &config.gemini.image_model,
                 config.gemini.timeout.min(Duration::from_secs(20)),
             ) {
-                Ok(client) => client,
+                Ok(client) => client.with_video_model(&config.gemini.video_model),
                 Err(e) => return report.fail("model", e.to_string(), "check the GEMINI_* variables"),
             };
             let mut fine = Vec::new();
@@ -519,7 +519,13 @@ async fn model(report: &mut DoctorReport, config: &Config) {
                     Ok(()) => fine.push(model.to_owned()),
                     Err(e @ ModelError::ModelNotFound { .. }) => {
                         failed = true;
-                        let var = if model == config.gemini.model { "GEMINI_MODEL" } else { "GEMINI_IMAGE_MODEL" };
+                        let var = if model == config.gemini.model {
+                            "GEMINI_MODEL"
+                        } else if model == config.gemini.image_model {
+                            "GEMINI_IMAGE_MODEL"
+                        } else {
+                            "GEMINI_VIDEO_MODEL"
+                        };
                         report.fail(
                             "model",
                             e.to_string(),

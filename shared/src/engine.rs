@@ -143,6 +143,7 @@ impl Engine {
             moderation: &self.moderation,
             limits: self.settings.limits,
             image: self.settings.image,
+            video: self.config.video,
             conversation: &self.settings.conversation,
             budget: &self.config.budget,
             kinds: &self.kinds,

@@ -238,9 +238,10 @@ pub async fn dry_run(engine: &Engine, kind: Kind, request: &TriggerRequest) -> R
         ActionError::Skip(reason) | ActionError::Reschedule { reason, .. } | ActionError::OverBudget { reason, .. } => {
             OperatorError::Conflict(reason)
         }
-        ActionError::Unusable(_) | ActionError::Invalid(_) | ActionError::UnknownType { .. } => {
-            OperatorError::Unprocessable(e.to_string())
-        }
+        ActionError::Unusable(_)
+        | ActionError::Invalid(_)
+        | ActionError::GaveUp(_)
+        | ActionError::UnknownType { .. } => OperatorError::Unprocessable(e.to_string()),
         ActionError::Model(m) if m.disposition() == Disposition::Skip => OperatorError::Unprocessable(m.to_string()),
         ActionError::Model(m) => OperatorError::Upstream { retryable: m.is_retryable(), message: m.to_string() },
         ActionError::Media(m) => OperatorError::Upstream { retryable: m.is_retryable(), message: m.to_string() },

@@ -39,11 +39,26 @@ const DEFAULTS: &[(&str, Price)] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceTable {
     entries: Vec<(String, Price)>,
+    /// Clip models: USD per second of video.
+    video: Vec<(String, f64)>,
 }
+
+/// Google's per-second prices for the Veo models this engine is used with (video with sound, as the
+/// Gemini API makes it; read with the prices above — check the page).
+const VIDEO_DEFAULTS: &[(&str, f64)] = &[
+    ("veo-3.1-generate-preview", 0.40),
+    ("veo-3.1-fast-generate-preview", 0.15),
+    ("veo-3.0-generate-001", 0.40),
+    ("veo-3.0-fast-generate-001", 0.15),
+    ("veo-2.0-generate-001", 0.35),
+];
 
 impl Default for PriceTable {
     fn default() -> Self {
-        Self { entries: DEFAULTS.iter().map(|(m, p)| ((*m).to_owned(), *p)).collect() }
+        Self {
+            entries: DEFAULTS.iter().map(|(m, p)| ((*m).to_owned(), *p)).collect(),
+            video: VIDEO_DEFAULTS.iter().map(|(m, p)| ((*m).to_owned(), *p)).collect(),
+        }
     }
 }
 
@@ -55,6 +70,20 @@ impl PriceTable {
         for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
             let (model, prices) =
                 entry.split_once('=').ok_or_else(|| format!("{entry:?} is not model=input/cached/output[/image]"))?;
+            // A clip model: `model=0.15/s`, USD per second of video.
+            if let Some(per_second) = prices.trim().strip_suffix("/s") {
+                let usd: f64 = per_second
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{per_second:?} in {entry:?} is not a number of dollars per second"))?;
+                if !usd.is_finite() || !(0.0..=100.0).contains(&usd) {
+                    return Err(format!("the price in {entry:?} must be between 0 and 100 USD per second"));
+                }
+                let model = model.trim().to_owned();
+                table.video.retain(|(m, _)| *m != model);
+                table.video.push((model, usd));
+                continue;
+            }
             let numbers: Vec<f64> = prices
                 .split('/')
                 .map(|n| n.trim().parse::<f64>().map_err(|_| format!("{n:?} in {entry:?} is not a number")))
@@ -76,6 +105,15 @@ impl PriceTable {
             table.entries.push((model, price));
         }
         Ok(table)
+    }
+
+    /// USD per second of clip from `model`, if the table knows it (by the longest name it starts with).
+    pub fn video_per_second(&self, model: &str) -> Option<f64> {
+        self.video
+            .iter()
+            .filter(|(m, _)| model == m || model.starts_with(m.as_str()))
+            .max_by_key(|(m, _)| m.len())
+            .map(|(_, p)| *p)
     }
 
     /// The price of `model`, if the table knows it.

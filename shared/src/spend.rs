@@ -39,35 +39,45 @@ pub fn usd(micros: i64) -> String {
     format!("${:.2}", micros as f64 / 1_000_000.0)
 }
 
-/// Whether `persona_id` may spend now; `Err` when a budget is reached. `spread` (0..1, fixed per task)
-/// places it in the first hour of the next day.
+/// Whether `persona_id` may spend `about_to_spend` micro-USD more now (0 for a call whose price is only
+/// known after it: it may start while anything is left); `Err` when a budget is reached or would be
+/// passed. `spread` (0..1, fixed per task) places the wait in the first hour of the next day.
 pub async fn check(
     c: &impl GenericClient,
     budget: &BudgetConfig,
     persona_id: Uuid,
     now: DateTime<Utc>,
     spread: f64,
+    about_to_spend: u64,
 ) -> Result<Result<(), Reached>, DbError> {
     if budget.daily_micros.is_none() && budget.persona_daily_micros.is_none() {
         return Ok(Ok(()));
     }
     let spent = spend::of_day(c, day_of(now), persona_id).await?;
     let until = rollover(now) + Duration::seconds((spread.clamp(0.0, 1.0) * 3600.0) as i64);
-    let over = |cap: Option<u64>, spent: i64| cap.filter(|cap| spent >= i64::try_from(*cap).unwrap_or(i64::MAX));
+    let extra = i64::try_from(about_to_spend).unwrap_or(i64::MAX);
+    let over = |cap: Option<u64>, spent: i64| {
+        cap.filter(|cap| {
+            let cap = i64::try_from(*cap).unwrap_or(i64::MAX);
+            spent >= cap || (extra > 0 && spent.saturating_add(extra) > cap)
+        })
+    };
     if let Some(cap) = over(budget.daily_micros, spent.total) {
         let reason = format!(
-            "the daily budget is reached ({} of DAILY_BUDGET_USD {} spent today); waiting for the day to roll over",
+            "the daily budget is reached ({} of DAILY_BUDGET_USD {} spent today{}); waiting for the day to roll over",
             usd(spent.total),
-            usd(cap as i64)
+            usd(cap as i64),
+            if extra > 0 { format!(", {} more needed", usd(extra)) } else { String::new() }
         );
         return Ok(Err(Reached { until, reason }));
     }
     if let Some(cap) = over(budget.persona_daily_micros, spent.persona) {
         let reason = format!(
-            "this persona's daily budget is reached ({} of PERSONA_DAILY_BUDGET_USD {} spent today); waiting for \
-             the day to roll over",
+            "this persona's daily budget is reached ({} of PERSONA_DAILY_BUDGET_USD {} spent today{}); waiting \
+             for the day to roll over",
             usd(spent.persona),
-            usd(cap as i64)
+            usd(cap as i64),
+            if extra > 0 { format!(", {} more needed", usd(extra)) } else { String::new() }
         );
         return Ok(Err(Reached { until, reason }));
     }

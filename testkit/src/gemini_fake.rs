@@ -76,6 +76,62 @@ pub enum Reply {
     },
 }
 
+/// How one submitted clip goes: `pending` polls answer "not done", then `end`.
+#[derive(Debug, Clone)]
+pub struct VideoScript {
+    /// Polls that answer `done: false` first.
+    pub pending: usize,
+    /// What the operation ends with.
+    pub end: VideoEnd,
+}
+
+/// How a clip's operation ends.
+#[derive(Debug, Clone)]
+pub enum VideoEnd {
+    /// Done: the clip, downloadable with this `content-type`.
+    Clip {
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// Its `content-type`.
+        content_type: String,
+    },
+    /// Done with an `error` (as Google's `google.rpc.Status`).
+    Error {
+        /// `code`.
+        code: i64,
+        /// `message`.
+        message: String,
+    },
+    /// Done, but the safety filters kept the clip back (`raiMediaFilteredCount`, `raiMediaFilteredReasons`).
+    Blocked(String),
+}
+
+impl VideoScript {
+    /// Ready after `pending` polls, with a small real MP4.
+    pub fn ready_after(pending: usize) -> Self {
+        Self { pending, end: VideoEnd::Clip { bytes: sample_mp4(4), content_type: "video/mp4".into() } }
+    }
+}
+
+/// A small, playable MP4 of `frames` quarter-second frames (256×144).
+pub fn sample_mp4(frames: u32) -> Vec<u8> {
+    let frames: Vec<shared::media::clip::Frame> = (0..frames.max(1))
+        .map(|i| shared::media::clip::Frame {
+            width: 256,
+            height: 144,
+            rgb: (0..256 * 144u32).flat_map(|p| [(p % 256) as u8, (i * 40) as u8, (p / 256) as u8]).collect(),
+        })
+        .collect();
+    shared::media::clip::mp4(&frames, 250).expect("a sample clip")
+}
+
+/// What the fake knows of one operation.
+#[derive(Debug)]
+struct Operation {
+    script: VideoScript,
+    polls: usize,
+}
+
 /// A request the fake received.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -98,6 +154,10 @@ struct State {
     retired: Mutex<HashSet<String>>,
     routes: Mutex<Vec<Route>>,
     expected_key: String,
+    base: Mutex<String>,
+    videos: Mutex<VecDeque<VideoScript>>,
+    operations: Mutex<Vec<Operation>>,
+    downloads: Mutex<usize>,
 }
 
 /// Replies for the requests that mention a marker (a persona's username, say), ahead of the script.
@@ -127,8 +187,30 @@ impl GeminiFake {
     pub async fn start_with_key(key: &str) -> Self {
         let state = Arc::new(State { expected_key: key.to_owned(), ..State::default() });
         let server = MockServer::start().await;
+        *state.base.lock().unwrap() = server.uri();
         Mock::given(any()).respond_with(Responder(state.clone())).mount(&server).await;
         Self { server, state }
+    }
+
+    /// How the next submitted clip goes (after these, [`VideoScript::ready_after`]`(1)`).
+    pub fn push_video(&self, script: VideoScript) -> &Self {
+        self.state.videos.lock().unwrap().push_back(script);
+        self
+    }
+
+    /// Clips submitted so far (each is paid for).
+    pub fn video_submissions(&self) -> usize {
+        self.state.operations.lock().unwrap().len()
+    }
+
+    /// Polls of every operation so far.
+    pub fn video_polls(&self) -> usize {
+        self.state.operations.lock().unwrap().iter().map(|o| o.polls).sum()
+    }
+
+    /// Clip downloads so far.
+    pub fn video_downloads(&self) -> usize {
+        *self.state.downloads.lock().unwrap()
     }
 
     /// The base URL to give the client (`GEMINI_BASE_URL`).
@@ -236,6 +318,9 @@ impl Respond for Responder {
             None => path.clone(),
         };
         let violation = |v: String| state.violations.lock().unwrap().push(v);
+        if let Some(answer) = video_protocol(state, request, &path, &path_and_query) {
+            return answer;
+        }
 
         // `GET /v1beta/models/{model}`: the model's description, 404 when retired, 400 for a wrong key.
         if request.method.as_str() == "GET"
@@ -311,6 +396,141 @@ impl Respond for Responder {
             .unwrap_or(Reply::Auto);
         render(&reply, &body, model)
     }
+}
+
+/// The parameters Veo takes through the Gemini API (as the official SDK writes them).
+const VIDEO_PARAMETERS: &[&str] = &[
+    "aspectRatio",
+    "durationSeconds",
+    "sampleCount",
+    "negativePrompt",
+    "personGeneration",
+    "resolution",
+    "enhancePrompt",
+];
+
+/// Veo's long-running protocol: `POST models/{m}:predictLongRunning` → an operation's name; `GET` of the
+/// name → `done: false` for the scripted polls, then the clip's address, an `error`, or the safety
+/// filter's count and reasons; `GET files/{id}:download?alt=media` → the clip. `None`: not a video request.
+fn video_protocol(state: &State, request: &Request, path: &str, path_and_query: &str) -> Option<ResponseTemplate> {
+    let violation = |v: String| state.violations.lock().unwrap().push(v);
+    let key = request.headers.get("x-goog-api-key").and_then(|v| v.to_str().ok());
+    let key_ok = key == Some(state.expected_key.as_str());
+    if request.url.query_pairs().any(|(k, _)| k == "key") {
+        violation("the API key was sent in the URL".into());
+    }
+    let base = state.base.lock().unwrap().clone();
+    if let Some(model) = path.strip_prefix("/v1beta/models/").and_then(|r| r.strip_suffix(":predictLongRunning")) {
+        if request.method.as_str() != "POST" {
+            violation(format!("{} instead of POST for predictLongRunning", request.method));
+            return Some(ResponseTemplate::new(405));
+        }
+        let body: Value = match serde_json::from_slice(&request.body) {
+            Ok(v) => v,
+            Err(e) => {
+                violation(format!("body is not JSON: {e}"));
+                return Some(invalid_argument(&format!("Invalid JSON payload received. {e}")));
+            }
+        };
+        state.received.lock().unwrap().push(Received {
+            model: model.to_owned(),
+            path_and_query: path_and_query.to_owned(),
+            key_header_ok: key_ok,
+            body: body.clone(),
+        });
+        if !key_ok {
+            return Some(bad_key());
+        }
+        if state.retired.lock().unwrap().contains(model) {
+            return Some(retired(model));
+        }
+        for name in body.as_object().into_iter().flat_map(|o| o.keys()) {
+            if name != "instances" && name != "parameters" {
+                violation(format!("unknown field {name} in a predictLongRunning request"));
+                return Some(unknown_field(name, name));
+            }
+        }
+        for name in body["parameters"].as_object().into_iter().flat_map(|o| o.keys()) {
+            if !VIDEO_PARAMETERS.contains(&name.as_str()) {
+                violation(format!("unknown parameter {name}"));
+                return Some(unknown_field(name, &format!("parameters.{name}")));
+            }
+        }
+        let instances = body["instances"].as_array().cloned().unwrap_or_default();
+        let well_formed = instances.len() == 1
+            && instances[0]["prompt"].as_str().is_some_and(|p| !p.is_empty())
+            && instances[0].get("image").is_none_or(|image| {
+                image["bytesBase64Encoded"].as_str().is_some_and(|b| !b.is_empty())
+                    && image["mimeType"].as_str().is_some_and(|m| m.starts_with("image/"))
+            })
+            && body["parameters"]["durationSeconds"].as_u64().is_some_and(|s| [4, 6, 8].contains(&s))
+            && ["16:9", "9:16"].contains(&body["parameters"]["aspectRatio"].as_str().unwrap_or(""));
+        if !well_formed {
+            violation(format!("malformed predictLongRunning request: {body}"));
+            return Some(invalid_argument("The request's instances or parameters are invalid."));
+        }
+        let script = state.videos.lock().unwrap().pop_front().unwrap_or_else(|| VideoScript::ready_after(1));
+        let mut operations = state.operations.lock().unwrap();
+        operations.push(Operation { script, polls: 0 });
+        let name = format!("models/{model}/operations/op{}", operations.len());
+        return Some(ResponseTemplate::new(200).set_body_json(json!({ "name": name })));
+    }
+    if let Some(index) = path
+        .strip_prefix("/v1beta/models/")
+        .and_then(|r| r.split_once("/operations/op"))
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+    {
+        if request.method.as_str() != "GET" {
+            violation(format!("{} instead of GET for an operation", request.method));
+            return Some(ResponseTemplate::new(405));
+        }
+        if !key_ok {
+            return Some(bad_key());
+        }
+        let mut operations = state.operations.lock().unwrap();
+        let Some(operation) = index.checked_sub(1).and_then(|i| operations.get_mut(i)) else {
+            return Some(ResponseTemplate::new(404).set_body_json(json!({"error": {"code": 404,
+                "message": "Operation not found.", "status": "NOT_FOUND"}})));
+        };
+        operation.polls += 1;
+        let name = path.trim_start_matches("/v1beta/");
+        if operation.polls <= operation.script.pending {
+            return Some(ResponseTemplate::new(200).set_body_json(json!({ "name": name, "done": false })));
+        }
+        let done = match &operation.script.end {
+            VideoEnd::Clip { .. } => json!({ "name": name, "done": true, "response": {
+                "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+                "generateVideoResponse": { "generatedSamples": [
+                    { "video": { "uri": format!("{base}/v1beta/files/clip{index}:download?alt=media") } }
+                ] } } }),
+            VideoEnd::Error { code, message } => {
+                json!({ "name": name, "done": true, "error": { "code": code, "message": message } })
+            }
+            VideoEnd::Blocked(reason) => json!({ "name": name, "done": true, "response": {
+                "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+                "generateVideoResponse": { "raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [reason] } } }),
+        };
+        return Some(ResponseTemplate::new(200).set_body_json(done));
+    }
+    if let Some(index) = path
+        .strip_prefix("/v1beta/files/clip")
+        .and_then(|r| r.strip_suffix(":download"))
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        if !key_ok {
+            violation("a clip download without the key".into());
+            return Some(bad_key());
+        }
+        *state.downloads.lock().unwrap() += 1;
+        let operations = state.operations.lock().unwrap();
+        return Some(match index.checked_sub(1).and_then(|i| operations.get(i)).map(|o| &o.script.end) {
+            Some(VideoEnd::Clip { bytes, content_type }) => ResponseTemplate::new(200)
+                .insert_header("content-type", content_type.as_str())
+                .set_body_bytes(bytes.clone()),
+            _ => ResponseTemplate::new(404).set_body_string("Not Found"),
+        });
+    }
+    None
 }
 
 struct ShapeError(String, ResponseTemplate);
@@ -481,6 +701,8 @@ fn auto_answer(body: &Value) -> Value {
             "decision" => json!("reply"),
             "title" => json!(format!("{} (a question for the board)", OPENINGS[(h >> 24) % 8].trim_end_matches('.'))),
             "image_prompt" => json!("A quiet street after rain, soft morning light, realistic photograph"),
+            "frame_prompt" => json!("A pot of soup on a stove, steam rising, kitchen window light"),
+            "video_prompt" => json!("Steam curls up as a wooden spoon stirs slowly; the camera holds still"),
             "body" => json!(body_text),
             // A session: answer whoever answered the persona (the first notification), else just read.
             "actions" if body.to_string().contains(r#"id=\"N1\""#) => {

@@ -1,6 +1,7 @@
-//! Google Gemini over its REST API (`v1beta` `generateContent`), as Google documents it: the key in the `x-goog-api-key` header (never in a URL), JSON output
-//! with a schema, thinking held down so it cannot eat the output budget, images scanned for in every
-//! part, and every failure classified.
+//! Google Gemini over its REST API (`v1beta` `generateContent`), as Google documents it: the key in the
+//! `x-goog-api-key` header (never in a URL), JSON output with a schema, thinking held down so it cannot
+//! eat the output budget, images scanned for in every part, clips through `predictLongRunning` and its
+//! operation, and every failure classified.
 
 use std::time::Duration;
 
@@ -10,17 +11,22 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::cost::PriceTable;
-use super::{Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage};
+use super::{
+    DownloadedClip, Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage, VideoPrompt,
+    VideoStatus,
+};
 use crate::config::GeminiConfig;
 use crate::media::{ImageSlot, MAX_RESPONSE_BYTES};
 
 /// A Gemini client. Its `Debug` output never shows the key.
 pub struct GeminiClient {
     http: reqwest::Client,
+    download: reqwest::Client,
     base_url: String,
     api_key: SecretString,
     model: String,
     image_model: String,
+    video_model: String,
     prices: PriceTable,
 }
 
@@ -31,6 +37,7 @@ impl std::fmt::Debug for GeminiClient {
             .field("api_key", &"[redacted]")
             .field("model", &self.model)
             .field("image_model", &self.image_model)
+            .field("video_model", &self.video_model)
             .finish()
     }
 }
@@ -42,7 +49,14 @@ impl GeminiClient {
             .api_key
             .clone()
             .ok_or_else(|| ModelError::Unsupported("GEMINI_API_KEY is not set; the gemini provider needs it".into()))?;
-        Self::new(&config.base_url, api_key, &config.model, &config.image_model, config.timeout)
+        Ok(Self::new(&config.base_url, api_key, &config.model, &config.image_model, config.timeout)?
+            .with_video_model(&config.video_model))
+    }
+
+    /// Makes clips with `model` instead of the default.
+    pub fn with_video_model(mut self, model: &str) -> Self {
+        self.video_model = model.to_owned();
+        self
     }
 
     /// Prices calls with `prices` instead of the defaults.
@@ -65,12 +79,22 @@ impl GeminiClient {
             .user_agent(concat!("persona-engine/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ModelError::Unsupported(format!("HTTP client setup failed: {e}")))?;
+        // Downloads follow redirects by hand, so the key never leaves the API's host.
+        let download = reqwest::Client::builder()
+            .timeout(timeout.max(Duration::from_secs(120)))
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("persona-engine/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ModelError::Unsupported(format!("HTTP client setup failed: {e}")))?;
         Ok(Self {
             http,
+            download,
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key,
             model: model.to_owned(),
             image_model: image_model.to_owned(),
+            video_model: crate::config::DEFAULT_GEMINI_VIDEO_MODEL.to_owned(),
             prices: PriceTable::default(),
         })
     }
@@ -102,9 +126,9 @@ impl GeminiClient {
         self.read(model, response, MAX_TEXT_RESPONSE_BYTES).await
     }
 
-    /// The model named in `GEMINI_MODEL` and the one in `GEMINI_IMAGE_MODEL`.
-    pub fn models(&self) -> [&str; 2] {
-        [&self.model, &self.image_model]
+    /// The models named in `GEMINI_MODEL`, `GEMINI_IMAGE_MODEL` and `GEMINI_VIDEO_MODEL`.
+    pub fn models(&self) -> [&str; 3] {
+        [&self.model, &self.image_model, &self.video_model]
     }
 
     /// Whether `model` exists for this key (`GET /v1beta/models/{model}`): a retired model answers 404,
@@ -127,7 +151,15 @@ impl GeminiClient {
     }
 
     fn var_for(&self, model: &str) -> &'static str {
-        if model == self.image_model && model != self.model { "GEMINI_IMAGE_MODEL" } else { "GEMINI_MODEL" }
+        if model == self.model {
+            "GEMINI_MODEL"
+        } else if model == self.image_model {
+            "GEMINI_IMAGE_MODEL"
+        } else if model == self.video_model {
+            "GEMINI_VIDEO_MODEL"
+        } else {
+            "GEMINI_MODEL"
+        }
     }
 }
 
@@ -143,6 +175,97 @@ impl Provider for GeminiClient {
 
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn text_model(&self) -> &str {
+        &self.model
+    }
+
+    fn image_model(&self) -> &str {
+        &self.image_model
+    }
+
+    fn video_model(&self) -> Option<&str> {
+        Some(&self.video_model)
+    }
+
+    fn video_cost_micros(&self, seconds: u32) -> u64 {
+        self.prices.video_per_second(&self.video_model).map_or(0, |usd| (usd * 1e6 * f64::from(seconds)).round() as u64)
+    }
+
+    async fn submit_video(&self, prompt: &VideoPrompt) -> Result<String, ModelError> {
+        let url = format!("{}/v1beta/models/{}:predictLongRunning", self.base_url, self.video_model);
+        let response = self
+            .http
+            .post(&url)
+            .header("x-goog-api-key", self.api_key.expose_secret())
+            .json(&video::request(prompt))
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let bytes = read_capped(response, MAX_TEXT_RESPONSE_BYTES).await?;
+        if !status.is_success() {
+            return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
+        }
+        video::operation_name(&bytes)
+    }
+
+    async fn poll_video(&self, operation: &str) -> Result<VideoStatus, ModelError> {
+        let path = video::checked_operation(operation)?;
+        let response = self
+            .http
+            .get(format!("{}/v1beta/{path}", self.base_url))
+            .header("x-goog-api-key", self.api_key.expose_secret())
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let bytes = read_capped(response, MAX_TEXT_RESPONSE_BYTES).await?;
+        if !status.is_success() {
+            return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
+        }
+        video::status(&bytes)
+    }
+
+    async fn download_video(&self, uri: &str, limit: usize) -> Result<DownloadedClip, ModelError> {
+        // The key goes only to the API's own host; a redirect elsewhere (a signed storage address) is
+        // followed without it.
+        let mut next = video::same_origin(&self.base_url, uri)?;
+        let mut with_key = true;
+        for _ in 0..4 {
+            let mut request = self.download.get(&next);
+            if with_key {
+                request = request.header("x-goog-api-key", self.api_key.expose_secret());
+            }
+            let response = request.send().await.map_err(transport_error)?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or_else(|| ModelError::InvalidResponse("a redirect without a location".into()))?;
+                let target = reqwest::Url::parse(&next)
+                    .and_then(|base| base.join(location))
+                    .map_err(|e| ModelError::InvalidResponse(format!("a redirect to an unreadable address: {e}")))?;
+                with_key = with_key && video::same_origin(&self.base_url, target.as_str()).is_ok();
+                next = target.to_string();
+                continue;
+            }
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|c| c.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let bytes = read_capped(response, limit).await?;
+            if !status.is_success() {
+                return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
+            }
+            return Ok(DownloadedClip { bytes, content_type });
+        }
+        Err(ModelError::InvalidResponse("the clip's download redirected too many times".into()))
     }
 
     async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
@@ -212,6 +335,142 @@ fn transport_error(e: reqwest::Error) -> ModelError {
         e.to_string()
     };
     ModelError::Transient { status: None, message }
+}
+
+/// Veo through the Gemini API: `POST models/{model}:predictLongRunning` with one instance (the prompt and
+/// the start frame as base64) and the parameters, answered with an operation's name; `GET {name}` until
+/// `done`; then the clip's address in `response.generateVideoResponse.generatedSamples[0].video.uri`, or
+/// the safety filter's count and reasons, or the operation's `error`. (As the official `google-genai`
+/// SDK's `_GenerateVideosParameters_to_mldev` and `_GenerateVideosOperation_from_mldev` write and read
+/// them.)
+pub(crate) mod video {
+    use base64::Engine;
+    use serde::Deserialize;
+
+    use super::super::{ModelError, VideoPrompt, VideoStatus};
+
+    /// The request body.
+    pub(crate) fn request(prompt: &VideoPrompt) -> serde_json::Value {
+        let mut instance = serde_json::json!({ "prompt": prompt.prompt });
+        if let Some((bytes, mime_type)) = &prompt.start_frame {
+            instance["image"] = serde_json::json!({
+                "bytesBase64Encoded": base64::engine::general_purpose::STANDARD.encode(bytes),
+                "mimeType": mime_type,
+            });
+        }
+        serde_json::json!({
+            "instances": [instance],
+            "parameters": {
+                "aspectRatio": prompt.aspect_ratio,
+                "durationSeconds": prompt.seconds,
+                "sampleCount": 1,
+            }
+        })
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Operation {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        done: bool,
+        error: Option<Status>,
+        response: Option<Response>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    struct Status {
+        #[serde(default)]
+        code: i64,
+        #[serde(default)]
+        message: String,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Response {
+        generate_video_response: Option<VideoResponse>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct VideoResponse {
+        #[serde(default)]
+        generated_samples: Vec<Sample>,
+        #[serde(default)]
+        rai_media_filtered_count: u32,
+        #[serde(default)]
+        rai_media_filtered_reasons: Vec<String>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    struct Sample {
+        video: Option<Video>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    struct Video {
+        uri: Option<String>,
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Operation, ModelError> {
+        serde_json::from_slice(bytes).map_err(|e| ModelError::InvalidResponse(format!("an unreadable operation: {e}")))
+    }
+
+    /// The name of the operation a submission started.
+    pub(crate) fn operation_name(bytes: &[u8]) -> Result<String, ModelError> {
+        let name = parse(bytes)?.name;
+        checked_operation(&name)?;
+        Ok(name)
+    }
+
+    /// An operation's name as a path under `v1beta/`: letters, digits and `-_./` only, no `..`, so a
+    /// stored name cannot send the key anywhere but the API.
+    pub(crate) fn checked_operation(name: &str) -> Result<&str, ModelError> {
+        let fine = !name.is_empty()
+            && name.len() <= 512
+            && !name.starts_with('/')
+            && !name.contains("..")
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        fine.then_some(name).ok_or_else(|| {
+            let shown: String = name.chars().take(80).collect();
+            ModelError::InvalidResponse(format!("not an operation name: {shown:?}"))
+        })
+    }
+
+    /// Where the operation stands.
+    pub(crate) fn status(bytes: &[u8]) -> Result<VideoStatus, ModelError> {
+        let operation = parse(bytes)?;
+        if let Some(error) = operation.error {
+            return Ok(VideoStatus::Failed { reason: format!("{} (code {})", error.message.trim(), error.code) });
+        }
+        if !operation.done {
+            return Ok(VideoStatus::Pending);
+        }
+        let response = operation.response.and_then(|r| r.generate_video_response).unwrap_or_default();
+        if let Some(uri) = response.generated_samples.into_iter().find_map(|s| s.video.and_then(|v| v.uri)) {
+            return Ok(VideoStatus::Ready { uri });
+        }
+        if response.rai_media_filtered_count > 0 || !response.rai_media_filtered_reasons.is_empty() {
+            let reasons = response.rai_media_filtered_reasons.join("; ");
+            let reason = if reasons.is_empty() { "the safety filters kept the clip back".to_owned() } else { reasons };
+            return Ok(VideoStatus::Blocked { reason });
+        }
+        Ok(VideoStatus::Failed { reason: "the operation finished without a clip".into() })
+    }
+
+    /// `uri` when it is on the API's own scheme, host and port (where the key may go).
+    pub(crate) fn same_origin(base: &str, uri: &str) -> Result<String, ModelError> {
+        let (base, target) = (reqwest::Url::parse(base), reqwest::Url::parse(uri));
+        match (base, target) {
+            (Ok(base), Ok(target)) if base.origin() == target.origin() => Ok(target.to_string()),
+            _ => {
+                let shown: String = uri.chars().take(80).collect();
+                Err(ModelError::InvalidResponse(format!("the clip's address is not on the API's host: {shown:?}")))
+            }
+        }
+    }
 }
 
 // ---- request -------------------------------------------------------------------------------------

@@ -109,6 +109,53 @@ pub struct ImagePrompt {
     pub portrait: bool,
 }
 
+/// A short clip to make, from a start frame.
+#[derive(Debug, Clone)]
+pub struct VideoPrompt {
+    /// What happens in the clip.
+    pub prompt: String,
+    /// The first frame (an encoded image) and its MIME type: the clip starts from the picture the
+    /// post shows, so it shows the same people and place.
+    pub start_frame: Option<(Vec<u8>, String)>,
+    /// `"16:9"` or `"9:16"`.
+    pub aspect_ratio: String,
+    /// Its length.
+    pub seconds: u32,
+    /// Varies the offline provider's clip.
+    pub seed: u64,
+}
+
+/// Where the making of a clip stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VideoStatus {
+    /// Still being made.
+    Pending,
+    /// Made: where to download it.
+    Ready {
+        /// The clip's address, on the provider's own host.
+        uri: String,
+    },
+    /// The provider gave up.
+    Failed {
+        /// Its reason.
+        reason: String,
+    },
+    /// The provider's safety filters kept the clip back.
+    Blocked {
+        /// Their reasons.
+        reason: String,
+    },
+}
+
+/// A downloaded clip, as the provider sent it (checked before it is stored).
+#[derive(Debug)]
+pub struct DownloadedClip {
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// The `content-type` it came with.
+    pub content_type: String,
+}
+
 /// Tokens a call used, as the provider reported them, and what they cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Usage {
@@ -329,6 +376,34 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError>;
     /// An image for `prompt`.
     async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError>;
+    /// The model that writes (for logs).
+    fn text_model(&self) -> &str {
+        self.name()
+    }
+    /// The model that draws (for logs).
+    fn image_model(&self) -> &str {
+        self.name()
+    }
+    /// The model that makes clips, when this provider makes them.
+    fn video_model(&self) -> Option<&str> {
+        None
+    }
+    /// What `seconds` of clip cost at the video model's price, micro-USD.
+    fn video_cost_micros(&self, _seconds: u32) -> u64 {
+        0
+    }
+    /// Starts making a clip; the operation's name, to poll.
+    async fn submit_video(&self, _prompt: &VideoPrompt) -> Result<String, ModelError> {
+        Err(ModelError::Unsupported(format!("the {} provider makes no video", self.name())))
+    }
+    /// Where the clip of `operation` stands.
+    async fn poll_video(&self, _operation: &str) -> Result<VideoStatus, ModelError> {
+        Err(ModelError::Unsupported(format!("the {} provider makes no video", self.name())))
+    }
+    /// The clip at `uri`, at most `limit` bytes of it.
+    async fn download_video(&self, _uri: &str, _limit: usize) -> Result<DownloadedClip, ModelError> {
+        Err(ModelError::Unsupported(format!("the {} provider makes no video", self.name())))
+    }
 }
 
 /// The configured provider behind the global request limit. Cheap to clone.
@@ -355,21 +430,63 @@ impl ModelClient {
         self.provider.makes_images()
     }
 
-    /// A JSON answer, after taking a slot of the global request limit.
+    /// The model that makes clips, if any.
+    pub fn video_model(&self) -> Option<&str> {
+        self.provider.video_model()
+    }
+
+    /// What `seconds` of clip cost, micro-USD.
+    pub fn video_cost_micros(&self, seconds: u32) -> u64 {
+        self.provider.video_cost_micros(seconds)
+    }
+
+    /// Starts a clip, after taking a slot of the global request limit.
+    #[tracing::instrument(name = "video_submit", skip_all, fields(model = self.provider.video_model().unwrap_or("none"), seconds = prompt.seconds))]
+    pub async fn submit_video(&self, prompt: &VideoPrompt) -> Result<String, ModelError> {
+        self.take_slot().await?;
+        self.provider.submit_video(prompt).await
+    }
+
+    /// Where a clip stands (a cheap read: it takes no slot of the request limit).
+    #[tracing::instrument(name = "video_poll", skip_all, fields(operation = %operation))]
+    pub async fn poll_video(&self, operation: &str) -> Result<VideoStatus, ModelError> {
+        self.provider.poll_video(operation).await
+    }
+
+    /// A made clip, at most `limit` bytes.
+    #[tracing::instrument(name = "video_download", skip_all)]
+    pub async fn download_video(&self, uri: &str, limit: usize) -> Result<DownloadedClip, ModelError> {
+        self.provider.download_video(uri, limit).await
+    }
+
+    /// A JSON answer, after taking a slot of the global request limit. Its span (inside the task's)
+    /// carries the model, the tokens and the time it took.
+    #[tracing::instrument(name = "model_call", skip_all,
+        fields(model = self.provider.text_model(), tokens_in = tracing::field::Empty,
+               tokens_out = tracing::field::Empty, latency_ms = tracing::field::Empty))]
     pub async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
         self.take_slot().await?;
         let started = std::time::Instant::now();
         let mut generated = self.provider.generate(prompt).await?;
         generated.usage.model_millis = started.elapsed().as_millis() as u64;
+        let span = tracing::Span::current();
+        span.record("tokens_in", generated.usage.prompt_tokens);
+        span.record("tokens_out", generated.usage.completion_tokens());
+        span.record("latency_ms", generated.usage.model_millis);
+        tracing::debug!("model answered");
         Ok(generated)
     }
 
     /// An image, after taking a slot of the global request limit.
+    #[tracing::instrument(name = "model_call", skip_all,
+        fields(model = self.provider.image_model(), latency_ms = tracing::field::Empty))]
     pub async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
         self.take_slot().await?;
         let started = std::time::Instant::now();
         let mut generated = self.provider.generate_image(prompt).await?;
         generated.usage.model_millis = started.elapsed().as_millis() as u64;
+        tracing::Span::current().record("latency_ms", generated.usage.model_millis);
+        tracing::debug!("image model answered");
         Ok(generated)
     }
 

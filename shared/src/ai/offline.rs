@@ -7,7 +7,11 @@ use async_trait::async_trait;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage};
+use super::{
+    DownloadedClip, Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage, VideoPrompt,
+    VideoStatus,
+};
+use crate::media::clip::{self, Frame};
 
 /// The offline provider.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,9 +48,72 @@ impl Provider for OfflineWriter {
             _ => (2048, 1536),
         };
         let seed = crate::stable::hash(&[&prompt.seed.to_le_bytes(), prompt.prompt.as_bytes()]);
-        let bytes = if prompt.portrait { paint_portrait(width, height, seed) } else { paint(width, height, seed) };
+        let bytes =
+            if prompt.portrait { paint_portrait(width, height, seed) } else { png(&paint(width, height, seed)) };
         Ok(GeneratedImage { bytes, mime_type: "image/png".into(), usage: Usage::default(), slot: None })
     }
+
+    fn video_model(&self) -> Option<&str> {
+        Some("offline")
+    }
+
+    /// The clip is made when it is downloaded: the operation's name says which.
+    async fn submit_video(&self, prompt: &VideoPrompt) -> Result<String, ModelError> {
+        let seed = crate::stable::hash(&[&prompt.seed.to_le_bytes(), prompt.prompt.as_bytes()]);
+        let portrait = prompt.aspect_ratio == "9:16";
+        Ok(format!(
+            "offline/operations/{seed:016x}-{}-{}",
+            if portrait { "portrait" } else { "landscape" },
+            prompt.seconds
+        ))
+    }
+
+    async fn poll_video(&self, operation: &str) -> Result<VideoStatus, ModelError> {
+        let name = operation.strip_prefix("offline/operations/").ok_or_else(|| {
+            ModelError::InvalidResponse(format!(
+                "not an offline operation: {:?}",
+                operation.chars().take(80).collect::<String>()
+            ))
+        })?;
+        Ok(VideoStatus::Ready { uri: format!("offline:{name}") })
+    }
+
+    async fn download_video(&self, uri: &str, limit: usize) -> Result<DownloadedClip, ModelError> {
+        let unreadable = || {
+            ModelError::InvalidResponse(format!("not an offline clip: {:?}", uri.chars().take(80).collect::<String>()))
+        };
+        let mut parts = uri.strip_prefix("offline:").ok_or_else(unreadable)?.split('-');
+        let seed = parts.next().and_then(|s| u64::from_str_radix(s, 16).ok()).ok_or_else(unreadable)?;
+        let portrait = parts.next().ok_or_else(unreadable)? == "portrait";
+        let seconds: u32 =
+            parts.next().and_then(|s| s.parse().ok()).filter(|s| (1..=60).contains(s)).ok_or_else(unreadable)?;
+        let bytes = tokio::task::spawn_blocking(move || offline_clip(seed, portrait, seconds))
+            .await
+            .map_err(|e| ModelError::InvalidResponse(format!("the offline clip painter failed: {e}")))??;
+        if bytes.len() > limit {
+            return Err(ModelError::TooLarge { limit });
+        }
+        Ok(DownloadedClip { bytes, content_type: clip::MP4.into() })
+    }
+}
+
+/// Frames a second of the offline clip (they are stored uncompressed, so few).
+const CLIP_FPS: u32 = 4;
+
+/// The offline clip: a painted landscape the camera pans across, 256×144 (or 144×256 upright).
+fn offline_clip(seed: u64, portrait: bool, seconds: u32) -> Result<Vec<u8>, ModelError> {
+    let (width, height) = if portrait { (144u32, 256u32) } else { (256u32, 144u32) };
+    let scene = paint(width * 3 / 2, height, seed);
+    let count = seconds * CLIP_FPS;
+    let travel = scene.width() - width;
+    let frames: Vec<Frame> = (0..count)
+        .map(|i| {
+            let offset = travel * i / count.max(2).saturating_sub(1).max(1);
+            let view = image::imageops::crop_imm(&scene, offset.min(travel), 0, width, height).to_image();
+            Frame { width, height, rgb: view.into_raw() }
+        })
+        .collect();
+    clip::mp4(&frames, 1000 / CLIP_FPS).map_err(|e| ModelError::InvalidResponse(e.to_string()))
 }
 
 /// A procedural head-and-shoulders portrait: a coloured backdrop, shoulders, a face, hair — deterministic
@@ -92,8 +159,8 @@ fn paint_portrait(width: u32, height: u32, seed: u64) -> Vec<u8> {
     png(&img)
 }
 
-/// A procedural PNG: sky gradient, sun, rolling hills and grain — deterministic for a seed.
-fn paint(width: u32, height: u32, seed: u64) -> Vec<u8> {
+/// A procedural picture: sky gradient, sun, rolling hills and grain — deterministic for a seed.
+fn paint(width: u32, height: u32, seed: u64) -> image::RgbImage {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let sky_top = [rng.random_range(40..120u8), rng.random_range(80..160u8), rng.random_range(160..240u8)];
     let sky_bottom = [rng.random_range(200..255u8), rng.random_range(150..220u8), rng.random_range(120..200u8)];
@@ -123,7 +190,7 @@ fn paint(width: u32, height: u32, seed: u64) -> Vec<u8> {
         let grain = (noise % 9) as f32 - 4.0;
         *px = image::Rgb(c.map(|v| (v + grain).clamp(0.0, 255.0) as u8));
     }
-    png(&img)
+    img
 }
 
 fn png(img: &image::RgbImage) -> Vec<u8> {

@@ -86,6 +86,8 @@ pub struct BoardOption {
     pub topics: Vec<String>,
     /// How well its posts there landed (votes and answers, rounded).
     pub landed: i64,
+    /// Whether it takes video posts.
+    pub takes_video: bool,
 }
 
 /// What a session shows a persona: people who answered it first, then its feed, ranked.

@@ -20,6 +20,7 @@ pub mod steps;
 pub mod tasks;
 mod tls;
 pub mod trail;
+pub mod video;
 
 use std::time::Duration;
 

@@ -245,6 +245,32 @@ pub const CONTRACT: &[Table] = &[
         ],
     },
     Table {
+        name: "persona_board_video",
+        owner: Owner::Engine,
+        columns: &[
+            col("board_id", UUID),
+            col("max_seconds", INT2),
+            col("aspect_ratios", TEXT_ARRAY),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "persona_video_clips",
+        owner: Owner::Engine,
+        columns: &[
+            col("post_id", UUID),
+            col("persona_id", UUID),
+            col("task_id", UUID),
+            col("clip_media_id", UUID),
+            col("poster_media_id", UUID),
+            col("duration_ms", INT4),
+            col("aspect_ratio", TEXT),
+            col("model", TEXT),
+            col("cost_micros", INT8),
+            col("created_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
         name: "persona_engine_audit",
         owner: Owner::Engine,
         columns: &[

@@ -358,10 +358,34 @@ pub async fn boards_that_landed(
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
-/// Every board: id, name and topics, by name.
-pub async fn boards(c: &impl GenericClient) -> Result<Vec<(Uuid, String, Vec<String>)>, DbError> {
-    let rows = c.query_typed("SELECT id, name, topics FROM boards ORDER BY name, id", &[]).await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+/// A board as a session may post on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardRow {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Topics.
+    pub topics: Vec<String>,
+    /// Whether an operator opened it to video posts.
+    pub takes_video: bool,
+}
+
+/// Every board, by name.
+pub async fn boards(c: &impl GenericClient) -> Result<Vec<BoardRow>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT b.id, b.name, b.topics, v.board_id IS NOT NULL AS takes_video
+             FROM boards b LEFT JOIN persona_board_video v ON v.board_id = b.id
+             ORDER BY b.name, b.id",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(BoardRow { id: r.try_get(0)?, name: r.try_get(1)?, topics: r.try_get(2)?, takes_video: r.try_get(3)? })
+        })
+        .collect()
 }
 
 /// Whether the persona has an original post queued or running (one at a time).

@@ -159,10 +159,11 @@ impl Action for Browse {
             let mut boards: Vec<(u8, BoardOption)> = sessions::boards(db)
                 .await?
                 .into_iter()
-                .map(|(id, name, topics)| {
-                    let fit = interest(persona, &topics, "");
-                    let landed = landed.get(&id).copied().unwrap_or(0.0).round() as i64;
-                    (fit, BoardOption { id, name, topics, landed })
+                .map(|board| {
+                    let fit = interest(persona, &board.topics, "");
+                    let landed = landed.get(&board.id).copied().unwrap_or(0.0).round() as i64;
+                    let sessions::BoardRow { id, name, topics, takes_video } = board;
+                    (fit, BoardOption { id, name, topics, landed, takes_video })
                 })
                 .filter(|(fit, b)| *fit > 0 || b.landed > 0)
                 .collect();
@@ -265,15 +266,13 @@ impl Action for Browse {
             let made = match feed.find(&choice.on) {
                 None => Err(format!("{:?} was not shown in this session", choice.on)),
                 Some(labelled) => {
-                    let (target, topics) = match labelled {
-                        Labelled::Post(id) => (Target::Post(id), Vec::new()),
-                        Labelled::Comment(id) => (Target::Comment(id), Vec::new()),
-                        Labelled::Board(id) => {
-                            let topics = feed.boards.iter().find(|b| b.id == id).map(|b| b.topics.clone());
-                            (Target::Board(id), topics.unwrap_or_default())
-                        }
+                    let target = match labelled {
+                        Labelled::Post(id) => Target::Post(id),
+                        Labelled::Comment(id) => Target::Comment(id),
+                        Labelled::Board(id) => Target::Board(id),
                     };
-                    kind_for(services, &choice.action, target, &topics, seed)
+                    let board = feed.boards.iter().find(|b| Target::Board(b.id) == target);
+                    kind_for(services, &choice.action, target, board, seed)
                         .map(|kind| (kind, target))
                         .ok_or_else(|| format!("cannot {} {:?}", choice.action, choice.on))
                 }
@@ -328,13 +327,19 @@ impl Action for Browse {
 /// The kind a session's choice sets off: among the registry's kinds that answer to the word and take
 /// the target, one drawn by their weight on the board (a picture only where people post pictures);
 /// `None` when no kind does that here.
-fn kind_for(services: &Services<'_>, word: &str, target: Target, topics: &[String], seed: u64) -> Option<Kind> {
+fn kind_for(
+    services: &Services<'_>,
+    word: &str,
+    target: Target,
+    board: Option<&BoardOption>,
+    seed: u64,
+) -> Option<Kind> {
     let candidates: Vec<(Kind, f64)> = services
         .kinds
         .all()
         .iter()
         .filter(|k| k.verb().is_some_and(|v| v.word == word) && k.takes(target.kind()))
-        .map(|k| (*k, k.weight_on(services, topics)))
+        .map(|k| (*k, board.map_or(1.0, |b| k.weight_on(services, b))))
         .filter(|(_, weight)| *weight > 0.0)
         .collect();
     let total: f64 = candidates.iter().map(|(_, w)| w).sum();

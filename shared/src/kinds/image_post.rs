@@ -11,7 +11,7 @@ use super::post::{observe_board, post_id};
 use super::{Action, ActionError, Prepared, Published, Services, Step, StoredImage, View, Written, remember, seed_of};
 use crate::ai::parse::{self, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
-use crate::context::BoardView;
+use crate::context::{BoardOption, BoardView};
 use crate::db::content::{self, MediaInsert};
 use crate::media::{self, ImageSlot, MediaError};
 use crate::persona::Persona;
@@ -90,8 +90,8 @@ impl Action for ImagePost {
 
     /// A picture only where people post pictures: a quarter of a session's posts there (against a text
     /// post's 1), none when the provider makes no images.
-    fn weight_on(&self, services: &Services<'_>, topics: &[String]) -> f64 {
-        if services.model.makes_images() && super::offline::takes_pictures(topics) { 1.0 / 3.0 } else { 0.0 }
+    fn weight_on(&self, services: &Services<'_>, board: &BoardOption) -> f64 {
+        if services.model.makes_images() && super::offline::takes_pictures(&board.topics) { 1.0 / 3.0 } else { 0.0 }
     }
 
     async fn observe(

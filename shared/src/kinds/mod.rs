@@ -23,6 +23,7 @@ pub mod post;
 pub mod reflect;
 pub mod reply;
 pub mod target;
+pub mod video_post;
 pub mod vote;
 
 mod compose;
@@ -45,8 +46,8 @@ pub use pipeline::{DryRun, RunOutcome, TaskReport, dry_run, run_task};
 use crate::ai::parse::ParseError;
 use crate::ai::{ModelClient, ModelError, OfflineAnswer, Prompt, Usage};
 use crate::clock::SharedClock;
-use crate::config::{BudgetConfig, ConversationConfig};
-use crate::context::{BoardView, FeedView, PostContext, ReflectionView, Scene, ThreadContext};
+use crate::config::{BudgetConfig, ConversationConfig, VideoConfig};
+use crate::context::{BoardOption, BoardView, FeedView, PostContext, ReflectionView, Scene, ThreadContext};
 use crate::db::memory::{self, MemoryTarget};
 use crate::db::{DbError, DbPool};
 use crate::media::storage::{Storage, StorageError, StoredObject};
@@ -98,6 +99,8 @@ pub struct Services<'a> {
     pub limits: Limits,
     /// Image processing.
     pub image: ImageSettings,
+    /// Video posts' limits.
+    pub video: VideoConfig,
     /// Conversation limits.
     pub conversation: &'a ConversationConfig,
     /// Daily spending limits.
@@ -228,9 +231,9 @@ pub trait Action: Send + Sync + 'static {
         None
     }
 
-    /// Its weight when a session chose its verb on a board with these topics and several kinds share
-    /// the verb (0: not here).
-    fn weight_on(&self, _services: &Services<'_>, _topics: &[String]) -> f64 {
+    /// Its weight when a session chose its verb on `board` and several kinds share the verb (0: not
+    /// there).
+    fn weight_on(&self, _services: &Services<'_>, _board: &BoardOption) -> f64 {
         1.0
     }
 
@@ -320,7 +323,7 @@ pub trait Runs: Send + Sync + 'static {
     /// See [`Action::verb`].
     fn verb(&self) -> Option<Verb>;
     /// See [`Action::weight_on`].
-    fn weight_on(&self, services: &Services<'_>, topics: &[String]) -> f64;
+    fn weight_on(&self, services: &Services<'_>, board: &BoardOption) -> f64;
     /// Runs a claimed task through the pipeline up to its committed effect (or a wait).
     fn attempt<'a>(
         &'static self,
@@ -371,8 +374,8 @@ impl<A: Action> Runs for A {
     fn verb(&self) -> Option<Verb> {
         Action::verb(self)
     }
-    fn weight_on(&self, services: &Services<'_>, topics: &[String]) -> f64 {
-        Action::weight_on(self, services, topics)
+    fn weight_on(&self, services: &Services<'_>, board: &BoardOption) -> f64 {
+        Action::weight_on(self, services, board)
     }
     fn attempt<'a>(
         &'static self,
@@ -498,9 +501,9 @@ impl Kind {
         self.0.verb()
     }
 
-    /// Its weight among the kinds sharing its verb, on a board with these topics.
-    pub fn weight_on(self, services: &Services<'_>, topics: &[String]) -> f64 {
-        self.0.weight_on(services, topics)
+    /// Its weight among the kinds sharing its verb, on `board`.
+    pub fn weight_on(self, services: &Services<'_>, board: &BoardOption) -> f64 {
+        self.0.weight_on(services, board)
     }
 
     /// The model's answer as this kind's draft, as JSON (what a dry run shows).
@@ -596,6 +599,8 @@ pub const REPLY: Kind = Kind::new(&reply::Reply);
 pub const VOTE: Kind = Kind::new(&vote::Vote);
 /// A post showing a generated image.
 pub const IMAGE_POST: Kind = Kind::new(&image_post::ImagePost);
+/// A post showing a short generated clip.
+pub const VIDEO_POST: Kind = Kind::new(&video_post::VideoPost);
 /// A session: the persona looks around and chooses what to do, often nothing.
 pub const BROWSE: Kind = Kind::new(&browse::Browse);
 /// The persona rewrites the note it keeps on what it has been up to (its long-term memory).
@@ -610,7 +615,7 @@ pub struct Registry {
 impl Registry {
     /// Every kind this build ships.
     pub fn standard() -> Self {
-        Self { kinds: vec![COMMENT, POST, REPLY, VOTE, IMAGE_POST, BROWSE, REFLECT] }
+        Self { kinds: vec![COMMENT, POST, REPLY, VOTE, IMAGE_POST, VIDEO_POST, BROWSE, REFLECT] }
     }
 
     /// This registry with `kind` added (a kind of one's own, or a test's).
@@ -743,6 +748,10 @@ pub enum ActionError {
     /// The task row lacks what its type needs: FAILED.
     #[error("{0}")]
     Invalid(String),
+    /// A provider's work for it ended without a result (an operation that errored, or ran out of
+    /// time): FAILED with the reason, nothing published.
+    #[error("{0}")]
+    GaveUp(String),
     /// The model call failed.
     #[error(transparent)]
     Model(#[from] ModelError),

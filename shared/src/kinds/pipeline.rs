@@ -43,7 +43,9 @@ impl ActionError {
             Self::Skip(reason) => Next::Skip(reason.clone()),
             Self::Reschedule { at, reason } => Next::Reschedule(*at, reason.clone()),
             Self::OverBudget { until, reason } => Next::Defer(*until, reason.clone()),
-            Self::UnknownType { .. } | Self::Invalid(_) => Next::Fail(Failure::Permanent(self.to_string())),
+            Self::UnknownType { .. } | Self::Invalid(_) | Self::GaveUp(_) => {
+                Next::Fail(Failure::Permanent(self.to_string()))
+            }
             Self::Model(e) => match e.disposition() {
                 Disposition::Reschedule { after } => {
                     Next::Reschedule(now + Duration::from_std(after).unwrap_or(Duration::minutes(1)), e.to_string())
@@ -212,7 +214,7 @@ pub async fn run_task(services: &Services<'_>, task: &Task) -> TaskReport {
 /// How many times a failed recording of a task's outcome is retried (after 0.5, 1, 2 and 4 s).
 const RECORD_ATTEMPTS: u32 = 4;
 
-/// Writes what becomes of a task that did not publish, into `report` as well.
+/// Writes what becomes of a task that did not publish, into `report` as well, in one transaction.
 async fn record_outcome(
     services: &Services<'_>,
     task: &Task,
@@ -220,35 +222,41 @@ async fn record_outcome(
     outcome: &Outcome<'_>,
     report: &mut TaskReport,
 ) -> Result<(), QueueError> {
-    let client = services.pool.get().await.map_err(DbError::from)?;
+    let mut client = services.pool.get().await.map_err(DbError::from)?;
+    let client = database::begin(&mut client).await?;
     let queue = services.queue;
     match next {
         Next::Skip(reason) => {
-            queue.skip(&**client, task, reason, outcome).await?;
+            queue.skip(&client, task, reason, outcome).await?;
             report.status = TaskStatus::Skipped;
             report.outcome = RunOutcome::Skipped;
         }
         Next::Reschedule(at, reason) => {
-            let at = queue.reschedule(&**client, task, *at, reason, outcome).await?;
+            let at = queue.reschedule(&client, task, *at, reason, outcome).await?;
             report.status = TaskStatus::Pending;
             report.outcome = RunOutcome::Rescheduled;
             report.next_attempt_at = Some(at);
         }
         Next::Fail(failure) => {
-            let result = queue.fail(&**client, task, failure, outcome).await?;
+            let result = queue.fail(&client, task, failure, outcome).await?;
             report.status = result.status;
             report.outcome =
                 if result.status == TaskStatus::Pending { RunOutcome::Retrying } else { RunOutcome::Failed };
             report.next_attempt_at = result.next_attempt_at;
         }
         Next::Defer(until, reason) => {
-            let at = queue.defer(&**client, task, *until, reason, outcome).await?;
+            let at = queue.defer(&client, task, *until, reason, outcome).await?;
             report.status = TaskStatus::Pending;
             report.outcome = RunOutcome::Rescheduled;
             report.next_attempt_at = Some(at);
         }
         Next::Abandon => report.outcome = RunOutcome::Abandoned,
     }
+    // A task that ended keeps nothing for a next run; one that will run again resumes from it.
+    if matches!(report.status, TaskStatus::Failed | TaskStatus::Skipped) {
+        steps::finish(&client, task.id).await?;
+    }
+    client.commit().await.map_err(DbError::from)?;
     Ok(())
 }
 
@@ -479,6 +487,7 @@ pub(super) async fn draft_for<A: Action>(
                 persona.id,
                 now,
                 crate::stable::unit(&[task.id.as_bytes(), b"budget"]),
+                0,
             )
             .await?
         {

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::SupabaseConfig;
 
 /// A stored object.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredObject {
     /// The key inside the bucket or directory.
     pub path: String,

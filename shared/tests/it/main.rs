@@ -23,6 +23,7 @@ mod selector;
 mod sessions;
 mod spend;
 mod studio;
+mod video;
 mod worker;
 
 #[global_allocator]

@@ -131,7 +131,7 @@ pub async fn run(
     let started = clock.now();
     let end = started + Duration::hours(i64::from(config.hours));
     let boards: Vec<(uuid::Uuid, Vec<String>)> =
-        sessions::boards(&**engine.pool.get().await?).await?.into_iter().map(|(id, _, topics)| (id, topics)).collect();
+        sessions::boards(&**engine.pool.get().await?).await?.into_iter().map(|b| (b.id, b.topics)).collect();
     let mut scheduled: Vec<(DateTime<Utc>, HumanAction)> = Vec::new();
     let mut outcome = SimOutcome { started, ended: end, hours: Vec::new(), human_replies: 0, human_posts: 0 };
     let mut hour_start = started;
