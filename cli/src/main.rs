@@ -86,7 +86,7 @@ enum Command {
     },
     /// Force a task now, as `POST /trigger/{kind}` does: the selector picks the persona unless one is named.
     Trigger {
-        /// comment, post, reply, vote or image_post.
+        /// A kind of work (`persona-engine kinds` lists them, with the target each takes).
         kind: String,
         /// Who acts.
         #[arg(long)]
@@ -97,7 +97,7 @@ enum Command {
         /// The comment (reply; vote on a comment).
         #[arg(long)]
         comment_id: Option<uuid::Uuid>,
-        /// The board (post, image_post).
+        /// The board (a post of any kind).
         #[arg(long)]
         board_id: Option<uuid::Uuid>,
         /// Extra instructions for the persona (at most 500 characters).
@@ -127,6 +127,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The kinds of work this build runs, with the target each takes and how a session chooses it.
+    /// Prints JSON.
+    Kinds,
+    /// Which boards take video posts, and within what bounds.
+    Boards {
+        #[command(subcommand)]
+        command: BoardsCommand,
+    },
     /// Task queue commands.
     Tasks {
         #[command(subcommand)]
@@ -144,6 +152,24 @@ enum TasksCommand {
     /// Counts by status and type, oldest due age, failures and tokens in the last 24 h, and spend today
     /// and over seven days by persona and kind, with the budgets. Prints JSON.
     Stats,
+}
+
+#[derive(Subcommand)]
+enum BoardsCommand {
+    /// Open a board to video posts (or change its bounds); `--off` closes it. Prints JSON.
+    Video {
+        /// The board's slug.
+        slug: String,
+        /// The longest clip, in seconds (the models make 4, 6 or 8).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(i16).range(4..=8))]
+        max_seconds: i16,
+        /// The frame shapes it takes: 16:9, 9:16 or both.
+        #[arg(long, value_delimiter = ',', default_value = "16:9,9:16", value_parser = ["16:9", "9:16"])]
+        aspect: Vec<String>,
+        /// Close the board to new video posts instead.
+        #[arg(long, conflicts_with_all = ["max_seconds", "aspect"])]
+        off: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -282,6 +308,32 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Personas { command } => {
             let engine = Engine::from_config(&config, clock::system())?;
             personas::run(&engine, command).await
+        }
+        Command::Kinds => {
+            let kinds: Vec<serde_json::Value> = shared::kinds::Registry::standard()
+                .all()
+                .iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "name": k.name(), "targets": k.target_fields(), "is_post": k.is_post(),
+                        "session_word": k.verb().map(|v| v.word),
+                    })
+                })
+                .collect();
+            print_json(&kinds)
+        }
+        Command::Boards { command: BoardsCommand::Video { slug, max_seconds, aspect, off } } => {
+            let engine = Engine::from_config(&config, clock::system())?;
+            let client = engine.pool.get().await.context("connecting to DATABASE_URL")?;
+            if off {
+                let was_open = shared::db::video::close_board(&**client, &slug).await?;
+                return print_json(&serde_json::json!({ "board": slug, "video": false, "was_open": was_open }));
+            }
+            let bounds = shared::db::video::BoardVideo { max_seconds, aspect_ratios: aspect };
+            match shared::db::video::open_board(&**client, &slug, &bounds, clock::system().now()).await? {
+                Some(id) => print_json(&serde_json::json!({ "board": slug, "board_id": id, "video": bounds })),
+                None => anyhow::bail!("no board has the slug {slug:?}"),
+            }
         }
         Command::RunTask { task_id } => {
             let engine = Engine::from_config(&config, clock::system())?;

@@ -483,3 +483,47 @@ async fn doctor_prints_a_checklist_and_fails_when_a_check_fails() {
     assert!(text.contains("FAIL  configuration") && text.contains("ADMIN_API_KEY"), "{text}");
     assert!(!text.contains("short"), "the refused key is not repeated: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_opens_a_board_to_video_bounds_it_closes_it_and_a_video_post_runs_from_the_terminal() {
+    let db = seeded().await;
+    let opened: serde_json::Value =
+        serde_json::from_str(&pe(&db, &["boards", "video", "home-cooking", "--max-seconds", "6", "--aspect", "9:16"]))
+            .unwrap();
+    assert_eq!(opened["video"], serde_json::json!({ "max_seconds": 6, "aspect_ratios": ["9:16"] }));
+    let board = opened["board_id"].as_str().unwrap().to_owned();
+
+    // Forced like any kind; the offline provider makes the clip, and the run waits for nothing.
+    let persona = id_for("persona", "marisol_cooks").to_string();
+    let queued: serde_json::Value = serde_json::from_str(&pe(
+        &db,
+        &["trigger", "video_post", "--persona-id", &persona, "--board-id", &board, "--wait"],
+    ))
+    .unwrap();
+    assert_eq!(queued["task"]["status"], "PENDING", "submitted, then put back to look again: {queued}");
+    let id: Uuid = queued["task"]["id"].as_str().unwrap().parse().unwrap();
+    let done = run_task(&db, id, &[]);
+    assert_eq!(done["task"]["status"], "DONE", "{done}");
+    let media = done["published"]["media"].as_array().unwrap();
+    assert_eq!(media.len(), 2, "poster and clip: {done}");
+    assert_eq!(media[1]["mime_type"], "video/mp4");
+    assert_eq!(
+        (media[1]["width"].as_i64(), media[1]["height"].as_i64()),
+        (Some(144), Some(256)),
+        "upright, as bounded"
+    );
+
+    let closed: serde_json::Value =
+        serde_json::from_str(&pe(&db, &["boards", "video", "home-cooking", "--off"])).unwrap();
+    assert_eq!(closed["was_open"], true);
+    let kinds: serde_json::Value = serde_json::from_str(&pe(&db, &["kinds"])).unwrap();
+    assert!(kinds.as_array().unwrap().iter().any(|k| k["name"] == "video_post" && k["session_word"] == "post"));
+    let refused = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(["boards", "video", "no-such-board"])
+        .env_clear()
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no board has the slug \"no-such-board\""));
+}

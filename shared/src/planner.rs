@@ -177,6 +177,7 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
 /// The whole tick is one transaction, the event's record included: a tick that fails leaves nothing
 /// behind, not even the record, so the redelivered event plans in full. Two deliveries racing each
 /// other serialise on the record's key, and the second finds the first's.
+#[tracing::instrument(name = "tick", skip_all, fields(at = %engine.clock.now(), event_id = event_id.unwrap_or("")))]
 pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport, PlanError> {
     let now = engine.clock.now();
     let mut client = engine.pool.get().await.map_err(DbError::from)?;

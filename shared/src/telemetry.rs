@@ -33,8 +33,9 @@ pub fn init_lambda() {
     let _ = tracing_subscriber::registry().with(layer).with(targets(&spec, Level::INFO)).try_init();
 }
 
-/// The Lambda functions' log format: one JSON object a line, with the current span's fields — so
-/// every line a task's run logs carries `span.task_id`, `span.kind` and `span.persona_id`.
+/// The Lambda functions' log format: one JSON object a line, with every span it is in (`spans`,
+/// outermost first) and the innermost (`span`) — so every line a task's run logs, a model call's
+/// included, carries the task's `task_id`, `kind` and `persona_id`, and a tick's lines its tick.
 pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
@@ -45,7 +46,7 @@ where
         .with_target(false)
         .without_time()
         .with_current_span(true)
-        .with_span_list(false)
+        .with_span_list(true)
         .with_writer(writer)
 }
 

@@ -161,9 +161,15 @@ pub async fn drain(engine: &Engine, max_tasks: usize, budget: Budget) -> WorkerR
     report
 }
 
+#[tracing::instrument(name = "claim", skip_all, fields(wanted = n))]
 async fn claim(engine: &Engine, n: usize) -> Result<Vec<Task>, String> {
     let client = engine.pool.get().await.map_err(|e| crate::db::DbError::from(e).to_string())?;
-    engine.queue.claim(&**client, n).await.map_err(|e| e.to_string())
+    let claimed = engine.queue.claim(&**client, n).await.map_err(|e| e.to_string())?;
+    if !claimed.is_empty() {
+        let ids: Vec<String> = claimed.iter().map(|t| t.id.to_string()).collect();
+        tracing::info!(claimed = claimed.len(), task_ids = %ids.join(","), "claimed");
+    }
+    Ok(claimed)
 }
 
 /// Runs one task; past `timeout` the run is dropped (rolling back any open transaction) and the task

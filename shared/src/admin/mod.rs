@@ -63,7 +63,23 @@ pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(traced))
         .with_state(state)
+}
+
+/// Every request in a span of its own (method and path, never a header or the body), with one line
+/// when it is answered: its status and how long it took. A trigger's task logs inside it.
+async fn traced(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!("admin", method = %request.method(), path = %request.uri().path());
+    async move {
+        let started = std::time::Instant::now();
+        let response = next.run(request).await;
+        tracing::info!(status = response.status().as_u16(), millis = started.elapsed().as_millis() as u64, "answered");
+        response
+    }
+    .instrument(span)
+    .await
 }
 
 /// SHA-256 of a key: keys are compared by digest, in constant time, so neither their content nor their

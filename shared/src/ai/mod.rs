@@ -473,7 +473,7 @@ impl ModelClient {
         span.record("tokens_in", generated.usage.prompt_tokens);
         span.record("tokens_out", generated.usage.completion_tokens());
         span.record("latency_ms", generated.usage.model_millis);
-        tracing::debug!("model answered");
+        tracing::info!("model answered");
         Ok(generated)
     }
 
@@ -486,7 +486,7 @@ impl ModelClient {
         let mut generated = self.provider.generate_image(prompt).await?;
         generated.usage.model_millis = started.elapsed().as_millis() as u64;
         tracing::Span::current().record("latency_ms", generated.usage.model_millis);
-        tracing::debug!("image model answered");
+        tracing::info!("image model answered");
         Ok(generated)
     }
 

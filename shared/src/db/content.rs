@@ -546,7 +546,8 @@ pub async fn published(
             "SELECT jsonb_build_object('type', 'post', 'id', p.id, 'board', b.slug, 'title', p.title, 'body', p.body,
                      'created_at', p.created_at,
                      'media', (SELECT jsonb_agg(jsonb_build_object('url', m.url, 'width', m.width, 'height', m.height,
-                                                                   'mime_type', m.mime_type, 'bytes', m.bytes))
+                                                                   'mime_type', m.mime_type, 'bytes', m.bytes)
+                                                ORDER BY m.mime_type, m.id)
                                FROM media m WHERE m.post_id = p.id))
              FROM posts p JOIN boards b ON b.id = p.board_id WHERE p.id = $1"
         }

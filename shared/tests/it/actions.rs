@@ -447,7 +447,9 @@ async fn unknown_types_and_missing_targets_fail_permanently_with_a_clear_error()
     let t = task(&engine, id).await;
     assert_eq!(
         t.error_message.as_deref(),
-        Some("unknown task type \"dance\" (this build knows comment, post, reply, vote, image_post, browse, reflect)")
+        Some(
+            "unknown task type \"dance\" (this build knows comment, post, reply, vote, image_post, video_post, browse, reflect)"
+        )
     );
 
     let report = run(&engine, w.marisol, COMMENT, None).await;

@@ -212,8 +212,12 @@ async fn every_log_line_of_a_task_carries_its_id_kind_and_persona() {
     assert!(logged.len() >= 2, "the retry warning and the outcome: {text}");
     assert!(text.contains("asking once more"), "{text}");
     for line in &logged {
-        assert_eq!(line["span"]["task_id"], task.id.to_string(), "{line}");
-        assert_eq!(line["span"]["kind"], "comment", "{line}");
-        assert_eq!(line["span"]["persona_id"], persona[0].to_string(), "{line}");
+        let outer = &line["spans"][0];
+        assert_eq!(outer["task_id"], task.id.to_string(), "{line}");
+        assert_eq!(outer["kind"], "comment", "{line}");
+        assert_eq!(outer["persona_id"], persona[0].to_string(), "{line}");
     }
+    // The model call has its own span inside the task's, with the model, tokens and time it took.
+    let call = logged.iter().find(|l| l["span"]["name"] == "model_call").unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(call["span"]["model"], "gemini-3.6-flash", "{call}");
 }
