@@ -176,7 +176,8 @@ fn print_thread(
         post.comments
     );
     if let Some((url, w, h, mime)) = &post.image {
-        println!("   [image {w}×{h} {mime}: {url}]");
+        let what = if mime.starts_with("video/") { "clip" } else { "image" };
+        println!("   [{what} {w}×{h} {mime}: {url}]");
     }
     print!("{}", wrap(&post.body, 96, "   "));
     let mut children: HashMap<Option<Uuid>, Vec<&ShownComment>> = HashMap::new();

@@ -30,6 +30,15 @@ struct BoardSpec {
     name: String,
     description: String,
     topics: Vec<String>,
+    /// When the board takes video posts: their bounds.
+    #[serde(default)]
+    video: Option<VideoSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct VideoSpec {
+    max_seconds: i16,
+    aspect_ratios: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,12 +206,23 @@ impl DemoWorld {
 
         let people: Vec<(Uuid, String)> = self.spec.humans.iter().map(|h| (h.id, h.name.clone())).collect();
         rows::insert_profiles(c, &people).await?;
-        Ok(SeedReport {
+        let report = SeedReport {
             personas: rows::insert_personas(c, &personas, now).await?,
             boards: rows::insert_boards(c, &boards, now).await?,
             posts: rows::insert_posts(c, &posts).await?,
             comments: rows::insert_comments(c, &comments).await?,
-        })
+        };
+        // The boards where people post clips take video posts.
+        for board in &self.spec.boards {
+            if let Some(video) = &board.video {
+                let bounds = shared::db::video::BoardVideo {
+                    max_seconds: video.max_seconds,
+                    aspect_ratios: video.aspect_ratios.clone(),
+                };
+                shared::db::video::open_board(c, &board.slug, &bounds, now).await?;
+            }
+        }
+        Ok(report)
     }
 }
 

@@ -48,7 +48,7 @@ pub struct ShownPost {
     pub score: i64,
     /// Comments.
     pub comments: i64,
-    /// The image, if any: URL, width, height, MIME type.
+    /// The image or clip (a clip before its poster), if any: URL, width, height, MIME type.
     pub image: Option<(String, i32, i32, String)>,
 }
 
@@ -104,6 +104,8 @@ pub struct ModelWork {
     pub output_tokens: Option<i64>,
     /// Answers asked for (1, or 2 when the first was regenerated).
     pub attempts: i64,
+    /// The length of the clip it published, in milliseconds (video posts).
+    pub clip_ms: Option<i32>,
 }
 
 /// Every finished task scheduled in `(since, until]` with what it asked of the model.
@@ -122,7 +124,8 @@ pub async fn model_work(
                     (SELECT max((d->>'attempts')::int8) FROM jsonb_array_elements(t.decisions) d
                      WHERE d->>'stage' = 'composed'),
                     (SELECT 1 + count(*) FROM jsonb_array_elements(t.decisions) d
-                     WHERE d->>'stage' = 'gate' AND d->>'verdict' = 'regenerate')
+                     WHERE d->>'stage' = 'gate' AND d->>'verdict' = 'regenerate'),
+                    (SELECT v.duration_ms FROM persona_video_clips v WHERE v.task_id = t.id)
              FROM persona_tasks t
              WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2 AND t.status IN ('DONE', 'SKIPPED', 'FAILED')",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
@@ -143,6 +146,7 @@ pub async fn model_work(
                     (None, Some(_)) => r.try_get(5)?,
                     (None, None) => 0,
                 },
+                clip_ms: r.try_get(6)?,
             })
         })
         .collect()
@@ -170,7 +174,8 @@ pub async fn liveliest_posts(
              FROM posts p
              JOIN boards b ON b.id = p.board_id
              LEFT JOIN personas pe ON pe.id = p.persona_id
-             LEFT JOIN LATERAL (SELECT url, width, height, mime_type FROM media WHERE post_id = p.id LIMIT 1) m ON true
+             LEFT JOIN LATERAL (SELECT url, width, height, mime_type FROM media WHERE post_id = p.id
+                                ORDER BY mime_type LIKE 'video/%' DESC, id LIMIT 1) m ON true
              WHERE p.status = 'PUBLISHED' AND p.created_at BETWEEN $1 AND $2
              ORDER BY lively DESC, comments DESC, score DESC, p.created_at
              LIMIT $4",

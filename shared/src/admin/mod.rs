@@ -59,6 +59,7 @@ pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
         .route("/console", get(console::page))
         .route("/console/console.js", get(console::script))
         .route("/console/console.css", get(console::style))
+        .route("/console/media/{*key}", get(console::media))
         .merge(protected)
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

@@ -349,9 +349,26 @@ pub struct Thread {
     /// The post.
     #[schema(value_type = Object)]
     pub post: PostView,
+    /// What it shows: a picture, or a clip after its poster.
+    pub media: Vec<MediaView>,
     /// Its comments and replies, oldest first (`parent_id` says what each answers).
     #[schema(value_type = Vec<Object>)]
     pub comments: Vec<CommentView>,
+}
+
+/// A picture or a clip a post shows.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct MediaView {
+    /// Where readers fetch it.
+    pub url: String,
+    /// Its key in storage.
+    pub storage_path: String,
+    /// `image/…` or `video/mp4`.
+    pub mime_type: String,
+    /// Pixels.
+    pub width: i32,
+    /// Pixels.
+    pub height: i32,
 }
 
 /// The `limit` newest published posts that have comments, with their comments: what readers see.
@@ -383,11 +400,31 @@ pub async fn recent_threads(c: &impl GenericClient, limit: i64, comments: i64) -
             &[(&ids, Type::UUID_ARRAY), (&comments, Type::INT8)],
         )
         .await?;
-    let mut threads: Vec<Thread> = posts.into_iter().map(|post| Thread { post, comments: Vec::new() }).collect();
+    let mut threads: Vec<Thread> =
+        posts.into_iter().map(|post| Thread { post, media: Vec::new(), comments: Vec::new() }).collect();
     for row in &rows {
         let post_id: Uuid = row.try_get("post_id")?;
         if let Some(thread) = threads.iter_mut().find(|t| t.post.id == post_id) {
             thread.comments.push(comment_view(row)?);
+        }
+    }
+    let media = c
+        .query_typed(
+            "SELECT post_id, url, storage_path, mime_type, width, height FROM media
+             WHERE post_id = ANY($1) ORDER BY mime_type, id",
+            &[(&ids, Type::UUID_ARRAY)],
+        )
+        .await?;
+    for row in &media {
+        let post_id: Uuid = row.try_get(0)?;
+        if let Some(thread) = threads.iter_mut().find(|t| t.post.id == post_id) {
+            thread.media.push(MediaView {
+                url: row.try_get(1)?,
+                storage_path: row.try_get(2)?,
+                mime_type: row.try_get(3)?,
+                width: row.try_get(4)?,
+                height: row.try_get(5)?,
+            });
         }
     }
     Ok(threads)

@@ -327,11 +327,11 @@ impl Action for VideoPost {
         Some(POST_VERB)
     }
 
-    /// Only on a board that takes video, with a provider that makes it: a fifth of a session's posts
-    /// there (against a text post's 1).
+    /// Only on a board that takes video, with a provider that makes it: about a third of a session's
+    /// posts there (against a text post's 1).
     fn weight_on(&self, services: &Services<'_>, board: &BoardOption) -> f64 {
         if board.takes_video && services.model.video_model().is_some() && services.video.per_persona_per_week > 0 {
-            0.25
+            0.6
         } else {
             0.0
         }

@@ -423,7 +423,7 @@ fn u64_at(data: &[u8], at: usize) -> Option<u64> {
 pub fn inspect_mp4(bytes: &[u8]) -> Result<ClipInfo, MediaError> {
     let not = |why: &str| MediaError::NotAClip(format!("not a playable MP4 clip: {why}"));
     let top = children(bytes);
-    if top.first().map(|(k, _)| k) != Some(&*b"ftyp") {
+    if top.first().map(|(k, _)| k) != Some(b"ftyp") {
         return Err(not("it does not start with an ftyp box"));
     }
     let moov = top.iter().find(|(k, _)| k == b"moov").map(|(_, b)| *b).ok_or_else(|| not("no moov box"))?;

@@ -107,6 +107,22 @@ async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
         .unwrap()
         .get(0)
     };
+    // A clip on a board that takes video, published as the worker would.
+    let clip_task = {
+        let c = engine.pool.get().await.unwrap();
+        let task = shared::kinds::VIDEO_POST.task(
+            id_for("persona", "marisol_cooks"),
+            shared::queue::Target::Board(id_for("board", "photo-walk")),
+            t0(),
+        );
+        engine.queue.enqueue(&**c, &[task]).await.unwrap().inserted[0]
+    };
+    for _ in 0..5 {
+        let claimed = engine.queue.claim_by_id(&**engine.pool.get().await.unwrap(), clip_task).await.unwrap();
+        if engine.run_task(&claimed).await.outcome == shared::kinds::RunOutcome::Published {
+            break;
+        }
+    }
     let router =
         shared::admin::router(engine.clone(), Some(shared::config::AdminKey::new(SecretString::from(KEY)).unwrap()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -166,6 +182,31 @@ async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
         let expected: Vec<&str> = if kind.target_fields().is_empty() { vec![""] } else { kind.target_fields() };
         assert_eq!(targets_of(kind.name()).await, serde_json::json!(expected), "{kind}");
     }
+
+    // The clip plays in the thread, with its poster.
+    let mut clip = serde_json::Value::Null;
+    for _ in 0..100 {
+        clip = client
+            .execute(
+                "const v = document.querySelector('#thread-list video.clip'); \
+                 return v ? { ready: v.readyState, width: v.videoWidth, poster: v.poster, error: v.error ? v.error.code : null } : null;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if clip["ready"].as_i64().unwrap_or(0) >= 1 || !clip["error"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(clip["error"].is_null() && clip["ready"].as_i64().unwrap_or(0) >= 1, "{clip}");
+    assert!(clip["width"].as_i64().unwrap_or(0) > 0, "{clip}");
+    assert!(clip["poster"].as_str().is_some_and(|p| p.contains("/console/media/") && p.contains(".poster.")), "{clip}");
+    let poster = reqwest::get(clip["poster"].as_str().unwrap()).await.unwrap();
+    assert_eq!(poster.status(), 200);
+    assert!(poster.headers()["content-type"].to_str().unwrap().starts_with("image/"));
+    let escape = reqwest::get(format!("{app}/console/media/..%2F..%2Fetc%2Fpasswd.png")).await.unwrap();
+    assert_eq!(escape.status(), 404, "nothing outside MEDIA_DIR");
 
     if let Ok(path) = std::env::var("CONSOLE_SCREENSHOT") {
         std::fs::write(path, client.screenshot().await.unwrap()).unwrap();

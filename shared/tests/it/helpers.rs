@@ -45,10 +45,14 @@ pub fn engine_with(
     pairs: &[(&str, &str)],
 ) -> (Engine, Arc<ManualClock>) {
     let clock = ManualClock::new(t0());
-    let config = config_with(pairs);
-    let mut engine = Engine::assemble(&config, db.pool().clone(), clock.clone(), provider).with_storage(Arc::new(
-        shared::media::storage::LocalDirStorage::new(std::env::temp_dir().join(format!("pe-media-{}", db.name()))),
-    ));
+    // Media goes to a directory of the test's own (what the console serves back from MEDIA_DIR).
+    let media = std::env::temp_dir().join(format!("pe-media-{}", db.name())).display().to_string();
+    let mut pairs = pairs.to_vec();
+    if !pairs.iter().any(|(k, _)| *k == "MEDIA_DIR") {
+        pairs.push(("MEDIA_DIR", &media));
+    }
+    let config = config_with(&pairs);
+    let mut engine = Engine::assemble(&config, db.pool().clone(), clock.clone(), provider);
     engine.queue = engine.queue.clone().with_retry_policy(RetryPolicy { jitter: 0.0, ..RetryPolicy::default() });
     (engine, clock)
 }

@@ -126,6 +126,11 @@ pub fn cost(work: &[display::ModelWork]) -> Cost {
         if w.published && registry.get(&w.kind).is_some_and(|k| k.needs_images()) {
             tally.usd += usd(image_model, output, 0, IMAGE_TOKENS);
         }
+        // A clip is priced per second at the default video model's rate.
+        if let Some(ms) = w.clip_ms {
+            let per_second = prices.video_per_second(shared::config::DEFAULT_GEMINI_VIDEO_MODEL).unwrap_or(0.0);
+            tally.usd += f64::from(ms) / 1000.0 * per_second;
+        }
     }
     let by_kind: BTreeMap<String, KindCost> = tallies
         .into_iter()
@@ -446,12 +451,15 @@ mod tests {
             input_tokens: input,
             output_tokens: output,
             attempts,
+            clip_ms: None,
         };
+        let clip = display::ModelWork { clip_ms: Some(6_000), ..work("video_post", true, Some(800), Some(80), 1) };
         let priced = cost(&[
             work("comment", true, Some(1_000), Some(100), 2),
             work("image_post", true, Some(800), Some(80), 1),
             work("vote", true, None, None, 0),
             work("browse", false, Some(500), Some(20), 1),
+            clip,
         ]);
         let prices = PriceTable::default();
         let text = prices.price(shared::config::DEFAULT_GEMINI_MODEL).unwrap();
@@ -464,10 +472,12 @@ mod tests {
             (800.0 * text.input + 80.0 * text.output + 80.0 * image.input + 1_290.0 * image.image_output) / 1e6;
         assert!(close(priced.by_kind["image_post"].usd, picture), "the image is priced at the image model");
         assert_eq!(priced.by_kind["vote"].usd, 0.0, "a vote settled without a model costs nothing");
-        assert_eq!(priced.actions, 3, "a session is not an action");
+        let video = picture + 6.0 * prices.video_per_second(shared::config::DEFAULT_GEMINI_VIDEO_MODEL).unwrap();
+        assert!(close(priced.by_kind["video_post"].usd, video), "a clip is priced per second: {priced:?}");
+        assert_eq!(priced.actions, 4, "a session is not an action");
         let session = (500.0 * text.input + 20.0 * text.output) / 1e6;
-        assert!(close(priced.usd_per_1000_actions, (comment + picture + session) * 1000.0 / 3.0));
-        assert!(close(priced.sessions_usd_per_1000_actions, session * 1000.0 / 3.0));
+        assert!(close(priced.usd_per_1000_actions, (comment + picture + session + video) * 1000.0 / 4.0));
+        assert!(close(priced.sessions_usd_per_1000_actions, session * 1000.0 / 4.0));
         assert_eq!(priced.by_kind["comment"].input_tokens.median, 1_000.0);
     }
 }

@@ -129,6 +129,22 @@ function author(a) {
   return el("span", {}, el("span", { class: "who" }, name), el("span", { class: "mark " + (persona ? "persona" : "person") }, persona ? "persona" : "person"));
 }
 
+// Where the page fetches a post's picture or clip: storage's public address, or (with MEDIA_DIR) this
+// server's copy.
+function mediaUrl(m) {
+  return m.url.startsWith("https://") ? m.url : "/console/media/" + m.storage_path.split("/").map(encodeURIComponent).join("/");
+}
+
+function renderMedia(media) {
+  const clip = media.find((m) => m.mime_type.startsWith("video/"));
+  const picture = media.find((m) => m.mime_type.startsWith("image/"));
+  if (clip) {
+    return el("video", { class: "clip", controls: true, muted: true, preload: "metadata", playsInline: true,
+      src: mediaUrl(clip), poster: picture ? mediaUrl(picture) : "", width: Math.min(clip.width, 480) });
+  }
+  return picture ? el("img", { class: "picture", src: mediaUrl(picture), alt: "", width: Math.min(picture.width, 480) }) : null;
+}
+
 function renderThreads(threads) {
   $("thread-list").replaceChildren(...threads.map((t) => {
     const byParent = new Map();
@@ -141,7 +157,7 @@ function renderThreads(threads) {
       el("div", { class: "remark" }, author(c.author), el("span", { class: "when" }, ago(c.created_at)), el("div", {}, c.body), ...tree(c.id)));
     return el("article", { class: "thread", "data-post": t.post.id },
       el("h3", {}, t.post.title), el("div", {}, author(t.post.author), el("span", { class: "when" }, t.post.board_name + ", " + ago(t.post.created_at))),
-      el("div", { class: "body" }, t.post.body), ...tree("top"));
+      renderMedia(t.media || []), el("div", { class: "body" }, t.post.body), ...tree("top"));
   }));
 }
 
