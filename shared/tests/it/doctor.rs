@@ -225,3 +225,20 @@ async fn the_least_privilege_role_can_run_doctor() {
         .get(0);
     assert_eq!(count, 0, "the role was dropped");
 }
+
+#[tokio::test]
+async fn a_retired_video_model_is_named_with_its_variable() {
+    let db = TestDb::new().await;
+    let gemini = GeminiFake::start().await;
+    gemini.retire("veo-2.0-generate-001");
+    let storage = StorageFake::start("media", 1 << 20).await;
+    let report =
+        doctor::run(&config(&db, &gemini, &storage, &[("GEMINI_VIDEO_MODEL", "veo-2.0-generate-001")]), None).await;
+
+    let model = check(&report, "model");
+    assert_eq!(model.level, Level::Fail, "{model:?}");
+    assert!(model.detail.contains("veo-2.0-generate-001"), "{}", model.detail);
+    assert!(model.fix.as_deref().unwrap().contains("GEMINI_VIDEO_MODEL"), "{model:?}");
+    let asked: Vec<String> = gemini.received().iter().map(|r| r.path_and_query.clone()).collect();
+    assert!(asked.is_empty(), "doctor only reads model descriptions, it never asks for a clip: {asked:?}");
+}
