@@ -256,11 +256,31 @@ pub struct TaskPage {
     pub next_cursor: Option<String>,
 }
 
-fn parse_cursor(cursor: &str) -> Result<(chrono::DateTime<Utc>, Uuid), ApiError> {
-    let bad = || ApiError::BadRequest(format!("invalid cursor {cursor:?}"));
-    let (micros, id) = cursor.split_once('.').ok_or_else(bad)?;
-    let at = Utc.timestamp_micros(micros.parse().map_err(|_| bad())?).single().ok_or_else(bad)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
+/// Pages newest first by `(at, id)`: the cursor is the last row's, `<micros>.<id>`.
+mod paging {
+    use chrono::{DateTime, TimeZone, Utc};
+    use uuid::Uuid;
+
+    use super::ApiError;
+
+    /// Where the page starts: before the row the cursor names. `cursor=` (empty) is the first page, as
+    /// clients that always send the parameter expect.
+    pub(super) fn before(cursor: Option<&str>) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+        let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        let bad = || ApiError::BadRequest(format!("invalid cursor {cursor:?}"));
+        let (micros, id) = cursor.split_once('.').ok_or_else(bad)?;
+        let at = Utc.timestamp_micros(micros.parse().map_err(|_| bad())?).single().ok_or_else(bad)?;
+        Ok(Some((at, Uuid::parse_str(id).map_err(|_| bad())?)))
+    }
+
+    /// The cursor of the next page: the last row's, when the page is full (a shorter page is the last).
+    pub(super) fn next<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> Option<(DateTime<Utc>, Uuid)>) -> Option<String> {
+        (rows.len() as i64 == limit)
+            .then(|| rows.last().and_then(&key).map(|(at, id)| format!("{}.{id}", at.timestamp_micros())))
+            .flatten()
+    }
 }
 
 /// Tasks, newest first, filtered and paginated.
@@ -280,14 +300,11 @@ pub async fn list_tasks(
         parse_kind(&state, t)?;
     }
     let limit = page_size(query.limit, 50, 200)?;
-    // `cursor=` (empty) is the first page, as clients that always send the parameter expect.
-    let before = query.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_cursor).transpose()?;
+    let before = paging::before(query.cursor.as_deref())?;
     let filter = TaskFilter { status, task_type: query.task_type.clone(), persona_id: query.persona_id, before };
     let client = state.engine.pool.get().await?;
     let tasks = tasks::list(&**client, &filter, limit).await?;
-    let next_cursor = (tasks.len() as i64 == limit)
-        .then(|| tasks.last().and_then(|t| t.created_at.map(|at| format!("{}.{}", at.timestamp_micros(), t.id))))
-        .flatten();
+    let next_cursor = paging::next(&tasks, limit, |t| t.created_at.map(|at| (at, t.id)));
     Ok(axum::Json(TaskPage { tasks, next_cursor }))
 }
 
@@ -472,12 +489,10 @@ pub async fn audit_trail(
     Query(query): Query<AuditQuery>,
 ) -> Result<axum::Json<AuditPage>, ApiError> {
     let limit = page_size(query.limit, 50, 200)?;
-    let before = query.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_cursor).transpose()?;
+    let before = paging::before(query.cursor.as_deref())?;
     let client = state.engine.pool.get().await?;
     let entries = crate::db::trail::list(&**client, query.persona_id, before, limit).await?;
-    let next_cursor = (entries.len() as i64 == limit)
-        .then(|| entries.last().map(|e| format!("{}.{}", e.at.timestamp_micros(), e.id)))
-        .flatten();
+    let next_cursor = paging::next(&entries, limit, |e| Some((e.at, e.id)));
     Ok(axum::Json(AuditPage { entries, next_cursor }))
 }
 

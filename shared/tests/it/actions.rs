@@ -785,19 +785,24 @@ fn user_turn(fake: &GeminiFake) -> String {
     body["contents"][0]["parts"][0]["text"].as_str().unwrap_or_default().to_owned()
 }
 
+/// A comment by marisol on the world's post, forced through the CLI's path with `instructions`.
+async fn comment_with_instructions(engine: &Engine, w: &World, instructions: &str) -> shared::queue::Task {
+    let request = shared::operator::TriggerRequest {
+        persona_id: Some(w.marisol),
+        post_id: Some(w.post),
+        instructions: Some(instructions.into()),
+        ..Default::default()
+    };
+    shared::operator::trigger(engine, COMMENT, &request, shared::db::tasks::Issuer::Cli).await.unwrap()
+}
+
 #[tokio::test]
 async fn instructions_issued_through_the_operator_path_reach_the_prompt() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
     let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
-    let request = shared::operator::TriggerRequest {
-        persona_id: Some(w.marisol),
-        post_id: Some(w.post),
-        instructions: Some("mention the wok's carbon steel".into()),
-        ..Default::default()
-    };
-    let task = shared::operator::trigger(&engine, COMMENT, &request, shared::db::tasks::Issuer::Cli).await.unwrap();
+    let task = comment_with_instructions(&engine, &w, "mention the wok's carbon steel").await;
     let ran = shared::operator::run_now(&engine, task.id).await.unwrap();
     assert_eq!(ran.task.status, TaskStatus::Done, "{:?}", ran.report);
     assert!(user_turn(&fake).contains("mention the wok's carbon steel"), "{}", user_turn(&fake));
@@ -832,13 +837,7 @@ async fn instructions_stay_with_the_target_they_were_given_for() {
     let fake = GeminiFake::start().await;
     let (engine, _clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
-    let request = shared::operator::TriggerRequest {
-        persona_id: Some(w.marisol),
-        post_id: Some(w.post),
-        instructions: Some("praise the stir-fry".into()),
-        ..Default::default()
-    };
-    let task = shared::operator::trigger(&engine, COMMENT, &request, shared::db::tasks::Issuer::Cli).await.unwrap();
+    let task = comment_with_instructions(&engine, &w, "praise the stir-fry").await;
     // Someone with table access re-aims the task at another post.
     let c = engine.pool.get().await.unwrap();
     let other = fixtures::human_post(&**c, w.board, "Best knife for onions?", t0() - Duration::hours(1)).await;
