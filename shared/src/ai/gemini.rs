@@ -121,6 +121,26 @@ impl GeminiClient {
         serde_json::from_slice(&bytes).map_err(|e| ModelError::InvalidResponse(format!("{e}")))
     }
 
+    /// The body of a video endpoint's answer (at most `limit` bytes), or its error classified against
+    /// `GEMINI_VIDEO_MODEL`.
+    async fn video_body(
+        &self,
+        status: reqwest::StatusCode,
+        response: reqwest::Response,
+        limit: usize,
+    ) -> Result<Vec<u8>, ModelError> {
+        let bytes = read_capped(response, limit).await?;
+        if !status.is_success() {
+            return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
+        }
+        Ok(bytes)
+    }
+
+    /// A video endpoint's JSON answer (an operation), or its error.
+    async fn video_answer(&self, response: reqwest::Response) -> Result<Vec<u8>, ModelError> {
+        self.video_body(response.status(), response, MAX_TEXT_RESPONSE_BYTES).await
+    }
+
     async fn call(&self, model: &str, body: &Request) -> Result<Response, ModelError> {
         let response = self.send(model, body).await?;
         self.read(model, response, MAX_TEXT_RESPONSE_BYTES).await
@@ -203,12 +223,7 @@ impl Provider for GeminiClient {
             .send()
             .await
             .map_err(transport_error)?;
-        let status = response.status();
-        let bytes = read_capped(response, MAX_TEXT_RESPONSE_BYTES).await?;
-        if !status.is_success() {
-            return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
-        }
-        video::operation_name(&bytes)
+        video::operation_name(&self.video_answer(response).await?)
     }
 
     async fn poll_video(&self, operation: &str) -> Result<VideoStatus, ModelError> {
@@ -220,12 +235,7 @@ impl Provider for GeminiClient {
             .send()
             .await
             .map_err(transport_error)?;
-        let status = response.status();
-        let bytes = read_capped(response, MAX_TEXT_RESPONSE_BYTES).await?;
-        if !status.is_success() {
-            return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
-        }
-        video::status(&bytes)
+        video::status(&self.video_answer(response).await?)
     }
 
     async fn download_video(&self, uri: &str, limit: usize) -> Result<DownloadedClip, ModelError> {
@@ -259,10 +269,7 @@ impl Provider for GeminiClient {
                 .and_then(|c| c.to_str().ok())
                 .unwrap_or_default()
                 .to_owned();
-            let bytes = read_capped(response, limit).await?;
-            if !status.is_success() {
-                return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
-            }
+            let bytes = self.video_body(status, response, limit).await?;
             return Ok(DownloadedClip { bytes, content_type });
         }
         Err(ModelError::InvalidResponse("the clip's download redirected too many times".into()))
@@ -870,6 +877,40 @@ fn classify_http_error(status: u16, body: &[u8], model: &str, model_var: &'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_video_operation_is_read_as_pending_ready_failed_or_blocked() {
+        let read = |v: serde_json::Value| video::status(v.to_string().as_bytes()).unwrap();
+        assert_eq!(read(serde_json::json!({"name": "models/veo/operations/a"})), VideoStatus::Pending);
+        let ready = serde_json::json!({"name": "x", "done": true, "response": {"generateVideoResponse":
+            {"generatedSamples": [{"video": {"uri": "https://h/v1beta/files/a:download?alt=media"}}]}}});
+        assert_eq!(read(ready), VideoStatus::Ready { uri: "https://h/v1beta/files/a:download?alt=media".into() });
+        let failed = serde_json::json!({"done": true, "error": {"code": 13, "message": " Internal "}});
+        assert_eq!(read(failed), VideoStatus::Failed { reason: "Internal (code 13)".into() });
+        let blocked = serde_json::json!({"done": true, "response": {"generateVideoResponse":
+            {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": ["people"]}}});
+        assert_eq!(read(blocked), VideoStatus::Blocked { reason: "people".into() });
+        let empty = serde_json::json!({"done": true, "response": {}});
+        assert!(matches!(read(empty), VideoStatus::Failed { .. }));
+        assert!(matches!(video::status(b"<html>"), Err(ModelError::InvalidResponse(_))));
+    }
+
+    #[test]
+    fn a_stored_operation_name_or_clip_address_cannot_send_the_key_elsewhere() {
+        assert!(video::checked_operation("models/veo-3.1/operations/abc_1").is_ok());
+        for bad in ["", "/models/x", "models/../../x", "https://evil.example/op", "models/x?key=1", "models/x y"] {
+            let err = video::checked_operation(bad).unwrap_err();
+            assert!(err.to_string().contains("not an operation name"), "{bad}: {err}");
+        }
+        let base = "https://generativelanguage.googleapis.com";
+        assert!(video::same_origin(base, "https://generativelanguage.googleapis.com/v1beta/files/a:download").is_ok());
+        for elsewhere in
+            ["https://evil.example/v1beta/files/a", "http://generativelanguage.googleapis.com/x", "not a url"]
+        {
+            let err = video::same_origin(base, elsewhere).unwrap_err();
+            assert!(err.to_string().contains("not on the API's host"), "{elsewhere}: {err}");
+        }
+    }
 
     #[test]
     fn proto_durations_parse_whole_and_fractional_seconds() {

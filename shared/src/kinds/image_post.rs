@@ -12,7 +12,7 @@ use super::{Action, ActionError, Prepared, Published, Services, Step, StoredImag
 use crate::ai::parse::{self, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
 use crate::context::{BoardOption, BoardView};
-use crate::db::content::{self, MediaInsert};
+use crate::db::content;
 use crate::media::{self, ImageSlot, MediaError};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
@@ -57,9 +57,51 @@ pub fn picture_prompt(image_prompt: &str, shows_self: bool, persona: &Persona) -
     }
 }
 
-/// Where a task's image is stored.
+/// Where a task's media is stored: one name per task, so a retry overwrites instead of duplicating.
 pub fn storage_key(task: &Task, extension: &str) -> String {
     format!("personas/{}/{}.{extension}", task.persona_id, task.id)
+}
+
+/// A picture the image model draws for `task` from `picture`, processed as configured (off the async
+/// threads, under the process's image slot) and stored at `storage_key(task, "<name><extension>")`;
+/// with its encoded bytes.
+pub(super) async fn draw(
+    services: &Services<'_>,
+    task: &Task,
+    picture: &str,
+    aspect_ratio: &str,
+    name: &str,
+    usage: &mut Usage,
+) -> Result<(StoredImage, Vec<u8>), ActionError> {
+    let generated = services
+        .model
+        .generate_image(&ImagePrompt {
+            prompt: picture.to_owned(),
+            aspect_ratio: aspect_ratio.to_owned(),
+            seed: seed_of(task.id),
+            portrait: false,
+        })
+        .await?;
+    *usage = usage.plus(generated.usage);
+    let settings = services.image;
+    let slot = match generated.slot {
+        Some(slot) => slot,
+        None => ImageSlot::acquire().await,
+    };
+    let raw = generated.bytes;
+    let processed = tokio::task::spawn_blocking(move || media::process(&raw, &settings, &slot))
+        .await
+        .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
+    let key = storage_key(task, &format!("{name}{}", processed.extension));
+    let object = services.storage.put(&key, processed.bytes.clone(), processed.mime_type).await?;
+    let image = StoredImage {
+        object,
+        width: processed.width,
+        height: processed.height,
+        mime_type: processed.mime_type.to_owned(),
+        bytes: processed.bytes.len(),
+    };
+    Ok((image, processed.bytes))
 }
 
 #[async_trait]
@@ -152,36 +194,9 @@ impl Action for ImagePost {
         _resumed: Option<serde_json::Value>,
         usage: &mut Usage,
     ) -> Result<Step<StoredImage>, ActionError> {
-        let generated = services
-            .model
-            .generate_image(&ImagePrompt {
-                prompt: picture_prompt(&draft.image_prompt, draft.shows_self, persona),
-                aspect_ratio: "4:3".into(),
-                seed: seed_of(task.id),
-                portrait: false,
-            })
-            .await?;
-        *usage = usage.plus(generated.usage);
-        let settings = services.image;
-        let slot = match generated.slot {
-            Some(slot) => slot,
-            None => ImageSlot::acquire().await,
-        };
-        let bytes = generated.bytes;
-        // Decoding and encoding are CPU work: keep them off the async threads.
-        let processed = tokio::task::spawn_blocking(move || media::process(&bytes, &settings, &slot))
-            .await
-            .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
-        let key = storage_key(task, processed.extension);
-        let bytes = processed.bytes.len();
-        let object = services.storage.put(&key, processed.bytes, processed.mime_type).await?;
-        Ok(Step::Ready(StoredImage {
-            object,
-            width: processed.width,
-            height: processed.height,
-            mime_type: processed.mime_type,
-            bytes,
-        }))
+        let picture = picture_prompt(&draft.image_prompt, draft.shows_self, persona);
+        let (image, _) = draw(services, task, &picture, "4:3", "", usage).await?;
+        Ok(Step::Ready(image))
     }
 
     async fn publish(
@@ -196,20 +211,7 @@ impl Action for ImagePost {
     ) -> Result<Published, ActionError> {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
-        content::insert_media(
-            tx,
-            &MediaInsert {
-                post_id: id,
-                storage_path: &image.object.path,
-                url: &image.object.url,
-                width: image.width,
-                height: image.height,
-                mime_type: image.mime_type,
-                bytes: image.bytes,
-            },
-            now,
-        )
-        .await?;
+        content::insert_media(tx, &image.media_row(id), now).await?;
         remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("post") })
     }

@@ -682,8 +682,8 @@ pub struct Prepared<S> {
     pub reply_spot: Option<ReplySpot>,
 }
 
-/// A stored image attached to what is published.
-#[derive(Debug, Clone, Serialize)]
+/// A stored image attached to what is published (a waiting step keeps it, so it is serialisable).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StoredImage {
     /// Where it is.
     pub object: StoredObject,
@@ -692,9 +692,24 @@ pub struct StoredImage {
     /// Pixels.
     pub height: u32,
     /// MIME type.
-    pub mime_type: &'static str,
+    pub mime_type: String,
     /// Size.
     pub bytes: usize,
+}
+
+impl StoredImage {
+    /// Its row in the platform's `media` table, for `post_id`.
+    pub fn media_row(&self, post_id: Uuid) -> crate::db::content::MediaInsert<'_> {
+        crate::db::content::MediaInsert {
+            post_id,
+            storage_path: &self.object.path,
+            url: &self.object.url,
+            width: self.width,
+            height: self.height,
+            mime_type: &self.mime_type,
+            bytes: self.bytes,
+        }
+    }
 }
 
 /// What a published task sets in motion.

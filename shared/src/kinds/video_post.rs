@@ -22,21 +22,22 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::image_post::picture_prompt;
+use super::image_post::{draw, picture_prompt, storage_key};
 use super::offline::Writer;
 use super::post::{observe_board, post_id};
 use super::{
-    Action, ActionError, POST_VERB, Prepared, Published, Services, Step, Verb, View, Written, remember, seed_of,
+    Action, ActionError, POST_VERB, Prepared, Published, Services, Step, StoredImage, Verb, View, Written, remember,
+    seed_of,
 };
 use crate::ai::parse::{self, ParseError, limits};
-use crate::ai::{ImagePrompt, ModelError, Usage, VideoPrompt, VideoStatus};
+use crate::ai::{ModelError, Usage, VideoPrompt, VideoStatus};
 use crate::context::{BoardOption, BoardView};
 use crate::db::content::{self, MediaInsert};
 use crate::db::steps;
 use crate::db::video::{self, BoardVideo, ClipInsert};
+use crate::media::MediaError;
 use crate::media::clip::{self, ClipInfo};
 use crate::media::storage::StoredObject;
-use crate::media::{self, ImageSlot, MediaError};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
@@ -76,16 +77,6 @@ const MODEL_SECONDS: [u32; 3] = [4, 6, 8];
 const FIRST_POLL: i64 = 20;
 const LONGEST_POLL: i64 = 120;
 
-/// The poster as the step keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Poster {
-    object: StoredObject,
-    width: u32,
-    height: u32,
-    mime_type: String,
-    bytes: usize,
-}
-
 /// Where a submitted clip stands, kept with the task between runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Submitted {
@@ -94,7 +85,7 @@ struct Submitted {
     seconds: u32,
     aspect_ratio: String,
     model: String,
-    poster: Poster,
+    poster: StoredImage,
     polls: u32,
 }
 
@@ -103,15 +94,10 @@ pub struct Clip {
     object: StoredObject,
     info: ClipInfo,
     bytes: usize,
-    poster: Poster,
+    poster: StoredImage,
     aspect_ratio: String,
     model: String,
     cost_micros: u64,
-}
-
-/// Where a task's clip and poster are stored.
-fn storage_key(task: &Task, what: &str) -> String {
-    format!("personas/{}/{}.{what}", task.persona_id, task.id)
 }
 
 /// The length and shape of a task's clip: drawn from its seed within the board's bounds and the model's.
@@ -170,41 +156,13 @@ impl VideoPost {
             }
         }
 
-        let generated = services
-            .model
-            .generate_image(&ImagePrompt {
-                prompt: picture_prompt(&draft.frame_prompt, draft.shows_self, persona),
-                aspect_ratio: aspect_ratio.clone(),
-                seed: seed_of(task.id),
-                portrait: false,
-            })
-            .await?;
-        *usage = usage.plus(generated.usage);
-        let settings = services.image;
-        let slot = match generated.slot {
-            Some(slot) => slot,
-            None => ImageSlot::acquire().await,
-        };
-        let raw = generated.bytes;
-        let frame = tokio::task::spawn_blocking(move || media::process(&raw, &settings, &slot))
-            .await
-            .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
-        let object = services
-            .storage
-            .put(&storage_key(task, &format!("poster.{}", frame.extension)), frame.bytes.clone(), frame.mime_type)
-            .await?;
-        let poster = Poster {
-            object,
-            width: frame.width,
-            height: frame.height,
-            mime_type: frame.mime_type.to_owned(),
-            bytes: frame.bytes.len(),
-        };
+        let picture = picture_prompt(&draft.frame_prompt, draft.shows_self, persona);
+        let (poster, frame) = draw(services, task, &picture, &aspect_ratio, "poster.", usage).await?;
         let operation = services
             .model
             .submit_video(&VideoPrompt {
                 prompt: draft.video_prompt.clone(),
-                start_frame: Some((frame.bytes, frame.mime_type.to_owned())),
+                start_frame: Some((frame, poster.mime_type.clone())),
                 aspect_ratio: aspect_ratio.clone(),
                 seconds,
                 seed: seed_of(task.id),
@@ -441,20 +399,7 @@ impl Action for VideoPost {
     ) -> Result<Published, ActionError> {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
-        let poster_media_id = content::insert_media(
-            tx,
-            &MediaInsert {
-                post_id: id,
-                storage_path: &clip.poster.object.path,
-                url: &clip.poster.object.url,
-                width: clip.poster.width,
-                height: clip.poster.height,
-                mime_type: &clip.poster.mime_type,
-                bytes: clip.poster.bytes,
-            },
-            now,
-        )
-        .await?;
+        let poster_media_id = content::insert_media(tx, &clip.poster.media_row(id), now).await?;
         let clip_media_id = content::insert_media(
             tx,
             &MediaInsert {

@@ -54,6 +54,13 @@ async fn run_to_the_end(engine: &Engine, clock: &shared::clock::ManualClock, id:
     reports
 }
 
+/// A video post by a second persona on the world's board, due at `at`.
+async fn second_persona_clip(engine: &Engine, w: &World, at: chrono::DateTime<chrono::Utc>) -> Uuid {
+    let c = engine.pool.get().await.unwrap();
+    let other = fixtures::persona(&**c, "olga_films", &["cooking"]).await;
+    engine.queue.enqueue(&**c, &[VIDEO_POST.task(other, Target::Board(w.board), at)]).await.unwrap().inserted[0]
+}
+
 async fn enqueue(engine: &Engine, w: &World) -> Uuid {
     let c = engine.pool.get().await.unwrap();
     engine.queue.enqueue(&**c, &[VIDEO_POST.task(w.persona, Target::Board(w.board), t0())]).await.unwrap().inserted[0]
@@ -133,14 +140,7 @@ async fn an_operation_that_errs_or_is_held_back_ends_the_task_with_the_reason_an
     assert!(last.reason.as_deref().unwrap_or("").contains("gave up on the clip: Internal error"), "{last:?}");
 
     fake.push_video(VideoScript { pending: 0, end: VideoEnd::Blocked("Unsafe content".into()) });
-    let c = engine.pool.get().await.unwrap();
-    let other = fixtures::persona(&**c, "olga_films", &["cooking"]).await;
-    let id = engine
-        .queue
-        .enqueue(&**c, &[VIDEO_POST.task(other, Target::Board(w.board), clock.now())])
-        .await
-        .unwrap()
-        .inserted[0];
+    let id = second_persona_clip(&engine, &w, clock.now()).await;
     let last = run_to_the_end(&engine, &clock, id).await.pop().unwrap();
     assert_eq!(last.status, TaskStatus::Skipped, "{last:?}");
     assert!(last.reason.as_deref().unwrap_or("").contains("safety filters kept the clip back: Unsafe content"));
@@ -191,14 +191,7 @@ async fn a_clip_larger_than_allowed_or_not_an_mp4_is_refused_and_not_stored() {
         pending: 0,
         end: VideoEnd::Clip { bytes: b"<html>surprise</html>".to_vec(), content_type: "video/mp4".into() },
     });
-    let c = engine.pool.get().await.unwrap();
-    let other = fixtures::persona(&**c, "olga_films", &["cooking"]).await;
-    let id = engine
-        .queue
-        .enqueue(&**c, &[VIDEO_POST.task(other, Target::Board(w.board), clock.now())])
-        .await
-        .unwrap()
-        .inserted[0];
+    let id = second_persona_clip(&engine, &w, clock.now()).await;
     let last = run_to_the_end(&engine, &clock, id).await.pop().unwrap();
     assert_eq!(last.status, TaskStatus::Failed, "{last:?}");
     assert!(last.reason.as_deref().unwrap_or("").contains("not a playable MP4 clip"), "{last:?}");
