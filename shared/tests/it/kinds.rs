@@ -403,3 +403,30 @@ async fn a_waiting_task_reports_when_it_comes_back() {
     assert_eq!(waiting["verdict"], "waiting");
     assert_eq!(waiting["reason"], "the paint is still wet (1 of 2)");
 }
+
+#[tokio::test]
+async fn a_kept_draft_that_no_longer_reads_fails_the_task_by_name_and_is_dropped() {
+    let db = TestDb::new().await;
+    let (engine, clock) = offline_engine(&db);
+    let engine = engine.with_kinds(Registry::standard().with(PAINTING));
+    let c = engine.pool.get().await.unwrap();
+    let persona = fixtures::persona(&**c, "paula_paints", &["art"]).await;
+    let board = fixtures::board(&**c, "art", &["art"]).await;
+    let claimed = crate::helpers::claim_new(&engine, PAINTING.task(persona, Target::Board(board), t0())).await;
+    let waiting = engine.run_task(&claimed).await;
+    assert_eq!(waiting.outcome, RunOutcome::Waiting);
+    // What was kept is changed under the task (a newer build's shape, a hand edit).
+    c.query_typed("UPDATE persona_task_steps SET draft = '{\"colour\": 7}'", &[]).await.unwrap();
+    clock.advance(Duration::seconds(31));
+
+    let again = engine.queue.claim_by_id(&**c, claimed.id).await.unwrap();
+    let report = engine.run_task(&again).await;
+
+    assert_eq!(report.status, TaskStatus::Failed, "{report:?}");
+    assert!(
+        report.reason.as_deref().unwrap_or("").contains("the draft kept for this task is unreadable"),
+        "{report:?}"
+    );
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_task_steps").await, 0, "nothing kept for an ended task");
+    assert_eq!(count(&engine, "SELECT count(*) FROM posts").await, 0);
+}
