@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::disclosure::Disclosure;
 use crate::prices::PriceTable;
 
 /// The largest width or height we decode: image models emit about 4096 pixels a side at most.
@@ -282,9 +283,25 @@ pub struct VideoConfig {
     pub per_persona_per_week: u32,
 }
 
+/// What personas say about being AI, and how their accounts are labelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureConfig {
+    /// `PERSONA_DISCLOSURE`: `honest` (default), `labelled` or `none`.
+    pub mode: Disclosure,
+    /// `PERSONA_LABEL`: the label `persona_accounts` carries in `labelled` mode (default `AI persona`).
+    pub label: String,
+    /// `PERSONA_BIO_LABEL`: in `labelled` mode, a suffix added to every persona's public bio; unset, none.
+    pub bio_suffix: Option<String>,
+}
+
+/// The longest account label or bio suffix (the web app shows it beside a name).
+pub const MAX_LABEL_CHARS: usize = 60;
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Disclosure.
+    pub disclosure: DisclosureConfig,
     /// `MODEL_PRICES` over Google's published prices.
     pub prices: PriceTable,
     /// `DAILY_BUDGET_USD`, `PERSONA_DAILY_BUDGET_USD`.
@@ -416,6 +433,18 @@ impl Vars<'_> {
         Ok(range)
     }
 
+    /// A short plain-text label: the web app shows it as it is, so no markup and no line breaks.
+    fn label(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+        let Some(value) = self.get(var) else { return Ok(None) };
+        if value.chars().count() > MAX_LABEL_CHARS {
+            return Err(ConfigError::invalid(var, format!("must be at most {MAX_LABEL_CHARS} characters")));
+        }
+        if value.chars().any(|c| c.is_control() || matches!(c, '<' | '>' | '&' | '[' | ']')) {
+            return Err(ConfigError::invalid(var, "must be plain text: no line breaks, <, >, &, [ or ]"));
+        }
+        Ok(Some(value))
+    }
+
     fn secret(&self, var: &str) -> Option<SecretString> {
         self.get(var).map(SecretString::from)
     }
@@ -516,7 +545,7 @@ impl Config {
             Some(other) => return Err(ConfigError::invalid("METRICS", format!("{other:?} is not emf or off"))),
         };
 
-        Ok(Self {
+        let config = Self {
             prices,
             budget,
             metrics_emf,
@@ -570,13 +599,22 @@ impl Config {
                 format: v.parsed("IMAGE_FORMAT", ImageFormat::Jpeg)?,
                 local_dir: PathBuf::from(v.get("MEDIA_DIR").unwrap_or_else(|| "media".into())),
             },
+            disclosure: DisclosureConfig {
+                mode: v.parsed("PERSONA_DISCLOSURE", Disclosure::Honest)?,
+                label: v.label("PERSONA_LABEL")?.unwrap_or_else(|| "AI persona".into()),
+                bio_suffix: v.label("PERSONA_BIO_LABEL")?,
+            },
             video: VideoConfig {
                 max_bytes: v.bounded("VIDEO_MAX_BYTES", 64 * 1024 * 1024, 1024..=1024 * 1024 * 1024)?,
                 max_wait: v.millis("VIDEO_MAX_WAIT_MS", 20 * 60_000, 60_000..=24 * 3_600_000)?,
                 per_persona_per_week: v.bounded("VIDEO_MAX_PER_PERSONA_PER_WEEK", 1, 0..=1_000)?,
             },
             moderation_phrases_file: v.get("MODERATION_BANNED_PHRASES_FILE").map(PathBuf::from),
-        })
+        };
+        if let Some(warning) = config.disclosure.mode.warning() {
+            tracing::warn!(variable = "PERSONA_DISCLOSURE", "{warning}");
+        }
+        Ok(config)
     }
 
     /// The embedded defaults: what an empty environment gives.

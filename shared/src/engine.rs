@@ -144,6 +144,7 @@ impl Engine {
             limits: self.settings.limits,
             image: self.settings.image,
             video: self.config.video,
+            disclosure: self.config.disclosure.mode,
             conversation: &self.settings.conversation,
             budget: &self.config.budget,
             kinds: &self.kinds,

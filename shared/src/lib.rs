@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod disclosure;
 pub mod doctor;
 pub mod engine;
 pub mod kinds;

@@ -214,6 +214,18 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
         by_type: enqueued.by_type,
         duplicate_event: false,
     };
+    // The accounts' labels follow the disclosure setting, in the tick's transaction.
+    let disclosure = &engine.config.disclosure;
+    let labelled = crate::db::accounts::keep_labels(
+        c,
+        disclosure.mode.labels_accounts().then_some(disclosure.label.as_str()),
+        disclosure.bio_suffix.as_deref().filter(|_| disclosure.mode.labels_accounts()),
+        now,
+    )
+    .await?;
+    if labelled != crate::db::accounts::Labelled::default() {
+        tracing::info!(labels = labelled.labels, bios = labelled.bios, "persona account labels brought in step");
+    }
     if let Some(id) = event_id {
         reads::finish_tick(c, id, &serde_json::to_value(&report).unwrap_or_default()).await?;
     }

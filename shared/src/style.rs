@@ -19,8 +19,6 @@ pub enum Mark {
     StockCloser(String),
     /// An em-dash (or a spaced en-dash used as one).
     EmDash,
-    /// It says it is an AI.
-    AiDisclosure(String),
 }
 
 impl Mark {
@@ -32,7 +30,6 @@ impl Mark {
             Self::StockOpener(p) => format!("it opens with a stock phrase ({p:?}); start with what you actually think"),
             Self::StockCloser(p) => format!("it closes with a stock phrase ({p:?}); just stop when you are done"),
             Self::EmDash => "it uses an em-dash; use a comma, a full stop or brackets".into(),
-            Self::AiDisclosure(p) => format!("it talks about being an AI ({p:?})"),
         }
     }
 
@@ -44,7 +41,6 @@ impl Mark {
             Self::StockOpener(_) => "stock_opener",
             Self::StockCloser(_) => "stock_closer",
             Self::EmDash => "em_dash",
-            Self::AiDisclosure(_) => "ai_disclosure",
         }
     }
 }
@@ -149,9 +145,6 @@ pub fn marks(text: &str) -> Vec<Mark> {
     if trimmed.contains('—') || trimmed.contains(" – ") {
         found.push(Mark::EmDash);
     }
-    if let Some(p) = crate::ai::parse::ai_disclosure(trimmed) {
-        found.push(Mark::AiDisclosure(p.into()));
-    }
     found
 }
 
@@ -214,7 +207,6 @@ mod tests {
         "As someone who has cooked for years, I can say heat matters most.",
         "Heat matters most. What do you all think?",
         "Batches help a lot. Just my two cents.",
-        "As an AI, I don't cook, but heat matters.",
         "It depends on the pan – and on the burner.",
         "1. Heat the pan\n2. Add oil\n3. Cook in batches",
     ];

@@ -1,5 +1,5 @@
 //! Model answers → typed drafts: JSON extracted defensively (code fences, chatter around it), text
-//! cleaned (wrapping quotes, role prefixes, signatures), and validated (lengths, AI self-disclosure).
+//! cleaned (wrapping quotes, role prefixes, signatures), and validated (lengths).
 //! Bad output is a clear error, never a panic.
 
 use serde::{Deserialize, Serialize};
@@ -99,14 +99,6 @@ pub enum ParseError {
         /// The maximum.
         max: usize,
     },
-    /// The text gives away that an AI wrote it.
-    #[error("\"{field}\" gives away that an AI wrote it ({phrase:?})")]
-    AiDisclosure {
-        /// Which field.
-        field: &'static str,
-        /// The phrase found.
-        phrase: String,
-    },
     /// A vote that is not up, down or none.
     #[error("vote direction must be up, down or none, not {0:?}")]
     BadDirection(String),
@@ -116,27 +108,9 @@ impl ParseError {
     /// Whether the answer was well-formed but its content is not publishable (a second such answer
     /// skips the task, like the publish gate would); otherwise the answer was malformed.
     pub fn is_content_problem(&self) -> bool {
-        matches!(self, Self::TooShort { .. } | Self::TooLong { .. } | Self::AiDisclosure { .. })
+        matches!(self, Self::TooShort { .. } | Self::TooLong { .. })
     }
 }
-
-/// Phrases that betray the author. Matched case-insensitively.
-pub const AI_DISCLOSURES: &[&str] = &[
-    "as an ai",
-    "as a language model",
-    "as an llm",
-    "i'm an ai",
-    "i am an ai",
-    "large language model",
-    "i'm a language model",
-    "i am a language model",
-    "i don't have personal experience",
-    "i do not have personal experience",
-    "as a virtual assistant",
-    "as an assistant",
-    "i cannot browse",
-    "my training data",
-];
 
 fn excerpt(text: &str) -> String {
     let mut end = text.len().min(80);
@@ -302,14 +276,8 @@ pub fn clean_text(text: &str, persona: &Persona) -> String {
     collapse_blank_lines(&strip_signature(&unquoted, persona))
 }
 
-/// The first AI self-disclosure phrase in `text`, if any.
-pub fn ai_disclosure(text: &str) -> Option<&'static str> {
-    let lower = text.to_lowercase().replace('’', "'");
-    AI_DISCLOSURES.iter().copied().find(|phrase| lower.contains(phrase))
-}
-
-/// The text field `name` of an answer, cleaned and checked against `bounds` (characters) and for AI
-/// self-disclosure.
+/// The text field `name` of an answer, cleaned and checked against `bounds` (characters). What it says
+/// about being AI is the gate's to judge (`disclosure::Candour`): only the gate knows what was asked.
 pub fn field(
     map: &serde_json::Map<String, serde_json::Value>,
     name: &'static str,
@@ -324,9 +292,6 @@ pub fn field(
     }
     if len > bounds.1 {
         return Err(ParseError::TooLong { field: name, len, max: bounds.1 });
-    }
-    if let Some(phrase) = ai_disclosure(&text) {
-        return Err(ParseError::AiDisclosure { field: name, phrase: phrase.to_owned() });
     }
     Ok(text)
 }

@@ -5,6 +5,7 @@
 //! parameter types, so it works through Supabase's transaction-mode pooler, which cannot keep named
 //! prepared statements between transactions.
 
+pub mod accounts;
 pub mod audit;
 pub mod content;
 pub mod memory;

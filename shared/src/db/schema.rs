@@ -13,6 +13,9 @@ pub enum Owner {
     Engine,
     /// The platform's (the web app's); created by the engine only on a fresh database.
     Platform,
+    /// The engine's, written only by the engine, and readable by the web's roles by design: what it
+    /// holds is what the platform must be able to show anyone (`persona_accounts`).
+    EnginePublic,
 }
 
 /// A column and the PostgreSQL types (`pg_type.typname`) the engine can read and write it as.
@@ -253,6 +256,11 @@ pub const CONTRACT: &[Table] = &[
             col("aspect_ratios", TEXT_ARRAY),
             col("created_at", TIMESTAMPTZ),
         ],
+    },
+    Table {
+        name: "persona_accounts",
+        owner: Owner::EnginePublic,
+        columns: &[col("persona_id", UUID), col("label", TEXT), col("labelled_at", TIMESTAMPTZ)],
     },
     Table {
         name: "persona_video_clips",

@@ -1,5 +1,5 @@
 //! The publish gate for one task: near duplicates of what the persona, the thread or any persona on the
-//! board already said, the marks of machine text, and the moderation rules (with mentions checked against the personas that exist and the people present).
+//! board already said, the marks of machine text, and the moderation rules (what the draft may say about being AI among them) (with mentions checked against the personas that exist and the people present).
 
 use std::collections::HashSet;
 
@@ -8,17 +8,24 @@ use async_trait::async_trait;
 use super::Services;
 use super::compose::{Gate, Verdict, near_duplicate_verdict};
 use crate::db::personas;
+use crate::disclosure::Candour;
 use crate::style;
 
 pub(super) struct PublishGate<'a> {
     services: &'a Services<'a>,
     corpus: Vec<String>,
     names: HashSet<String>,
+    candour: Candour,
 }
 
 impl<'a> PublishGate<'a> {
-    pub(super) fn new(services: &'a Services<'a>, corpus: Vec<String>, names: HashSet<String>) -> Self {
-        Self { services, corpus, names }
+    pub(super) fn new(
+        services: &'a Services<'a>,
+        corpus: Vec<String>,
+        names: HashSet<String>,
+        candour: Candour,
+    ) -> Self {
+        Self { services, corpus, names, candour }
     }
 }
 
@@ -48,7 +55,7 @@ impl Gate for PublishGate<'_> {
                 Err(e) => tracing::warn!(error = %e, "could not look up mentioned personas"),
             }
         }
-        let findings = self.services.moderation.check(text, handed_on, &known);
+        let findings = self.services.moderation.check(text, handed_on, &known, self.candour);
         if findings.is_empty() {
             Verdict::Accept
         } else {

@@ -50,6 +50,7 @@ use crate::config::{BudgetConfig, ConversationConfig, VideoConfig};
 use crate::context::{BoardOption, BoardView, FeedView, PostContext, ReflectionView, Scene, ThreadContext};
 use crate::db::memory::{self, MemoryTarget};
 use crate::db::{DbError, DbPool};
+use crate::disclosure::{Candour, Disclosure};
 use crate::media::storage::{Storage, StorageError, StoredObject};
 use crate::media::{ImageSettings, MediaError};
 use crate::moderation::Moderation;
@@ -105,6 +106,8 @@ pub struct Services<'a> {
     pub conversation: &'a ConversationConfig,
     /// Daily spending limits.
     pub budget: &'a BudgetConfig,
+    /// What personas say about being AI.
+    pub disclosure: Disclosure,
     /// The kinds this engine runs (a session chooses among them).
     pub kinds: &'a Registry,
 }
@@ -350,6 +353,7 @@ pub trait Runs: Send + Sync + 'static {
         operator_note: Option<&str>,
         seed: u64,
         budget: &Budget,
+        disclosure: Disclosure,
     ) -> Option<Prompt>;
     /// The model's answer as this kind's draft, shown as JSON.
     fn parse_to_json(&self, answer: &str, persona: &Persona) -> Result<serde_json::Value, ParseError>;
@@ -407,10 +411,11 @@ impl<A: Action> Runs for A {
         operator_note: Option<&str>,
         seed: u64,
         budget: &Budget,
+        disclosure: Disclosure,
     ) -> Option<Prompt> {
         let seen = A::Seen::from_scene(scene)?;
         let ask = Action::ask(self, &seen, persona, seed);
-        Some(prompt_for(self, &ask, &seen, persona, history, operator_note, seed, budget))
+        Some(prompt_for(self, &ask, &seen, persona, history, operator_note, seed, budget, disclosure))
     }
     fn parse_to_json(&self, answer: &str, persona: &Persona) -> Result<serde_json::Value, ParseError> {
         Action::parse(self, answer, persona).map(|draft| draft_json(Action::name(self), &draft))
@@ -442,13 +447,29 @@ pub(crate) fn prompt_for<A: Action>(
     operator_note: Option<&str>,
     seed: u64,
     budget: &Budget,
+    disclosure: Disclosure,
 ) -> Prompt {
     let scene = seen.scene();
+    let candour = candour_for(disclosure, &scene);
     let offline = {
         let (persona, seen) = (persona.clone(), seen.clone());
-        OfflineAnswer::new(move |seed| action.write_offline(&persona, &seen, seed))
+        OfflineAnswer::new(move |seed| {
+            let answer = action.write_offline(&persona, &seen, seed);
+            if candour.must_answer() { offline::admit(answer, &persona, seed) } else { answer }
+        })
     };
-    prompt::build(&PromptInput { persona, history, scene: &scene, ask, operator_note, seed }, budget, Some(offline))
+    prompt::build(
+        &PromptInput { persona, history, scene: &scene, ask, operator_note, seed, candour },
+        budget,
+        Some(offline),
+    )
+}
+
+/// What a draft written looking at `scene` may say about being AI: whether a person there sincerely asks
+/// the persona (a question from another persona is not one the obligation covers).
+pub(crate) fn candour_for(mode: Disclosure, scene: &Scene) -> Candour {
+    let asking = scene.comment().filter(|c| matches!(c.author, crate::context::Author::Human { .. }));
+    Candour::answering(mode, asking.map(|c| c.body.as_str()))
 }
 
 /// A kind: a handle on its implementation, compared and shown by name. Cheap to copy.
@@ -522,8 +543,9 @@ impl Kind {
         operator_note: Option<&str>,
         seed: u64,
         budget: &Budget,
+        disclosure: Disclosure,
     ) -> Option<Prompt> {
-        self.0.prompt(persona, history, scene, operator_note, seed, budget)
+        self.0.prompt(persona, history, scene, operator_note, seed, budget, disclosure)
     }
 
     /// A task of this kind for `persona` on `target`, due at `at`.

@@ -535,6 +535,7 @@ pub(super) async fn draft_for<A: Action>(
                 instructions.as_deref(),
                 seed,
                 &Budget::default(),
+                services.disclosure,
             );
             decisions.push(json!({
                 "at": services.clock.now(), "stage": "prompt", "brief": ask.brief,
@@ -544,7 +545,11 @@ pub(super) async fn draft_for<A: Action>(
             let mut corpus = history.texts();
             corpus.extend(scene.corpus());
             corpus.extend(board_texts);
-            let gate = gate::PublishGate::new(services, corpus, scene.names());
+            let candour = super::candour_for(services.disclosure, &scene);
+            if candour.must_answer() {
+                decisions.push(json!({ "at": services.clock.now(), "stage": "disclosure", "asked": true }));
+            }
+            let gate = gate::PublishGate::new(services, corpus, scene.names(), candour);
             let parse = |answer: &str| action.parse(answer, &persona);
             let composed = match compose::compose(services.model, &parse, &prompt, &gate).await {
                 Ok(composed) => composed,

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::ai::parse::{ParseError, VoteDirection, ai_disclosure, clean_text, limits};
+use crate::ai::parse::{ParseError, VoteDirection, clean_text, limits};
 use crate::persona::Persona;
 use comment::{Comment, CommentDraft};
 use image_post::ImagePost;
@@ -63,12 +63,6 @@ fn fences_chatter_quotes_prefixes_and_signatures_are_removed() {
     assert_eq!(draft, CommentDraft { body: "\"Use a hotter pan.\"\n\nTwo batches.".into() });
     let draft = Reply.parse(r#"{"body": "Reply: “I agree, mostly.”"}"#, &persona()).unwrap();
     assert_eq!(draft, ReplyDraft::Reply { body: "I agree, mostly.".into() });
-}
-
-#[test]
-fn ai_slips_are_refused() {
-    let err = Comment.parse(r#"{"body": "As an AI language model, I love pans."}"#, &persona()).unwrap_err();
-    assert!(matches!(err, ParseError::AiDisclosure { field: "body", .. }), "{err}");
 }
 
 #[test]
@@ -182,9 +176,8 @@ proptest! {
         let raw = serde_json::Value::Object(map).to_string();
         match visible(task, &raw, &persona()) {
             Ok(text) => {
-                // Whatever is accepted is within bounds and free of disclosures.
+                // Whatever is accepted is within bounds.
                 let text = text.unwrap_or_default();
-                prop_assert!(ai_disclosure(&text).is_none());
                 prop_assert!(text.chars().count() <= limits::TITLE.1 + limits::POST_BODY.1 + 2);
             }
             Err(e) => prop_assert!(!e.to_string().is_empty()),
@@ -195,10 +188,8 @@ proptest! {
     fn valid_comments_survive_cleaning(body in "[A-Za-z][A-Za-z ,.]{4,200}[a-z.]") {
         let raw = serde_json::json!({ "body": body }).to_string();
         let accepted = Comment.parse(&raw, &persona());
-        if ai_disclosure(&body).is_none() {
-            let cleaned = accepted.unwrap().body;
-            prop_assert!(!cleaned.is_empty());
-            prop_assert!(body.contains(cleaned.split_whitespace().next().unwrap()));
-        }
+        let cleaned = accepted.unwrap().body;
+        prop_assert!(!cleaned.is_empty());
+        prop_assert!(body.contains(cleaned.split_whitespace().next().unwrap()));
     }
 }

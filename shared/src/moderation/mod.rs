@@ -10,6 +10,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::ai::parse;
+use crate::disclosure::{self, Candour};
 
 const DEFAULT_BANNED: &str = include_str!("banned_phrases.txt");
 
@@ -108,8 +109,14 @@ impl Moderation {
 
     /// Every rule that fires on a draft showing readers `text` and handing `handed_on` to another model
     /// (an image prompt). `known_names` are the handles a mention may name (personas and the people in
-    /// the thread).
-    pub fn check(&self, text: &str, handed_on: &[&str], known_names: &HashSet<String>) -> Vec<Finding> {
+    /// the thread); `candour` is what the draft may say about being AI.
+    pub fn check(
+        &self,
+        text: &str,
+        handed_on: &[&str],
+        known_names: &HashSet<String>,
+        candour: Candour,
+    ) -> Vec<Finding> {
         let mut findings = Vec::new();
         if text.trim().is_empty() {
             findings.push(Finding { rule: "empty", detail: "nothing to publish".into() });
@@ -123,10 +130,10 @@ impl Moderation {
                 findings.push(Finding { rule: "banned_phrase", detail: m.as_str().to_lowercase() });
             }
         }
-        if let Some(phrase) = parse::ai_disclosure(text) {
-            findings.push(Finding { rule: "ai_disclosure", detail: phrase.to_owned() });
+        if let Some(refused) = candour.refuses(text) {
+            findings.push(Finding { rule: "ai_disclosure", detail: refused });
         }
-        if let Some(phrase) = handed_on.iter().find_map(|p| parse::ai_disclosure(p)) {
+        if let Some(phrase) = handed_on.iter().find_map(|p| disclosure::volunteered(p)) {
             findings.push(Finding { rule: "ai_disclosure", detail: phrase.to_owned() });
         }
         let without_emails = self.email.replace_all(text, " ");
@@ -174,10 +181,15 @@ impl Moderation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::disclosure::Disclosure;
 
     fn rules(body: &str) -> Vec<&'static str> {
         let known: HashSet<String> = ["alex_k", "marisol_cooks"].iter().map(|s| s.to_string()).collect();
-        Moderation::with_default_phrases().check(body, &[], &known).into_iter().map(|f| f.rule).collect()
+        Moderation::with_default_phrases()
+            .check(body, &[], &known, Candour::default())
+            .into_iter()
+            .map(|f| f.rule)
+            .collect()
     }
 
     #[test]
@@ -192,6 +204,7 @@ mod tests {
         assert_eq!(rules(&"word ".repeat(900)), vec!["too_long"]);
         assert_eq!(rules("Honestly, kill yourself trying this recipe"), vec!["banned_phrase"]);
         assert_eq!(rules("As an AI, I think pans are great"), vec!["ai_disclosure"]);
+        assert_eq!(rules("lol I'm not a bot, I just type fast"), vec!["ai_disclosure"]);
         assert_eq!(rules("See https://example.com/pans for more"), vec!["link"]);
         assert_eq!(rules("Check out pans.com for deals"), vec!["link"]);
         assert_eq!(rules("Mail me at marisol@example.org"), vec!["email"]);
@@ -237,6 +250,7 @@ mod tests {
 Morning fog",
             &["as an AI I draw fog"],
             &HashSet::new(),
+            Candour { mode: Disclosure::Honest, asked: true },
         );
         assert_eq!(findings[0].rule, "ai_disclosure");
     }
@@ -244,8 +258,8 @@ Morning fog",
     #[test]
     fn a_custom_list_replaces_the_default() {
         let m = Moderation::with_phrases("# mine\npineapple pizza\n");
-        let found = m.check("I love Pineapple   Pizza.", &[], &HashSet::new());
+        let found = m.check("I love Pineapple   Pizza.", &[], &HashSet::new(), Candour::default());
         assert_eq!(found, vec![Finding { rule: "banned_phrase", detail: "pineapple   pizza".into() }]);
-        assert!(m.check("kys", &[], &HashSet::new()).is_empty());
+        assert!(m.check("kys", &[], &HashSet::new(), Candour::default()).is_empty());
     }
 }

@@ -11,10 +11,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::ai::parse::{self, ai_disclosure};
+use crate::ai::parse;
 use crate::ai::similarity::{NEAR_DUPLICATE, similarity};
 use crate::ai::{OfflineAnswer, Prompt};
 use crate::db::personas::{Chattiness, Temperament};
+use crate::disclosure;
 use crate::persona::Persona;
 use crate::prompt::as_data;
 use crate::style;
@@ -255,7 +256,7 @@ fn text_problems(name: &str, text: &str, bounds: (usize, usize), problems: &mut 
     if len < bounds.0 || len > bounds.1 {
         problems.push(format!("{name} must be {} to {} characters (it has {len})", bounds.0, bounds.1));
     }
-    if let Some(phrase) = ai_disclosure(text) {
+    if let Some(phrase) = disclosure::volunteered(text) {
         problems.push(format!("{name} talks about being an AI ({phrase:?})"));
     }
 }

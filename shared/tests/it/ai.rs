@@ -36,7 +36,15 @@ fn comment_prompt() -> Prompt {
     let history = samples::marisol_history();
     let post = samples::stir_fry_post_context();
     COMMENT
-        .prompt(&persona, &history, &Scene::Post(post), None, 7, &Budget::default())
+        .prompt(
+            &persona,
+            &history,
+            &Scene::Post(post),
+            None,
+            7,
+            &Budget::default(),
+            shared::disclosure::Disclosure::Honest,
+        )
         .expect("a scene the kind looks at")
 }
 
@@ -309,8 +317,9 @@ impl std::io::Write for LogWriter {
 async fn received_body(kind: Kind, scene: Scene, note: Option<&str>) -> serde_json::Value {
     let persona = samples::marisol();
     let history = samples::marisol_history();
-    let prompt =
-        kind.prompt(&persona, &history, &scene, note, 7, &Budget::default()).expect("a scene the kind looks at");
+    let prompt = kind
+        .prompt(&persona, &history, &scene, note, 7, &Budget::default(), shared::disclosure::Disclosure::Honest)
+        .expect("a scene the kind looks at");
     let fake = GeminiFake::start().await;
     gemini(&fake).generate(&prompt).await.unwrap();
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
@@ -375,8 +384,12 @@ fn a_long_thread_is_cut_to_the_budget_deterministically() {
     let scene = Scene::Thread(thread);
     let budget = Budget { total_tokens: 900, ..Budget::default() };
 
-    let first = REPLY.prompt(&persona, &history, &scene, None, 1, &budget).expect("a scene the kind looks at");
-    let second = REPLY.prompt(&persona, &history, &scene, None, 1, &budget).expect("a scene the kind looks at");
+    let first = REPLY
+        .prompt(&persona, &history, &scene, None, 1, &budget, shared::disclosure::Disclosure::Honest)
+        .expect("a scene the kind looks at");
+    let second = REPLY
+        .prompt(&persona, &history, &scene, None, 1, &budget, shared::disclosure::Disclosure::Honest)
+        .expect("a scene the kind looks at");
 
     assert_eq!(first.user, second.user, "deterministic");
     assert!(prompt::estimate_tokens(&first.user) < 600, "{} tokens", prompt::estimate_tokens(&first.user));
@@ -427,7 +440,9 @@ fn every_text_prompt_fits_the_budget_however_crowded_and_our_words_have_no_em_da
         (REPLY, Scene::Thread(thread)),
     ] {
         for seed in 0..20 {
-            let p = kind.prompt(&persona, &history, &scene, None, seed, &budget).expect("a scene the kind looks at");
+            let p = kind
+                .prompt(&persona, &history, &scene, None, seed, &budget, shared::disclosure::Disclosure::Honest)
+                .expect("a scene the kind looks at");
             let tokens = prompt::estimate_tokens(&p.system) + prompt::estimate_tokens(&p.user);
             assert!(tokens <= 1200, "{}: {tokens} tokens\n{}\n{}", kind.name(), p.system, p.user);
             assert!(
@@ -437,7 +452,9 @@ fn every_text_prompt_fits_the_budget_however_crowded_and_our_words_have_no_em_da
             );
             let ours = format!("{}{}", p.system, p.user);
             assert!(!ours.contains('\u{2014}'), "{}: an em-dash in the prompt\n{ours}", kind.name());
-            let long = kind.prompt(&wordy, &history, &scene, None, seed, &budget).expect("a scene the kind looks at");
+            let long = kind
+                .prompt(&wordy, &history, &scene, None, seed, &budget, shared::disclosure::Disclosure::Honest)
+                .expect("a scene the kind looks at");
             let tokens = prompt::estimate_tokens(&long.system) + prompt::estimate_tokens(&long.user);
             assert!(tokens <= 1200, "{} with a long profile: {tokens} tokens\n{}", kind.name(), long.system);
             assert!(long.user.contains("Write the way people type"), "the rules are never cut");
@@ -511,8 +528,9 @@ async fn the_offline_provider_is_not_limited() {
 
 async fn offline_text(persona: &shared::persona::Persona, kind: Kind, scene: Scene, seed: u64) -> String {
     let history = shared::persona::History::default();
-    let prompt =
-        kind.prompt(persona, &history, &scene, None, seed, &Budget::default()).expect("a scene the kind looks at");
+    let prompt = kind
+        .prompt(persona, &history, &scene, None, seed, &Budget::default(), shared::disclosure::Disclosure::Honest)
+        .expect("a scene the kind looks at");
     OfflineWriter.generate(&prompt).await.unwrap().text
 }
 

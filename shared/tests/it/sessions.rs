@@ -104,7 +104,15 @@ async fn people_who_answered_come_first_and_a_session_answers_them() {
     let persona_row = shared::db::personas::find(&**c, w.marisol).await.unwrap().unwrap();
     let history = shared::persona::History::default();
     let prompt = BROWSE
-        .prompt(&persona_row, &history, &Scene::Feed(felt), None, 1, &shared::prompt::Budget::default())
+        .prompt(
+            &persona_row,
+            &history,
+            &Scene::Feed(felt),
+            None,
+            1,
+            &shared::prompt::Budget::default(),
+            shared::disclosure::Disclosure::Honest,
+        )
         .expect("a scene the kind looks at");
     assert!(prompt.user.contains("<comment id=\"N1\""), "{}", prompt.user);
     assert!(prompt.user.contains("you=\"often disagree with them\""), "{}", prompt.user);
