@@ -30,6 +30,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_task_steps TO persona_eng
 -- Video posts: the boards that take them (set with `persona-engine boards video`) and the clips made.
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_board_video TO persona_engine;
 GRANT SELECT, INSERT ON public.persona_video_clips TO persona_engine;
+-- Persona account labels (PERSONA_DISCLOSURE=labelled), kept by the tick.
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_accounts TO persona_engine;
 -- The admin API's audit trail: written once, read by operators, never changed.
 GRANT SELECT, INSERT ON public.persona_engine_audit TO persona_engine;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_engine_ticks TO persona_engine;

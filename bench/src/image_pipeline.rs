@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use shared::config::ImageFormat;
-use shared::media::{ImageSettings, ImageSlot, process};
+use shared::media::{ImageSettings, ImageSlot, Provenance, process};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,9 +36,11 @@ pub fn run(args: &Args) -> Result<()> {
     let mut first = 0.0;
     let mut last = Vec::new();
     let slot = ImageSlot::acquire_blocking();
+    // What the engine does: every stored image carries its provenance mark.
+    let provenance = Provenance { model: "bench".into(), created: chrono::Utc::now() };
     for i in 0..warmup + args.runs.max(1) {
         let started = Instant::now();
-        let image = process(&input, &settings, &slot)?;
+        let image = process(&input, &settings, &provenance, &slot)?;
         let ms = started.elapsed().as_secs_f64() * 1e3;
         if i == 0 {
             first = ms;

@@ -89,7 +89,10 @@ pub async fn run(config: &Config, args: Args) -> Result<()> {
     if let Err(e) = &charts {
         eprintln!("warning: charts not written: {e:#}");
     }
-    std::fs::write(args.out.join("report.md"), markdown(&report, &args, charts.is_ok()))?;
+    std::fs::write(
+        args.out.join("report.md"),
+        markdown(&report, &args, engine.config.disclosure.mode, charts.is_ok()),
+    )?;
     eprintln!(
         "· done in {:.1} s: {} (report.md, report.json, charts)",
         wall.elapsed().as_secs_f64(),
@@ -103,7 +106,7 @@ fn row(name: &str, s: &Summary) -> String {
     format!("| {name} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |\n", s.count, s.p10, s.median, s.mean, s.p90, s.max)
 }
 
-fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
+fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosure, charts: bool) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Simulation report\n");
     let _ = writeln!(
@@ -162,6 +165,13 @@ fn markdown(r: &SimReport, args: &Args, charts: bool) -> String {
         rc.human_replies,
         rc.answered,
         rc.rate * 100.0
+    );
+    let ai = &r.asked_if_ai;
+    let _ = writeln!(
+        md,
+        "## Asked if they are AI\n\nPeople sincerely asked a persona whether it is an AI {} times \
+         (`PERSONA_DISCLOSURE={}`): {} answers said yes, {} denied it, {} said neither, {} went unanswered.\n",
+        ai.asked, disclosure, ai.honest, ai.denied, ai.neither, ai.unanswered
     );
     let ch = &r.choosing;
     let act = &r.audit.activity;

@@ -138,15 +138,15 @@ fn normalise(text: &str) -> String {
     text.to_lowercase().replace(['’', '‘'], "'")
 }
 
-const AI_NOUN: &str = r"(?:an?\s+)?(?:bot|robot|ai|a\.i\.|chatbot|chat\s*bot|language\s+model|llm|machine|program|computer|gpt|chatgpt|real\s+person|human|person|actual\s+person|real)";
+const AI_NOUN: &str = r"(?:(?:an?\s+)?(?:bot|robot|ai|a\.i\.|chatbot|chat\s*bot|language\s+model|llm|gpt|chatgpt|real\s+person|actual\s+person|real\s+human|human(?:\s+being)?)\b|real\b(?:\s*[?!.,]|\s*$))";
 
 /// A question put to the persona itself about what it is.
 static ASKS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?x)
-        \b(?:are|r)\s+(?:you|u|ya)\s+(?:actually\s+|really\s+|even\s+|just\s+)?{AI_NOUN}\b
-        | \bis\s+this\s+(?:account|user|profile|poster)\s+(?:actually\s+|really\s+|run\s+by\s+)?{AI_NOUN}\b
-        | \bam\s+i\s+(?:talking|chatting|speaking)\s+(?:to|with)\s+{AI_NOUN}\b
+        \b(?:are|r)\s+(?:you|u|ya)\s+(?:actually\s+|really\s+|even\s+|just\s+)?{AI_NOUN}
+        | \bis\s+this\s+(?:account|user|profile|poster)\s+(?:actually\s+|really\s+|run\s+by\s+)?{AI_NOUN}
+        | \bam\s+i\s+(?:talking|chatting|speaking)\s+(?:to|with)\s+{AI_NOUN}
         | \b(?:you'?re|you\s+are|ur)\s+(?:a\s+|an\s+)?(?:bot|ai|robot|chatbot)\s*,?\s+(?:aren'?t|right|arent)\b
         | \bis\s+there\s+a\s+(?:real\s+)?(?:human|person)\s+(?:behind|running|writing)\s+(?:this|you|your)\b
         | \b(?:are|is)\s+(?:you|your\s+(?:posts|comments|account))\s+(?:written|generated|run)\s+by\s+(?:an?\s+)?(?:ai|bot|machine|chatgpt|gpt)\b
@@ -233,6 +233,9 @@ mod tests {
             "are you going to the meetup?",
             "Is this a real photo?",
             "my roomba is a better cook than me",
+            "Are you a person who likes spicy food?",
+            "are you a program manager? that explains the spreadsheet",
+            "are you real busy this week",
         ] {
             assert!(!sincerely_asks(not_asked), "{not_asked:?} is not a sincere question");
         }

@@ -399,6 +399,21 @@ pub async fn reciprocity(
     .await
 }
 
+/// The personas' first answers to each of the comments `asked` (people's comments, by id): the
+/// question's id and the answer's text. A question nobody answered has no row.
+pub async fn persona_answers_to(c: &impl GenericClient, asked: &[Uuid]) -> Result<Vec<(Uuid, String)>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT DISTINCT ON (a.parent_id) a.parent_id, a.body
+             FROM comments a
+             WHERE a.parent_id = ANY($1) AND a.persona_id IS NOT NULL
+             ORDER BY a.parent_id, a.created_at",
+            &[(&asked, Type::UUID_ARRAY)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
 /// Sessions (`browse` tasks done, scheduled in `(since, until]`) and how many chose nothing.
 pub async fn sessions(
     c: &impl GenericClient,

@@ -430,6 +430,11 @@ impl ModelClient {
         self.provider.makes_images()
     }
 
+    /// The model that draws.
+    pub fn image_model(&self) -> &str {
+        self.provider.image_model()
+    }
+
     /// The model that makes clips, if any.
     pub fn video_model(&self) -> Option<&str> {
         self.provider.video_model()

@@ -13,7 +13,7 @@ use crate::ai::parse::{self, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
 use crate::context::{BoardOption, BoardView};
 use crate::db::content;
-use crate::media::{self, ImageSlot, MediaError};
+use crate::media::{self, ImageSlot, MediaError, Provenance};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
@@ -89,7 +89,8 @@ pub(super) async fn draw(
         None => ImageSlot::acquire().await,
     };
     let raw = generated.bytes;
-    let processed = tokio::task::spawn_blocking(move || media::process(&raw, &settings, &slot))
+    let provenance = Provenance { model: services.model.image_model().to_owned(), created: services.clock.now() };
+    let processed = tokio::task::spawn_blocking(move || media::process(&raw, &settings, &provenance, &slot))
         .await
         .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
     let key = storage_key(task, &format!("{name}{}", processed.extension));

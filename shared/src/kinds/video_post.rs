@@ -35,9 +35,9 @@ use crate::context::{BoardOption, BoardView};
 use crate::db::content::{self, MediaInsert};
 use crate::db::steps;
 use crate::db::video::{self, BoardVideo, ClipInsert};
-use crate::media::MediaError;
 use crate::media::clip::{self, ClipInfo};
 use crate::media::storage::StoredObject;
+use crate::media::{MediaError, Provenance};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
@@ -241,8 +241,10 @@ impl VideoPost {
             return Err(MediaError::NotAClip(format!("the clip came as {declared:?}, not {}", clip::MP4)).into());
         }
         let info = clip::inspect_mp4(&downloaded.bytes)?;
-        let bytes = downloaded.bytes.len();
-        let object = services.storage.put(&storage_key(task, "mp4"), downloaded.bytes, clip::MP4).await?;
+        let marked = Provenance { model: state.model.clone(), created: services.clock.now() }
+            .mark(downloaded.bytes, clip::MP4)?;
+        let bytes = marked.len();
+        let object = services.storage.put(&storage_key(task, "mp4"), marked, clip::MP4).await?;
         let cost_micros = services.model.video_cost_micros(state.seconds);
         usage.cost_micros = usage.cost_micros.saturating_add(cost_micros);
         tracing::info!(task_id = %task.id, bytes, duration_ms = info.duration_ms, "clip downloaded and stored");

@@ -8,6 +8,7 @@
 //! an [`ImageSlot`].
 
 pub mod clip;
+pub mod provenance;
 pub mod storage;
 
 use std::io::Cursor;
@@ -23,6 +24,7 @@ pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
 /// The largest model answer carrying an image: the image in base64 (4 bytes for 3) and the JSON around it.
 pub const MAX_RESPONSE_BYTES: usize = MAX_INPUT_BYTES / 3 * 4 + 1024 * 1024;
 pub use crate::config::MAX_IMAGE_DIMENSION as MAX_DIMENSION;
+pub use provenance::Provenance;
 /// The most memory the decoder may allocate: a 4096 × 4096 RGBA image, with room for its metadata.
 pub const MAX_DECODE_ALLOC: u64 = 80 * 1024 * 1024;
 
@@ -122,8 +124,14 @@ pub fn target_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
     (max_width, scaled.max(1))
 }
 
-/// Decodes, downscales and encodes `input`, holding the process's [`ImageSlot`].
-pub fn process(input: &[u8], settings: &ImageSettings, _slot: &ImageSlot) -> Result<ProcessedImage, MediaError> {
+/// Decodes, downscales and encodes `input`, holding the process's [`ImageSlot`]; the output carries
+/// `provenance`.
+pub fn process(
+    input: &[u8],
+    settings: &ImageSettings,
+    provenance: &Provenance,
+    _slot: &ImageSlot,
+) -> Result<ProcessedImage, MediaError> {
     let (pixels, width, height) = decode_rgb(input)?;
     let (target_w, target_h) = target_size(width, height, settings.max_width);
     let (pixels, width, height) = if (target_w, target_h) == (width, height) {
@@ -131,25 +139,34 @@ pub fn process(input: &[u8], settings: &ImageSettings, _slot: &ImageSlot) -> Res
     } else {
         (resize_rgb(&pixels, width, height, target_w, target_h)?, target_w, target_h)
     };
-    encode(&pixels, width, height, settings)
+    encode(&pixels, width, height, settings, provenance)
 }
 
-/// RGB8 pixels encoded as `settings` say.
-fn encode(pixels: &[u8], width: u32, height: u32, settings: &ImageSettings) -> Result<ProcessedImage, MediaError> {
+/// RGB8 pixels encoded as `settings` say, carrying `provenance`.
+fn encode(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    settings: &ImageSettings,
+    provenance: &Provenance,
+) -> Result<ProcessedImage, MediaError> {
     let quality = settings.quality.clamp(1, 100);
     let (bytes, mime_type, extension) = match settings.format {
         ImageFormat::Jpeg => (encode_jpeg(pixels, width, height, quality)?, "image/jpeg", "jpg"),
         ImageFormat::Webp => (encode_webp(pixels, width, height, quality)?, "image/webp", "webp"),
     };
+    let bytes = provenance.mark(bytes, mime_type)?;
     Ok(ProcessedImage { bytes, width, height, mime_type, extension })
 }
 
 /// An avatar: `input` cropped to its centred square and resized to `side`×`side` (up or down: every
-/// avatar is the same size), encoded as `settings` say. Holds the process's [`ImageSlot`].
+/// avatar is the same size), encoded as `settings` say, carrying `provenance`. Holds the process's
+/// [`ImageSlot`].
 pub fn square(
     input: &[u8],
     side: u32,
     settings: &ImageSettings,
+    provenance: &Provenance,
     _slot: &ImageSlot,
 ) -> Result<ProcessedImage, MediaError> {
     let (pixels, width, height) = decode_rgb(input)?;
@@ -162,7 +179,7 @@ pub fn square(
     }
     drop(pixels);
     let pixels = if edge == side { cropped } else { resize_rgb(&cropped, edge, edge, side, side)? };
-    encode(&pixels, side, side, settings)
+    encode(&pixels, side, side, settings, provenance)
 }
 
 /// A reader for `input` with the decode limits set, refusing formats other than PNG, JPEG and WebP.
@@ -275,6 +292,10 @@ fn encode_webp(pixels: &[u8], width: u32, height: u32, quality: u8) -> Result<Ve
 mod tests {
     use super::*;
 
+    fn provenance() -> Provenance {
+        Provenance { model: "test".into(), created: chrono::DateTime::UNIX_EPOCH }
+    }
+
     fn png(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
         let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb(pixel(x, y)));
         let mut out = Cursor::new(Vec::new());
@@ -288,7 +309,7 @@ mod tests {
         let slot = ImageSlot::acquire_blocking();
         // A wide picture: red bands at the sides, blue in the middle square.
         let wide = png(900, 600, |x, _| if (150..750).contains(&x) { [0, 0, 255] } else { [255, 0, 0] });
-        let avatar = square(&wide, 512, &settings, &slot).unwrap();
+        let avatar = square(&wide, 512, &settings, &provenance(), &slot).unwrap();
         assert_eq!((avatar.width, avatar.height, avatar.mime_type), (512, 512, "image/jpeg"));
         let decoded = image::load_from_memory(&avatar.bytes).unwrap().into_rgb8();
         assert_eq!(decoded.dimensions(), (512, 512));
@@ -297,7 +318,7 @@ mod tests {
             assert!(b > 200 && r < 60, "the side bands were cropped away ({x},{y}: {r},{b})");
         }
         // A small one is scaled up: every avatar is the same size.
-        let small = square(&png(100, 140, |_, _| [10, 200, 10]), 512, &settings, &slot).unwrap();
+        let small = square(&png(100, 140, |_, _| [10, 200, 10]), 512, &settings, &provenance(), &slot).unwrap();
         assert_eq!((small.width, small.height), (512, 512));
     }
 

@@ -18,7 +18,7 @@ use crate::db::personas::{self, Chattiness, Temperament};
 use crate::db::{self as database, DbError};
 use crate::engine::Engine;
 use crate::media::storage::{StorageError, StoredObject};
-use crate::media::{self, ImageSlot, MediaError};
+use crate::media::{self, ImageSlot, MediaError, Provenance};
 use crate::operator::check_text;
 use crate::persona::Persona;
 use crate::stable;
@@ -252,9 +252,11 @@ async fn make_face(
     };
     let settings = engine.settings.image;
     let bytes = generated.bytes;
-    let processed = tokio::task::spawn_blocking(move || media::square(&bytes, avatar::AVATAR_SIDE, &settings, &slot))
-        .await
-        .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
+    let provenance = Provenance { model: engine.model.image_model().to_owned(), created: engine.clock.now() };
+    let processed =
+        tokio::task::spawn_blocking(move || media::square(&bytes, avatar::AVATAR_SIDE, &settings, &provenance, &slot))
+            .await
+            .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;
     let shown = Attachment { mime_type: processed.mime_type, bytes: processed.bytes.clone() };
     let reference = ask_twice(engine, avatar::reference_prompt(shown, profile, seed), usage, avatar::parse_reference)
         .await

@@ -647,7 +647,8 @@ async fn each_moderation_rule_asks_once_more_then_skips() {
     // (rule, answer, what the recorded reason says)
     let cases = [
         ("banned_phrase", "Just kill yourself trying it, honestly", "moderation (banned_phrase: kill yourself)"),
-        ("ai_disclosure", "As an AI, I recommend a hot pan", "gives away that an AI wrote it"),
+        ("ai_disclosure", "As an AI, I recommend a hot pan", "moderation (ai_disclosure: talks about being AI"),
+        ("ai_disclosure", "I am not a bot, I just recommend a hot pan", "moderation (ai_disclosure: denies being AI"),
         ("link", "Read https://pans.example.com/guide first", "moderation (link: https://pans.example.com/guide)"),
         ("email", "Write to me at marisol@example.org", "moderation (email: marisol@example.org)"),
         ("phone_number", "Call me on +34 612 345 678", "moderation (phone_number: a phone number)"),

@@ -6,6 +6,7 @@ mod ai;
 mod alloc_meter;
 mod console;
 mod conversation;
+mod disclosure;
 mod doctor;
 mod existing_platform;
 mod helpers;

@@ -1,7 +1,7 @@
 //! The image pipeline on real PNGs of several sizes and aspect ratios.
 
 use shared::config::ImageFormat;
-use shared::media::{self, ImageSettings, ImageSlot, MediaError};
+use shared::media::{self, ImageSettings, ImageSlot, MediaError, Provenance};
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     // A gradient with detail, so quality settings make a difference.
@@ -18,6 +18,10 @@ fn slot() -> ImageSlot {
     ImageSlot::acquire_blocking()
 }
 
+fn provenance() -> Provenance {
+    Provenance { model: "gemini-3.1-flash-image".into(), created: crate::helpers::t0() }
+}
+
 fn settings(format: ImageFormat, quality: u8) -> ImageSettings {
     ImageSettings { max_width: 1600, quality, format }
 }
@@ -32,7 +36,7 @@ fn images_are_downscaled_to_the_max_width_keeping_aspect_and_never_upscaled() {
         ((800, 1200), (800, 1200)),
         ((1601, 10), (1600, 10)),
     ] {
-        let out = media::process(&png(w, h), &settings(ImageFormat::Jpeg, 82), &slot()).unwrap();
+        let out = media::process(&png(w, h), &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()).unwrap();
         assert_eq!((out.width, out.height), expected, "{w}×{h}");
         let decoded = image::load_from_memory_with_format(&out.bytes, image::ImageFormat::Jpeg).unwrap();
         assert_eq!((decoded.width(), decoded.height()), expected, "{w}×{h} as stored");
@@ -42,7 +46,7 @@ fn images_are_downscaled_to_the_max_width_keeping_aspect_and_never_upscaled() {
 
 #[test]
 fn webp_is_written_when_configured() {
-    let out = media::process(&png(2048, 1536), &settings(ImageFormat::Webp, 82), &slot()).unwrap();
+    let out = media::process(&png(2048, 1536), &settings(ImageFormat::Webp, 82), &provenance(), &slot()).unwrap();
     assert_eq!((out.mime_type, out.extension), ("image/webp", "webp"));
     assert_eq!(image::guess_format(&out.bytes).unwrap(), image::ImageFormat::WebP);
     let decoded = image::load_from_memory(&out.bytes).unwrap();
@@ -53,18 +57,18 @@ fn webp_is_written_when_configured() {
 fn quality_is_honoured() {
     let input = png(1200, 900);
     for format in [ImageFormat::Jpeg, ImageFormat::Webp] {
-        let low = media::process(&input, &settings(format, 30), &slot()).unwrap().bytes.len();
-        let high = media::process(&input, &settings(format, 95), &slot()).unwrap().bytes.len();
+        let low = media::process(&input, &settings(format, 30), &provenance(), &slot()).unwrap().bytes.len();
+        let high = media::process(&input, &settings(format, 95), &provenance(), &slot()).unwrap().bytes.len();
         assert!(low * 2 < high, "{format}: q30 {low} bytes vs q95 {high} bytes");
     }
 }
 
 #[test]
 fn jpeg_and_webp_inputs_are_accepted_too() {
-    let jpeg = media::process(&png(500, 400), &settings(ImageFormat::Jpeg, 82), &slot()).unwrap().bytes;
-    let webp = media::process(&png(500, 400), &settings(ImageFormat::Webp, 82), &slot()).unwrap().bytes;
+    let jpeg = media::process(&png(500, 400), &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()).unwrap().bytes;
+    let webp = media::process(&png(500, 400), &settings(ImageFormat::Webp, 82), &provenance(), &slot()).unwrap().bytes;
     for input in [jpeg, webp] {
-        let out = media::process(&input, &settings(ImageFormat::Jpeg, 82), &slot()).unwrap();
+        let out = media::process(&input, &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()).unwrap();
         assert_eq!((out.width, out.height), (500, 400));
     }
 }
@@ -74,15 +78,15 @@ fn corrupt_unsupported_and_oversized_images_are_refused_clearly() {
     let mut truncated = png(300, 300);
     truncated.truncate(truncated.len() / 2);
     assert!(matches!(
-        media::process(&truncated, &settings(ImageFormat::Jpeg, 82), &slot()),
+        media::process(&truncated, &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()),
         Err(MediaError::Corrupt(_))
     ));
     assert!(matches!(
-        media::process(b"GIF89a not really", &settings(ImageFormat::Jpeg, 82), &slot()),
+        media::process(b"GIF89a not really", &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()),
         Err(MediaError::UnsupportedFormat(_))
     ));
     assert!(matches!(
-        media::process(b"hello", &settings(ImageFormat::Jpeg, 82), &slot()),
+        media::process(b"hello", &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()),
         Err(MediaError::UnsupportedFormat(_))
     ));
 
@@ -92,14 +96,14 @@ fn corrupt_unsupported_and_oversized_images_are_refused_clearly() {
     bomb[20..24].copy_from_slice(&20_000u32.to_be_bytes());
     let crc = crc32(&bomb[12..29]);
     bomb[29..33].copy_from_slice(&crc.to_be_bytes());
-    let err = media::process(&bomb, &settings(ImageFormat::Jpeg, 82), &slot()).unwrap_err();
+    let err = media::process(&bomb, &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()).unwrap_err();
     assert_eq!(err, MediaError::TooLarge { width: 20_000, height: 20_000 });
     assert_eq!(err.to_string(), "image of 20000×20000 exceeds the 4096-pixel decode limit");
     assert!(!err.is_retryable(), "an image over the limits would be over them again");
 
     let huge = vec![0u8; media::MAX_INPUT_BYTES + 1];
     assert_eq!(
-        media::process(&huge, &settings(ImageFormat::Jpeg, 82), &slot()),
+        media::process(&huge, &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()),
         Err(MediaError::TooManyBytes(media::MAX_INPUT_BYTES + 1))
     );
 }
@@ -118,11 +122,11 @@ fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
 #[test]
 fn images_beyond_what_image_models_emit_are_refused_for_good() {
     // A real image, 4097 pixels wide: one more than the limit.
-    let err = media::process(&png(4097, 8), &settings(ImageFormat::Jpeg, 82), &slot()).unwrap_err();
+    let err = media::process(&png(4097, 8), &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()).unwrap_err();
     assert_eq!(err, MediaError::TooLarge { width: 4097, height: 8 });
     assert!(!err.is_retryable());
     // 4096 a side is what image models make at most, and is accepted.
-    let out = media::process(&png(4096, 8), &settings(ImageFormat::Jpeg, 82), &slot()).unwrap();
+    let out = media::process(&png(4096, 8), &settings(ImageFormat::Jpeg, 82), &provenance(), &slot()).unwrap();
     assert_eq!((out.width, out.height), (1600, 3));
     for refused in
         [MediaError::TooManyBytes(1), MediaError::UnsupportedFormat("GIF".into()), MediaError::OverMemoryLimit]
@@ -153,7 +157,8 @@ fn metadata_that_inflates_is_bounded_by_the_decode_limit() {
     bomb.extend_from_slice(&one[idat_at..]);
 
     let slot = slot();
-    let (result, peak) = crate::alloc_meter::peak_of(|| media::process(&bomb, &settings(ImageFormat::Jpeg, 82), &slot));
+    let (result, peak) =
+        crate::alloc_meter::peak_of(|| media::process(&bomb, &settings(ImageFormat::Jpeg, 82), &provenance(), &slot));
     let image = result.unwrap();
     assert_eq!((image.width, image.height), (1, 1));
     // Inflating stops at the decoder's limit; the buffer it inflates into may have doubled up to twice
@@ -168,7 +173,7 @@ fn a_full_size_image_stays_well_under_two_hundred_megabytes() {
     let input = png(4096, 4096);
     let slot = slot();
     let (result, peak) =
-        crate::alloc_meter::peak_of(|| media::process(&input, &settings(ImageFormat::Jpeg, 82), &slot));
+        crate::alloc_meter::peak_of(|| media::process(&input, &settings(ImageFormat::Jpeg, 82), &provenance(), &slot));
     assert_eq!((result.unwrap().width, 1600), (1600, 1600));
     assert!(peak < 160 << 20, "peak {} MiB", peak >> 20);
 }
@@ -183,4 +188,58 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// What exiftool (an independent XMP reader) finds in `bytes`, as its JSON object.
+pub(crate) fn exiftool(bytes: &[u8], extension: &str) -> serde_json::Value {
+    let dir = tempfile_dir();
+    let path = dir.join(format!("marked.{extension}"));
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("exiftool")
+        .args(["-json", "-XMP:all", "-G1"])
+        .arg(&path)
+        .output()
+        .expect("exiftool runs (scripts/system-deps installs libimage-exiftool-perl)");
+    assert!(out.status.success(), "exiftool: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    parsed[0].clone()
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("persona-engine-xmp-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Asserts exiftool reads the engine's provenance mark off `bytes`: generated by a trained model, which
+/// one, and by what.
+pub(crate) fn assert_marked(bytes: &[u8], extension: &str, model: &str) {
+    let found = exiftool(bytes, extension);
+    let field = |name: &str| {
+        found
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.ends_with(name))
+            .map(|(_, v)| v.as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        field(":DigitalSourceType").as_deref(),
+        Some("http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"),
+        "{found}"
+    );
+    assert_eq!(field(":AISystemUsed").as_deref(), Some(model), "{found}");
+    assert!(field(":CreatorTool").is_some_and(|t| t.starts_with("persona-engine")), "{found}");
+}
+
+#[test]
+fn every_encoded_image_carries_a_provenance_mark_an_independent_reader_finds() {
+    for (format, extension) in [(ImageFormat::Jpeg, "jpg"), (ImageFormat::Webp, "webp")] {
+        let out = media::process(&png(900, 600), &settings(format, 82), &provenance(), &slot()).unwrap();
+        assert_marked(&out.bytes, extension, "gemini-3.1-flash-image");
+        // Still an image any decoder reads, at its size.
+        let decoded = image::load_from_memory(&out.bytes).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (900, 600));
+    }
 }

@@ -30,11 +30,13 @@ pub struct HumanBehaviour {
     pub reply_probability: f64,
     /// How long a human takes to reply, in minutes.
     pub reply_delay_minutes: (i64, i64),
+    /// Of the replies, the share that sincerely ask the persona whether it is an AI.
+    pub asks_if_ai: f64,
 }
 
 impl Default for HumanBehaviour {
     fn default() -> Self {
-        Self { posts_per_hour: 0.4, reply_probability: 0.25, reply_delay_minutes: (5, 120) }
+        Self { posts_per_hour: 0.4, reply_probability: 0.25, reply_delay_minutes: (5, 120), asks_if_ai: 0.05 }
     }
 }
 
@@ -79,6 +81,8 @@ pub struct SimOutcome {
     pub human_replies: usize,
     /// Human posts written.
     pub human_posts: usize,
+    /// People's replies that sincerely asked a persona whether it is an AI (their ids).
+    pub asked_if_ai: Vec<Uuid>,
 }
 
 impl From<deadpool_postgres::PoolError> for SimError {
@@ -99,7 +103,7 @@ pub enum SimError {
 }
 
 enum HumanAction {
-    Reply { id: Uuid, human: Uuid, post: Uuid, parent: Uuid, depth: i32, body: String },
+    Reply { id: Uuid, human: Uuid, post: Uuid, parent: Uuid, depth: i32, body: String, asks_if_ai: bool },
     Post { id: Uuid, human: Uuid, board: Uuid, title: String, body: String },
 }
 
@@ -112,6 +116,15 @@ fn human_reply(rng: &mut ChaCha8Rng, human: Uuid, answering: &str) -> String {
     let length = if rng.random::<f64>() < 0.6 { Length::OneLiner } else { Length::Short };
     Writer::for_person(human, &[answering], &[], rng.random()).text(length, stance)
 }
+
+/// What a simulated person asks when they sincerely want to know whether a persona is an AI.
+const ASKING_IF_AI: &[&str] = &[
+    "Wait, are you a bot?",
+    "Honest question, are you an AI?",
+    "Am I talking to a real person here?",
+    "Is this account run by a bot? Not trying to be rude, I just want to know.",
+    "are you actually a person or an AI",
+];
 
 /// A simulated person's post on a board about `topics`: a question, as people's posts mostly are.
 fn human_post(rng: &mut ChaCha8Rng, human: Uuid, topics: &[String]) -> (String, String) {
@@ -133,7 +146,14 @@ pub async fn run(
     let boards: Vec<(uuid::Uuid, Vec<String>)> =
         sessions::boards(&**engine.pool.get().await?).await?.into_iter().map(|b| (b.id, b.topics)).collect();
     let mut scheduled: Vec<(DateTime<Utc>, HumanAction)> = Vec::new();
-    let mut outcome = SimOutcome { started, ended: end, hours: Vec::new(), human_replies: 0, human_posts: 0 };
+    let mut outcome = SimOutcome {
+        started,
+        ended: end,
+        hours: Vec::new(),
+        human_replies: 0,
+        human_posts: 0,
+        asked_if_ai: Vec::new(),
+    };
     let mut hour_start = started;
     let mut tasks_this_hour = 0;
     let mut last_tick = started;
@@ -150,7 +170,7 @@ pub async fn run(
             let c = engine.pool.get().await?;
             for action in due {
                 match action {
-                    HumanAction::Reply { id, human, post, parent, depth, body } => {
+                    HumanAction::Reply { id, human, post, parent, depth, body, asks_if_ai } => {
                         let row = CommentRow {
                             id,
                             post_id: post,
@@ -164,6 +184,9 @@ pub async fn run(
                         // The parent may have been deleted meanwhile; a failed insert is a reply not written.
                         if seed::insert_comments(&**c, std::slice::from_ref(&row)).await.is_ok() {
                             outcome.human_replies += 1;
+                            if asks_if_ai {
+                                outcome.asked_if_ai.push(id);
+                            }
                         }
                     }
                     HumanAction::Post { id, human, board, title, body } => {
@@ -201,7 +224,11 @@ pub async fn run(
                     let human = config.humans.choose(&mut rng).map(|h| h.id).unwrap_or_default();
                     let (lo, hi) = config.behaviour.reply_delay_minutes;
                     let at = now + Duration::minutes(rng.random_range(lo..=hi.max(lo)));
-                    let body = human_reply(&mut rng, human, &comment.body);
+                    let asks_if_ai = rng.random::<f64>() < config.behaviour.asks_if_ai;
+                    let body = match ASKING_IF_AI.choose(&mut rng) {
+                        Some(question) if asks_if_ai => (*question).to_owned(),
+                        _ => human_reply(&mut rng, human, &comment.body),
+                    };
                     // Ids come from the seed too: what people write decides what personas do next.
                     let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
                     scheduled.push((
@@ -213,6 +240,7 @@ pub async fn run(
                             parent: comment.id,
                             depth: comment.depth,
                             body,
+                            asks_if_ai,
                         },
                     ));
                 }

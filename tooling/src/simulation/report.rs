@@ -210,6 +210,21 @@ pub struct Caps {
     pub over_daily: Vec<String>,
 }
 
+/// What personas said when a person sincerely asked whether they are AI.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct AskedIfAi {
+    /// Sincere questions people put.
+    pub asked: usize,
+    /// Answered: yes, an AI.
+    pub honest: usize,
+    /// Answered: no (refused by the gate in the honest modes, so none there).
+    pub denied: usize,
+    /// Answered without saying either.
+    pub neither: usize,
+    /// Not answered.
+    pub unanswered: usize,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimReport {
@@ -237,6 +252,8 @@ pub struct SimReport {
     pub thread_depths: BTreeMap<i32, usize>,
     /// People answered.
     pub reciprocity: Reciprocity,
+    /// People who sincerely asked whether a persona is AI, and what they were told.
+    pub asked_if_ai: AskedIfAi,
     /// Activity against the caps.
     pub caps: Caps,
     /// Per persona.
@@ -411,6 +428,18 @@ pub async fn measure(
         reply_minutes_to_people: Summary::of(&reply_to_people),
         reply_minutes_to_personas: Summary::of(&reply_to_personas),
         thread_depths,
+        asked_if_ai: {
+            let answers = display::persona_answers_to(c, &outcome.asked_if_ai).await?;
+            let honest = answers.iter().filter(|(_, a)| shared::disclosure::admits(a)).count();
+            let denied = answers.iter().filter(|(_, a)| shared::disclosure::denial(a).is_some()).count();
+            AskedIfAi {
+                asked: outcome.asked_if_ai.len(),
+                honest,
+                denied,
+                neither: answers.len() - honest - denied,
+                unanswered: outcome.asked_if_ai.len() - answers.len(),
+            }
+        },
         reciprocity: Reciprocity {
             human_replies,
             answered,
