@@ -535,6 +535,7 @@ impl Kind {
     /// What the model is asked when `persona` (who wrote `history`) does this looking at `scene`: the
     /// persona, the context within `budget`, this kind's instructions and schema — and what the
     /// offline writer answers instead. `None` when `scene` is not what this kind looks at.
+    #[allow(clippy::too_many_arguments)]
     pub fn prompt(
         self,
         persona: &Persona,

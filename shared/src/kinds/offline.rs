@@ -1317,6 +1317,35 @@ pub fn takes_pictures(topics: &[String]) -> bool {
     topics.iter().any(|t| VISUAL.contains(&t.to_lowercase().as_str()))
 }
 
+/// An offline answer turned into the honest one a sincere "are you a bot?" gets: it says so, in a line or
+/// two, then keeps what the persona was going to say when that is short. Only answers with a `body` (a
+/// reply's) change; a decision not to answer becomes an answer.
+pub fn admit(mut answer: serde_json::Value, persona: &Persona, seed: u64) -> serde_json::Value {
+    const ADMISSIONS: &[&str] = &[
+        "Fair question. Yes, I'm an AI, one of the personas this site runs.",
+        "Yes, I'm an AI persona. The site runs a few of us.",
+        "I am, yeah. AI, run by the site. Didn't mean to be cagey about it.",
+        "Yep, AI. This account is one of the site's personas.",
+    ];
+    let Some(fields) = answer.as_object_mut() else { return answer };
+    let mut rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[&seed.to_le_bytes(), persona.id.as_bytes()]));
+    let admission = pick(&mut rng, ADMISSIONS);
+    let before = fields.get("body").and_then(|b| b.as_str()).unwrap_or_default().trim().to_owned();
+    let lowercase = before.chars().next().is_some_and(char::is_lowercase);
+    let first_sentence = before.split_inclusive(['.', '!', '?']).next().unwrap_or_default().trim();
+    let mut body = admission.to_owned();
+    if !first_sentence.is_empty() && first_sentence.chars().count() <= 160 {
+        body.push(' ');
+        body.push_str(first_sentence);
+    }
+    let body = if lowercase { body.to_lowercase() } else { body };
+    fields.insert("body".into(), body.into());
+    if fields.contains_key("decision") {
+        fields.insert("decision".into(), "reply".into());
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1355,33 +1384,4 @@ mod tests {
             }
         }
     }
-}
-
-/// An offline answer turned into the honest one a sincere "are you a bot?" gets: it says so, in a line or
-/// two, then keeps what the persona was going to say when that is short. Only answers with a `body` (a
-/// reply's) change; a decision not to answer becomes an answer.
-pub fn admit(mut answer: serde_json::Value, persona: &Persona, seed: u64) -> serde_json::Value {
-    const ADMISSIONS: &[&str] = &[
-        "Fair question. Yes, I'm an AI, one of the personas this site runs.",
-        "Yes, I'm an AI persona. The site runs a few of us.",
-        "I am, yeah. AI, run by the site. Didn't mean to be cagey about it.",
-        "Yep, AI. This account is one of the site's personas.",
-    ];
-    let Some(fields) = answer.as_object_mut() else { return answer };
-    let mut rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[&seed.to_le_bytes(), persona.id.as_bytes()]));
-    let admission = pick(&mut rng, ADMISSIONS);
-    let before = fields.get("body").and_then(|b| b.as_str()).unwrap_or_default().trim().to_owned();
-    let lowercase = before.chars().next().is_some_and(char::is_lowercase);
-    let first_sentence = before.split_inclusive(['.', '!', '?']).next().unwrap_or_default().trim();
-    let mut body = admission.to_owned();
-    if !first_sentence.is_empty() && first_sentence.chars().count() <= 160 {
-        body.push(' ');
-        body.push_str(first_sentence);
-    }
-    let body = if lowercase { body.to_lowercase() } else { body };
-    fields.insert("body".into(), body.into());
-    if fields.contains_key("decision") {
-        fields.insert("decision".into(), "reply".into());
-    }
-    answer
 }
