@@ -642,6 +642,26 @@ mod tests {
     }
 
     #[test]
+    fn disclosure_settings_are_read_and_a_label_with_markup_is_refused_by_name() {
+        let defaults = parse(&[]).unwrap().disclosure;
+        assert_eq!(
+            (defaults.mode, defaults.label.as_str(), defaults.bio_suffix),
+            (Disclosure::Honest, "AI persona", None)
+        );
+        let labelled = parse(&[("PERSONA_DISCLOSURE", "labelled"), ("PERSONA_BIO_LABEL", "(AI persona)")]).unwrap();
+        assert_eq!(labelled.disclosure.bio_suffix.as_deref(), Some("(AI persona)"));
+        for (var, value) in [
+            ("PERSONA_DISCLOSURE", "sometimes"),
+            ("PERSONA_LABEL", "<b>AI</b>"),
+            ("PERSONA_BIO_LABEL", "AI\npersona"),
+            ("PERSONA_LABEL", &"x".repeat(61)),
+        ] {
+            let err = parse(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+        }
+    }
+
+    #[test]
     fn prices_budgets_and_metrics_are_read_and_a_bad_one_is_named() {
         let config = parse(&[
             ("DAILY_BUDGET_USD", "2.5"),

@@ -15,6 +15,7 @@ use crate::ai::gemini::GeminiClient;
 use crate::config::{Config, LlmProvider};
 use crate::db::schema::{self, CONTRACT, MIGRATIONS, Owner, live};
 use crate::db::{self, ConnectOptions, DbPool, Endpoint, TlsMode};
+use crate::disclosure::Disclosure;
 use crate::media::storage::{StorageError, SupabaseStorage};
 
 /// How a check came out.
@@ -132,6 +133,8 @@ pub async fn run(config: &Config, pool: Option<&DbPool>) -> DoctorReport {
         ),
     );
 
+    disclosure(&mut report, config);
+
     let owned_pool;
     let pool = match (pool, &config.database.url) {
         (Some(pool), _) => Some(pool),
@@ -208,6 +211,35 @@ fn prices(report: &mut DoctorReport, config: &Config) {
             "set MODEL_PRICES, e.g. MODEL_PRICES=\"my-model=0.3/0.03/2.5\" (USD per million tokens: input/cached/output[/image])",
         );
     }
+}
+
+/// What personas say about being AI, and how generated media is marked.
+fn disclosure(report: &mut DoctorReport, config: &Config) {
+    let settings = &config.disclosure;
+    match settings.mode {
+        Disclosure::Honest => report.pass(
+            "disclosure",
+            "honest: personas never bring up being AI and never deny it; a sincere question is answered",
+        ),
+        Disclosure::Labelled => report.pass(
+            "disclosure",
+            format!(
+                "labelled: honest, and every persona account carries the label {:?} in persona_accounts{}",
+                settings.label,
+                settings.bio_suffix.as_deref().map(|s| format!(" and the bio suffix {s:?}")).unwrap_or_default()
+            ),
+        ),
+        Disclosure::None => report.warn(
+            "disclosure",
+            "none: personas will not say they are AI even when sincerely asked",
+            "set PERSONA_DISCLOSURE=honest or labelled, or disclose it on the platform (EU AI Act, Article 50)",
+        ),
+    }
+    report.pass(
+        "media_marks",
+        "unsigned: every stored image and clip carries an XMP mark (IPTC digital source type \
+         trainedAlgorithmicMedia, the model, the time); no signed C2PA Content Credentials",
+    );
 }
 
 fn provider_name(provider: LlmProvider) -> &'static str {

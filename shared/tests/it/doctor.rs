@@ -60,6 +60,8 @@ async fn a_sound_deployment_passes_every_check() {
         "prices",
         "admin_key",
         "remote_tls",
+        "disclosure",
+        "media_marks",
     ] {
         let c = check(&report, name);
         // The test server's role is a superuser: the one warning a sound test deployment gets.
@@ -241,4 +243,25 @@ async fn a_retired_video_model_is_named_with_its_variable() {
     assert!(model.fix.as_deref().unwrap().contains("GEMINI_VIDEO_MODEL"), "{model:?}");
     let asked: Vec<String> = gemini.received().iter().map(|r| r.path_and_query.clone()).collect();
     assert!(asked.is_empty(), "doctor only reads model descriptions, it never asks for a clip: {asked:?}");
+}
+
+#[tokio::test]
+async fn the_disclosure_mode_and_the_media_marks_are_reported_and_none_is_warned_about() {
+    let db = TestDb::new().await;
+    let gemini = GeminiFake::start().await;
+    let storage = StorageFake::start("media", 1 << 20).await;
+    let honest = doctor::run(&config(&db, &gemini, &storage, &[]), None).await;
+    assert!(check(&honest, "disclosure").detail.starts_with("honest"), "{}", honest.render());
+    assert!(check(&honest, "media_marks").detail.contains("unsigned"), "{}", honest.render());
+    let labelled = doctor::run(
+        &config(&db, &gemini, &storage, &[("PERSONA_DISCLOSURE", "labelled"), ("PERSONA_BIO_LABEL", "(AI)")]),
+        None,
+    )
+    .await;
+    let said = &check(&labelled, "disclosure").detail;
+    assert!(said.contains("\"AI persona\"") && said.contains("\"(AI)\""), "{said}");
+    let none = doctor::run(&config(&db, &gemini, &storage, &[("PERSONA_DISCLOSURE", "none")]), None).await;
+    let warned = check(&none, "disclosure");
+    assert_eq!(warned.level, Level::Warn);
+    assert!(warned.fix.as_deref().unwrap().contains("Article 50"), "{warned:?}");
 }

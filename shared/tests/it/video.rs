@@ -124,6 +124,24 @@ async fn a_clip_is_asked_for_once_polled_without_waiting_and_published_with_its_
     assert_eq!((record.get::<_, Uuid>(2), record.get::<_, Uuid>(3)), (media[1].get(3), media[0].get(3)));
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_task_steps").await, 0);
     assert!(done.cost_micros.unwrap_or(0) >= seconds * 150_000, "the ledger has the clip: {:?}", done.cost_micros);
+
+    // Both stored files say what made them, where an independent reader finds it; the clip still reads.
+    let stored = |row: &tokio_postgres::Row| {
+        let path: String = row.get(4);
+        std::fs::read(engine.config.image.local_dir.join(path)).expect("the stored file")
+    };
+    let media = c
+        .query_typed(
+            "SELECT m.mime_type, m.width, m.height, m.id, m.storage_path FROM media m JOIN posts p ON p.id = m.post_id
+             WHERE p.persona_id = $1 ORDER BY m.mime_type",
+            &[(&w.persona, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    crate::media::assert_marked(&stored(&media[0]), "jpg", "gemini-3.1-flash-image");
+    let clip_file = stored(&media[1]);
+    crate::media::assert_marked(&clip_file, "mp4", "veo-3.1-fast-generate-preview");
+    assert_eq!(clip::inspect_mp4(&clip_file).unwrap().duration_ms, 1000);
 }
 
 #[tokio::test]
