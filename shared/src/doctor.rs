@@ -372,8 +372,15 @@ async fn database(report: &mut DoctorReport, pool: &DbPool) {
     match live::public_tables_rls(c).await {
         Ok(tables) => {
             let engine_tables: Vec<&str> = schema::engine_tables().collect();
-            match live::privileges_held(c, &["anon", "authenticated"], &engine_tables).await {
-                Ok(held) => row_level_security(report, &tables, &held),
+            let public_read: Vec<&str> = schema::public_read_tables().collect();
+            let held = match live::privileges_held(c, &["anon", "authenticated"], &engine_tables).await {
+                Ok(held) => live::write_privileges_held(c, &["anon", "authenticated"], &public_read)
+                    .await
+                    .map(|writes| (held, writes)),
+                Err(e) => Err(e),
+            };
+            match held {
+                Ok((held, writes)) => row_level_security(report, &tables, &held, &writes),
                 Err(e) => report.fail("row_level_security", e.to_string(), "check the role's access to the catalog"),
             }
         }
@@ -458,7 +465,14 @@ fn schema_contract(report: &mut DoctorReport, columns: &[(String, String, String
     }
 }
 
-fn row_level_security(report: &mut DoctorReport, tables: &[(String, bool)], held: &[(String, String)]) {
+/// `held`: privileges of the web's roles on engine tables; `writes`: their write privileges on the
+/// engine tables they may read.
+fn row_level_security(
+    report: &mut DoctorReport,
+    tables: &[(String, bool)],
+    held: &[(String, String)],
+    writes: &[(String, String)],
+) {
     let open: Vec<&str> = tables.iter().filter(|(_, rls)| !rls).map(|(t, _)| t.as_str()).collect();
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
@@ -490,10 +504,24 @@ fn row_level_security(report: &mut DoctorReport, tables: &[(String, bool)], held
             tables.iter().map(|t| format!("public.{t}")).collect::<Vec<_>>().join(", ")
         ));
     }
+    if !writes.is_empty() {
+        problems.push(format!(
+            "the web app's roles may change engine tables they should only read: {}",
+            writes.iter().map(|(role, table)| format!("{role} on {table}")).collect::<Vec<_>>().join(", ")
+        ));
+        let tables: BTreeSet<&str> = writes.iter().map(|(_, t)| t.as_str()).collect();
+        fixes.push(format!(
+            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} FROM anon, authenticated",
+            tables.iter().map(|t| format!("public.{t}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
     if problems.is_empty() {
         report.pass(
             "row_level_security",
-            format!("on for all {} public tables; anon and authenticated reach no engine table", tables.len()),
+            format!(
+                "on for all {} public tables; anon and authenticated reach no engine table but may read persona_accounts",
+                tables.len()
+            ),
         );
     } else {
         report.fail("row_level_security", problems.join("; "), fixes.join("; "));

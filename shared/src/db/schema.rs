@@ -334,6 +334,11 @@ pub fn engine_tables() -> impl Iterator<Item = &'static str> {
     CONTRACT.iter().filter(|t| t.owner == Owner::Engine).map(|t| t.name).chain(std::iter::once(MIGRATION_HISTORY))
 }
 
+/// The engine's tables the web's roles may read (and never write).
+pub fn public_read_tables() -> impl Iterator<Item = &'static str> {
+    CONTRACT.iter().filter(|t| t.owner == Owner::EnginePublic).map(|t| t.name)
+}
+
 /// Whose `table` is, if the contract knows it.
 pub fn owner_of(table: &str) -> Option<Owner> {
     if table == MIGRATION_HISTORY {
@@ -373,6 +378,29 @@ pub mod live {
                 "SELECT c.relname::text, c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1",
                 &[],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Which of `roles` (those that exist) hold a privilege to change which of `tables` (those that
+    /// exist): what the web's roles must never hold even on a table they may read.
+    pub async fn write_privileges_held(
+        c: &impl GenericClient,
+        roles: &[&str],
+        tables: &[&str],
+    ) -> Result<Vec<(String, String)>, DbError> {
+        let rows = c
+            .query_typed(
+                "SELECT r.rolname::text, t.name
+                 FROM pg_roles r CROSS JOIN unnest($2::text[]) AS t(name)
+                 WHERE r.rolname = ANY($1) AND to_regclass('public.' || quote_ident(t.name)) IS NOT NULL
+                   AND (has_table_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
+                                            'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+                        OR has_any_column_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
+                                                    'INSERT, UPDATE, REFERENCES'))
+                 ORDER BY 1, 2",
+                &[(&roles, Type::TEXT_ARRAY), (&tables, Type::TEXT_ARRAY)],
             )
             .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()

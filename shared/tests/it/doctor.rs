@@ -89,6 +89,7 @@ async fn each_broken_part_fails_its_check_and_names_what_to_fix() {
     c.batch_execute(
         "ALTER TABLE posts DISABLE ROW LEVEL SECURITY;
          GRANT SELECT ON persona_tasks TO anon;
+         GRANT UPDATE ON persona_accounts TO authenticated;
          ALTER TABLE comments DROP COLUMN depth;
          ALTER TABLE votes ALTER COLUMN value TYPE integer;",
     )
@@ -105,6 +106,9 @@ async fn each_broken_part_fails_its_check_and_names_what_to_fix() {
     assert_eq!(rls.level, Level::Fail);
     assert!(rls.detail.contains("public.posts") && rls.detail.contains("anon on persona_tasks"), "{}", rls.detail);
     assert!(rls.fix.as_deref().unwrap().contains("REVOKE ALL ON public.persona_tasks FROM anon"), "{rls:?}");
+    // The labels anyone may read, nobody but the engine may change.
+    assert!(rls.detail.contains("authenticated on persona_accounts"), "{}", rls.detail);
+    assert!(rls.fix.as_deref().unwrap().contains("REVOKE INSERT, UPDATE, DELETE"), "{rls:?}");
 
     let contract = check(&report, "schema_contract");
     assert_eq!(contract.level, Level::Fail);

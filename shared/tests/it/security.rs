@@ -262,6 +262,21 @@ async fn no_web_role_holds_any_privilege_on_an_engine_table() {
             assert!(!row.get::<_, bool>(0), "{role} holds a privilege on {table}");
         }
     }
+    // The one engine table they may read, they may not change.
+    for table in schema::public_read_tables() {
+        for role in WEB_ROLES {
+            let row = c
+                .query_typed_one(
+                    "SELECT has_table_privilege($1, 'public.' || $2, 'SELECT'),
+                            has_any_column_privilege($1, 'public.' || $2, 'INSERT, UPDATE, REFERENCES')
+                            OR has_table_privilege($1, 'public.' || $2, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')",
+                    &[(&role, Type::TEXT), (&table, Type::TEXT)],
+                )
+                .await
+                .unwrap();
+            assert_eq!((row.get::<_, bool>(0), row.get::<_, bool>(1)), (true, false), "{role} on {table}");
+        }
+    }
     // Not even the service role may issue operator instructions.
     let row = c
         .query_typed_one(
