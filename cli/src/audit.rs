@@ -74,6 +74,7 @@ fn health_lines(md: &mut String, h: &TextHealth) {
     let _ = writeln!(md, "| list_rate | {} |", pct(h.list_rate));
     let _ = writeln!(md, "| markdown_rate | {} |", pct(h.markdown_rate));
     let _ = writeln!(md, "| question_ending_rate | {} |", pct(h.question_ending_rate));
+    let _ = writeln!(md, "| says_ai / denies_ai | {} / {} |", h.says_ai, h.denies_ai);
     let _ = writeln!(md, "| distinct_bigram_ratio | {:.3} |", h.distinct_bigram_ratio);
     let _ = writeln!(md, "| distinct_sentence_ratio | {:.3} |", h.distinct_sentence_ratio);
     if let Some(r) = &h.most_repeated_sentence {

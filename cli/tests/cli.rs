@@ -303,6 +303,7 @@ fn a_simulated_day_of_twenty_personas_reads_as_people() {
         assert_eq!(overall[mark], 0.0, "{mark}: {overall}");
     }
     assert!(overall["question_ending_rate"].as_f64().unwrap() < 0.3, "not every text ends on a question");
+    assert_eq!(overall["denies_ai"], 0, "the honest default publishes no denial: {overall}");
     assert!(overall["length"]["cv"].as_f64().unwrap() > 0.4, "lengths vary: {overall}");
     let latency = &audit["reply_latency"];
     let (people, personas) = (&latency["to_people"], &latency["to_personas"]);

@@ -106,6 +106,10 @@ pub struct TextHealth {
     pub markdown_rate: f64,
     /// Share ending on a question.
     pub question_ending_rate: f64,
+    /// How many say their writer is AI (answers to people who sincerely asked, in the honest modes).
+    pub says_ai: usize,
+    /// How many claim not to be AI (the honest modes' gate refuses these; `none` publishes them).
+    pub denies_ai: usize,
     /// Distinct word bigrams ÷ all word bigrams: low means the same phrases over and over.
     pub distinct_bigram_ratio: f64,
     /// Distinct sentences ÷ all sentences.
@@ -390,6 +394,7 @@ pub fn text_health(texts: &[&str]) -> TextHealth {
         return TextHealth::default();
     }
     let (mut em_dash, mut stock, mut list, mut markdown, mut question) = (0, 0, 0, 0, 0);
+    let (mut says_ai, mut denies_ai) = (0, 0);
     let (mut bigrams, mut distinct_bigrams) = (0usize, std::collections::HashSet::new());
     let mut sentence_counts: HashMap<String, usize> = HashMap::new();
     let mut sentence_total = 0;
@@ -402,6 +407,8 @@ pub fn text_health(texts: &[&str]) -> TextHealth {
         list += usize::from(marks.contains(&Mark::List));
         markdown += usize::from(marks.iter().any(|m| matches!(m, Mark::Markdown(_))));
         question += usize::from(style::ends_with_question(text));
+        says_ai += usize::from(crate::disclosure::admits(text));
+        denies_ai += usize::from(crate::disclosure::denial(text).is_some());
         let w = words(text);
         lengths.push(w.len() as f64);
         for pair in w.windows(2) {
@@ -439,6 +446,8 @@ pub fn text_health(texts: &[&str]) -> TextHealth {
         list_rate: ratio(list, n),
         markdown_rate: ratio(markdown, n),
         question_ending_rate: ratio(question, n),
+        says_ai,
+        denies_ai,
         distinct_bigram_ratio: ratio(distinct_bigrams.len(), bigrams),
         distinct_sentence_ratio: ratio(sentence_counts.len(), sentence_total),
         most_repeated_sentence: most_repeated,
@@ -560,6 +569,16 @@ mod tests {
             ["Two batches.", "Always two batches!", "ok then"]
         );
         assert_eq!(sentences("It costs 2.5 euros. Fine"), ["It costs 2.5 euros.", "Fine"]);
+    }
+
+    #[test]
+    fn what_texts_say_about_being_ai_is_counted() {
+        let health = text_health(&[
+            "Yep, AI. This account is one of the site's personas.",
+            "lol no, I'm not a bot",
+            "Two batches, hot pan.",
+        ]);
+        assert_eq!((health.says_ai, health.denies_ai), (1, 1));
     }
 
     #[test]
