@@ -37,7 +37,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut last = Vec::new();
     let slot = ImageSlot::acquire_blocking();
     // What the engine does: every stored image carries its provenance mark.
-    let provenance = Provenance { model: "bench".into(), created: chrono::Utc::now() };
+    let provenance = Provenance::new("bench", chrono::Utc::now());
     for i in 0..warmup + args.runs.max(1) {
         let started = Instant::now();
         let image = process(&input, &settings, &provenance, &slot)?;

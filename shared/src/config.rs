@@ -9,11 +9,13 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use crate::disclosure::Disclosure;
+use crate::media::credentials::{CredentialsError, Signer};
 use crate::prices::PriceTable;
 
 /// The largest width or height we decode: image models emit about 4096 pixels a side at most.
@@ -337,6 +339,9 @@ pub struct Config {
     pub video: VideoConfig,
     /// `MODERATION_BANNED_PHRASES_FILE`: one phrase per line, replacing the built-in list.
     pub moderation_phrases_file: Option<PathBuf>,
+    /// `C2PA_SIGNING_CERT` and `C2PA_SIGNING_KEY`: who signs generated media's Content Credentials
+    /// (none: the media carries the unsigned XMP mark only).
+    pub media_signer: Option<Arc<Signer>>,
 }
 
 /// The longest `DELAY_*` value: a week.
@@ -455,6 +460,24 @@ impl Vars<'_> {
             return Err(ConfigError::invalid(var, format!("expected an http:// or https:// URL, got {value:?}")));
         }
         Ok(value.trim_end_matches('/').to_owned())
+    }
+}
+
+/// The signer `C2PA_SIGNING_CERT` (PEM certificates, leaf first) and `C2PA_SIGNING_KEY` (a PEM PKCS#8
+/// P-256 key) make, if both are set.
+fn media_signer(v: &Vars<'_>) -> Result<Option<Arc<Signer>>, ConfigError> {
+    match (v.get("C2PA_SIGNING_CERT"), v.secret("C2PA_SIGNING_KEY")) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::invalid("C2PA_SIGNING_KEY", "must be set with C2PA_SIGNING_CERT")),
+        (None, Some(_)) => Err(ConfigError::invalid("C2PA_SIGNING_CERT", "must be set with C2PA_SIGNING_KEY")),
+        (Some(cert), Some(key)) => {
+            use secrecy::ExposeSecret as _;
+            let signer = Signer::from_pem(&cert, key.expose_secret()).map_err(|e| match e {
+                CredentialsError::Certificate(why) => ConfigError::invalid("C2PA_SIGNING_CERT", why),
+                CredentialsError::Key(why) => ConfigError::invalid("C2PA_SIGNING_KEY", why),
+            })?;
+            Ok(Some(Arc::new(signer)))
+        }
     }
 }
 
@@ -610,6 +633,7 @@ impl Config {
                 per_persona_per_week: v.bounded("VIDEO_MAX_PER_PERSONA_PER_WEEK", 1, 0..=1_000)?,
             },
             moderation_phrases_file: v.get("MODERATION_BANNED_PHRASES_FILE").map(PathBuf::from),
+            media_signer: media_signer(&v)?,
         };
         if let Some(warning) = config.disclosure.mode.warning() {
             tracing::warn!(variable = "PERSONA_DISCLOSURE", "{warning}");
@@ -659,6 +683,19 @@ mod tests {
             let err = parse(&[(var, value)]).unwrap_err().to_string();
             assert!(err.contains(var), "{err}");
         }
+    }
+
+    #[test]
+    fn a_signing_certificate_needs_its_key_and_a_bad_key_is_named_but_never_repeated() {
+        assert!(parse(&[]).unwrap().media_signer.is_none());
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let err = parse(&[("C2PA_SIGNING_CERT", cert)]).unwrap_err().to_string();
+        assert!(err.contains("C2PA_SIGNING_KEY") && err.contains("must be set"), "{err}");
+        let err = parse(&[("C2PA_SIGNING_KEY", "x")]).unwrap_err().to_string();
+        assert!(err.contains("C2PA_SIGNING_CERT"), "{err}");
+        let key = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n";
+        let err = parse(&[("C2PA_SIGNING_CERT", cert), ("C2PA_SIGNING_KEY", key)]).unwrap_err().to_string();
+        assert!(err.contains("C2PA_SIGNING_KEY") && !err.contains("c2VjcmV0"), "{err}");
     }
 
     #[test]

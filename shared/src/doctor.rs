@@ -235,11 +235,22 @@ fn disclosure(report: &mut DoctorReport, config: &Config) {
             "set PERSONA_DISCLOSURE=honest or labelled, or disclose it on the platform (EU AI Act, Article 50)",
         ),
     }
-    report.pass(
-        "media_marks",
-        "unsigned: every stored image and clip carries an XMP mark (IPTC digital source type \
-         trainedAlgorithmicMedia, the model, the time); no signed C2PA Content Credentials",
-    );
+    match &config.media_signer {
+        Some(signer) => report.pass(
+            "media_marks",
+            format!(
+                "signed: every stored image and clip carries the XMP mark and C2PA Content Credentials signed \
+                 with C2PA_SIGNING_CERT ({} certificate(s) in the chain)",
+                signer.chain_len()
+            ),
+        ),
+        None => report.pass(
+            "media_marks",
+            "unsigned: every stored image and clip carries an XMP mark (IPTC digital source type \
+             trainedAlgorithmicMedia, the model, the time); set C2PA_SIGNING_CERT and C2PA_SIGNING_KEY to sign \
+             C2PA Content Credentials too",
+        ),
+    }
 }
 
 fn provider_name(provider: LlmProvider) -> &'static str {

@@ -145,6 +145,7 @@ impl Engine {
             image: self.settings.image,
             video: self.config.video,
             disclosure: self.config.disclosure.mode,
+            signer: self.config.media_signer.as_ref(),
             conversation: &self.settings.conversation,
             budget: &self.config.budget,
             kinds: &self.kinds,

@@ -6,6 +6,7 @@ pub mod db;
 pub mod fixtures;
 pub mod gemini_fake;
 pub mod samples;
+pub mod signing;
 pub mod storage_fake;
 
 pub use db::TestDb;

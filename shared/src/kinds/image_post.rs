@@ -89,7 +89,8 @@ pub(super) async fn draw(
         None => ImageSlot::acquire().await,
     };
     let raw = generated.bytes;
-    let provenance = Provenance { model: services.model.image_model().to_owned(), created: services.clock.now() };
+    let provenance =
+        Provenance::new(services.model.image_model(), services.clock.now()).signed_by(services.signer.cloned());
     let processed = tokio::task::spawn_blocking(move || media::process(&raw, &settings, &provenance, &slot))
         .await
         .map_err(|e| MediaError::Encode(format!("image worker: {e}")))??;

@@ -108,6 +108,8 @@ pub struct Services<'a> {
     pub budget: &'a BudgetConfig,
     /// What personas say about being AI.
     pub disclosure: Disclosure,
+    /// Who signs generated media's Content Credentials, when an operator configured it.
+    pub signer: Option<&'a std::sync::Arc<crate::media::credentials::Signer>>,
     /// The kinds this engine runs (a session chooses among them).
     pub kinds: &'a Registry,
 }

@@ -241,7 +241,8 @@ impl VideoPost {
             return Err(MediaError::NotAClip(format!("the clip came as {declared:?}, not {}", clip::MP4)).into());
         }
         let info = clip::inspect_mp4(&downloaded.bytes)?;
-        let marked = Provenance { model: state.model.clone(), created: services.clock.now() }
+        let marked = Provenance::new(state.model.clone(), services.clock.now())
+            .signed_by(services.signer.cloned())
             .mark(downloaded.bytes, clip::MP4)?;
         let bytes = marked.len();
         let object = services.storage.put(&storage_key(task, "mp4"), marked, clip::MP4).await?;

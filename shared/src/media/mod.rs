@@ -8,6 +8,7 @@
 //! an [`ImageSlot`].
 
 pub mod clip;
+pub mod credentials;
 pub mod provenance;
 pub mod storage;
 
@@ -293,7 +294,7 @@ mod tests {
     use super::*;
 
     fn provenance() -> Provenance {
-        Provenance { model: "test".into(), created: chrono::DateTime::UNIX_EPOCH }
+        Provenance::new("test", chrono::DateTime::UNIX_EPOCH)
     }
 
     fn png(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {

@@ -4,23 +4,28 @@
 //! whatever the model's output carried): a JPEG's APP1 segment, a WebP's `XMP ` chunk, an MP4's XMP
 //! `uuid` box. Readers that know XMP (exiftool, Adobe's tools, the IPTC's own checker) read it back.
 //!
-//! Signed Content Credentials (C2PA) are not written: the `c2pa` crate alone is larger stripped than the
-//! worker's whole size budget (see BENCHMARKS.md).
+//! With an operator's certificate (`C2PA_SIGNING_CERT`, `C2PA_SIGNING_KEY`) the file also gets signed
+//! Content Credentials (`credentials`), after the XMP, so the signature covers it.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::MediaError;
+use super::credentials::Signer;
 
 /// IPTC's term for media a trained model generated.
 pub const TRAINED_ALGORITHMIC_MEDIA: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
 
-/// What made a picture or clip.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What made a picture or clip, and who signs for it.
+#[derive(Debug, Clone)]
 pub struct Provenance {
     /// The model that generated it.
     pub model: String,
     /// When.
     pub created: DateTime<Utc>,
+    /// The operator's signing identity, when one is configured.
+    pub signer: Option<Arc<Signer>>,
 }
 
 /// The JPEG APP1 segment's namespace header for XMP.
@@ -30,6 +35,16 @@ const MP4_XMP_UUID: [u8; 16] =
     [0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC];
 
 impl Provenance {
+    /// Made by `model` at `created`, unsigned.
+    pub fn new(model: impl Into<String>, created: DateTime<Utc>) -> Self {
+        Self { model: model.into(), created, signer: None }
+    }
+
+    /// Signed by `signer` too, when there is one.
+    pub fn signed_by(self, signer: Option<Arc<Signer>>) -> Self {
+        Self { signer, ..self }
+    }
+
     /// The XMP packet.
     pub fn xmp(&self) -> String {
         format!(
@@ -52,14 +67,19 @@ impl Provenance {
         )
     }
 
-    /// `bytes` (a `mime_type` file the engine encoded or downloaded) with this provenance written in.
+    /// `bytes` (a `mime_type` file the engine encoded or downloaded) with this provenance written in:
+    /// the XMP packet, then the signed manifest when there is a signer.
     pub fn mark(&self, bytes: Vec<u8>, mime_type: &str) -> Result<Vec<u8>, MediaError> {
         let xmp = self.xmp();
-        match mime_type {
-            "image/jpeg" => mark_jpeg(bytes, xmp.as_bytes()),
-            "image/webp" => mark_webp(bytes, xmp.as_bytes()),
-            "video/mp4" => Ok(mark_mp4(bytes, xmp.as_bytes())),
-            other => Err(MediaError::Encode(format!("no provenance mark for {other}"))),
+        let marked = match mime_type {
+            "image/jpeg" => mark_jpeg(bytes, xmp.as_bytes())?,
+            "image/webp" => mark_webp(bytes, xmp.as_bytes())?,
+            "video/mp4" => mark_mp4(bytes, xmp.as_bytes()),
+            other => return Err(MediaError::Encode(format!("no provenance mark for {other}"))),
+        };
+        match &self.signer {
+            Some(signer) => signer.sign(marked, mime_type, self),
+            None => Ok(marked),
         }
     }
 }
@@ -165,10 +185,10 @@ mod tests {
     use super::*;
 
     fn provenance() -> Provenance {
-        Provenance {
-            model: "gemini-3.1-flash-image <\"test\">".into(),
-            created: DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z").unwrap().with_timezone(&Utc),
-        }
+        Provenance::new(
+            "gemini-3.1-flash-image <\"test\">",
+            DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z").unwrap().with_timezone(&Utc),
+        )
     }
 
     #[test]

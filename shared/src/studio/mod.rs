@@ -252,7 +252,8 @@ async fn make_face(
     };
     let settings = engine.settings.image;
     let bytes = generated.bytes;
-    let provenance = Provenance { model: engine.model.image_model().to_owned(), created: engine.clock.now() };
+    let provenance =
+        Provenance::new(engine.model.image_model(), engine.clock.now()).signed_by(engine.config.media_signer.clone());
     let processed =
         tokio::task::spawn_blocking(move || media::square(&bytes, avatar::AVATAR_SIDE, &settings, &provenance, &slot))
             .await

@@ -264,6 +264,20 @@ async fn the_disclosure_mode_and_the_media_marks_are_reported_and_none_is_warned
     .await;
     let said = &check(&labelled, "disclosure").detail;
     assert!(said.contains("\"AI persona\"") && said.contains("\"(AI)\""), "{said}");
+    let identity = testkit::signing::identity();
+    let signed = doctor::run(
+        &config(
+            &db,
+            &gemini,
+            &storage,
+            &[("C2PA_SIGNING_CERT", &identity.certificates), ("C2PA_SIGNING_KEY", &identity.key)],
+        ),
+        None,
+    )
+    .await;
+    let marks = &check(&signed, "media_marks").detail;
+    assert!(marks.starts_with("signed") && marks.contains("2 certificate"), "{marks}");
+    assert!(!signed.render().contains("PRIVATE KEY"), "the key never appears");
     let none = doctor::run(&config(&db, &gemini, &storage, &[("PERSONA_DISCLOSURE", "none")]), None).await;
     let warned = check(&none, "disclosure");
     assert_eq!(warned.level, Level::Warn);

@@ -19,7 +19,7 @@ fn slot() -> ImageSlot {
 }
 
 fn provenance() -> Provenance {
-    Provenance { model: "gemini-3.1-flash-image".into(), created: crate::helpers::t0() }
+    Provenance::new("gemini-3.1-flash-image", crate::helpers::t0())
 }
 
 fn settings(format: ImageFormat, quality: u8) -> ImageSettings {
@@ -241,5 +241,31 @@ fn every_encoded_image_carries_a_provenance_mark_an_independent_reader_finds() {
         // Still an image any decoder reads, at its size.
         let decoded = image::load_from_memory(&out.bytes).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (900, 600));
+    }
+}
+
+#[test]
+fn with_a_signing_certificate_images_carry_content_credentials_the_c2pa_sdk_validates() {
+    let identity = testkit::signing::identity();
+    let signer = std::sync::Arc::new(
+        shared::media::credentials::Signer::from_pem(&identity.certificates, &identity.key).unwrap(),
+    );
+    for (format, mime, extension) in
+        [(ImageFormat::Jpeg, "image/jpeg", "jpg"), (ImageFormat::Webp, "image/webp", "webp")]
+    {
+        let signed = provenance().signed_by(Some(signer.clone()));
+        let out = media::process(&png(900, 600), &settings(format, 82), &signed, &slot()).unwrap();
+        testkit::signing::assert_credentials(&out.bytes, mime, "gemini-3.1-flash-image");
+        // The XMP mark is still there, under the signature, and the picture still decodes.
+        assert_marked(&out.bytes, extension, "gemini-3.1-flash-image");
+        assert_eq!(image::load_from_memory(&out.bytes).unwrap().width(), 900);
+        // One byte of the picture changed: the hash no longer matches.
+        let mut tampered = out.bytes.clone();
+        let middle = tampered.len() / 2;
+        tampered[middle] ^= 0x55;
+        let report = testkit::signing::read_credentials(&tampered, mime);
+        assert_eq!(report["validation_state"], "Invalid", "{extension}: {report:#}");
+        let failures = report["validation_results"]["activeManifest"]["failure"].to_string();
+        assert!(failures.contains("assertion.dataHash.mismatch"), "{extension}: {failures}");
     }
 }

@@ -312,7 +312,9 @@ async fn a_crash_between_download_and_publish_resumes_without_asking_for_the_cli
     assert_eq!(count(&engine, "SELECT count(*) FROM posts").await, 1);
     assert_eq!(count(&engine, "SELECT count(*) FROM media").await, 2);
     let stored = std::fs::read(dir.join(format!("personas/{}/{}.mp4", w.persona, id))).unwrap();
-    assert_eq!(stored, sample_mp4(4), "the stored clip is the provider's");
+    let provider = sample_mp4(4);
+    assert_eq!(stored[..provider.len()], provider[..], "the stored clip is the provider's, its mark appended");
+    assert!(shared::media::provenance::read_xmp(&stored[provider.len()..]).is_some());
 }
 
 #[tokio::test]
@@ -388,4 +390,39 @@ async fn a_dry_run_writes_the_caption_and_prompts_without_asking_for_a_clip() {
     }
     assert_eq!(fake.video_submissions(), 0);
     assert!(fake.received().iter().all(|r| !r.path_and_query.contains("predictLongRunning")));
+}
+
+#[tokio::test]
+async fn with_a_signing_certificate_the_stored_clip_and_poster_carry_content_credentials() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let identity = testkit::signing::identity();
+    let (engine, clock) = gemini_engine(
+        &db,
+        &fake,
+        &[("C2PA_SIGNING_CERT", &identity.certificates), ("C2PA_SIGNING_KEY", &identity.key)],
+    );
+    let w = world(&engine).await;
+    fake.push_video(VideoScript::ready_after(0));
+    let id = enqueue(&engine, &w).await;
+    let last = run_to_the_end(&engine, &clock, id).await.pop().unwrap();
+    assert_eq!(last.outcome, RunOutcome::Published, "{last:?}");
+
+    let c = engine.pool.get().await.unwrap();
+    let media = c
+        .query_typed(
+            "SELECT m.mime_type, m.storage_path, m.bytes FROM media m JOIN posts p ON p.id = m.post_id
+             WHERE p.persona_id = $1 ORDER BY m.mime_type",
+            &[(&w.persona, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    for row in &media {
+        let (mime, path): (String, String) = (row.get(0), row.get(1));
+        let stored = std::fs::read(engine.config.image.local_dir.join(&path)).unwrap();
+        assert_eq!(stored.len() as i32, row.get::<_, i32>(2), "the media row counts the signed file");
+        let model = if mime == clip::MP4 { "veo-3.1-fast-generate-preview" } else { "gemini-3.1-flash-image" };
+        testkit::signing::assert_credentials(&stored, &mime, model);
+    }
+    assert_eq!(media.len(), 2);
 }
