@@ -1,16 +1,17 @@
-//! Signed Content Credentials (C2PA 2.x) for the pictures the engine stores, with an operator's
-//! certificate: a manifest saying the picture was created by a trained model (`c2pa.actions.v2`,
+//! Signed Content Credentials (C2PA 2.x) for the pictures and clips the engine stores, with an operator's
+//! certificate: a manifest saying the file was created by a trained model (`c2pa.actions.v2`,
 //! `c2pa.created` with IPTC's `trainedAlgorithmicMedia`, the model as the software agent), bound to the
-//! file's bytes (`c2pa.hash.data`), signed with ES256 (COSE_Sign1, the certificate chain in `x5chain`).
+//! file's bytes (`c2pa.hash.data`; `c2pa.hash.bmff.v3` for MP4), signed with ES256 (COSE_Sign1, the
+//! certificate chain in `x5chain`).
 //!
 //! Written by hand rather than with the `c2pa` crate, which alone is larger than the worker's whole size
 //! budget (BENCHMARKS.md §11). What is written is checked by that crate in the tests: it reads the
 //! manifest back and validates the signature and the hash.
 //!
 //! The manifest store is a JUMBF superbox (ISO 19566-5) of boxes whose payloads are CBOR:
-//! `c2pa` → `urn:c2pa:<uuid>` → { `c2pa.assertions` → { actions, data hash }, `c2pa.claim.v2`,
-//! `c2pa.signature` }. It goes in a JPEG's APP11 segment (JPEG XT framing) or a WebP's `C2PA` chunk;
-//! the data hash covers the whole file except that segment or chunk.
+//! `c2pa` → `urn:c2pa:<uuid>` → { `c2pa.assertions` → { actions, hard binding }, `c2pa.claim.v2`,
+//! `c2pa.signature` }. It goes in a JPEG's APP11 segment (JPEG XT framing), a WebP's `C2PA` chunk or an
+//! MP4's C2PA `uuid` box; the hash covers the whole file except that segment, chunk or box.
 
 use std::fmt;
 
