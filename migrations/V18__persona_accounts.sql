@@ -5,7 +5,10 @@
 CREATE TABLE IF NOT EXISTS public.persona_accounts (
     persona_id  uuid PRIMARY KEY REFERENCES public.personas(id) ON DELETE CASCADE,
     label       text NOT NULL CHECK (char_length(label) BETWEEN 1 AND 60),
-    labelled_at timestamptz NOT NULL
+    labelled_at timestamptz NOT NULL,
+    -- The suffix the engine added to the persona's public bio (PERSONA_BIO_LABEL), so that it can take
+    -- exactly that off again when labelling stops or the suffix changes.
+    bio_suffix  text
 );
 
 ALTER TABLE public.persona_accounts ENABLE ROW LEVEL SECURITY;

@@ -260,7 +260,12 @@ pub const CONTRACT: &[Table] = &[
     Table {
         name: "persona_accounts",
         owner: Owner::EnginePublic,
-        columns: &[col("persona_id", UUID), col("label", TEXT), col("labelled_at", TIMESTAMPTZ)],
+        columns: &[
+            col("persona_id", UUID),
+            col("label", TEXT),
+            col("labelled_at", TIMESTAMPTZ),
+            col("bio_suffix", TEXT),
+        ],
     },
     Table {
         name: "persona_video_clips",

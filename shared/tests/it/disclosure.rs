@@ -137,6 +137,7 @@ async fn labelled_accounts_get_a_label_anyone_can_read_and_nobody_else_can_write
         &[("PERSONA_DISCLOSURE", "labelled"), ("PERSONA_LABEL", "AI persona"), ("PERSONA_BIO_LABEL", "(AI persona)")],
     );
     let (persona, _) = asked(&engine, "hi").await;
+    let original_bio = bio_of(&engine, persona).await;
     shared::planner::tick(&engine, None).await.unwrap();
     shared::planner::tick(&engine, None).await.unwrap();
     let labels = count(
@@ -175,8 +176,40 @@ async fn labelled_accounts_get_a_label_anyone_can_read_and_nobody_else_can_write
         );
     }
 
-    // Another mode: the labels go with the next tick.
+    // Another mode: the labels go with the next tick, and the suffix the engine added comes off.
     let honest = engine_with(&db, std::sync::Arc::new(shared::ai::offline::OfflineWriter), &[]).0;
     shared::planner::tick(&honest, None).await.unwrap();
     assert_eq!(count(&honest, "SELECT count(*) FROM persona_accounts").await, 0);
+    assert_eq!(bio_of(&honest, persona).await, original_bio, "the bio is as it was before labelling");
+
+    // A bio the web app edited after the suffix went on is left as it is.
+    let labelled = engine_with(
+        &db,
+        std::sync::Arc::new(shared::ai::offline::OfflineWriter),
+        &[("PERSONA_DISCLOSURE", "labelled"), ("PERSONA_BIO_LABEL", "(AI persona)")],
+    )
+    .0;
+    shared::planner::tick(&labelled, None).await.unwrap();
+    assert!(bio_of(&labelled, persona).await.ends_with("(AI persona)"));
+    let c = labelled.pool.get().await.unwrap();
+    c.execute_typed(
+        "UPDATE personas SET bio = 'Rewritten by its operator' WHERE id = $1",
+        &[(&persona, shared::db::Type::UUID)],
+    )
+    .await
+    .unwrap();
+    shared::planner::tick(&honest, None).await.unwrap();
+    assert_eq!(bio_of(&honest, persona).await, "Rewritten by its operator");
+}
+
+async fn bio_of(engine: &Engine, persona: Uuid) -> String {
+    engine
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_typed_one("SELECT bio FROM personas WHERE id = $1", &[(&persona, shared::db::Type::UUID)])
+        .await
+        .unwrap()
+        .get(0)
 }
