@@ -67,7 +67,7 @@ pub fn run(args: &Args) -> Result<()> {
     // XMP mark and the signed manifest on the same output, 100 times.
     let (sign_us, sign_bytes) = match (std::env::var("C2PA_SIGNING_CERT"), std::env::var("C2PA_SIGNING_KEY")) {
         (Ok(cert), Ok(key)) if args.format == "jpeg" => {
-            let signer = std::sync::Arc::new(shared::media::credentials::Signer::from_pem(&cert, &key)?);
+            let signer = std::sync::Arc::new(shared::signing::Signer::from_pem(&cert, &key)?);
             let signing = provenance.clone().signed_by(Some(signer));
             let started = Instant::now();
             for _ in 0..100 {

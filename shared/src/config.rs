@@ -15,8 +15,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::disclosure::Disclosure;
-use crate::media::credentials::{CredentialsError, Signer};
 use crate::prices::PriceTable;
+use crate::signing::{CredentialsError, Signer};
 
 /// The largest width or height we decode: image models emit about 4096 pixels a side at most.
 pub const MAX_IMAGE_DIMENSION: u32 = 4096;

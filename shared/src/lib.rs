@@ -26,6 +26,7 @@ pub mod prompt;
 pub mod queue;
 pub mod runner;
 pub mod secrets;
+pub mod signing;
 pub mod spend;
 pub mod stable;
 pub mod studio;

@@ -109,7 +109,7 @@ pub struct Services<'a> {
     /// What personas say about being AI.
     pub disclosure: Disclosure,
     /// Who signs generated media's Content Credentials, when an operator configured it.
-    pub signer: Option<&'a std::sync::Arc<crate::media::credentials::Signer>>,
+    pub signer: Option<&'a std::sync::Arc<crate::signing::Signer>>,
     /// The kinds this engine runs (a session chooses among them).
     pub kinds: &'a Registry,
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::MediaError;
-use super::credentials::Signer;
+use crate::signing::Signer;
 
 /// IPTC's term for media a trained model generated.
 pub const TRAINED_ALGORITHMIC_MEDIA: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
@@ -78,7 +78,7 @@ impl Provenance {
             other => return Err(MediaError::Encode(format!("no provenance mark for {other}"))),
         };
         match &self.signer {
-            Some(signer) => signer.sign(marked, mime_type, self),
+            Some(signer) => super::credentials::sign(signer, marked, mime_type, self),
             None => Ok(marked),
         }
     }

@@ -247,9 +247,7 @@ fn every_encoded_image_carries_a_provenance_mark_an_independent_reader_finds() {
 #[test]
 fn with_a_signing_certificate_images_carry_content_credentials_the_c2pa_sdk_validates() {
     let identity = testkit::signing::identity();
-    let signer = std::sync::Arc::new(
-        shared::media::credentials::Signer::from_pem(&identity.certificates, &identity.key).unwrap(),
-    );
+    let signer = std::sync::Arc::new(shared::signing::Signer::from_pem(&identity.certificates, &identity.key).unwrap());
     for (format, mime, extension) in
         [(ImageFormat::Jpeg, "image/jpeg", "jpg"), (ImageFormat::Webp, "image/webp", "webp")]
     {
