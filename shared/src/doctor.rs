@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::ai::ModelError;
 use crate::ai::gemini::GeminiClient;
 use crate::config::{Config, LlmProvider};
-use crate::db::schema::{self, CONTRACT, MIGRATIONS, Owner, live};
+use crate::db::schema::{self, CONTRACT, Held, MIGRATIONS, Owner, live};
 use crate::db::{self, ConnectOptions, DbPool, Endpoint, TlsMode};
 use crate::disclosure::Disclosure;
 use crate::media::storage::{StorageError, SupabaseStorage};
@@ -384,13 +384,13 @@ async fn database(report: &mut DoctorReport, pool: &DbPool) {
         Ok(tables) => {
             let engine_tables: Vec<&str> = schema::engine_tables().collect();
             let public_read: Vec<&str> = schema::public_read_tables().collect();
-            let held = match live::privileges_held(c, &["anon", "authenticated"], &engine_tables).await {
-                Ok(held) => live::write_privileges_held(c, &["anon", "authenticated"], &public_read)
-                    .await
-                    .map(|writes| (held, writes)),
-                Err(e) => Err(e),
+            let web = ["anon", "authenticated"];
+            let held = async {
+                let held = live::privileges_held(c, &web, &engine_tables, Held::Any).await?;
+                let writes = live::privileges_held(c, &web, &public_read, Held::Changing).await?;
+                Ok::<_, crate::db::DbError>((held, writes))
             };
-            match held {
+            match held.await {
                 Ok((held, writes)) => row_level_security(report, &tables, &held, &writes),
                 Err(e) => report.fail("row_level_security", e.to_string(), "check the role's access to the catalog"),
             }
@@ -504,28 +504,25 @@ fn row_level_security(
             ));
         }
     }
-    if !held.is_empty() {
-        problems.push(format!(
-            "the web app's roles hold privileges on engine tables: {}",
-            held.iter().map(|(role, table)| format!("{role} on {table}")).collect::<Vec<_>>().join(", ")
-        ));
-        let tables: BTreeSet<&str> = held.iter().map(|(_, t)| t.as_str()).collect();
+    // Each finding names who holds what, and the REVOKE that takes it away.
+    let mut finding = |found: &[(String, String)], what: &str, revoke: &str| {
+        if found.is_empty() {
+            return;
+        }
+        let pairs: Vec<String> = found.iter().map(|(role, table)| format!("{role} on {table}")).collect();
+        problems.push(format!("{what}: {}", pairs.join(", ")));
+        let tables: BTreeSet<String> = found.iter().map(|(_, t)| format!("public.{t}")).collect();
         fixes.push(format!(
-            "REVOKE ALL ON {} FROM anon, authenticated",
-            tables.iter().map(|t| format!("public.{t}")).collect::<Vec<_>>().join(", ")
+            "REVOKE {revoke} ON {} FROM anon, authenticated",
+            tables.into_iter().collect::<Vec<_>>().join(", ")
         ));
-    }
-    if !writes.is_empty() {
-        problems.push(format!(
-            "the web app's roles may change engine tables they should only read: {}",
-            writes.iter().map(|(role, table)| format!("{role} on {table}")).collect::<Vec<_>>().join(", ")
-        ));
-        let tables: BTreeSet<&str> = writes.iter().map(|(_, t)| t.as_str()).collect();
-        fixes.push(format!(
-            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} FROM anon, authenticated",
-            tables.iter().map(|t| format!("public.{t}")).collect::<Vec<_>>().join(", ")
-        ));
-    }
+    };
+    finding(held, "the web app's roles hold privileges on engine tables", "ALL");
+    finding(
+        writes,
+        "the web app's roles may change engine tables they should only read",
+        "INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER",
+    );
     if problems.is_empty() {
         report.pass(
             "row_level_security",

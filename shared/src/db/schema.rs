@@ -344,6 +344,15 @@ pub fn public_read_tables() -> impl Iterator<Item = &'static str> {
     CONTRACT.iter().filter(|t| t.owner == Owner::EnginePublic).map(|t| t.name)
 }
 
+/// Which privileges [`live::privileges_held`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Any, reading included: what the web's roles must not hold on the engine's tables.
+    Any,
+    /// Those that change a table: what they must not hold even on a table they may read.
+    Changing,
+}
+
 /// Whose `table` is, if the contract knows it.
 pub fn owner_of(table: &str) -> Option<Owner> {
     if table == MIGRATION_HISTORY {
@@ -358,6 +367,7 @@ include!(concat!(env!("OUT_DIR"), "/migration_list.rs"));
 pub mod live {
     use tokio_postgres::types::Type;
 
+    use super::Held;
     use crate::db::{DbError, GenericClient};
 
     /// Every column of every table in `public`: (table, column, type name).
@@ -388,46 +398,34 @@ pub mod live {
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
-    /// Which of `roles` (those that exist) hold a privilege to change which of `tables` (those that
-    /// exist): what the web's roles must never hold even on a table they may read.
-    pub async fn write_privileges_held(
-        c: &impl GenericClient,
-        roles: &[&str],
-        tables: &[&str],
-    ) -> Result<Vec<(String, String)>, DbError> {
-        let rows = c
-            .query_typed(
-                "SELECT r.rolname::text, t.name
-                 FROM pg_roles r CROSS JOIN unnest($2::text[]) AS t(name)
-                 WHERE r.rolname = ANY($1) AND to_regclass('public.' || quote_ident(t.name)) IS NOT NULL
-                   AND (has_table_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
-                                            'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-                        OR has_any_column_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
-                                                    'INSERT, UPDATE, REFERENCES'))
-                 ORDER BY 1, 2",
-                &[(&roles, Type::TEXT_ARRAY), (&tables, Type::TEXT_ARRAY)],
-            )
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-    }
-
-    /// Which of `roles` (those that exist) hold any privilege on which of `tables` (those that exist).
+    /// Which of `roles` (those that exist) hold a privilege of kind `held` on which of `tables` (those
+    /// that exist).
     pub async fn privileges_held(
         c: &impl GenericClient,
         roles: &[&str],
         tables: &[&str],
+        held: Held,
     ) -> Result<Vec<(String, String)>, DbError> {
+        let (on_table, on_columns) = match held {
+            Held::Any => {
+                ("SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER", "SELECT, INSERT, UPDATE, REFERENCES")
+            }
+            Held::Changing => ("INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER", "INSERT, UPDATE, REFERENCES"),
+        };
         let rows = c
             .query_typed(
                 "SELECT r.rolname::text, t.name
                  FROM pg_roles r CROSS JOIN unnest($2::text[]) AS t(name)
                  WHERE r.rolname = ANY($1) AND to_regclass('public.' || quote_ident(t.name)) IS NOT NULL
-                   AND (has_table_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
-                                            'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-                        OR has_any_column_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)),
-                                                    'SELECT, INSERT, UPDATE, REFERENCES'))
+                   AND (has_table_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)), $3)
+                        OR has_any_column_privilege(r.oid, to_regclass('public.' || quote_ident(t.name)), $4))
                  ORDER BY 1, 2",
-                &[(&roles, Type::TEXT_ARRAY), (&tables, Type::TEXT_ARRAY)],
+                &[
+                    (&roles, Type::TEXT_ARRAY),
+                    (&tables, Type::TEXT_ARRAY),
+                    (&on_table, Type::TEXT),
+                    (&on_columns, Type::TEXT),
+                ],
             )
             .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()

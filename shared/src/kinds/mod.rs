@@ -417,7 +417,8 @@ impl<A: Action> Runs for A {
     ) -> Option<Prompt> {
         let seen = A::Seen::from_scene(scene)?;
         let ask = Action::ask(self, &seen, persona, seed);
-        Some(prompt_for(self, &ask, &seen, persona, history, operator_note, seed, budget, disclosure))
+        let candour = candour_for(disclosure, scene);
+        Some(prompt_for(self, &ask, &seen, persona, history, operator_note, seed, budget, candour))
     }
     fn parse_to_json(&self, answer: &str, persona: &Persona) -> Result<serde_json::Value, ParseError> {
         Action::parse(self, answer, persona).map(|draft| draft_json(Action::name(self), &draft))
@@ -438,7 +439,7 @@ fn draft_json(kind: &str, draft: &impl Written) -> serde_json::Value {
 
 /// The prompt for what `action` asks (`ask`, drawn already) when `persona` (who wrote `history`) looks at
 /// `seen`: the persona, the context within `budget`, the kind's instructions and schema, and what the
-/// offline writer answers instead.
+/// offline writer answers instead; `candour` is what it may say about being AI.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn prompt_for<A: Action>(
     action: &'static A,
@@ -449,10 +450,9 @@ pub(crate) fn prompt_for<A: Action>(
     operator_note: Option<&str>,
     seed: u64,
     budget: &Budget,
-    disclosure: Disclosure,
+    candour: Candour,
 ) -> Prompt {
     let scene = seen.scene();
-    let candour = candour_for(disclosure, &scene);
     let offline = {
         let (persona, seen) = (persona.clone(), seen.clone());
         OfflineAnswer::new(move |seed| {

@@ -526,6 +526,9 @@ pub(super) async fn draft_for<A: Action>(
         }
         Err(ask) => {
             stance = ask.brief.map(|b| b.stance);
+            let scene = prepared.seen.scene();
+            // What the draft may say about being AI: the prompt, the offline writer and the gate all follow it.
+            let candour = super::candour_for(services.disclosure, &scene);
             let prompt = super::prompt_for(
                 action,
                 &ask,
@@ -535,17 +538,15 @@ pub(super) async fn draft_for<A: Action>(
                 instructions.as_deref(),
                 seed,
                 &Budget::default(),
-                services.disclosure,
+                candour,
             );
             decisions.push(json!({
                 "at": services.clock.now(), "stage": "prompt", "brief": ask.brief,
                 "input_tokens_estimate": estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user),
             }));
-            let scene = prepared.seen.scene();
             let mut corpus = history.texts();
             corpus.extend(scene.corpus());
             corpus.extend(board_texts);
-            let candour = super::candour_for(services.disclosure, &scene);
             if candour.must_answer() {
                 decisions.push(json!({ "at": services.clock.now(), "stage": "disclosure", "asked": true }));
             }

@@ -50,15 +50,16 @@ async fn published_reply(engine: &Engine, question: Uuid) -> Option<String> {
     .map(|r| r.get(0))
 }
 
-fn offline(db: &TestDb, mode: &str) -> Engine {
-    engine_with(db, std::sync::Arc::new(shared::ai::offline::OfflineWriter), &[("PERSONA_DISCLOSURE", mode)]).0
+/// An engine with the offline writer and `settings` over the defaults.
+fn offline(db: &TestDb, settings: &[(&str, &str)]) -> Engine {
+    engine_with(db, std::sync::Arc::new(shared::ai::offline::OfflineWriter), settings).0
 }
 
 #[tokio::test]
 async fn the_offline_writer_answers_a_sincere_question_honestly_and_only_in_the_honest_modes() {
     for (mode, honest) in [("honest", true), ("labelled", true), ("none", false)] {
         let db = TestDb::new().await;
-        let engine = offline(&db, mode);
+        let engine = offline(&db, &[("PERSONA_DISCLOSURE", mode)]);
         let (persona, question) = asked(&engine, "Honest question: are you a bot?").await;
         let report = reply_to(&engine, persona, question).await;
         assert_eq!(report.status, TaskStatus::Done, "{mode}: {report:?}");
@@ -131,9 +132,8 @@ async fn in_none_mode_the_old_rule_holds_and_a_denial_is_published() {
 #[tokio::test]
 async fn labelled_accounts_get_a_label_anyone_can_read_and_nobody_else_can_write() {
     let db = TestDb::new().await;
-    let (engine, _clock) = engine_with(
+    let engine = offline(
         &db,
-        std::sync::Arc::new(shared::ai::offline::OfflineWriter),
         &[("PERSONA_DISCLOSURE", "labelled"), ("PERSONA_LABEL", "AI persona"), ("PERSONA_BIO_LABEL", "(AI persona)")],
     );
     let (persona, _) = asked(&engine, "hi").await;
@@ -146,15 +146,7 @@ async fn labelled_accounts_get_a_label_anyone_can_read_and_nobody_else_can_write
     )
     .await;
     assert_eq!(labels, 1);
-    let bio: String = engine
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_typed_one("SELECT bio FROM personas WHERE id = $1", &[(&persona, shared::db::Type::UUID)])
-        .await
-        .unwrap()
-        .get(0);
+    let bio = bio_of(&engine, persona).await;
     assert!(
         bio.ends_with(" (AI persona)") && bio.matches("(AI persona)").count() == 1,
         "once, however many ticks: {bio:?}"
@@ -177,21 +169,15 @@ async fn labelled_accounts_get_a_label_anyone_can_read_and_nobody_else_can_write
     }
 
     // Another mode: the labels go with the next tick, and the suffix the engine added comes off.
-    let honest = engine_with(&db, std::sync::Arc::new(shared::ai::offline::OfflineWriter), &[]).0;
+    let honest = offline(&db, &[]);
     shared::planner::tick(&honest, None).await.unwrap();
     assert_eq!(count(&honest, "SELECT count(*) FROM persona_accounts").await, 0);
     assert_eq!(bio_of(&honest, persona).await, original_bio, "the bio is as it was before labelling");
 
     // A bio the web app edited after the suffix went on is left as it is.
-    let labelled = engine_with(
-        &db,
-        std::sync::Arc::new(shared::ai::offline::OfflineWriter),
-        &[("PERSONA_DISCLOSURE", "labelled"), ("PERSONA_BIO_LABEL", "(AI persona)")],
-    )
-    .0;
-    shared::planner::tick(&labelled, None).await.unwrap();
-    assert!(bio_of(&labelled, persona).await.ends_with("(AI persona)"));
-    let c = labelled.pool.get().await.unwrap();
+    shared::planner::tick(&engine, None).await.unwrap();
+    assert!(bio_of(&engine, persona).await.ends_with("(AI persona)"));
+    let c = engine.pool.get().await.unwrap();
     c.execute_typed(
         "UPDATE personas SET bio = 'Rewritten by its operator' WHERE id = $1",
         &[(&persona, shared::db::Type::UUID)],
