@@ -78,6 +78,9 @@ pub enum Command {
         /// generous, balanced or critical.
         #[arg(long, value_parser = parse_temperament)]
         voting: Option<Temperament>,
+        /// true or false: whether it notices what is trending.
+        #[arg(long)]
+        trend_aware: Option<bool>,
         /// Replaces the voice bank: give it 3–8 times.
         #[arg(long = "example")]
         examples: Vec<String>,
@@ -194,6 +197,7 @@ pub async fn run(engine: &Engine, command: Command) -> Result<()> {
             active_hours,
             chattiness,
             voting,
+            trend_aware,
             examples,
             json,
         } => {
@@ -211,6 +215,7 @@ pub async fn run(engine: &Engine, command: Command) -> Result<()> {
                 voice_bank: (!examples.is_empty()).then_some(examples),
                 chattiness,
                 voting_temperament: voting,
+                trend_aware,
                 ..PersonaPatch::default()
             };
             let edited = studio::edit(engine, id, &patch).await?;
@@ -261,12 +266,13 @@ fn render(p: &Persona) -> String {
     out += &format!("  traits:     {}\n", p.traits.join(", "));
     out += &format!("  interests:  {}\n", p.interests.join(", "));
     out += &format!(
-        "  online:     {}:00-{}:00 {}, {}, votes {}\n",
+        "  online:     {}:00-{}:00 {}, {}, votes {}{}\n",
         p.active_hours_start,
         p.active_hours_end,
         p.timezone,
         p.chattiness.map(Chattiness::as_str).unwrap_or("chattiness drawn"),
-        shared::voice::voting(p).as_str()
+        shared::voice::voting(p).as_str(),
+        if p.trend_aware { ", trend-aware" } else { "" }
     );
     if let Some(url) = &p.avatar_url {
         out += &format!("  avatar:     {url}\n");

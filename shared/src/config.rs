@@ -274,6 +274,16 @@ pub struct ImageConfig {
     pub local_dir: PathBuf,
 }
 
+/// Tags and trends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrendsConfig {
+    /// `TREND_PERSONA_WEIGHT` (0–1, default 0.5): what a persona's vote or comment counts for, beside a
+    /// person's, in trends and in the `post_rankings` view.
+    pub persona_weight: f64,
+    /// `TAG_HUMAN_POSTS` (default off): people's posts get tags too, a batch per model call.
+    pub tag_human_posts: bool,
+}
+
 /// Video posts.
 #[derive(Debug, Clone, Copy)]
 pub struct VideoConfig {
@@ -337,6 +347,8 @@ pub struct Config {
     pub image: ImageConfig,
     /// Video posts.
     pub video: VideoConfig,
+    /// Tags and trends.
+    pub trends: TrendsConfig,
     /// `MODERATION_BANNED_PHRASES_FILE`: one phrase per line, replacing the built-in list.
     pub moderation_phrases_file: Option<PathBuf>,
     /// `C2PA_SIGNING_CERT` and `C2PA_SIGNING_KEY`: who signs generated media's Content Credentials
@@ -632,6 +644,10 @@ impl Config {
                 max_wait: v.millis("VIDEO_MAX_WAIT_MS", 20 * 60_000, 60_000..=24 * 3_600_000)?,
                 per_persona_per_week: v.bounded("VIDEO_MAX_PER_PERSONA_PER_WEEK", 1, 0..=1_000)?,
             },
+            trends: TrendsConfig {
+                persona_weight: v.bounded("TREND_PERSONA_WEIGHT", 0.5, 0.0..=1.0)?,
+                tag_human_posts: v.bool("TAG_HUMAN_POSTS", false)?,
+            },
             moderation_phrases_file: v.get("MODERATION_BANNED_PHRASES_FILE").map(PathBuf::from),
             media_signer: media_signer(&v)?,
         };
@@ -682,6 +698,24 @@ mod tests {
         ] {
             let err = parse(&[(var, value)]).unwrap_err().to_string();
             assert!(err.contains(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn trend_settings_are_read_and_a_weight_outside_zero_to_one_is_refused_by_name() {
+        assert_eq!(parse(&[]).unwrap().trends, TrendsConfig { persona_weight: 0.5, tag_human_posts: false });
+        let set = parse(&[("TREND_PERSONA_WEIGHT", "0.25"), ("TAG_HUMAN_POSTS", "on")]).unwrap().trends;
+        assert_eq!(set, TrendsConfig { persona_weight: 0.25, tag_human_posts: true });
+        for (var, value) in [
+            ("TREND_PERSONA_WEIGHT", "1.5"),
+            ("TREND_PERSONA_WEIGHT", "NaN"),
+            ("TREND_PERSONA_WEIGHT", "half"),
+            ("TAG_HUMAN_POSTS", "maybe"),
+        ] {
+            match parse(&[(var, value)]) {
+                Err(ConfigError::Invalid { var: named, .. }) => assert_eq!(named, var, "{value}"),
+                other => panic!("{var}={value}: {other:?}"),
+            }
         }
     }
 

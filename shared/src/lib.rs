@@ -32,5 +32,6 @@ pub mod stable;
 pub mod studio;
 pub mod style;
 pub mod telemetry;
+pub mod trends;
 pub mod voice;
 pub mod worker;

@@ -7,6 +7,9 @@
 //! - **reciprocity**, what a session cannot promise: a person's reply to a persona (or comment on its
 //!   post) gets the persona's answer within half the usual reply delay, whenever its next session is.
 //!
+//! - **trends**: topics ranked by engagement velocity (`db::trends::refresh`), and, with
+//!   `TAG_HUMAN_POSTS`, a `tag_posts` task when people's posts wait for tags.
+//!
 //! An answer's delay comes from the first half of `DELAY_REPLY_*`, skewed towards the short end like
 //! people's and moved into the persona's active hours. The reads are a fixed handful of set-based
 //! statements and the writes one `INSERT … SELECT FROM unnest(…)`, however many posts and personas there
@@ -25,7 +28,7 @@ use crate::config::{DelayRange, DelaysConfig};
 use crate::db::DbError;
 use crate::db::planner::{self as reads, HumanReply, PersonaState};
 use crate::engine::Engine;
-use crate::kinds::{BROWSE, REPLY};
+use crate::kinds::{BROWSE, REPLY, TAG_POSTS};
 use crate::persona::limits::Work;
 use crate::persona::rhythm;
 use crate::persona::selector::{Limits, in_active_hours, local_hour};
@@ -181,7 +184,7 @@ pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTas
 pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport, PlanError> {
     let now = engine.clock.now();
     let mut client = engine.pool.get().await.map_err(DbError::from)?;
-    let tx = crate::db::begin(&mut client).await?;
+    let mut tx = crate::db::begin(&mut client).await?;
     let c = &tx;
     if let Some(id) = event_id
         && reads::claim_tick(c, id, now).await?.is_some()
@@ -205,7 +208,13 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     };
     let settings = PlanSettings { limits: engine.settings.limits, delays: engine.settings.delays.clone() };
     let seed = seed_for(now) ^ event_id.map(seed_for_text).unwrap_or(0) ^ engine.settings.rng_salt;
-    let tasks = plan(&input, &settings, seed);
+    let mut tasks = plan(&input, &settings, seed);
+    if engine.config.trends.tag_human_posts {
+        let since = now - Duration::hours(crate::kinds::tag_posts::WINDOW_HOURS);
+        if let Some(persona) = crate::db::trends::tagger(c, since, now).await? {
+            tasks.push(TAG_POSTS.task(persona, None, now));
+        }
+    }
     let enqueued = engine.queue.enqueue(c, &tasks).await?;
     let report = PlanReport {
         enqueued: enqueued.inserted.len(),
@@ -229,9 +238,36 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     if let Some(id) = event_id {
         reads::finish_tick(c, id, &serde_json::to_value(&report).unwrap_or_default()).await?;
     }
+    refresh_trends(&mut tx, now, engine.config.trends.persona_weight).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(enqueued = report.enqueued, skipped = report.skipped, rescued = report.rescued, by_type = ?report.by_type, "tick planned");
     Ok(report)
+}
+
+/// What is trending at the tick's moment, behind a savepoint: a platform whose tables the trend query
+/// cannot read (a `post_tags` of another shape) loses its trends, not its plan. A failure the database
+/// reports as transient still fails the tick, to be retried whole.
+async fn refresh_trends(
+    tx: &mut tokio_postgres::Transaction<'_>,
+    now: DateTime<Utc>,
+    persona_weight: f64,
+) -> Result<(), PlanError> {
+    let savepoint = tx.savepoint("trends").await.map_err(DbError::from)?;
+    match crate::db::trends::refresh(&savepoint, now, persona_weight).await {
+        Ok(moved) => {
+            savepoint.commit().await.map_err(DbError::from)?;
+            if moved.started + moved.ended > 0 {
+                tracing::info!(trending = moved.trending, started = moved.started, ended = moved.ended, "trends moved");
+            }
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => Err(e.into()),
+        Err(e) => {
+            savepoint.rollback().await.map_err(DbError::from)?;
+            tracing::warn!(error = %e, "trends not refreshed this tick (persona-engine doctor checks post_tags)");
+            Ok(())
+        }
+    }
 }
 
 fn seed_for_text(text: &str) -> u64 {

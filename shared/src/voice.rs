@@ -253,6 +253,7 @@ mod tests {
             character_reference: None,
             chattiness: None,
             voting_temperament: None,
+            trend_aware: false,
         }
     }
 

@@ -39,6 +39,7 @@ pub fn marisol() -> Persona {
         character_reference: None,
         chattiness: None,
         voting_temperament: None,
+        trend_aware: false,
     }
 }
 
@@ -65,6 +66,7 @@ pub fn nia() -> Persona {
         character_reference: None,
         chattiness: None,
         voting_temperament: None,
+        trend_aware: false,
     }
 }
 
@@ -99,6 +101,7 @@ pub fn cooking_board() -> BoardView {
         description: "Weeknight dinners, kitchen disasters, techniques and the odd heirloom recipe.".into(),
         topics: vec!["cooking".into(), "recipes".into(), "baking".into()],
         recent_titles: vec!["Why does my stir-fry always end up soggy?".into(), "My grandmother's lentil soup".into()],
+        trending: Vec::new(),
     }
 }
 

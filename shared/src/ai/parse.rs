@@ -102,6 +102,18 @@ pub enum ParseError {
     /// A vote that is not up, down or none.
     #[error("vote direction must be up, down or none, not {0:?}")]
     BadDirection(String),
+    /// Fewer usable tags than a post needs, once the unusable ones were dropped.
+    #[error(
+        "the answer has {usable} usable tags (at least {min}: lowercase, 1 to 3 words, letters and digits){refused}"
+    )]
+    TooFewTags {
+        /// How many were usable.
+        usable: usize,
+        /// The minimum.
+        min: usize,
+        /// The refused ones, quoted, for the feedback (empty when there were none).
+        refused: String,
+    },
 }
 
 impl ParseError {

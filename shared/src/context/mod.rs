@@ -7,6 +7,7 @@ use serde::Serialize;
 
 pub use crate::db::content::{Author, BoardView, CommentView, PostView};
 pub use crate::db::sessions::{FeedPost, Notice, Other};
+pub use crate::db::trends::Untagged;
 
 /// A post with a bounded sample of its comments.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -50,6 +51,15 @@ pub enum Scene {
     Feed(FeedView),
     /// The persona's own recent writing, for its long-term memory.
     Reflection(ReflectionView),
+    /// People's posts without tags, to tag (`TAG_HUMAN_POSTS`).
+    Tagging(TaggingView),
+}
+
+/// People's posts to tag, a batch for one model call.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TaggingView {
+    /// The posts, newest first.
+    pub posts: Vec<Untagged>,
 }
 
 /// How a persona feels about someone, in hundredths (−100..100), so a scene stays comparable.
@@ -73,6 +83,8 @@ pub struct SeenPost {
     pub affinity: Affinity,
     /// How much it is in the persona's interests (0: not, 1: the board's topics or the text, 2: both).
     pub interest: u8,
+    /// Its tags and board topics that are trending now (shown to trend-aware personas only).
+    pub trending: Vec<String>,
 }
 
 /// A board the persona could post on.
@@ -159,7 +171,7 @@ impl Scene {
     /// The post in view, if any.
     pub fn post(&self) -> Option<&PostView> {
         match self {
-            Self::Board(_) | Self::Feed(_) | Self::Reflection(_) => None,
+            Self::Board(_) | Self::Feed(_) | Self::Reflection(_) | Self::Tagging(_) => None,
             Self::Post(p) => Some(&p.post),
             Self::Thread(t) => Some(&t.post),
         }
@@ -187,7 +199,7 @@ impl Scene {
             Self::Board(b) => Some(b.id),
             Self::Post(p) => Some(p.post.board_id),
             Self::Thread(t) => Some(t.post.board_id),
-            Self::Feed(_) | Self::Reflection(_) => None,
+            Self::Feed(_) | Self::Reflection(_) | Self::Tagging(_) => None,
         }
     }
 
@@ -204,14 +216,14 @@ impl Scene {
                 .chain(&t.replies)
                 .map(|c| c.body.clone())
                 .collect(),
-            Self::Feed(_) | Self::Reflection(_) => Vec::new(),
+            Self::Feed(_) | Self::Reflection(_) | Self::Tagging(_) => Vec::new(),
         }
     }
 
     /// The handles a draft may mention: the people in the scene.
     pub fn names(&self) -> HashSet<String> {
         match self {
-            Self::Board(_) | Self::Feed(_) | Self::Reflection(_) => HashSet::new(),
+            Self::Board(_) | Self::Feed(_) | Self::Reflection(_) | Self::Tagging(_) => HashSet::new(),
             Self::Post(p) => std::iter::once(p.post.author.display())
                 .chain(p.comments.iter().chain(&p.replies).map(|c| c.author.display()))
                 .collect(),

@@ -62,6 +62,8 @@ pub struct BoardView {
     pub topics: Vec<String>,
     /// Titles of the newest posts, newest first.
     pub recent_titles: Vec<String>,
+    /// Tags trending on this board now, highest first.
+    pub trending: Vec<String>,
 }
 
 /// A post as a reader sees it.
@@ -324,7 +326,10 @@ pub async fn board(c: &impl GenericClient, id: Uuid, titles: i64) -> Result<Opti
         .query_typed_opt(
             "SELECT b.id, b.slug, b.name, b.description, b.topics,
                     ARRAY(SELECT title FROM posts WHERE board_id = b.id AND status = 'PUBLISHED'
-                          ORDER BY created_at DESC LIMIT $2) AS recent_titles
+                          ORDER BY created_at DESC LIMIT $2) AS recent_titles,
+                    ARRAY(SELECT t.topic FROM trends t
+                          WHERE t.ended_at IS NULL AND t.source = 'tag' AND b.id = ANY (t.boards)
+                          ORDER BY t.rank LIMIT 10) AS trending
              FROM boards b WHERE b.id = $1",
             &[(&id, Type::UUID), (&titles, Type::INT8)],
         )
@@ -337,6 +342,7 @@ pub async fn board(c: &impl GenericClient, id: Uuid, titles: i64) -> Result<Opti
             description: r.try_get("description")?,
             topics: r.try_get("topics")?,
             recent_titles: r.try_get("recent_titles")?,
+            trending: r.try_get("trending")?,
         })
     })
     .transpose()

@@ -21,6 +21,7 @@ pub mod steps;
 pub mod tasks;
 mod tls;
 pub mod trail;
+pub mod trends;
 pub mod video;
 
 use std::time::Duration;

@@ -45,6 +45,9 @@ pub struct Persona {
     pub chattiness: Option<Chattiness>,
     /// How it votes; unset, it follows from its character.
     pub voting_temperament: Option<Temperament>,
+    /// Whether it notices what is trending: its post prompts offer the trending topics that fit the
+    /// board and its interests, and its sessions see which feed items are trending.
+    pub trend_aware: bool,
 }
 
 /// How often a persona comes by: the centre of its sessions a day.
@@ -121,7 +124,7 @@ const COLUMNS: &str = "p.id, p.username, p.display_name, p.bio, coalesce(pp.voic
      coalesce(pp.active_hours_start, 8::int2) AS active_hours_start, \
      coalesce(pp.active_hours_end, 23::int2) AS active_hours_end, p.is_active, \
      coalesce(pp.voice_bank, '{}') AS voice_bank, p.avatar_url, pp.character_reference, pp.chattiness, \
-     pp.voting_temperament";
+     pp.voting_temperament, coalesce(pp.trend_aware, false) AS trend_aware";
 
 /// `personas p` with its private row.
 const FROM: &str = "personas p LEFT JOIN persona_private pp ON pp.persona_id = p.id";
@@ -145,6 +148,7 @@ fn persona(row: &Row) -> Result<Persona, DbError> {
         character_reference: row.try_get("character_reference")?,
         chattiness: row.try_get::<_, Option<&str>>("chattiness")?.and_then(Chattiness::parse),
         voting_temperament: row.try_get::<_, Option<&str>>("voting_temperament")?.and_then(Temperament::parse),
+        trend_aware: row.try_get("trend_aware")?,
     })
 }
 
@@ -199,10 +203,11 @@ pub async fn insert(c: &impl GenericClient, p: &Persona, now: DateTime<Utc>) -> 
     c.query_typed(
         "WITH public_profile AS (
              INSERT INTO personas (id, username, display_name, bio, is_active, avatar_url, created_at)
-             VALUES ($1, $2, $3, $4, $12, $14, $18) RETURNING id)
+             VALUES ($1, $2, $3, $4, $12, $14, $19) RETURNING id)
          INSERT INTO persona_private (persona_id, voice, traits, modules, interests, timezone, active_hours_start,
-                                      active_hours_end, voice_bank, character_reference, chattiness, voting_temperament)
-         SELECT id, $5, $6, $7, $8, $9, $10, $11, $13, $15, $16, $17 FROM public_profile",
+                                      active_hours_end, voice_bank, character_reference, chattiness, voting_temperament,
+                                      trend_aware)
+         SELECT id, $5, $6, $7, $8, $9, $10, $11, $13, $15, $16, $17, $18 FROM public_profile",
         &params,
     )
     .await?;
@@ -219,13 +224,14 @@ pub async fn update(c: &impl GenericClient, p: &Persona) -> Result<bool, DbError
                  WHERE id = $1 RETURNING id)
              INSERT INTO persona_private AS pp (persona_id, voice, traits, modules, interests, timezone,
                                                 active_hours_start, active_hours_end, voice_bank, character_reference,
-                                                chattiness, voting_temperament)
-             SELECT id, $5, $6, $7, $8, $9, $10, $11, $13, $15, $16, $17 FROM public_profile
+                                                chattiness, voting_temperament, trend_aware)
+             SELECT id, $5, $6, $7, $8, $9, $10, $11, $13, $15, $16, $17, $18 FROM public_profile
              ON CONFLICT (persona_id) DO UPDATE SET voice = excluded.voice, traits = excluded.traits,
                  modules = excluded.modules, interests = excluded.interests, timezone = excluded.timezone,
                  active_hours_start = excluded.active_hours_start, active_hours_end = excluded.active_hours_end,
                  voice_bank = excluded.voice_bank, character_reference = excluded.character_reference,
-                 chattiness = excluded.chattiness, voting_temperament = excluded.voting_temperament
+                 chattiness = excluded.chattiness, voting_temperament = excluded.voting_temperament,
+                 trend_aware = excluded.trend_aware
              RETURNING pp.persona_id",
             &profile_params(p, &labels(p)),
         )
@@ -268,6 +274,7 @@ fn profile_params<'a>(p: &'a Persona, labels: &'a [Option<&'static str>; 2]) -> 
         (&p.character_reference, Type::TEXT),
         (&labels[0], Type::TEXT),
         (&labels[1], Type::TEXT),
+        (&p.trend_aware, Type::BOOL),
     ]
 }
 

@@ -48,6 +48,8 @@ const INT4: &[&str] = &["int4"];
 const INT8: &[&str] = &["int8"];
 const DATE: &[&str] = &["date"];
 const FLOAT4: &[&str] = &["float4"];
+const FLOAT8: &[&str] = &["float8"];
+const UUID_ARRAY: &[&str] = &["_uuid"];
 const TIMESTAMPTZ: &[&str] = &["timestamptz"];
 const TIMESTAMPTZ_ARRAY: &[&str] = &["_timestamptz"];
 const JSONB: &[&str] = &["jsonb"];
@@ -90,6 +92,7 @@ pub const CONTRACT: &[Table] = &[
             col("character_reference", TEXT),
             col("chattiness", TEXT),
             col("voting_temperament", TEXT),
+            col("trend_aware", BOOL),
         ],
     },
     Table { name: "profiles", owner: Owner::Platform, columns: &[col("id", UUID), col("username", TEXT)] },
@@ -163,6 +166,7 @@ pub const CONTRACT: &[Table] = &[
             col("created_at", TIMESTAMPTZ),
         ],
     },
+    Table { name: "post_tags", owner: Owner::Platform, columns: &[col("post_id", UUID), col("tag", TEXT)] },
     Table {
         name: "persona_tasks",
         owner: Owner::Engine,
@@ -265,6 +269,28 @@ pub const CONTRACT: &[Table] = &[
             col("label", TEXT),
             col("labelled_at", TIMESTAMPTZ),
             col("bio_suffix", TEXT),
+        ],
+    },
+    Table { name: "ranking_weights", owner: Owner::EnginePublic, columns: &[col("name", TEXT), col("weight", FLOAT8)] },
+    Table {
+        name: "trends",
+        owner: Owner::Engine,
+        columns: &[
+            col("topic", TEXT),
+            col("source", TEXT),
+            col("since", TIMESTAMPTZ),
+            col("last_seen", TIMESTAMPTZ),
+            col("ended_at", TIMESTAMPTZ),
+            col("started_by", TEXT),
+            col("window_start", TIMESTAMPTZ),
+            col("rank", INT2),
+            col("velocity", FLOAT8),
+            col("posts", INT4),
+            col("people_upvotes", INT4),
+            col("people_comments", INT4),
+            col("persona_upvotes", INT4),
+            col("persona_comments", INT4),
+            col("boards", UUID_ARRAY),
         ],
     },
     Table {

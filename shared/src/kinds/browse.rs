@@ -6,6 +6,8 @@
 //! run, the persona's limits). What it was shown is remembered (`viewed`), so the next session shows
 //! something else.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
@@ -21,7 +23,7 @@ use super::{
 use crate::ai::Usage;
 use crate::ai::parse::{self, Choice, ParseError};
 use crate::context::{Author, BoardOption, FeedPost, FeedView, Labelled, Other, Scene, SeenNotice, SeenPost};
-use crate::db::{personas, sessions};
+use crate::db::{personas, sessions, trends};
 use crate::persona::relationships::hundredths;
 use crate::persona::{Persona, interest, rhythm};
 use crate::prompt::Ask;
@@ -91,6 +93,25 @@ fn hot(post: &FeedPost, interest: u8, affinity: i16, now: DateTime<Utc>) -> f64 
     base * interest * relationship.max(0.1) * unseen
 }
 
+/// Marks the feed posts whose tags or board topics are trending now.
+async fn mark_trending(db: &tokio_postgres::Client, posts: &mut [SeenPost]) -> Result<(), ActionError> {
+    let trending: HashSet<String> = trends::current(db).await?.into_iter().map(|t| t.topic).collect();
+    if trending.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = posts.iter().map(|p| p.feed.post.id).collect();
+    let mut tags = trends::tags_of(db, &ids).await?;
+    for post in posts {
+        let mut topics = tags.remove(&post.feed.post.id).unwrap_or_default();
+        topics.extend(post.feed.post.board_topics.iter().map(|t| t.trim().to_lowercase()));
+        topics.retain(|t| trending.contains(t));
+        topics.sort();
+        topics.dedup();
+        post.trending = topics;
+    }
+    Ok(())
+}
+
 fn affinity_of(known: &std::collections::HashMap<Other, f32>, author: &Author) -> i16 {
     known.get(&Other::of(author)).map(|a| hundredths(*a)).unwrap_or(0)
 }
@@ -140,7 +161,7 @@ impl Action for Browse {
                 let text = format!("{} {}", feed.post.title, feed.post.body);
                 let interest = interest(persona, &feed.post.board_topics, &text);
                 let affinity = affinity_of(&known, &feed.post.author);
-                SeenPost { feed, affinity, interest }
+                SeenPost { feed, affinity, interest, trending: Vec::new() }
             })
             .collect();
         posts.sort_by(|a, b| {
@@ -149,6 +170,9 @@ impl Action for Browse {
                 .then(a.feed.post.id.cmp(&b.feed.post.id))
         });
         posts.truncate(FEED_SHOWN);
+        if persona.trend_aware {
+            mark_trending(db, &mut posts).await?;
+        }
 
         let activity = personas::activity(db, persona.id, now).await?;
         let limits = services.limits;

@@ -7,16 +7,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::offline::Writer;
-use super::post::{observe_board, post_id};
+use super::post::{observe_board, post_id, post_instructions};
 use super::{Action, ActionError, Prepared, Published, Services, Step, StoredImage, View, Written, remember, seed_of};
 use crate::ai::parse::{self, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
 use crate::context::{BoardOption, BoardView};
 use crate::db::content;
+use crate::db::trends as trends_db;
 use crate::media::{self, ImageSlot, MediaError, Provenance};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+use crate::trends;
 use crate::voice::{self, Form};
 
 /// Posts a picture on a board.
@@ -33,11 +35,13 @@ pub struct ImageDraft {
     pub image_prompt: String,
     /// The persona is in the picture (its character reference goes into the image prompt).
     pub shows_self: bool,
+    /// Its discovery tags, cleaned.
+    pub tags: Vec<String>,
 }
 
 impl Written for ImageDraft {
     fn visible_text(&self) -> Option<String> {
-        Some(format!("{}\n\n{}", self.title, self.body))
+        Some(format!("{}\n\n{}\n\n{}", self.title, self.body, self.tags.join(", ")))
     }
 
     fn handed_on(&self) -> Vec<&str> {
@@ -150,13 +154,16 @@ impl Action for ImagePost {
     }
 
     // The board's name is the platform's string: it is in the context as data, not in the task.
-    fn ask(&self, _board: &BoardView, persona: &Persona, seed: u64) -> Ask {
+    fn ask(&self, board: &BoardView, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
-            "Share a picture you took, on the board above, of something that belongs there. Give a short title, a \
-                 caption in your voice, and image_prompt: a concrete description of the photograph for an image \
+            post_instructions(
+                "Share a picture you took, on the board above, of something that belongs there. Give a short title, \
+                 a caption in your voice, and image_prompt: a concrete description of the photograph for an image \
                  generator (subject, setting, light; an ordinary phone or camera photo; no text, logos or \
-                 watermarks in the image), and shows_me: whether you yourself are in it."
-                .to_owned(),
+                 watermarks in the image), and shows_me: whether you yourself are in it.",
+                board,
+                persona,
+            ),
             Some(voice::draw(persona, Form::Caption, seed)),
             json!({
                 "type": "OBJECT",
@@ -164,10 +171,11 @@ impl Action for ImagePost {
                     "title": text_field("the post title"),
                     "body": text_field("the caption"),
                     "image_prompt": text_field("what the photograph shows, for an image generator"),
-                    "shows_me": { "type": "BOOLEAN", "description": "true when you yourself are in the picture" }
+                    "shows_me": { "type": "BOOLEAN", "description": "true when you yourself are in the picture" },
+                    "tags": trends::schema_field()
                 },
-                "required": ["title", "body", "image_prompt", "shows_me"],
-                "propertyOrdering": ["title", "body", "image_prompt", "shows_me"]
+                "required": ["title", "body", "image_prompt", "shows_me", "tags"],
+                "propertyOrdering": ["title", "body", "image_prompt", "shows_me", "tags"]
             }),
         )
     }
@@ -179,12 +187,16 @@ impl Action for ImagePost {
             body: parse::field(&map, "body", limits::CAPTION, persona)?,
             image_prompt: parse::field(&map, "image_prompt", limits::IMAGE_PROMPT, persona)?,
             shows_self: map.get("shows_me").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            tags: trends::from_answer(&map)?,
         })
     }
 
     fn write_offline(&self, persona: &Persona, board: &BoardView, seed: u64) -> serde_json::Value {
-        let (title, body, image_prompt) = Writer::new(self.name(), persona, &board.scene(), seed).image_post(seed);
-        json!({ "title": title, "body": body, "image_prompt": image_prompt, "shows_me": false })
+        let scene = board.scene();
+        let mut writer = Writer::new(self.name(), persona, &scene, seed);
+        let (title, body, image_prompt) = writer.image_post(seed);
+        let tags = writer.tags(board, &title);
+        json!({ "title": title, "body": body, "image_prompt": image_prompt, "shows_me": false, "tags": tags })
     }
 
     async fn render(
@@ -214,6 +226,7 @@ impl Action for ImagePost {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
         content::insert_media(tx, &image.media_row(id), now).await?;
+        trends_db::insert_tags(tx, id, &draft.tags).await?;
         remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("post") })
     }

@@ -1,4 +1,4 @@
-//! Kinds of work. A kind — comment, reply, vote, post, image post, a session, a reflection — is one
+//! Kinds of work. A kind — comment, reply, vote, post, image post, a session, a reflection, tagging — is one
 //! module that owns everything about it: what it acts on, what the persona sees (its own typed view),
 //! what the model is asked and in what shape it answers, its own draft type (its parsing produces it,
 //! its publishing consumes it), what the offline writer says, what it makes beyond text (an image), how a
@@ -22,6 +22,7 @@ pub mod offline;
 pub mod post;
 pub mod reflect;
 pub mod reply;
+pub mod tag_posts;
 pub mod target;
 pub mod video_post;
 pub mod vote;
@@ -47,7 +48,9 @@ use crate::ai::parse::ParseError;
 use crate::ai::{ModelClient, ModelError, OfflineAnswer, Prompt, Usage};
 use crate::clock::SharedClock;
 use crate::config::{BudgetConfig, ConversationConfig, VideoConfig};
-use crate::context::{BoardOption, BoardView, FeedView, PostContext, ReflectionView, Scene, ThreadContext};
+use crate::context::{
+    BoardOption, BoardView, FeedView, PostContext, ReflectionView, Scene, TaggingView, ThreadContext,
+};
 use crate::db::memory::{self, MemoryTarget};
 use crate::db::{DbError, DbPool};
 use crate::disclosure::{Candour, Disclosure};
@@ -144,6 +147,7 @@ view!(PostContext, Post);
 view!(ThreadContext, Thread);
 view!(FeedView, Feed);
 view!(ReflectionView, Reflection);
+view!(TaggingView, Tagging);
 
 /// What the publish gate and the relationships read of a kind's draft.
 pub trait Written: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + Sync + 'static {
@@ -630,6 +634,8 @@ pub const VIDEO_POST: Kind = Kind::new(&video_post::VideoPost);
 pub const BROWSE: Kind = Kind::new(&browse::Browse);
 /// The persona rewrites the note it keeps on what it has been up to (its long-term memory).
 pub const REFLECT: Kind = Kind::new(&reflect::Reflect);
+/// Tags for a batch of people's posts (`TAG_HUMAN_POSTS`).
+pub const TAG_POSTS: Kind = Kind::new(&tag_posts::TagPosts);
 
 /// The kinds an engine knows, found by name.
 #[derive(Debug, Clone)]
@@ -640,7 +646,7 @@ pub struct Registry {
 impl Registry {
     /// Every kind this build ships.
     pub fn standard() -> Self {
-        Self { kinds: vec![COMMENT, POST, REPLY, VOTE, IMAGE_POST, VIDEO_POST, BROWSE, REFLECT] }
+        Self { kinds: vec![COMMENT, POST, REPLY, VOTE, IMAGE_POST, VIDEO_POST, BROWSE, REFLECT, TAG_POSTS] }
     }
 
     /// This registry with `kind` added (a kind of one's own, or a test's).

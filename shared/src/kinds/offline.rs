@@ -9,8 +9,9 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::context::{Author, Scene};
+use crate::context::{Author, BoardView, Scene};
 use crate::persona::Persona;
+use crate::trends;
 use crate::voice::{self, Form, Length, Stance};
 
 /// What people say about one subject. `{t}` is a thing, `{a}` an action, `{n}` a number, `{p}` a
@@ -1237,6 +1238,40 @@ impl<'a> Writer<'a> {
             body = format!("{body} {}", self.finish(&question, true));
         }
         (title, body)
+    }
+
+    /// 2–5 tags for a post on `board` whose title is `title`, the way a regular tags one: what the text
+    /// keeps coming back to (niche), one of the board's topics (broad), sometimes a word of the title or
+    /// one of the persona's interests, and for a trend-aware persona, usually, a trending topic it cares
+    /// about.
+    pub fn tags(&mut self, board: &BoardView, title: &str) -> Vec<String> {
+        let mut raw: Vec<String> = Vec::new();
+        if let Some(persona) = self.persona
+            && let Some(angle) = trends::angles(board, persona).choose(&mut self.rng)
+            && self.rng.random::<f64>() < 0.7
+        {
+            raw.push(angle.clone());
+        }
+        let focus: Vec<&str> = self.focus.split_whitespace().collect();
+        raw.push(focus[focus.len().saturating_sub(2)..].join(" "));
+        if let Some(topic) = board.topics.choose(&mut self.rng) {
+            raw.push(topic.clone());
+        }
+        if self.rng.random::<f64>() < 0.35 {
+            let long_words: Vec<&str> =
+                title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 6).collect();
+            if let Some(word) = long_words.choose(&mut self.rng) {
+                raw.push((*word).to_owned());
+            }
+        }
+        if let Some(persona) = self.persona
+            && self.rng.random::<f64>() < 0.4
+            && let Some(interest) = persona.interests.choose(&mut self.rng)
+        {
+            raw.push(interest.clone());
+        }
+        raw.push(board.slug.replace('-', " "));
+        trends::clean(raw.iter().map(String::as_str)).tags
     }
 
     /// An image post's title, caption and image prompt, of what belongs on the board.

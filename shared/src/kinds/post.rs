@@ -13,9 +13,11 @@ use crate::ai::parse::{self, ParseError, limits};
 use crate::context::BoardView;
 use crate::db::content;
 use crate::db::memory::MemoryTarget;
+use crate::db::trends as trends_db;
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+use crate::trends;
 use crate::voice::{self, Form};
 
 /// Posts on a board.
@@ -28,12 +30,24 @@ pub struct PostDraft {
     pub title: String,
     /// Body.
     pub body: String,
+    /// Its discovery tags, cleaned.
+    pub tags: Vec<String>,
 }
 
 impl Written for PostDraft {
     fn visible_text(&self) -> Option<String> {
-        Some(format!("{}\n\n{}", self.title, self.body))
+        Some(format!("{}\n\n{}\n\n{}", self.title, self.body, self.tags.join(", ")))
     }
+}
+
+/// A post kind's instructions: what to write, the tags, and the trending angles when the persona has any.
+pub fn post_instructions(what: &str, board: &BoardView, persona: &Persona) -> String {
+    let mut out = format!("{what} {}", trends::TAGS_INSTRUCTION);
+    if let Some(angles) = trends::angles_instruction(board, persona) {
+        out.push(' ');
+        out.push_str(angles);
+    }
+    out
 }
 
 /// The id a board task's post gets: fixed from the task, because the memory row is keyed on it and a
@@ -92,18 +106,25 @@ impl Action for Post {
     }
 
     // The board's name is the platform's string: it is in the context as data, not in the task.
-    fn ask(&self, _board: &BoardView, persona: &Persona, seed: u64) -> Ask {
+    fn ask(&self, board: &BoardView, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
-            "Write a new post for the board above, about something you would really post there given your interests \
-                 and what you have been up to. A plain, specific title (under 120 characters, no clickbait) and \
-                 the body."
-                .to_owned(),
+            post_instructions(
+                "Write a new post for the board above, about something you would really post there given your \
+                 interests and what you have been up to. A plain, specific title (under 120 characters, no \
+                 clickbait) and the body.",
+                board,
+                persona,
+            ),
             Some(voice::draw(persona, Form::Post, seed)),
             json!({
                 "type": "OBJECT",
-                "properties": { "title": text_field("the post title"), "body": text_field("the post body") },
-                "required": ["title", "body"],
-                "propertyOrdering": ["title", "body"]
+                "properties": {
+                    "title": text_field("the post title"),
+                    "body": text_field("the post body"),
+                    "tags": trends::schema_field()
+                },
+                "required": ["title", "body", "tags"],
+                "propertyOrdering": ["title", "body", "tags"]
             }),
         )
     }
@@ -113,12 +134,16 @@ impl Action for Post {
         Ok(PostDraft {
             title: parse::field(&map, "title", limits::TITLE, persona)?,
             body: parse::field(&map, "body", limits::POST_BODY, persona)?,
+            tags: trends::from_answer(&map)?,
         })
     }
 
     fn write_offline(&self, persona: &Persona, board: &BoardView, seed: u64) -> serde_json::Value {
-        let (title, body) = Writer::new(self.name(), persona, &board.scene(), seed).post(seed);
-        json!({ "title": title, "body": body })
+        let scene = board.scene();
+        let mut writer = Writer::new(self.name(), persona, &scene, seed);
+        let (title, body) = writer.post(seed);
+        let tags = writer.tags(board, &title);
+        json!({ "title": title, "body": body, "tags": tags })
     }
 
     async fn render(
@@ -145,6 +170,7 @@ impl Action for Post {
     ) -> Result<Published, ActionError> {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
+        trends_db::insert_tags(tx, id, &draft.tags).await?;
         remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("post") })
     }

@@ -42,18 +42,40 @@ fn persona() -> Persona {
         character_reference: None,
         chattiness: None,
         voting_temperament: None,
+        trend_aware: false,
     }
 }
 
 #[test]
 fn a_clean_answer_parses() {
     let draft = Post
-        .parse(r#"{"title": "Carbon steel pans", "body": "Season them once, then just cook."}"#, &persona())
+        .parse(
+            r##"{"title": "Carbon steel pans", "body": "Season them once, then just cook.",
+                 "tags": ["#Carbon_Steel", "cookware", "carbon steel", "<b>pans</b>"]}"##,
+            &persona(),
+        )
         .unwrap();
     assert_eq!(
         draft,
-        PostDraft { title: "Carbon steel pans".into(), body: "Season them once, then just cook.".into() }
+        PostDraft {
+            title: "Carbon steel pans".into(),
+            body: "Season them once, then just cook.".into(),
+            tags: vec!["carbon steel".into(), "cookware".into()],
+        },
+        "tags cleaned: lowercase, no #, deduplicated, markup refused"
     );
+    let err = Post
+        .parse(
+            r#"{"title": "Carbon steel pans", "body": "Season them once, then cook.", "tags": ["pans"]}"#,
+            &persona(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, ParseError::TooFewTags { usable: 1, min: 2, .. }), "{err}");
+    assert!(!err.is_content_problem(), "too few tags is asked for again, not skipped");
+    let err = Post
+        .parse(r#"{"title": "Carbon steel pans", "body": "Season them once, then cook."}"#, &persona())
+        .unwrap_err();
+    assert_eq!(err, ParseError::Missing("tags"));
 }
 
 #[test]

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::image_post::{draw, picture_prompt, storage_key};
 use super::offline::Writer;
-use super::post::{observe_board, post_id};
+use super::post::{observe_board, post_id, post_instructions};
 use super::{
     Action, ActionError, POST_VERB, Prepared, Published, Services, Step, StoredImage, Verb, View, Written, remember,
     seed_of,
@@ -34,6 +34,7 @@ use crate::ai::{ModelError, Usage, VideoPrompt, VideoStatus};
 use crate::context::{BoardOption, BoardView};
 use crate::db::content::{self, MediaInsert};
 use crate::db::steps;
+use crate::db::trends as trends_db;
 use crate::db::video::{self, BoardVideo, ClipInsert};
 use crate::media::clip::{self, ClipInfo};
 use crate::media::storage::StoredObject;
@@ -41,6 +42,7 @@ use crate::media::{MediaError, Provenance};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
 use crate::queue::{Target, TargetKind, Task};
+use crate::trends;
 use crate::voice::{self, Form};
 
 /// Posts a clip on a board that takes video.
@@ -59,11 +61,14 @@ pub struct VideoDraft {
     pub video_prompt: String,
     /// The persona is in it (its character reference goes into the frame).
     pub shows_self: bool,
+    /// Its discovery tags, cleaned (a draft kept from before tags were asked for has none).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl Written for VideoDraft {
     fn visible_text(&self) -> Option<String> {
-        Some(format!("{}\n\n{}", self.title, self.body))
+        Some(format!("{}\n\n{}\n\n{}", self.title, self.body, self.tags.join(", ")))
     }
 
     fn handed_on(&self) -> Vec<&str> {
@@ -327,14 +332,17 @@ impl Action for VideoPost {
     }
 
     // The board's name is the platform's string: it is in the context as data, not in the task.
-    fn ask(&self, _board: &BoardView, persona: &Persona, seed: u64) -> Ask {
+    fn ask(&self, board: &BoardView, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
-            "Share a few seconds of video you shot, on the board above, of something that belongs there. Give \
-             a short title, a caption in your voice, frame_prompt: the opening shot as a photograph (subject, \
-             setting, light; an ordinary phone video, no text or logos), video_prompt: what happens in the next \
-             seconds and how the camera moves (plain and small, like a real phone clip), and shows_me: whether \
-             you yourself are in it."
-                .to_owned(),
+            post_instructions(
+                "Share a few seconds of video you shot, on the board above, of something that belongs there. Give \
+                 a short title, a caption in your voice, frame_prompt: the opening shot as a photograph (subject, \
+                 setting, light; an ordinary phone video, no text or logos), video_prompt: what happens in the \
+                 next seconds and how the camera moves (plain and small, like a real phone clip), and shows_me: \
+                 whether you yourself are in it.",
+                board,
+                persona,
+            ),
             Some(voice::draw(persona, Form::Caption, seed)),
             json!({
                 "type": "OBJECT",
@@ -343,10 +351,11 @@ impl Action for VideoPost {
                     "body": text_field("the caption"),
                     "frame_prompt": text_field("the opening shot, for an image generator"),
                     "video_prompt": text_field("what happens in the clip and how the camera moves"),
-                    "shows_me": { "type": "BOOLEAN", "description": "true when you yourself are in the video" }
+                    "shows_me": { "type": "BOOLEAN", "description": "true when you yourself are in the video" },
+                    "tags": trends::schema_field()
                 },
-                "required": ["title", "body", "frame_prompt", "video_prompt", "shows_me"],
-                "propertyOrdering": ["title", "body", "frame_prompt", "video_prompt", "shows_me"]
+                "required": ["title", "body", "frame_prompt", "video_prompt", "shows_me", "tags"],
+                "propertyOrdering": ["title", "body", "frame_prompt", "video_prompt", "shows_me", "tags"]
             }),
         )
     }
@@ -359,15 +368,19 @@ impl Action for VideoPost {
             frame_prompt: parse::field(&map, "frame_prompt", limits::IMAGE_PROMPT, persona)?,
             video_prompt: parse::field(&map, "video_prompt", limits::IMAGE_PROMPT, persona)?,
             shows_self: map.get("shows_me").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            tags: trends::from_answer(&map)?,
         })
     }
 
     fn write_offline(&self, persona: &Persona, board: &BoardView, seed: u64) -> serde_json::Value {
-        let (title, body, frame_prompt) = Writer::new(self.name(), persona, &board.scene(), seed).image_post(seed);
+        let scene = board.scene();
+        let mut writer = Writer::new(self.name(), persona, &scene, seed);
+        let (title, body, frame_prompt) = writer.image_post(seed);
+        let tags = writer.tags(board, &title);
         json!({
             "title": title, "body": body, "frame_prompt": frame_prompt,
             "video_prompt": "The camera pans slowly across the scene; small natural movement, no cuts, no text.",
-            "shows_me": false
+            "shows_me": false, "tags": tags
         })
     }
 
@@ -403,6 +416,7 @@ impl Action for VideoPost {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
         let poster_media_id = content::insert_media(tx, &clip.poster.media_row(id), now).await?;
+        trends_db::insert_tags(tx, id, &draft.tags).await?;
         let clip_media_id = content::insert_media(
             tx,
             &MediaInsert {

@@ -54,3 +54,32 @@ pub fn interest(persona: &Persona, topics: &[String], text: &str) -> u8 {
     let in_text = interests.iter().any(|i| i.split_whitespace().all(|w| words.iter().any(|x| x == w)));
     u8::from(in_topics) + u8::from(in_text)
 }
+
+/// A blank persona for unit tests: every list empty, awake all day.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::Persona;
+
+    pub fn persona() -> Persona {
+        Persona {
+            id: uuid::Uuid::nil(),
+            username: "p".into(),
+            display_name: "P".into(),
+            bio: String::new(),
+            voice: String::new(),
+            traits: vec![],
+            modules: vec![],
+            interests: vec![],
+            timezone: "UTC".into(),
+            active_hours_start: 0,
+            active_hours_end: 24,
+            is_active: true,
+            voice_bank: vec![],
+            avatar_url: None,
+            character_reference: None,
+            chattiness: None,
+            voting_temperament: None,
+            trend_aware: false,
+        }
+    }
+}

@@ -285,6 +285,7 @@ async fn make_face(
         character_reference: Some(reference),
         chattiness: Some(profile.chattiness),
         voting_temperament: Some(profile.voting_temperament),
+        trend_aware: false,
     };
     Ok((persona, processed))
 }
@@ -401,6 +402,9 @@ pub struct PersonaPatch {
     pub chattiness: Option<Chattiness>,
     /// How it votes.
     pub voting_temperament: Option<Temperament>,
+    /// Whether it notices what is trending (its post prompts offer the trending topics that fit the
+    /// board and its interests; its sessions see which feed items are trending).
+    pub trend_aware: Option<bool>,
     /// How it looks (100–200 words).
     #[schema(min_length = 100, max_length = 4000)]
     pub character_reference: Option<String>,
@@ -524,6 +528,9 @@ pub async fn edit_from(engine: &Engine, id: Uuid, patch: &PersonaPatch) -> Resul
     }
     if let Some(v) = patch.voting_temperament {
         p.voting_temperament = Some(v);
+    }
+    if let Some(v) = patch.trend_aware {
+        p.trend_aware = v;
     }
     if let Some(v) = &patch.character_reference {
         check_text("character_reference", v).map_err(StudioError::BadRequest)?;

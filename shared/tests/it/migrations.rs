@@ -166,6 +166,8 @@ async fn the_schema_contract_matches_the_migrations_and_the_readme() {
             "boolean" => "bool",
             "text[]" => "_text",
             "timestamptz[]" => "_timestamptz",
+            "uuid[]" => "_uuid",
+            "double precision" => "float8",
             other => other,
         }
         .to_owned()

@@ -285,6 +285,7 @@ async fn edits_are_checked_like_a_new_profile() {
             voice_bank: Some(bank.clone()),
             chattiness: Some(personas::Chattiness::Lurker),
             voting_temperament: Some(personas::Temperament::Critical),
+            trend_aware: Some(true),
             timezone: Some("Europe/Lisbon".into()),
             ..Default::default()
         },
@@ -295,6 +296,7 @@ async fn edits_are_checked_like_a_new_profile() {
     assert_eq!(stored, edited);
     assert_eq!((stored.username.as_str(), &stored.voice_bank), ("ada_cooks", &bank));
     assert_eq!(stored.chattiness, Some(personas::Chattiness::Lurker));
+    assert!(stored.trend_aware, "the setting is kept in the persona's private row");
     let very = Persona { chattiness: Some(personas::Chattiness::VeryActive), ..stored.clone() };
     let rate = shared::persona::rhythm::sessions_per_day;
     assert!(rate(&stored) * 10.0 < rate(&very), "a lurker comes by far less often than a regular would");
