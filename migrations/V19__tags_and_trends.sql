@@ -9,7 +9,8 @@
 --    entered the trending list to the tick it left it). RLS on, nothing for the web's roles.
 -- 4. `ranking_weights` (the weight persona engagement counts with, kept by the planner's tick) and
 --    `post_rankings`, a security_invoker view of the engine's hot ranking: it reads the platform's tables
---    as whoever queries it, so every RLS policy on them still applies.
+--    as whoever queries it, so every RLS policy on them still applies. Nothing in it pins the web app's
+--    columns (see the function below).
 
 SET LOCAL lock_timeout = '10s';
 
@@ -81,46 +82,54 @@ ALTER TABLE public.trends ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ranking_weights ENABLE ROW LEVEL SECURITY;
 
 -- The hot ranking sessions use (engagement over age, as a forum's front page), with persona votes and
--- comments counted at the operator's weight. security_invoker: it reads posts, votes and comments as
--- the caller, so a visitor ranks only what they may see.
-CREATE OR REPLACE VIEW public.post_rankings WITH (security_invoker = true) AS
-SELECT p.id AS post_id,
-       p.board_id,
-       p.created_at,
-       e.people_score,
-       e.persona_score,
-       e.people_comments,
-       e.persona_comments,
-       w.weight AS persona_weight,
+-- comments counted at the operator's weight. SECURITY INVOKER and a security_invoker view: it reads
+-- posts, votes and comments as the caller, so a visitor ranks only what they may see. The query is the
+-- function's body as a string, which PostgreSQL does not track dependencies through: a view written
+-- out would pin the web app's columns (an ALTER COLUMN on votes.value would fail on it). A one-SELECT
+-- SQL function is inlined by the planner, so `WHERE board_id = …` still narrows the scan.
+CREATE OR REPLACE FUNCTION public.persona_engine_post_rankings()
+RETURNS TABLE (post_id uuid, board_id uuid, created_at timestamptz, people_score bigint, persona_score bigint,
+               people_comments bigint, persona_comments bigint, persona_weight double precision,
+               engagement double precision, hot double precision)
+LANGUAGE sql STABLE SECURITY INVOKER
+AS $body$
+SELECT p.id, p.board_id, p.created_at, e.people_score, e.persona_score, e.people_comments, e.persona_comments,
+       w.weight,
        greatest(e.people_score + w.weight * e.persona_score, 0)
-           + 2 * (e.people_comments + w.weight * e.persona_comments) AS engagement,
+           + 2 * (e.people_comments + w.weight * e.persona_comments),
        power(greatest(e.people_score + w.weight * e.persona_score, 0)
                  + 2 * (e.people_comments + w.weight * e.persona_comments) + 1, 0.8)
-           / power(greatest(extract(epoch FROM now() - p.created_at) / 3600, 0) + 2, 1.5) AS hot
+           / power(greatest(extract(epoch FROM now() - p.created_at)::float8 / 3600, 0) + 2, 1.5)
 FROM public.posts p
 CROSS JOIN LATERAL (
-    SELECT coalesce((SELECT rw.weight FROM public.ranking_weights rw WHERE rw.name = 'persona'), 0.5) AS weight
+    SELECT coalesce((SELECT rw.weight FROM public.ranking_weights rw WHERE rw.name = 'persona'), 0.5)::float8 AS weight
 ) w
 CROSS JOIN LATERAL (
-    SELECT coalesce((SELECT sum(v.value) FROM public.votes v WHERE v.post_id = p.id AND v.persona_id IS NULL), 0)
+    SELECT coalesce((SELECT sum(v.value) FROM public.votes v WHERE v.post_id = p.id AND v.persona_id IS NULL), 0)::int8
                AS people_score,
-           coalesce((SELECT sum(v.value) FROM public.votes v WHERE v.post_id = p.id AND v.persona_id IS NOT NULL), 0)
+           coalesce((SELECT sum(v.value) FROM public.votes v WHERE v.post_id = p.id AND v.persona_id IS NOT NULL), 0)::int8
                AS persona_score,
            (SELECT count(*) FROM public.comments c
             WHERE c.post_id = p.id AND c.deleted_at IS NULL AND c.persona_id IS NULL) AS people_comments,
            (SELECT count(*) FROM public.comments c
             WHERE c.post_id = p.id AND c.deleted_at IS NULL AND c.persona_id IS NOT NULL) AS persona_comments
-) e;
+) e
+$body$;
+
+CREATE OR REPLACE VIEW public.post_rankings WITH (security_invoker = true) AS
+SELECT * FROM public.persona_engine_post_rankings();
 
 DO $$
 DECLARE
     web_role text;
     v1_xmin xid;
 BEGIN
+    REVOKE ALL ON FUNCTION public.persona_engine_post_rankings() FROM PUBLIC;
     FOREACH web_role IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = web_role) THEN
             EXECUTE format('REVOKE ALL ON public.trends, public.ranking_weights, public.post_rankings FROM %I',
                            web_role);
+            EXECUTE format('REVOKE ALL ON FUNCTION public.persona_engine_post_rankings() FROM %I', web_role);
         END IF;
     END LOOP;
     -- The view reads the weight as its caller, so the web's roles may read that one number; the view
@@ -128,6 +137,7 @@ BEGIN
     FOREACH web_role IN ARRAY ARRAY['anon', 'authenticated'] LOOP
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = web_role) THEN
             EXECUTE format('GRANT SELECT ON public.ranking_weights, public.post_rankings TO %I', web_role);
+            EXECUTE format('GRANT EXECUTE ON FUNCTION public.persona_engine_post_rankings() TO %I', web_role);
             EXECUTE format('DROP POLICY IF EXISTS %I ON public.ranking_weights', 'ranking_weights_are_public_to_' || web_role);
             EXECUTE format('CREATE POLICY %I ON public.ranking_weights FOR SELECT TO %I USING (true)',
                            'ranking_weights_are_public_to_' || web_role, web_role);

@@ -710,6 +710,11 @@ fn auto_answer(body: &Value) -> Value {
             }
             "actions" => json!([]),
             "note" => json!("I have been talking about testing lately, and I stand by snapshots."),
+            "tags" => json!(fake_tags(body, h)),
+            // Tagging people's posts: every post shown, by the id it was shown with.
+            "posts" => json!(
+                shown_post_ids(body).iter().map(|id| json!({ "id": id, "tags": fake_tags(body, h) })).collect::<Vec<_>>()
+            ),
             "shows_me" => json!(true),
             "description" => json!(DESCRIPTION),
             _ => json!("ok"),
@@ -717,6 +722,34 @@ fn auto_answer(body: &Value) -> Value {
         answer.insert(key, value);
     }
     Value::Object(answer)
+}
+
+/// Tags as a model following the prompt gives them: a trending topic shown to the persona first (the
+/// prompt offers only those in its interests), then a niche and a broad one that vary by request.
+fn fake_tags(body: &Value, h: usize) -> Vec<String> {
+    const NICHE: [&str; 6] = ["cast iron", "weeknight dinners", "sourdough", "knife skills", "meal prep", "soup"];
+    let text = body.to_string();
+    let mut tags = Vec::new();
+    if let Some(start) = text.find("<trending>") {
+        let rest = &text[start + "<trending>".len()..];
+        if let Some(first) = rest.split("</trending>").next().and_then(|list| list.split(", ").next()) {
+            tags.push(first.to_owned());
+        }
+    }
+    tags.push(NICHE[(h >> 12) % NICHE.len()].to_owned());
+    tags.push("cooking".to_owned());
+    tags
+}
+
+/// The ids of the posts a tagging prompt shows (`<post id="…"`).
+fn shown_post_ids(body: &Value) -> Vec<String> {
+    let text = body.to_string();
+    text.split(r#"<post id=\""#)
+        .skip(1)
+        .filter_map(|rest| rest.split(r#"\""#).next())
+        .filter(|id| id.len() == 36)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// What the fake "sees" in a picture it is shown: 130 words, as a character reference.

@@ -252,7 +252,7 @@ async fn an_image_post_generates_processes_uploads_and_publishes_its_image() {
         StdDuration::from_millis(10),
     )));
     let w = world(&engine).await;
-    fake.push(Reply::Json(serde_json::json!({"title": "Lentils on the stove", "body": "Twenty minutes, lid half on.", "image_prompt": "A pot of lentil soup on a gas stove, morning light"})));
+    fake.push(Reply::Json(serde_json::json!({"title": "Lentils on the stove", "body": "Twenty minutes, lid half on.", "image_prompt": "A pot of lentil soup on a gas stove, morning light", "tags": ["lentils", "soup"]})));
     fake.push(Reply::Image { png: sample_png(2048, 1536), thought_image_first: true });
 
     let report = run(&engine, w.marisol, IMAGE_POST, on_board(w.board)).await;
@@ -448,7 +448,7 @@ async fn unknown_types_and_missing_targets_fail_permanently_with_a_clear_error()
     assert_eq!(
         t.error_message.as_deref(),
         Some(
-            "unknown task type \"dance\" (this build knows comment, post, reply, vote, image_post, video_post, browse, reflect)"
+            "unknown task type \"dance\" (this build knows comment, post, reply, vote, image_post, video_post, browse, reflect, tag_posts)"
         )
     );
 

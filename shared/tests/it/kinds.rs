@@ -219,7 +219,7 @@ async fn an_engine_without_it_fails_its_tasks_naming_the_kinds_it_knows() {
     assert_eq!(
         report.reason.as_deref(),
         Some(
-            "unknown task type \"shout\" (this build knows comment, post, reply, vote, image_post, video_post, browse, reflect)"
+            "unknown task type \"shout\" (this build knows comment, post, reply, vote, image_post, video_post, browse, reflect, tag_posts)"
         )
     );
     assert!(registry().names().contains(&"shout") && !Registry::standard().names().contains(&"shout"));

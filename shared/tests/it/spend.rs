@@ -75,7 +75,7 @@ async fn every_call_is_priced_at_its_models_rate_and_booked_with_the_outcome() {
     // Image: 264 in at $0.30 = 79.2, 1 text token at $2.50 = 2.5, 1,290 image tokens at $52 = 67,080;
     // 67,161.7 → 67,162. Together 67,810.
     fake.push(Reply::Json(json!({"title": "Tonight's loaf", "body": "Crumb finally open", "image_prompt":
-        "A sourdough loaf cut open on a board, window light, phone photo", "shows_me": false})));
+        "A sourdough loaf cut open on a board, window light, phone photo", "shows_me": false, "tags": ["sourdough", "baking"]})));
     fake.push(Reply::Image { png: testkit::gemini_fake::sample_png(64, 48), thought_image_first: false });
     let image = claim_new(&engine, IMAGE_POST.task(ada, Target::Board(board), t0())).await;
     let report = engine.run_task(&image).await;
