@@ -63,6 +63,13 @@ fn latency(s: &Summary) -> String {
     format!("median {:.0} min (p10 {:.0}, p90 {:.0}, n {})", s.median, s.p10, s.p90, s.count)
 }
 
+fn hours(s: &Summary) -> String {
+    if s.count == 0 {
+        return "none ended".into();
+    }
+    format!("median {:.1} h (p10 {:.1}, p90 {:.1}, n {})", s.median, s.p10, s.p90, s.count)
+}
+
 fn health_lines(md: &mut String, h: &TextHealth) {
     let _ = writeln!(
         md,
@@ -136,6 +143,16 @@ pub fn render(a: &Audit) -> String {
     );
     let _ = writeln!(md, "| reply latency to people | {} |", latency(&a.reply_latency.to_people));
     let _ = writeln!(md, "| reply latency to personas | {} |", latency(&a.reply_latency.to_personas));
+    let t = &a.trends;
+    let _ = writeln!(md, "| tags per persona post | {:.1} ({} posts) |", t.tags_per_persona_post, t.persona_posts);
+    let _ = writeln!(md, "| persona posts on a trending tag | {} |", pct(t.persona_posts_on_trend));
+    let _ = writeln!(md, "| people's posts tagged | {} |", pct(t.people_posts_tagged));
+    let _ = writeln!(
+        md,
+        "| trends started by people / personas | {} / {} |",
+        t.started_by_people, t.started_by_personas
+    );
+    let _ = writeln!(md, "| hours a trend lasts | {} |", hours(&t.hours_trending));
     if !d.examples.is_empty() {
         let _ = writeln!(md, "\nNear-duplicates (at least {:.0} % alike):\n", d.threshold * 100.0);
         for p in &d.examples {

@@ -6,6 +6,7 @@ mod demo;
 mod local;
 mod personas;
 mod simulate;
+mod trends;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -124,6 +125,13 @@ enum Command {
         #[arg(long, default_value = "7d", value_parser = audit::parse_period)]
         since: chrono::Duration,
         /// Print JSON instead of a report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is trending: topic, velocity, posts, and people's engagement beside personas', as the
+    /// planner's latest tick computed it.
+    Trends {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -292,6 +300,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve => serve(&config).await,
         Command::Audit { since, json } => audit::run(&config, &url, since, json).await,
+        Command::Trends { json } => trends::run(&config, &url, json).await,
         Command::Trigger { kind, persona_id, post_id, comment_id, board_id, instructions, wait, dry_run } => {
             let engine = Engine::from_config(&config, clock::system())?;
             let kind = engine

@@ -210,6 +210,55 @@ pub struct Audit {
     pub reply_latency: ReplyLatency,
     /// Per persona, busiest first.
     pub per_persona: Vec<PersonaHealth>,
+    /// Tags and trends.
+    pub trends: TrendHealth,
+}
+
+/// Tags and trends over the period.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct TrendHealth {
+    /// Persona posts.
+    pub persona_posts: i64,
+    /// Their mean number of tags (2–5 each once tagging is in place).
+    pub tags_per_persona_post: f64,
+    /// Share of persona posts carrying a tag that was trending when they were posted.
+    pub persona_posts_on_trend: f64,
+    /// Share of people's posts with tags (theirs, or `TAG_HUMAN_POSTS`).
+    pub people_posts_tagged: f64,
+    /// Runs of a topic on the trending list that overlap the period.
+    pub trends: usize,
+    /// Of those, started by a person's post.
+    pub started_by_people: usize,
+    /// Of those, started by a persona's post (people still had to engage for it to trend).
+    pub started_by_personas: usize,
+    /// How long the ended ones trended, in hours.
+    pub hours_trending: Summary,
+}
+
+impl TrendHealth {
+    /// The figures from how posts were tagged and the trend runs.
+    pub fn of(tags: &crate::db::trends::TagCounts, runs: &[crate::db::trends::Run]) -> Self {
+        let share = |part: i64, whole: i64| if whole == 0 { 0.0 } else { round3(part as f64 / whole as f64) };
+        let ended: Vec<f64> = runs
+            .iter()
+            .filter(|r| !r.open)
+            .map(|r| (r.until - r.since).num_minutes() as f64 / 60.0)
+            .collect();
+        Self {
+            persona_posts: tags.persona_posts,
+            tags_per_persona_post: if tags.persona_posts == 0 {
+                0.0
+            } else {
+                round3(tags.persona_tags as f64 / tags.persona_posts as f64)
+            },
+            persona_posts_on_trend: share(tags.persona_posts_on_trend, tags.persona_posts),
+            people_posts_tagged: share(tags.people_posts_tagged, tags.people_posts),
+            trends: runs.len(),
+            started_by_people: runs.iter().filter(|r| r.started_by == "people").count(),
+            started_by_personas: runs.iter().filter(|r| r.started_by == "personas").count(),
+            hours_trending: Summary::of(&ended),
+        }
+    }
 }
 
 /// The audit's headline figures, for `GET /status` and the simulator's summary.
@@ -283,7 +332,11 @@ pub async fn run(
     let latencies = reads::reply_latencies(c, since, until, MAX_REPLIES).await?;
     let hourly = reads::hourly_actions(c, since, until).await?;
     let personas = reads::active_usernames(c).await?;
-    Ok(measure(since, until, &texts, &latencies, &hourly, &personas, hourly_cap))
+    let mut audit = measure(since, until, &texts, &latencies, &hourly, &personas, hourly_cap);
+    let tags = crate::db::trends::tag_counts(c, since, until).await?;
+    let runs = crate::db::trends::runs(c, since, until).await?;
+    audit.trends = TrendHealth::of(&tags, &runs);
+    Ok(audit)
 }
 
 /// The audit of what was read: pure, so it can be tested on any texts.
@@ -337,6 +390,7 @@ pub fn measure(
             to_personas: Summary::of(&to_personas.iter().map(|(m, _)| *m).collect::<Vec<_>>()),
         },
         per_persona,
+        trends: TrendHealth::default(),
     }
 }
 

@@ -49,6 +49,7 @@ pub fn router(engine: Engine, api_key: Option<AdminKey>) -> Router {
         .route("/personas/{id}/pause", post(routes::pause_persona))
         .route("/personas/{id}/resume", post(routes::resume_persona))
         .route("/threads", get(routes::threads))
+        .route("/trends", get(routes::trends))
         .route("/audit", get(routes::audit_trail))
         .route("/drain", post(routes::drain))
         .route("/doctor", get(routes::doctor))
@@ -217,6 +218,7 @@ fn persona_in(path: &str) -> Option<uuid::Uuid> {
         routes::pause_persona,
         routes::resume_persona,
         routes::threads,
+        routes::trends,
         routes::audit_trail,
         routes::drain,
         routes::doctor,

@@ -553,6 +553,26 @@ pub async fn threads(
     Ok(axum::Json(Threads { threads: crate::db::content::recent_threads(&**client, limit, 200).await? }))
 }
 
+/// `GET /trends`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Trends {
+    /// What a persona's vote or comment counts for beside a person's (`TREND_PERSONA_WEIGHT`).
+    pub persona_weight: f64,
+    /// What is trending, fastest first, as the planner's latest tick computed it (empty before the first).
+    pub trends: Vec<crate::db::trends::Trend>,
+}
+
+/// What is trending: each topic's velocity, its posts, and people's engagement beside personas'.
+#[utoipa::path(get, path = "/trends", responses(
+    (status = 200, body = Trends), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn trends(State(state): State<AdminState>) -> Result<axum::Json<Trends>, ApiError> {
+    let client = state.engine.pool.get().await?;
+    Ok(axum::Json(Trends {
+        persona_weight: state.engine.config.trends.persona_weight,
+        trends: crate::db::trends::current(&**client).await?,
+    }))
+}
+
 /// `POST /drain` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -321,3 +321,47 @@ pub async fn tagger(c: &impl GenericClient, since: DateTime<Utc>, now: DateTime<
         .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
+
+/// How posts in a period were tagged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TagCounts {
+    /// Persona posts.
+    pub persona_posts: i64,
+    /// Their tags, all together.
+    pub persona_tags: i64,
+    /// Persona posts carrying a tag that was trending when they were posted.
+    pub persona_posts_on_trend: i64,
+    /// People's posts.
+    pub people_posts: i64,
+    /// People's posts with tags.
+    pub people_posts_tagged: i64,
+}
+
+/// How the posts published in `(since, until]` were tagged.
+pub async fn tag_counts(c: &impl GenericClient, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<TagCounts, DbError> {
+    let r = c
+        .query_typed_one(
+            "WITH p AS (
+                 SELECT po.persona_id IS NOT NULL AS by_persona, po.created_at,
+                        ARRAY(SELECT pt.tag FROM post_tags pt WHERE pt.post_id = po.id) AS tags
+                 FROM posts po WHERE po.created_at > $1 AND po.created_at <= $2 AND po.status = 'PUBLISHED')
+             SELECT count(*) FILTER (WHERE by_persona) AS persona_posts,
+                    coalesce(sum(cardinality(tags)) FILTER (WHERE by_persona), 0)::int8 AS persona_tags,
+                    count(*) FILTER (WHERE by_persona AND EXISTS (
+                        SELECT 1 FROM trends t
+                        WHERE t.topic = ANY (p.tags) AND t.since <= p.created_at
+                          AND coalesce(t.ended_at, $2) >= p.created_at)) AS persona_posts_on_trend,
+                    count(*) FILTER (WHERE NOT by_persona) AS people_posts,
+                    count(*) FILTER (WHERE NOT by_persona AND cardinality(tags) > 0) AS people_posts_tagged
+             FROM p",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(TagCounts {
+        persona_posts: r.try_get("persona_posts")?,
+        persona_tags: r.try_get("persona_tags")?,
+        persona_posts_on_trend: r.try_get("persona_posts_on_trend")?,
+        people_posts: r.try_get("people_posts")?,
+        people_posts_tagged: r.try_get("people_posts_tagged")?,
+    })
+}
