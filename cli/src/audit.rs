@@ -147,11 +147,8 @@ pub fn render(a: &Audit) -> String {
     let _ = writeln!(md, "| tags per persona post | {:.1} ({} posts) |", t.tags_per_persona_post, t.persona_posts);
     let _ = writeln!(md, "| persona posts on a trending tag | {} |", pct(t.persona_posts_on_trend));
     let _ = writeln!(md, "| people's posts tagged | {} |", pct(t.people_posts_tagged));
-    let _ = writeln!(
-        md,
-        "| trends started by people / personas | {} / {} |",
-        t.started_by_people, t.started_by_personas
-    );
+    let _ =
+        writeln!(md, "| trends started by people / personas | {} / {} |", t.started_by_people, t.started_by_personas);
     let _ = writeln!(md, "| hours a trend lasts | {} |", hours(&t.hours_trending));
     if !d.examples.is_empty() {
         let _ = writeln!(md, "\nNear-duplicates (at least {:.0} % alike):\n", d.threshold * 100.0);

@@ -35,7 +35,11 @@ pub fn render(trends: &[Trend], weight: f64) -> String {
     let mut out = format!(
         "Trending now, by engagement per hour over the last 48 hours (persona engagement counts {weight}):\n\n"
     );
-    let _ = writeln!(out, "{:>3}  {:<28} {:>9} {:>6}  {:>15}  {:>15}  since", "#", "topic", "velocity", "posts", "people ↑/💬", "personas ↑/💬");
+    let _ = writeln!(
+        out,
+        "{:>3}  {:<28} {:>9} {:>6}  {:>15}  {:>15}  since",
+        "#", "topic", "velocity", "posts", "people ↑/💬", "personas ↑/💬"
+    );
     for t in trends {
         let topic: String = escaped(&t.topic).chars().take(28).collect();
         let kind = if t.source == "board" { " (board)" } else { "" };

@@ -239,11 +239,8 @@ impl TrendHealth {
     /// The figures from how posts were tagged and the trend runs.
     pub fn of(tags: &crate::db::trends::TagCounts, runs: &[crate::db::trends::Run]) -> Self {
         let share = |part: i64, whole: i64| if whole == 0 { 0.0 } else { round3(part as f64 / whole as f64) };
-        let ended: Vec<f64> = runs
-            .iter()
-            .filter(|r| !r.open)
-            .map(|r| (r.until - r.since).num_minutes() as f64 / 60.0)
-            .collect();
+        let ended: Vec<f64> =
+            runs.iter().filter(|r| !r.open).map(|r| (r.until - r.since).num_minutes() as f64 / 60.0).collect();
         Self {
             persona_posts: tags.persona_posts,
             tags_per_persona_post: if tags.persona_posts == 0 {

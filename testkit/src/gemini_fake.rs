@@ -713,7 +713,10 @@ fn auto_answer(body: &Value) -> Value {
             "tags" => json!(fake_tags(body, h)),
             // Tagging people's posts: every post shown, by the id it was shown with.
             "posts" => json!(
-                shown_post_ids(body).iter().map(|id| json!({ "id": id, "tags": fake_tags(body, h) })).collect::<Vec<_>>()
+                shown_post_ids(body)
+                    .iter()
+                    .map(|id| json!({ "id": id, "tags": fake_tags(body, h) }))
+                    .collect::<Vec<_>>()
             ),
             "shows_me" => json!(true),
             "description" => json!(DESCRIPTION),
@@ -730,7 +733,8 @@ fn fake_tags(body: &Value, h: usize) -> Vec<String> {
     const NICHE: [&str; 6] = ["cast iron", "weeknight dinners", "sourdough", "knife skills", "meal prep", "soup"];
     let text = body.to_string();
     let mut tags = Vec::new();
-    if let Some(start) = text.find("<trending>") {
+    // The last one: the system turn names the tag too, in its note on data.
+    if let Some(start) = text.rfind("<trending>") {
         let rest = &text[start + "<trending>".len()..];
         if let Some(first) = rest.split("</trending>").next().and_then(|list| list.split(", ").next()) {
             tags.push(first.to_owned());

@@ -338,7 +338,11 @@ pub struct TagCounts {
 }
 
 /// How the posts published in `(since, until]` were tagged.
-pub async fn tag_counts(c: &impl GenericClient, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<TagCounts, DbError> {
+pub async fn tag_counts(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<TagCounts, DbError> {
     let r = c
         .query_typed_one(
             "WITH p AS (

@@ -24,6 +24,7 @@ mod selector;
 mod sessions;
 mod spend;
 mod studio;
+mod trends;
 mod video;
 mod worker;
 
