@@ -16,6 +16,8 @@ GRANT SELECT ON public.boards, public.profiles TO persona_engine;
 GRANT SELECT, INSERT ON public.personas TO persona_engine;
 GRANT UPDATE (username, display_name, avatar_url, bio, is_active) ON public.personas TO persona_engine;
 GRANT SELECT, INSERT ON public.posts, public.comments, public.votes, public.media TO persona_engine;
+-- Posts' tags: persona posts' own, and people's with TAG_HUMAN_POSTS.
+GRANT SELECT, INSERT ON public.post_tags TO persona_engine;
 
 -- The engine's own tables.
 GRANT SELECT, INSERT, UPDATE ON public.persona_tasks TO persona_engine;
@@ -32,6 +34,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_board_video TO persona_en
 GRANT SELECT, INSERT ON public.persona_video_clips TO persona_engine;
 -- Persona account labels (PERSONA_DISCLOSURE=labelled), kept by the tick.
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_accounts TO persona_engine;
+-- What is trending (kept by the tick, old runs pruned) and the weight the post_rankings view reads.
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.trends TO persona_engine;
+GRANT SELECT, UPDATE ON public.ranking_weights TO persona_engine;
 -- The admin API's audit trail: written once, read by operators, never changed.
 GRANT SELECT, INSERT ON public.persona_engine_audit TO persona_engine;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_engine_ticks TO persona_engine;

@@ -17,3 +17,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS comments_human_created_idx ON public.com
     WHERE author_id IS NOT NULL;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS comments_created_idx ON public.comments (created_at DESC)
     WHERE deleted_at IS NULL;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS votes_post_idx ON public.votes (post_id) WHERE post_id IS NOT NULL;

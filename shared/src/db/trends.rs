@@ -32,6 +32,24 @@ pub async fn insert_tags(c: &impl GenericClient, post_id: Uuid, tags: &[String])
     .await?)
 }
 
+/// Writes a post's tags behind a savepoint, in the publishing transaction: the outer error is the
+/// database failing (retry the task); the inner one is the platform's `post_tags` refusing the rows (a
+/// table of another shape), which must cost the post its tags, not the post itself.
+pub async fn tag_post(c: &impl GenericClient, post_id: Uuid, tags: &[String]) -> Result<Result<u64, DbError>, DbError> {
+    c.batch_execute("SAVEPOINT post_tags").await?;
+    match insert_tags(c, post_id, tags).await {
+        Ok(n) => {
+            c.batch_execute("RELEASE SAVEPOINT post_tags").await?;
+            Ok(Ok(n))
+        }
+        Err(e) if e.is_retryable() => Err(e),
+        Err(e) => {
+            c.batch_execute("ROLLBACK TO SAVEPOINT post_tags").await?;
+            Ok(Err(e))
+        }
+    }
+}
+
 /// The tags of each of `posts` (alphabetical).
 pub async fn tags_of(c: &impl GenericClient, posts: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>, DbError> {
     let rows = c

@@ -7,13 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::offline::Writer;
-use super::post::{observe_board, post_id, post_instructions};
+use super::post::{observe_board, post_id, post_instructions, tag};
 use super::{Action, ActionError, Prepared, Published, Services, Step, StoredImage, View, Written, remember, seed_of};
 use crate::ai::parse::{self, ParseError, limits};
 use crate::ai::{ImagePrompt, Usage};
 use crate::context::{BoardOption, BoardView};
 use crate::db::content;
-use crate::db::trends as trends_db;
 use crate::media::{self, ImageSlot, MediaError, Provenance};
 use crate::persona::Persona;
 use crate::prompt::{Ask, text_field};
@@ -226,7 +225,7 @@ impl Action for ImagePost {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
         content::insert_media(tx, &image.media_row(id), now).await?;
-        trends_db::insert_tags(tx, id, &draft.tags).await?;
+        tag(tx, id, &draft.tags).await?;
         remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("post") })
     }

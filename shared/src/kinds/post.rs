@@ -40,6 +40,15 @@ impl Written for PostDraft {
     }
 }
 
+/// Stores a published post's tags; a platform whose `post_tags` refuses them gets the post without
+/// them, and a warning (`doctor` names the table).
+pub async fn tag(tx: &tokio_postgres::Transaction<'_>, post: uuid::Uuid, tags: &[String]) -> Result<(), ActionError> {
+    if let Err(e) = trends_db::tag_post(tx, post, tags).await? {
+        tracing::warn!(error = %e, "post published without its tags: post_tags refused them (see persona-engine doctor)");
+    }
+    Ok(())
+}
+
 /// A post kind's instructions: what to write, the tags, and the trending angles when the persona has any.
 pub fn post_instructions(what: &str, board: &BoardView, persona: &Persona) -> String {
     let mut out = format!("{what} {}", trends::TAGS_INSTRUCTION);
@@ -170,7 +179,7 @@ impl Action for Post {
     ) -> Result<Published, ActionError> {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
-        trends_db::insert_tags(tx, id, &draft.tags).await?;
+        tag(tx, id, &draft.tags).await?;
         remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("post") })
     }

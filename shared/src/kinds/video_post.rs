@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::image_post::{draw, picture_prompt, storage_key};
 use super::offline::Writer;
-use super::post::{observe_board, post_id, post_instructions};
+use super::post::{observe_board, post_id, post_instructions, tag};
 use super::{
     Action, ActionError, POST_VERB, Prepared, Published, Services, Step, StoredImage, Verb, View, Written, remember,
     seed_of,
@@ -34,7 +34,6 @@ use crate::ai::{ModelError, Usage, VideoPrompt, VideoStatus};
 use crate::context::{BoardOption, BoardView};
 use crate::db::content::{self, MediaInsert};
 use crate::db::steps;
-use crate::db::trends as trends_db;
 use crate::db::video::{self, BoardVideo, ClipInsert};
 use crate::media::clip::{self, ClipInfo};
 use crate::media::storage::StoredObject;
@@ -416,7 +415,7 @@ impl Action for VideoPost {
         let id = content::insert_post(tx, post_id(task), prepared.seen.id, persona.id, &draft.title, &draft.body, now)
             .await?;
         let poster_media_id = content::insert_media(tx, &clip.poster.media_row(id), now).await?;
-        trends_db::insert_tags(tx, id, &draft.tags).await?;
+        tag(tx, id, &draft.tags).await?;
         let clip_media_id = content::insert_media(
             tx,
             &MediaInsert {

@@ -396,6 +396,15 @@ async fn the_engine_runs_as_the_documented_least_privilege_role() {
             let persona = fixtures::persona(&**c, "ada", &["cooking"]).await;
             let board = fixtures::board(&**c, "kitchen", &["cooking"]).await;
             let post = fixtures::human_post(&**c, board, "Carbon steel pans", t0() - Duration::minutes(30)).await;
+            // A second post and a person's upvote: the board's topic trends at the tick.
+            fixtures::human_post(&**c, board, "Wok or skillet", t0() - Duration::minutes(40)).await;
+            let voted = t0() - Duration::minutes(10);
+            c.execute_typed(
+                "INSERT INTO votes (post_id, user_id, value, created_at) VALUES ($1, gen_random_uuid(), 1, $2)",
+                &[(&post, Type::UUID), (&voted, Type::TIMESTAMPTZ)],
+            )
+            .await
+            .unwrap();
             (persona, post)
         };
 
@@ -404,6 +413,8 @@ async fn the_engine_runs_as_the_documented_least_privilege_role() {
         // A planning tick, then a week on: the persona's session is due, and a comment an operator asked for.
         let planned = shared::planner::tick(&engine, Some("evt-1")).await.unwrap();
         assert!(planned.by_type.get("browse").copied() == Some(1), "{planned:?}");
+        let trending = shared::db::trends::current(&**engine.pool.get().await.unwrap()).await.unwrap();
+        assert_eq!(trending.len(), 1, "the tick kept the trends as this role");
         clock.advance(Duration::days(7));
         let c = engine.pool.get().await.unwrap();
         let asked = shared::kinds::COMMENT.task(persona, shared::queue::Target::Post(post), engine.clock.now());

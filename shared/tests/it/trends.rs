@@ -441,3 +441,41 @@ async fn on_an_existing_platform_the_view_follows_the_web_apps_policies_and_pins
     let rows = as_role(&mut c, "anon", "SELECT count(*) FROM post_rankings").await.unwrap();
     assert_eq!(rows[0].get::<_, i64>(0), visible - 1);
 }
+
+#[tokio::test]
+async fn a_platform_whose_post_tags_the_engine_cannot_use_keeps_its_plan_and_doctor_says_why() {
+    let db = TestDb::existing_platform().await;
+    let mut c = db.connect().await;
+    // The web app's own tags: by id, in a table of its own shape.
+    c.batch_execute(
+        "CREATE TABLE public.post_tags (post_id uuid REFERENCES public.posts(id), tag_id integer NOT NULL);
+         ALTER TABLE public.post_tags ENABLE ROW LEVEL SECURITY;",
+    )
+    .await
+    .unwrap();
+    shared::db::migrate::run(&mut c).await.unwrap();
+    let (engine, _clock) = offline_engine(&db);
+    let ines = fixtures::persona(&c, "ines_bakes", &["cooking"]).await;
+    let board = Uuid::parse_str("11111111-1111-4111-8111-111111111111").unwrap();
+    let report = engine.run_task(&claim_new(&engine, POST.task(ines, Target::Board(board), t0())).await).await;
+    assert_eq!(report.status, TaskStatus::Done, "the post is published without its tags: {report:?}");
+    let planned = shared::planner::tick(&engine, None).await.expect("the tick plans without trends");
+    assert_eq!(planned.by_type.get("browse").copied(), Some(2), "{planned:?}");
+    assert!(trends::current(&c).await.unwrap().is_empty());
+    let columns: Vec<String> = c
+        .query(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'post_tags' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(columns, ["post_id", "tag_id"], "the web app's table is left as it was");
+    let (gemini, storage) = (GeminiFake::start().await, testkit::StorageFake::start("media", 1 << 20).await);
+    let report = shared::doctor::run(&crate::doctor::config(&db, &gemini, &storage, &[]), None).await;
+    let contract = crate::doctor::check(&report, "schema_contract");
+    assert_eq!(contract.level, shared::doctor::Level::Fail, "{}", report.render());
+    assert!(contract.detail.contains("post_tags.tag"), "{}", contract.detail);
+}
