@@ -173,6 +173,28 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
          (`PERSONA_DISCLOSURE={}`): {} answers said yes, {} denied it, {} said neither, {} went unanswered.\n",
         ai.asked, disclosure, ai.honest, ai.denied, ai.neither, ai.unanswered
     );
+    let tr = &r.audit.trends;
+    let lasted = if tr.hours_trending.count == 0 {
+        "none has ended yet".to_owned()
+    } else {
+        format!(
+            "the {} that ended lasted a median {:.1} h (p90 {:.1} h)",
+            tr.hours_trending.count, tr.hours_trending.median, tr.hours_trending.p90
+        )
+    };
+    let _ = writeln!(
+        md,
+        "## Tags and trends\n\nPersona posts carried {:.1} tags each ({} posts); {:.0} % of them carried a tag that \
+         was trending when they were posted. {:.0} % of people's posts had tags. {} topics trended, {} started by a \
+         person's post and {} by a persona's (people must engage for either to trend); {lasted}.\n",
+        tr.tags_per_persona_post,
+        tr.persona_posts,
+        tr.persona_posts_on_trend * 100.0,
+        tr.people_posts_tagged * 100.0,
+        tr.trends,
+        tr.started_by_people,
+        tr.started_by_personas
+    );
     let ch = &r.choosing;
     let act = &r.audit.activity;
     let threads: usize = r.thread_depths.values().sum();

@@ -20,6 +20,7 @@ pub fn persona_row(username: &str, interests: &[&str]) -> PersonaRow {
         active_hours_start: 0,
         active_hours_end: 24,
         voice_bank: Vec::new(),
+        trend_aware: false,
     }
 }
 

@@ -54,6 +54,8 @@ struct PersonaSpec {
     active_hours_start: i16,
     active_hours_end: i16,
     voice_bank: Vec<String>,
+    #[serde(default)]
+    trend_aware: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +66,9 @@ struct PostSpec {
     hours_ago: i64,
     title: String,
     body: String,
+    /// The tags its author gave it.
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +154,7 @@ impl DemoWorld {
                 active_hours_start: p.active_hours_start,
                 active_hours_end: p.active_hours_end,
                 voice_bank: p.voice_bank.clone(),
+                trend_aware: p.trend_aware,
             })
             .collect();
         let boards: Vec<BoardRow> = self
@@ -212,6 +218,9 @@ impl DemoWorld {
             posts: rows::insert_posts(c, &posts).await?,
             comments: rows::insert_comments(c, &comments).await?,
         };
+        for post in self.spec.posts.iter().filter(|p| !p.tags.is_empty()) {
+            shared::db::trends::insert_tags(c, id_for("post", &post.key), &post.tags).await?;
+        }
         // The boards where people post clips take video posts.
         for board in &self.spec.boards {
             if let Some(video) = &board.video {
@@ -324,6 +333,8 @@ pub fn synthetic_personas(world: &DemoWorld, n: usize, seed: u64) -> Vec<Persona
                 active_hours_start: start,
                 active_hours_end: end,
                 voice_bank: bank.iter().map(|t| t.to_string()).collect(),
+                // About a third notice what is trending, like the design's higher tiers.
+                trend_aware: i % 3 == 0,
                 username,
             }
         })

@@ -34,6 +34,8 @@ pub struct PersonaRow {
     pub active_hours_end: i16,
     /// Texts in their own voice.
     pub voice_bank: Vec<String>,
+    /// Notices what is trending.
+    pub trend_aware: bool,
 }
 
 /// Records people's handles in the platform's `profiles`; returns how many were new.
@@ -65,23 +67,25 @@ pub async fn insert_personas(c: &impl GenericClient, rows: &[PersonaRow], now: D
     let starts: Vec<i16> = rows.iter().map(|r| r.active_hours_start).collect();
     let ends: Vec<i16> = rows.iter().map(|r| r.active_hours_end).collect();
     let banks: Vec<String> = rows.iter().map(|r| r.voice_bank.join("\u{1f}")).collect();
+    let trend_aware: Vec<bool> = rows.iter().map(|r| r.trend_aware).collect();
     let inserted = c
         .query_typed(
             // The public profile in the platform's `personas`, the rest in the engine's `persona_private`.
             "WITH n AS (
-                 SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
-                      AS n(id, username, display_name, bio, voice, traits, modules, interests, timezone, hs, he, bank)),
+                 SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14)
+                      AS n(id, username, display_name, bio, voice, traits, modules, interests, timezone, hs, he, bank,
+                           trend_aware)),
              public_profile AS (
                  INSERT INTO personas (id, username, display_name, bio, is_active, created_at)
                  SELECT id, username, display_name, bio, true, $12 FROM n
                  ON CONFLICT DO NOTHING
                  RETURNING id)
              INSERT INTO persona_private (persona_id, voice, traits, modules, interests, timezone, active_hours_start,
-                                          active_hours_end, voice_bank)
+                                          active_hours_end, voice_bank, trend_aware)
              SELECT n.id, voice,
                     coalesce(string_to_array(nullif(traits, ''), E'\\x1f'), '{}'), coalesce(string_to_array(nullif(modules, ''), E'\\x1f'), '{}'),
                     coalesce(string_to_array(nullif(interests, ''), E'\\x1f'), '{}'), timezone, hs, he,
-                    coalesce(string_to_array(nullif(bank, ''), E'\\x1f'), '{}')
+                    coalesce(string_to_array(nullif(bank, ''), E'\\x1f'), '{}'), trend_aware
              FROM n JOIN public_profile USING (id)
              RETURNING persona_id",
             &[
@@ -98,6 +102,7 @@ pub async fn insert_personas(c: &impl GenericClient, rows: &[PersonaRow], now: D
                 (&ends, Type::INT2_ARRAY),
                 (&now, Type::TIMESTAMPTZ),
                 (&banks, Type::TEXT_ARRAY),
+                (&trend_aware, Type::BOOL_ARRAY),
             ],
         )
         .await?;

@@ -77,6 +77,7 @@ async fn health_needs_no_key_and_everything_else_does() {
         ("GET", "/tasks"),
         ("POST", "/drain"),
         ("GET", "/openapi.json"),
+        ("GET", "/trends"),
         ("POST", "/trigger/comment"),
     ] {
         assert_error(
@@ -804,6 +805,27 @@ async fn doctor_reports_on_the_deployment_as_json() {
 }
 
 #[tokio::test]
+async fn trends_show_each_topic_with_peoples_engagement_beside_personas() {
+    let (router, engine, _db) = app().await;
+    let (status, before) = send(&router, "GET", "/trends", None).await;
+    assert_eq!((status, before["trends"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{before}");
+    shared::planner::tick(&engine, None).await.unwrap();
+    let (status, body) = send(&router, "GET", "/trends", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["persona_weight"], 0.5);
+    let trends = body["trends"].as_array().unwrap();
+    assert!(!trends.is_empty(), "the demo world's people engage with its boards: {body}");
+    for (i, t) in trends.iter().enumerate() {
+        assert_eq!(t["rank"], i + 1, "{t}");
+        assert!(t["topic"].is_string() && t["velocity"].as_f64().unwrap() > 0.0, "{t}");
+        assert!(t["people_upvotes"].as_i64().unwrap() + t["people_comments"].as_i64().unwrap() > 0, "{t}");
+        for field in ["posts", "persona_upvotes", "persona_comments", "since", "started_by", "window_start", "boards"] {
+            assert!(!t[field].is_null(), "{field} in {t}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let (router, _engine, _db) = app().await;
     let (status, doc) = send(&router, "GET", "/openapi.json", None).await;
@@ -821,6 +843,7 @@ async fn the_openapi_document_describes_every_route() {
         "/personas",
         "/personas/{id}",
         "/threads",
+        "/trends",
         "/console",
         "/personas/{id}/pause",
         "/personas/{id}/resume",

@@ -104,7 +104,21 @@ pub enum SimError {
 
 enum HumanAction {
     Reply { id: Uuid, human: Uuid, post: Uuid, parent: Uuid, depth: i32, body: String, asks_if_ai: bool },
-    Post { id: Uuid, human: Uuid, board: Uuid, title: String, body: String },
+    Post { id: Uuid, human: Uuid, board: Uuid, title: String, body: String, tags: Vec<String> },
+}
+
+/// The tags a person gives their post, when they give any (most do, as on a platform that asks): one
+/// or two of the board's topics and what the title is about.
+fn human_tags(rng: &mut ChaCha8Rng, title: &str, topics: &[String]) -> Vec<String> {
+    if rng.random::<f64>() < 0.3 {
+        return Vec::new();
+    }
+    let mut raw: Vec<String> = topics.choose_multiple(rng, 2).cloned().collect();
+    let mut words: Vec<&str> = title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 5).collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    raw.extend(words.into_iter().take(1).map(str::to_owned));
+    let tags = shared::trends::clean(raw.iter().map(String::as_str)).tags;
+    if tags.len() >= shared::trends::MIN_TAGS { tags } else { Vec::new() }
 }
 
 /// What a simulated person writes back to a persona: mostly short, often a question or thanks, in the
@@ -189,7 +203,7 @@ pub async fn run(
                             }
                         }
                     }
-                    HumanAction::Post { id, human, board, title, body } => {
+                    HumanAction::Post { id, human, board, title, body, tags } => {
                         let row = PostRow {
                             id,
                             board_id: board,
@@ -200,6 +214,7 @@ pub async fn run(
                             created_at: now,
                         };
                         seed::insert_posts(&**c, std::slice::from_ref(&row)).await?;
+                        shared::db::trends::insert_tags(&**c, id, &tags).await?;
                         outcome.human_posts += 1;
                     }
                 }
@@ -250,9 +265,10 @@ pub async fn run(
                 let (board, topics) = boards.choose(&mut rng).cloned().unwrap_or_default();
                 let human = config.humans.choose(&mut rng).map(|h| h.id).unwrap_or_default();
                 let (title, body) = human_post(&mut rng, human, &topics);
+                let tags = human_tags(&mut rng, &title, &topics);
                 let at = now + Duration::minutes(rng.random_range(0..config.tick.num_minutes().max(1)));
                 let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
-                scheduled.push((at, HumanAction::Post { id, human, board, title, body }));
+                scheduled.push((at, HumanAction::Post { id, human, board, title, body, tags }));
             }
         }
         last_tick = now;
