@@ -528,3 +528,19 @@ async fn an_operator_opens_a_board_to_video_bounds_it_closes_it_and_a_video_post
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no board has the slug \"no-such-board\""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trends_show_what_the_latest_tick_found_as_a_table_or_json() {
+    let db = seeded().await;
+    assert!(pe(&db, &["trends"]).contains("Nothing is trending"), "before any tick");
+    pe(&db, &["enqueue"]);
+    let json: serde_json::Value = serde_json::from_str(&pe(&db, &["trends", "--json"])).unwrap();
+    assert_eq!(json["persona_weight"], 0.5);
+    let trends = json["trends"].as_array().unwrap();
+    assert!(!trends.is_empty(), "people commented on the demo world's posts: {json}");
+    let table = pe(&db, &["trends"]);
+    assert!(table.contains("velocity") && table.contains("people"), "{table}");
+    for t in trends {
+        assert!(table.contains(t["topic"].as_str().unwrap()), "{} in\n{table}", t["topic"]);
+    }
+}
