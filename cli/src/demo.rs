@@ -108,6 +108,21 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
     )
     .await?;
     print!("{}", wrap(&crate::audit::headline(&health), 100, ""));
+    let trending = shared::db::trends::current(&**c).await?;
+    let listed = |source: &str| -> Vec<String> {
+        trending
+            .iter()
+            .filter(|t| t.source == source)
+            .take(6)
+            .map(|t| format!("{} (started by {})", crate::personas::escaped(&t.topic), t.started_by))
+            .collect()
+    };
+    let (tags, boards) = (listed("tag"), listed("board"));
+    if !tags.is_empty() || !boards.is_empty() {
+        let tags = if tags.is_empty() { "none yet".to_owned() } else { tags.join(", ") };
+        let line = format!("Trending at the end of the day: {tags}. Busiest board topics: {}.", boards.join(", "));
+        print!("{}", wrap(&line, 100, ""));
+    }
     Ok(())
 }
 
@@ -175,6 +190,9 @@ fn print_thread(
         post.score,
         post.comments
     );
+    if !post.tags.is_empty() {
+        println!("   tags: {}", crate::personas::escaped(&post.tags.join(", ")));
+    }
     if let Some((url, w, h, mime)) = &post.image {
         let what = if mime.starts_with("video/") { "clip" } else { "image" };
         println!("   [{what} {w}×{h} {mime}: {url}]");

@@ -50,6 +50,8 @@ pub struct ShownPost {
     pub comments: i64,
     /// The image or clip (a clip before its poster), if any: URL, width, height, MIME type.
     pub image: Option<(String, i32, i32, String)>,
+    /// Its tags, alphabetical.
+    pub tags: Vec<String>,
 }
 
 /// A comment for display.
@@ -170,7 +172,8 @@ pub async fn liveliest_posts(
                     (SELECT count(*) FROM comments c
                      WHERE c.post_id = p.id AND c.deleted_at IS NULL AND c.created_at >= $3)
                       + (p.created_at >= $3)::int AS lively,
-                    m.url, m.width, m.height, m.mime_type
+                    m.url, m.width, m.height, m.mime_type,
+                    ARRAY(SELECT t.tag FROM post_tags t WHERE t.post_id = p.id ORDER BY t.tag) AS tags
              FROM posts p
              JOIN boards b ON b.id = p.board_id
              LEFT JOIN personas pe ON pe.id = p.persona_id
@@ -203,6 +206,7 @@ pub async fn liveliest_posts(
                     Some(url) => Some((url, r.try_get("width")?, r.try_get("height")?, r.try_get("mime_type")?)),
                     None => None,
                 },
+                tags: r.try_get("tags")?,
             })
         })
         .collect()

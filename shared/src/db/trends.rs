@@ -12,8 +12,12 @@ use super::{DbError, GenericClient};
 
 /// How far back trends look, in hours (design: the last 48 hours).
 pub const WINDOW_HOURS: i64 = 48;
-/// Topics on the trending list at most.
-pub const TOP: i64 = 20;
+/// Tags on the trending list at most.
+pub const TOP_TAGS: i64 = 20;
+/// Board topics on the trending list at most. They are ranked apart from tags: every post on a board
+/// carries its board's topics, so a busy board's would otherwise fill the list and hide what people are
+/// actually talking about.
+pub const TOP_BOARD_TOPICS: i64 = 10;
 /// Ended runs are kept this long, for `audit` and the simulator.
 pub const KEPT_DAYS: i64 = 30;
 
@@ -78,8 +82,9 @@ pub struct Refreshed {
 /// A post's topics are its tags and its board's topics. Its velocity is (people's upvotes + 2.5 ×
 /// people's comments + `persona_weight` × the same by personas) ÷ its age in hours (at least one),
 /// counted over the posts of the last 48 hours; a topic's is the sum over its posts. A topic trends when
-/// it is among the [`TOP`] fastest, is on at least two posts, and people (not only personas) engaged
-/// with it: personas can amplify a trend but never make one. The weight is written to
+/// it is among the fastest of its source ([`TOP_TAGS`] tags, [`TOP_BOARD_TOPICS`] board topics), is on
+/// at least two posts, and people (not only personas) engaged with it: personas can amplify a trend but
+/// never make one. The weight is written to
 /// `ranking_weights` in the same statement, for the `post_rankings` view.
 pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight: f64) -> Result<Refreshed, DbError> {
     let row = c
@@ -134,8 +139,11 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
                  GROUP BY pt.topic
                  HAVING count(*) >= 2 AND sum(coalesce(u.people, 0) + coalesce(a.people, 0)) > 0),
              top AS (
-                 SELECT ranked.*, row_number() OVER (ORDER BY velocity DESC, topic)::int2 AS rank
-                 FROM ranked ORDER BY velocity DESC, topic LIMIT $3),
+                 SELECT * FROM (
+                     SELECT ranked.*,
+                            row_number() OVER (PARTITION BY from_board ORDER BY velocity DESC, topic)::int2 AS rank
+                     FROM ranked) ranks
+                 WHERE rank <= CASE WHEN from_board THEN $6 ELSE $3 END),
              ended AS (
                  UPDATE trends t SET ended_at = $1
                  WHERE t.ended_at IS NULL AND t.topic NOT IN (SELECT topic FROM top)
@@ -167,9 +175,10 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
             &[
                 (&now, Type::TIMESTAMPTZ),
                 (&persona_weight, Type::FLOAT8),
-                (&TOP, Type::INT8),
+                (&TOP_TAGS, Type::INT8),
                 (&(WINDOW_HOURS as i32), Type::INT4),
                 (&(KEPT_DAYS as i32), Type::INT4),
+                (&TOP_BOARD_TOPICS, Type::INT8),
             ],
         )
         .await?;
@@ -183,7 +192,7 @@ pub struct Trend {
     pub topic: String,
     /// `tag` or `board`.
     pub source: String,
-    /// 1 is the fastest.
+    /// 1 is the fastest of its source.
     pub rank: i16,
     /// Weighted engagement per hour of age, summed over its posts.
     pub velocity: f64,
@@ -228,13 +237,13 @@ fn trend(r: &Row) -> Result<Trend, DbError> {
     })
 }
 
-/// What is trending, fastest first.
+/// What is trending: tags fastest first, then board topics fastest first.
 pub async fn current(c: &impl GenericClient) -> Result<Vec<Trend>, DbError> {
     let rows = c
         .query_typed(
             "SELECT topic, source, rank, velocity, posts, people_upvotes, people_comments, persona_upvotes,
                     persona_comments, since, started_by, window_start, last_seen, boards
-             FROM trends WHERE ended_at IS NULL ORDER BY rank, topic",
+             FROM trends WHERE ended_at IS NULL ORDER BY source = 'board', rank, topic",
             &[],
         )
         .await?;

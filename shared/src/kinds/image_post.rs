@@ -194,7 +194,7 @@ impl Action for ImagePost {
         let scene = board.scene();
         let mut writer = Writer::new(self.name(), persona, &scene, seed);
         let (title, body, image_prompt) = writer.image_post(seed);
-        let tags = writer.tags(board, &title);
+        let tags = writer.tags(board);
         json!({ "title": title, "body": body, "image_prompt": image_prompt, "shows_me": false, "tags": tags })
     }
 

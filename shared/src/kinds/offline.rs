@@ -1240,11 +1240,16 @@ impl<'a> Writer<'a> {
         (title, body)
     }
 
-    /// 2–5 tags for a post on `board` whose title is `title`, the way a regular tags one: what the text
-    /// keeps coming back to (niche), one of the board's topics (broad), sometimes a word of the title or
-    /// one of the persona's interests, and for a trend-aware persona, usually, a trending topic it cares
-    /// about.
-    pub fn tags(&mut self, board: &BoardView, title: &str) -> Vec<String> {
+    /// 2–5 tags for a post on `board`, the way a regular tags one: what the text keeps coming back to
+    /// (niche), one of the board's topics (broad), sometimes another thing it mentions or one of the
+    /// persona's interests, and for a trend-aware persona, usually, a trending topic it cares about.
+    pub fn tags(&mut self, board: &BoardView) -> Vec<String> {
+        // "the water", "a cast iron pan" → "water", "cast iron pan": people tag the thing.
+        fn thing(text: &str) -> String {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let start = usize::from(words.first().is_some_and(|w| matches!(*w, "the" | "a" | "an" | "my" | "your")));
+            words[start.min(words.len())..].join(" ")
+        }
         let mut raw: Vec<String> = Vec::new();
         if let Some(persona) = self.persona
             && let Some(angle) = trends::angles(board, persona).choose(&mut self.rng)
@@ -1252,26 +1257,27 @@ impl<'a> Writer<'a> {
         {
             raw.push(angle.clone());
         }
-        let focus: Vec<&str> = self.focus.split_whitespace().collect();
-        raw.push(focus[focus.len().saturating_sub(2)..].join(" "));
+        raw.push(thing(self.focus));
         if let Some(topic) = board.topics.choose(&mut self.rng) {
             raw.push(topic.clone());
         }
-        if self.rng.random::<f64>() < 0.35 {
-            let long_words: Vec<&str> =
-                title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 6).collect();
-            if let Some(word) = long_words.choose(&mut self.rng) {
-                raw.push((*word).to_owned());
-            }
+        if self.rng.random::<f64>() < 0.4
+            && let Some(other) = self.mentioned.iter().chain(self.pack.things).find(|t| **t != self.focus)
+        {
+            raw.push(thing(other));
         }
         if let Some(persona) = self.persona
-            && self.rng.random::<f64>() < 0.4
+            && self.rng.random::<f64>() < 0.3
             && let Some(interest) = persona.interests.choose(&mut self.rng)
         {
             raw.push(interest.clone());
         }
-        raw.push(board.slug.replace('-', " "));
-        trends::clean(raw.iter().map(String::as_str)).tags
+        let mut tags = trends::clean(raw.iter().map(String::as_str)).tags;
+        // A board with no topics and a one-word pack: still two tags, from what the board is called.
+        if tags.len() < trends::MIN_TAGS {
+            tags.extend(trends::normalise(&board.slug.replace('-', " ")).filter(|t| !tags.contains(t)));
+        }
+        tags
     }
 
     /// An image post's title, caption and image prompt, of what belongs on the board.

@@ -151,7 +151,7 @@ impl Action for Post {
         let scene = board.scene();
         let mut writer = Writer::new(self.name(), persona, &scene, seed);
         let (title, body) = writer.post(seed);
-        let tags = writer.tags(board, &title);
+        let tags = writer.tags(board);
         json!({ "title": title, "body": body, "tags": tags })
     }
 

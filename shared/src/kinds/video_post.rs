@@ -375,7 +375,7 @@ impl Action for VideoPost {
         let scene = board.scene();
         let mut writer = Writer::new(self.name(), persona, &scene, seed);
         let (title, body, frame_prompt) = writer.image_post(seed);
-        let tags = writer.tags(board, &title);
+        let tags = writer.tags(board);
         json!({
             "title": title, "body": body, "frame_prompt": frame_prompt,
             "video_prompt": "The camera pans slowly across the scene; small natural movement, no cuts, no text.",

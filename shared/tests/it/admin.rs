@@ -815,8 +815,12 @@ async fn trends_show_each_topic_with_peoples_engagement_beside_personas() {
     assert_eq!(body["persona_weight"], 0.5);
     let trends = body["trends"].as_array().unwrap();
     assert!(!trends.is_empty(), "the demo world's people engage with its boards: {body}");
-    for (i, t) in trends.iter().enumerate() {
-        assert_eq!(t["rank"], i + 1, "{t}");
+    for source in ["tag", "board"] {
+        let ranks: Vec<i64> =
+            trends.iter().filter(|t| t["source"] == source).map(|t| t["rank"].as_i64().unwrap()).collect();
+        assert_eq!(ranks, (1..=ranks.len() as i64).collect::<Vec<_>>(), "{source}: tags first, each ranked: {body}");
+    }
+    for t in trends {
         assert!(t["topic"].is_string() && t["velocity"].as_f64().unwrap() > 0.0, "{t}");
         assert!(t["people_upvotes"].as_i64().unwrap() + t["people_comments"].as_i64().unwrap() > 0, "{t}");
         for field in ["posts", "persona_upvotes", "persona_comments", "since", "started_by", "window_start", "boards"] {
