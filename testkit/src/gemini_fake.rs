@@ -730,11 +730,11 @@ fn auto_answer(body: &Value) -> Value {
 /// Tags as a model following the prompt gives them: a trending topic shown to the persona first (the
 /// prompt offers only those in its interests), then a niche and a broad one that vary by request.
 fn fake_tags(body: &Value, h: usize) -> Vec<String> {
-    const NICHE: [&str; 6] = ["cast iron", "weeknight dinners", "sourdough", "knife skills", "meal prep", "soup"];
-    let text = body.to_string();
+    const NICHE: [&str; 6] = ["cast iron", "weeknight dinners", "rice", "knife skills", "meal prep", "soup"];
+    // The user turn only: the system turn names the tag too, in its note on data.
+    let text = body.get("contents").map(Value::to_string).unwrap_or_default();
     let mut tags = Vec::new();
-    // The last one: the system turn names the tag too, in its note on data.
-    if let Some(start) = text.rfind("<trending>") {
+    if let Some(start) = text.find("<trending>") {
         let rest = &text[start + "<trending>".len()..];
         if let Some(first) = rest.split("</trending>").next().and_then(|list| list.split(", ").next()) {
             tags.push(first.to_owned());

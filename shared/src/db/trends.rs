@@ -18,6 +18,9 @@ pub const TOP_TAGS: i64 = 20;
 /// carries its board's topics, so a busy board's would otherwise fill the list and hide what people are
 /// actually talking about.
 pub const TOP_BOARD_TOPICS: i64 = 10;
+/// A topic that falls off the list and is back within this many minutes carries on the same run: a
+/// list that flickers at its edge is not a new trend each tick.
+pub const GRACE_MINUTES: i64 = 60;
 /// Ended runs are kept this long, for `audit` and the simulator.
 pub const KEPT_DAYS: i64 = 30;
 
@@ -82,9 +85,10 @@ pub struct Refreshed {
 /// A post's topics are its tags and its board's topics. Its velocity is (people's upvotes + 2.5 ×
 /// people's comments + `persona_weight` × the same by personas) ÷ its age in hours (at least one),
 /// counted over the posts of the last 48 hours; a topic's is the sum over its posts. A topic trends when
-/// it is among the fastest of its source ([`TOP_TAGS`] tags, [`TOP_BOARD_TOPICS`] board topics), is on
-/// at least two posts, and people (not only personas) engaged with it: personas can amplify a trend but
-/// never make one. The weight is written to
+/// it is among the fastest of its source ([`TOP_TAGS`] tags, [`TOP_BOARD_TOPICS`] board topics; once
+/// trending, twice as many), is on at least two posts, and people (not only personas) engaged with it:
+/// personas can amplify a trend but never make one. A topic back within [`GRACE_MINUTES`] of leaving
+/// carries on its run. The weight is written to
 /// `ranking_weights` in the same statement, for the `post_rankings` view.
 pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight: f64) -> Result<Refreshed, DbError> {
     let row = c
@@ -139,11 +143,21 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
                  GROUP BY pt.topic
                  HAVING count(*) >= 2 AND sum(coalesce(u.people, 0) + coalesce(a.people, 0)) > 0),
              top AS (
+                 -- A topic enters within the list's length and, once on it, stays while within twice that.
                  SELECT * FROM (
                      SELECT ranked.*,
                             row_number() OVER (PARTITION BY from_board ORDER BY velocity DESC, topic)::int2 AS rank
                      FROM ranked) ranks
-                 WHERE rank <= CASE WHEN from_board THEN $6 ELSE $3 END),
+                 WHERE rank <= CASE WHEN from_board THEN $6 ELSE $3 END
+                    OR (rank <= 2 * CASE WHEN from_board THEN $6 ELSE $3 END
+                        AND EXISTS (SELECT 1 FROM trends t WHERE t.topic = ranks.topic AND t.ended_at IS NULL))),
+             -- Each topic's latest run, when it is open or ended within the grace: the run a listed topic
+             -- carries on.
+             latest AS (
+                 SELECT DISTINCT ON (t.topic) t.topic, t.since FROM trends t
+                 WHERE t.topic IN (SELECT topic FROM top)
+                   AND (t.ended_at IS NULL OR t.ended_at >= $1 - make_interval(mins => $7::int))
+                 ORDER BY t.topic, t.since DESC),
              ended AS (
                  UPDATE trends t SET ended_at = $1
                  WHERE t.ended_at IS NULL AND t.topic NOT IN (SELECT topic FROM top)
@@ -154,8 +168,9 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
                      velocity = top.velocity, posts = top.posts, people_upvotes = top.people_upvotes,
                      people_comments = top.people_comments, persona_upvotes = top.persona_upvotes,
                      persona_comments = top.persona_comments, boards = top.boards,
-                     source = CASE WHEN top.from_board THEN 'board' ELSE 'tag' END
-                 FROM top WHERE t.topic = top.topic AND t.ended_at IS NULL
+                     source = CASE WHEN top.from_board THEN 'board' ELSE 'tag' END, ended_at = NULL
+                 FROM top JOIN latest USING (topic)
+                 WHERE t.topic = top.topic AND t.since = latest.since
                  RETURNING 1),
              pruned AS (
                  DELETE FROM trends WHERE ended_at < $1 - make_interval(days => $5::int) RETURNING 1),
@@ -167,7 +182,7 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
                         $1 - make_interval(hours => $4::int), top.rank, top.velocity, top.posts, top.people_upvotes,
                         top.people_comments, top.persona_upvotes, top.persona_comments, top.boards
                  FROM top
-                 WHERE NOT EXISTS (SELECT 1 FROM trends t WHERE t.topic = top.topic AND t.ended_at IS NULL)
+                 WHERE top.topic NOT IN (SELECT topic FROM latest)
                  RETURNING 1)
              SELECT (SELECT count(*) FROM top) AS trending, (SELECT count(*) FROM started) AS started,
                     (SELECT count(*) FROM ended) AS ended, (SELECT count(*) FROM kept) AS kept,
@@ -179,6 +194,7 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
                 (&(WINDOW_HOURS as i32), Type::INT4),
                 (&(KEPT_DAYS as i32), Type::INT4),
                 (&TOP_BOARD_TOPICS, Type::INT8),
+                (&(GRACE_MINUTES as i32), Type::INT4),
             ],
         )
         .await?;

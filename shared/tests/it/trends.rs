@@ -155,6 +155,15 @@ async fn the_tick_keeps_runs_of_a_trend_with_who_started_it_and_when_it_ended() 
     let later = trends::current(&**c).await.unwrap();
     assert_eq!((later[0].since, later[0].computed_at), (t0(), t0() + Duration::hours(1)));
     assert!(later[0].velocity < now[0].velocity, "older posts, slower");
+    // People take their upvotes back for a moment: it leaves the list, and is back within the grace,
+    // so it carries on the same run.
+    c.batch_execute("CREATE TEMP TABLE held AS SELECT * FROM votes; DELETE FROM votes").await.unwrap();
+    trends::refresh(&**c, t0() + Duration::minutes(70), 0.5).await.unwrap();
+    assert!(trends::current(&**c).await.unwrap().is_empty(), "no people, no trend");
+    c.batch_execute("INSERT INTO votes SELECT * FROM held; DROP TABLE held").await.unwrap();
+    trends::refresh(&**c, t0() + Duration::minutes(100), 0.5).await.unwrap();
+    let back = trends::current(&**c).await.unwrap();
+    assert_eq!((back[0].topic.as_str(), back[0].since), ("tomatoes", t0()), "the same run");
     // Two days on, its posts have left the window: the run ends.
     clock.advance(Duration::hours(48));
     shared::planner::tick(&engine, None).await.unwrap();
