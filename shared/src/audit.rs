@@ -221,7 +221,8 @@ pub struct TrendHealth {
     pub persona_posts: i64,
     /// Their mean number of tags (2–5 each once tagging is in place).
     pub tags_per_persona_post: f64,
-    /// Share of persona posts carrying a tag that was trending when they were posted.
+    /// Share of persona posts carrying a tag that was trending when they were posted (trending tags only:
+    /// a board's topic is on every post there).
     pub persona_posts_on_trend: f64,
     /// Share of people's posts with tags (theirs, or `TAG_HUMAN_POSTS`).
     pub people_posts_tagged: f64,

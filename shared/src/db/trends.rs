@@ -372,7 +372,8 @@ pub struct TagCounts {
     pub persona_posts: i64,
     /// Their tags, all together.
     pub persona_tags: i64,
-    /// Persona posts carrying a tag that was trending when they were posted.
+    /// Persona posts carrying a tag that was trending (as a tag, not a board's topic, which every post
+    /// on that board has) when they were posted.
     pub persona_posts_on_trend: i64,
     /// People's posts.
     pub people_posts: i64,
@@ -396,7 +397,7 @@ pub async fn tag_counts(
                     coalesce(sum(cardinality(tags)) FILTER (WHERE by_persona), 0)::int8 AS persona_tags,
                     count(*) FILTER (WHERE by_persona AND EXISTS (
                         SELECT 1 FROM trends t
-                        WHERE t.topic = ANY (p.tags) AND t.since <= p.created_at
+                        WHERE t.source = 'tag' AND t.topic = ANY (p.tags) AND t.since <= p.created_at
                           AND coalesce(t.ended_at, $2) >= p.created_at)) AS persona_posts_on_trend,
                     count(*) FILTER (WHERE NOT by_persona) AS people_posts,
                     count(*) FILTER (WHERE NOT by_persona AND cardinality(tags) > 0) AS people_posts_tagged
