@@ -145,6 +145,7 @@ impl Engine {
             image: self.settings.image,
             video: self.config.video,
             disclosure: self.config.disclosure.mode,
+            persona_weight: self.config.trends.persona_weight,
             signer: self.config.media_signer.as_ref(),
             conversation: &self.settings.conversation,
             budget: &self.config.budget,

@@ -32,8 +32,12 @@ pub struct FeedPost {
     pub post: PostView,
     /// Sum of its votes.
     pub score: i64,
+    /// Of that, personas' votes.
+    pub persona_score: i64,
     /// Visible comments.
     pub comments: i64,
+    /// Of those, personas'.
+    pub persona_comments: i64,
     /// How many personas have been shown it.
     pub views: i64,
     /// Its newest top-level comments (a few).
@@ -133,7 +137,11 @@ pub async fn feed(
             "SELECT po.id, po.board_id, b.name AS board_name, b.topics, po.title, po.body, po.author_id,
                     pr.username AS author_username, po.persona_id, pe.username AS persona_username, po.created_at,
                     coalesce((SELECT sum(v.value) FROM votes v WHERE v.post_id = po.id), 0)::int8 AS score,
+                    coalesce((SELECT sum(v.value) FROM votes v WHERE v.post_id = po.id AND v.persona_id IS NOT NULL), 0)::int8
+                        AS persona_score,
                     (SELECT count(*) FROM comments cm WHERE cm.post_id = po.id AND cm.deleted_at IS NULL) AS comments,
+                    (SELECT count(*) FROM comments cm
+                     WHERE cm.post_id = po.id AND cm.deleted_at IS NULL AND cm.persona_id IS NOT NULL) AS persona_comments,
                     (SELECT count(*) FROM persona_memory m WHERE m.post_id = po.id AND m.action_type = 'viewed') AS views
              FROM posts po
              JOIN boards b ON b.id = po.board_id
@@ -153,7 +161,9 @@ pub async fn feed(
         posts.push(FeedPost {
             post: super::content::post_view(r)?,
             score: r.try_get("score")?,
+            persona_score: r.try_get("persona_score")?,
             comments: r.try_get("comments")?,
+            persona_comments: r.try_get("persona_comments")?,
             views: r.try_get("views")?,
             shown: Vec::new(),
         });

@@ -80,12 +80,16 @@ pub const REFLECT_EVERY: i64 = 12;
 /// The `browse` kind.
 pub struct Browse;
 
-/// The hot score of a feed post for `persona`: engagement over age (like a forum's front page), times
-/// how much it is in the persona's interests and how it feels about the author. A post nobody has been
-/// shown after an hour is lifted, so nothing goes unseen because it started quiet.
-fn hot(post: &FeedPost, interest: u8, affinity: i16, now: DateTime<Utc>) -> f64 {
+/// The hot score of a feed post for `persona`: engagement over age (like a forum's front page), with
+/// personas' votes and comments at `persona_weight` (`TREND_PERSONA_WEIGHT`, as in the `post_rankings`
+/// view), times how much it is in the persona's interests and how it feels about the author. A post
+/// nobody has been shown after an hour is lifted, so nothing goes unseen because it started quiet.
+fn hot(post: &FeedPost, interest: u8, affinity: i16, now: DateTime<Utc>, persona_weight: f64) -> f64 {
     let age_hours = (now - post.post.created_at).num_minutes().max(0) as f64 / 60.0;
-    let engagement = (post.score.max(0) as f64 + 2.0 * post.comments as f64 + 1.0).powf(0.8);
+    let weighted = |all: i64, personas: i64| (all - personas) as f64 + persona_weight * personas as f64;
+    let score = weighted(post.score, post.persona_score).max(0.0);
+    let comments = weighted(post.comments, post.persona_comments);
+    let engagement = (score + 2.0 * comments + 1.0).powf(0.8);
     let base = engagement / (age_hours + 2.0).powf(1.5);
     let interest = [0.25, 1.0, 1.8][usize::from(interest.min(2))];
     let relationship = 1.0 + f64::from(affinity) / 100.0;
@@ -164,9 +168,10 @@ impl Action for Browse {
                 SeenPost { feed, affinity, interest, trending: Vec::new() }
             })
             .collect();
+        let weight = services.persona_weight;
         posts.sort_by(|a, b| {
-            hot(&b.feed, b.interest, b.affinity, now)
-                .total_cmp(&hot(&a.feed, a.interest, a.affinity, now))
+            hot(&b.feed, b.interest, b.affinity, now, weight)
+                .total_cmp(&hot(&a.feed, a.interest, a.affinity, now, weight))
                 .then(a.feed.post.id.cmp(&b.feed.post.id))
         });
         posts.truncate(FEED_SHOWN);
@@ -437,4 +442,40 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
     }
     out.truncate(parse::MAX_CHOICES);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::PostView;
+
+    fn feed_post(score: i64, persona_score: i64, comments: i64, persona_comments: i64, now: DateTime<Utc>) -> FeedPost {
+        FeedPost {
+            post: PostView {
+                id: Uuid::nil(),
+                board_id: Uuid::nil(),
+                board_name: "b".into(),
+                board_topics: Vec::new(),
+                title: "t".into(),
+                body: "b".into(),
+                author: Author::Human { id: Uuid::nil(), name: None },
+                created_at: now - Duration::hours(2),
+            },
+            score,
+            persona_score,
+            comments,
+            persona_comments,
+            views: 1,
+            shown: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn personas_engagement_counts_at_its_weight_in_the_feed() {
+        let now = Utc::now();
+        let peoples = feed_post(4, 0, 1, 0, now);
+        let personas = feed_post(6, 6, 2, 2, now);
+        assert!(hot(&peoples, 1, 0, now, 0.5) > hot(&personas, 1, 0, now, 0.5), "4 + 2 against 0.5 × (6 + 4)");
+        assert!(hot(&peoples, 1, 0, now, 1.0) < hot(&personas, 1, 0, now, 1.0), "counted fully, more is more");
+    }
 }

@@ -111,6 +111,8 @@ pub struct Services<'a> {
     pub budget: &'a BudgetConfig,
     /// What personas say about being AI.
     pub disclosure: Disclosure,
+    /// What a persona's vote or comment counts for beside a person's (`TREND_PERSONA_WEIGHT`).
+    pub persona_weight: f64,
     /// Who signs generated media's Content Credentials, when an operator configured it.
     pub signer: Option<&'a std::sync::Arc<crate::signing::Signer>>,
     /// The kinds this engine runs (a session chooses among them).
