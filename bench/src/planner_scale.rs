@@ -104,6 +104,21 @@ pub async fn run(args: Args) -> Result<()> {
         }
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
+        // The trends statement alone, warm (a tick runs it when the last refresh is ten minutes old),
+        // each in a transaction rolled back.
+        let mut refreshes = Vec::new();
+        {
+            let mut client = db::connect_one(&url, None).await?;
+            for _ in 0..args.ticks {
+                let tx = client.transaction().await?;
+                let started = Instant::now();
+                shared::db::trends::refresh(&tx, clock.now(), 0.5).await?;
+                refreshes.push(started.elapsed().as_secs_f64() * 1e3);
+                tx.rollback().await?;
+            }
+        }
+        refreshes.sort_by(f64::total_cmp);
+        let refresh_ms = refreshes[refreshes.len() / 2];
         let counts: Vec<String> = statements.iter().map(|c| c.to_string()).collect();
 
         // The plans of one more tick, on fresh connections that load the auto_explain settings.
@@ -123,7 +138,7 @@ pub async fn run(args: Args) -> Result<()> {
         let plans = auto_explain_plans(&log_path, log_start)?;
         let full_scans: Vec<String> = plans.iter().flat_map(|p| p.big_table_seq_scans()).collect();
         println!(
-            "PLANNER scale={scale} personas={} boards={} posts={} comments={} generate_s={generate_s:.1} first_tick_ms={first_ms:.1} median_tick_ms={median:.1} min_ms={:.1} max_ms={:.1} statements_per_tick={} explained={} seq_scans_of_large_tables={}",
+            "PLANNER scale={scale} personas={} boards={} posts={} comments={} generate_s={generate_s:.1} first_tick_ms={first_ms:.1} median_tick_ms={median:.1} min_ms={:.1} max_ms={:.1} trends_refresh_ms={refresh_ms:.1} statements_per_tick={} explained={} seq_scans_of_large_tables={}",
             sizes.personas,
             sizes.boards,
             sizes.posts,
@@ -336,6 +351,24 @@ async fn generate(url: &str, s: &Sizes) -> Result<()> {
          )
          INSERT INTO persona_memory (persona_id, post_id, action_type, created_at)
          SELECT persona_id, post_id, 'voted', created_at FROM voted ON CONFLICT DO NOTHING",
+    )
+    .await?;
+    // Three tags a post from a vocabulary of 400, and people's upvotes on posts (two tries a post): what
+    // the trends statement of every tick reads over the last 48 hours.
+    step(
+        "INSERT INTO post_tags (post_id, tag)
+         SELECT pg_temp.gen_id('c0', n), 'topic ' || ((n * 7 + j * 131) % 400)
+         FROM generate_series(1, $4) n CROSS JOIN generate_series(1, 3) j
+         ON CONFLICT DO NOTHING",
+    )
+    .await?;
+    step(
+        "INSERT INTO votes (post_id, user_id, value, created_at)
+         SELECT p.id, pg_temp.gen_id('e0', 1 + (n * j * 7) % 5000), 1,
+                least($1, p.created_at + interval '1 day' * ((n * j) % 100) / 100.0)
+         FROM generate_series(1, $4) n CROSS JOIN generate_series(1, 2) j
+         JOIN posts p ON p.id = pg_temp.gen_id('c0', n)
+         ON CONFLICT DO NOTHING",
     )
     .await?;
     // A finished task behind every remembered action (the queue's history the planner must not scan).

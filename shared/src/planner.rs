@@ -7,7 +7,7 @@
 //! - **reciprocity**, what a session cannot promise: a person's reply to a persona (or comment on its
 //!   post) gets the persona's answer within half the usual reply delay, whenever its next session is.
 //!
-//! - **trends**: topics ranked by engagement velocity (`db::trends::refresh`), and, with
+//! - **trends**: topics ranked by engagement velocity every ten minutes (`db::trends::refresh`), and, with
 //!   `TAG_HUMAN_POSTS`, a `tag_posts` task when people's posts wait for tags.
 //!
 //! An answer's delay comes from the first half of `DELAY_REPLY_*`, skewed towards the short end like
@@ -244,16 +244,22 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     Ok(report)
 }
 
-/// What is trending at the tick's moment, behind a savepoint: a platform whose tables the trend query
-/// cannot read (a `post_tags` of another shape) loses its trends, not its plan. A failure the database
-/// reports as transient still fails the tick, to be retried whole.
+/// What is trending at the tick's moment, when the last refresh is ten minutes old, behind a savepoint:
+/// a platform whose tables the trend query cannot read (a `post_tags` of another shape) loses its
+/// trends, not its plan. A failure the database reports as transient still fails the tick, to be retried
+/// whole.
 async fn refresh_trends(
     tx: &mut tokio_postgres::Transaction<'_>,
     now: DateTime<Utc>,
     persona_weight: f64,
 ) -> Result<(), PlanError> {
     let savepoint = tx.savepoint("trends").await.map_err(DbError::from)?;
-    match crate::db::trends::refresh(&savepoint, now, persona_weight).await {
+    let refreshed = match crate::db::trends::refresh_due(&savepoint, now).await {
+        Ok(true) => crate::db::trends::refresh(&savepoint, now, persona_weight).await,
+        Ok(false) => return savepoint.commit().await.map_err(|e| DbError::from(e).into()),
+        Err(e) => Err(e),
+    };
+    match refreshed {
         Ok(moved) => {
             savepoint.commit().await.map_err(DbError::from)?;
             if moved.started + moved.ended > 0 {

@@ -149,6 +149,11 @@ async fn the_tick_keeps_runs_of_a_trend_with_who_started_it_and_when_it_ended() 
     assert_eq!(topics(&now), ["tomatoes"]);
     assert_eq!((now[0].started_by.as_str(), now[0].since), ("personas", t0()));
     assert_eq!(now[0].window_start, t0() - Duration::hours(48));
+    // Two minutes on, the tick leaves trends alone: they are recomputed every ten minutes.
+    clock.advance(Duration::minutes(2));
+    shared::planner::tick(&engine, None).await.unwrap();
+    assert_eq!(trends::current(&**c).await.unwrap()[0].computed_at, t0());
+    clock.set(t0());
     // An hour later it still trends: the same run, its figures from the later tick.
     clock.advance(Duration::hours(1));
     shared::planner::tick(&engine, None).await.unwrap();
