@@ -17,4 +17,8 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS comments_human_created_idx ON public.com
     WHERE author_id IS NOT NULL;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS comments_created_idx ON public.comments (created_at DESC)
     WHERE deleted_at IS NULL;
-CREATE INDEX CONCURRENTLY IF NOT EXISTS votes_post_idx ON public.votes (post_id) WHERE post_id IS NOT NULL;
+-- What trends count for each recent post (V19 creates these on a fresh database).
+CREATE INDEX CONCURRENTLY IF NOT EXISTS votes_post_engagement_idx ON public.votes (post_id)
+    INCLUDE (persona_id, value, created_at) WHERE post_id IS NOT NULL;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS comments_post_engagement_idx ON public.comments (post_id)
+    INCLUDE (persona_id, created_at) WHERE deleted_at IS NULL;

@@ -144,13 +144,21 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- Trends add up votes by post: an index for it where the engine created `votes` (a fresh database);
-    -- docs/platform-indexes.sql has it for an existing platform.
+    -- Trends count each recent post's votes and comments, by people and by personas: covering indexes
+    -- answer that from the index alone, where the engine created the table (a fresh database);
+    -- docs/platform-indexes.sql has them for an existing platform.
     SELECT h.xmin INTO v1_xmin FROM public.refinery_schema_history h WHERE h.version = 1;
     IF v1_xmin IS NOT NULL AND EXISTS (
         SELECT 1 FROM pg_class c JOIN pg_type t ON t.oid = c.reltype
         WHERE c.oid = 'public.votes'::regclass AND t.xmin = v1_xmin) THEN
-        CREATE INDEX IF NOT EXISTS votes_post_idx ON public.votes (post_id) WHERE post_id IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS votes_post_engagement_idx ON public.votes (post_id)
+            INCLUDE (persona_id, value, created_at) WHERE post_id IS NOT NULL;
+    END IF;
+    IF v1_xmin IS NOT NULL AND EXISTS (
+        SELECT 1 FROM pg_class c JOIN pg_type t ON t.oid = c.reltype
+        WHERE c.oid = 'public.comments'::regclass AND t.xmin = v1_xmin) THEN
+        CREATE INDEX IF NOT EXISTS comments_post_engagement_idx ON public.comments (post_id)
+            INCLUDE (persona_id, created_at) WHERE deleted_at IS NULL;
     END IF;
 END
 $$;

@@ -132,7 +132,8 @@ pub async fn run(args: Args) -> Result<()> {
             .await?;
         let log_start = std::fs::metadata(&log_path)?.len();
         let (engine, explain_clock) = planner_engine(&url)?;
-        explain_clock.set(clock.now() + chrono::Duration::minutes(2));
+        // Late enough that this tick recomputes trends too, so their statement's plan is captured.
+        explain_clock.set(clock.now() + chrono::Duration::minutes(shared::db::trends::REFRESH_EVERY_MINUTES));
         shared::planner::tick(&engine, None).await?;
         drop(engine);
         let plans = auto_explain_plans(&log_path, log_start)?;
