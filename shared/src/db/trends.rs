@@ -104,8 +104,8 @@ pub struct Refreshed {
 /// it is among the fastest of its source ([`TOP_TAGS`] tags, [`TOP_BOARD_TOPICS`] board topics; once
 /// trending, twice as many), is on at least two posts, and people (not only personas) engaged with it:
 /// personas can amplify a trend but never make one. A topic back within [`GRACE_MINUTES`] of leaving
-/// carries on its run. The weight is written to
-/// `ranking_weights` in the same statement, for the `post_rankings` view.
+/// carries on its run. The weight is written to `ranking_weights` in the same statement, for the
+/// `post_rankings` view.
 pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight: f64) -> Result<Refreshed, DbError> {
     // The planner cannot estimate the aggregates joined below (it guessed 25 million rows for 11,000 at
     // 1,000 personas and a million comments) and would JIT-compile the statement, which took 1.26 s of
