@@ -13,8 +13,10 @@ use crate::ai::{ModelClient, ModelError, Prompt, Usage};
 /// it hands on to another model.
 #[async_trait]
 pub trait Gate: Send + Sync {
-    /// The verdict on a draft showing `text` (`None`: it publishes no text) and handing `handed_on` on.
-    async fn verdict(&self, text: Option<&str>, handed_on: &[&str]) -> Verdict;
+    /// The verdict on a draft showing `text` (`None`: it publishes no text) and handing `handed_on` on;
+    /// `prose` is false for text that is not sentences (tags), which the marks of machine text and the
+    /// near-duplicate check do not apply to.
+    async fn verdict(&self, text: Option<&str>, handed_on: &[&str], prose: bool) -> Verdict;
 }
 
 /// A check's verdict on a parsed draft.
@@ -89,16 +91,18 @@ pub async fn compose<D: Written>(
             }
             Err(e) if attempt == 2 => return Err(ComposeFailure { error: ComposeError::Unusable(e), usage, notes }),
             Err(e) => format!("unusable answer: {e}"),
-            Ok(draft) => match gate.verdict(draft.visible_text().as_deref(), &draft.handed_on()).await {
-                Verdict::Accept => return Ok(Composed { draft, usage, attempts: attempt, notes }),
-                Verdict::Reject(reason) => {
-                    return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
+            Ok(draft) => {
+                match gate.verdict(draft.visible_text().as_deref(), &draft.handed_on(), draft.is_prose()).await {
+                    Verdict::Accept => return Ok(Composed { draft, usage, attempts: attempt, notes }),
+                    Verdict::Reject(reason) => {
+                        return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
+                    }
+                    Verdict::Regenerate(reason) if attempt == 2 => {
+                        return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
+                    }
+                    Verdict::Regenerate(reason) => reason,
                 }
-                Verdict::Regenerate(reason) if attempt == 2 => {
-                    return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
-                }
-                Verdict::Regenerate(reason) => reason,
-            },
+            }
         };
         tracing::info!(reason = %problem, "regenerating once");
         notes.push(problem.clone());

@@ -32,15 +32,15 @@ impl<'a> PublishGate<'a> {
 
 #[async_trait]
 impl Gate for PublishGate<'_> {
-    async fn verdict(&self, text: Option<&str>, handed_on: &[&str]) -> Verdict {
+    async fn verdict(&self, text: Option<&str>, handed_on: &[&str], prose: bool) -> Verdict {
         let Some(text) = text else {
             return Verdict::Accept;
         };
-        if let Verdict::Regenerate(reason) = near_duplicate_verdict(text, &self.corpus) {
+        if prose && let Verdict::Regenerate(reason) = near_duplicate_verdict(text, &self.corpus) {
             return Verdict::Regenerate(reason);
         }
         // The marks of machine text: asked for once more with the reason, then skipped.
-        let marks = style::marks(text);
+        let marks = if prose { style::marks(text) } else { Vec::new() };
         if !marks.is_empty() {
             let reasons: Vec<String> = marks.iter().map(style::Mark::reason).collect();
             return Verdict::Regenerate(format!("style ({})", reasons.join("; ")));

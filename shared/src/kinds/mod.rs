@@ -159,6 +159,12 @@ pub trait Written: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send
         None
     }
 
+    /// Whether the visible text is sentences (the marks of machine text and near-duplicates apply) or,
+    /// like a list of tags, not.
+    fn is_prose(&self) -> bool {
+        true
+    }
+
     /// What the draft hands on to another model (an image prompt): nobody reads it, but it is checked
     /// for what a model must not be asked all the same.
     fn handed_on(&self) -> Vec<&str> {

@@ -36,7 +36,8 @@ pub struct PostDraft {
 
 impl Written for PostDraft {
     fn visible_text(&self) -> Option<String> {
-        Some(format!("{}\n\n{}\n\n{}", self.title, self.body, self.tags.join(", ")))
+        // The body last: the marks of machine text look at how the text ends, and a tag is not an ending.
+        Some(format!("{}\n\n{}\n\n{}", self.title, self.tags.join(", "), self.body))
     }
 }
 

@@ -2,7 +2,7 @@
 //! people's untagged posts from the last two days. The planner gives the task to one active persona
 //! (a task needs one); it is bookkeeping, not something the persona does, so it counts against no cap.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -40,6 +40,12 @@ impl Written for TagsDraft {
     fn visible_text(&self) -> Option<String> {
         let all: Vec<String> = self.posts.iter().map(|(_, tags)| tags.join(", ")).collect();
         (!all.is_empty()).then(|| all.join("\n"))
+    }
+
+    /// Tags, not sentences: moderation reads them, the style marks do not ("thoughts" is a tag here,
+    /// not a closing line).
+    fn is_prose(&self) -> bool {
+        false
     }
 }
 
@@ -159,8 +165,8 @@ impl Action for TagPosts {
         _now: DateTime<Utc>,
     ) -> Result<Published, ActionError> {
         // Only the posts it was shown: an id the model made up or copied from a post's text tags nothing.
-        let shown: HashMap<Uuid, &Untagged> = prepared.seen.posts.iter().map(|p| (p.id, p)).collect();
-        for (id, tags) in draft.posts.iter().filter(|(id, _)| shown.contains_key(id)) {
+        let shown: HashSet<Uuid> = prepared.seen.posts.iter().map(|p| p.id).collect();
+        for (id, tags) in draft.posts.iter().filter(|(id, _)| shown.contains(id)) {
             trends_db::insert_tags(tx, *id, tags).await?;
         }
         Ok(Published { result_id: None, result_type: None })

@@ -67,7 +67,8 @@ pub struct VideoDraft {
 
 impl Written for VideoDraft {
     fn visible_text(&self) -> Option<String> {
-        Some(format!("{}\n\n{}\n\n{}", self.title, self.body, self.tags.join(", ")))
+        // The body last: the marks of machine text look at how the text ends, and a tag is not an ending.
+        Some(format!("{}\n\n{}\n\n{}", self.title, self.tags.join(", "), self.body))
     }
 
     fn handed_on(&self) -> Vec<&str> {

@@ -121,7 +121,11 @@ impl Moderation {
         if text.trim().is_empty() {
             findings.push(Finding { rule: "empty", detail: "nothing to publish".into() });
         }
-        let limit = parse::limits::TITLE.1 + parse::limits::POST_BODY.1 + 2;
+        // A post's title, body and tags (each at most its characters and a separator).
+        let limit = parse::limits::TITLE.1
+            + parse::limits::POST_BODY.1
+            + crate::trends::MAX_TAGS * (crate::trends::MAX_TAG_CHARS + 2)
+            + 4;
         if text.chars().count() > limit {
             findings.push(Finding { rule: "too_long", detail: format!("{} characters", text.chars().count()) });
         }

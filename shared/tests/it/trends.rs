@@ -194,7 +194,7 @@ async fn stored_tags(engine: &Engine, post: Uuid) -> Vec<String> {
 async fn a_post_carries_the_tags_of_its_own_answer_cleaned_and_bad_ones_are_asked_for_again() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
-    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
+    let (engine, _clock) = gemini_engine(&db, &fake, &[("PERSONA_MAX_POSTS_PER_DAY", "10")]);
     let (persona, board) = {
         let c = engine.pool.get().await.unwrap();
         (
@@ -213,6 +213,16 @@ async fn a_post_carries_the_tags_of_its_own_answer_cleaned_and_bad_ones_are_aske
     let mut tags = stored_tags(&engine, id).await;
     tags.sort();
     assert_eq!(tags, ["stir-fry", "stirfry", "weeknight dinners", "wok cooking"]);
+
+    // A tag is not how the text ends: "random thoughts" last is no stock closing line.
+    fake.push(Reply::Json(serde_json::json!({
+        "title": "Knife storage", "body": "Magnetic strip over the counter, blades away from the edge.",
+        "tags": ["knives", "kitchen storage", "random thoughts"]
+    })));
+    let report = engine.run_task(&claim_new(&engine, POST.task(persona, Target::Board(board), t0())).await).await;
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let decisions = task(&engine, report.task_id).await.decisions.to_string();
+    assert!(!decisions.contains("style"), "published at the first try: {decisions}");
 
     // Tags that are not tags (markup, a sentence, a description of the picture): asked for once more.
     fake.push(Reply::Json(serde_json::json!({
@@ -375,14 +385,14 @@ async fn peoples_posts_are_tagged_in_one_batch_only_when_the_operator_asks() {
     let newer = fixtures::human_post(&**c, board, "Cast iron rust", t0() - Duration::hours(1)).await;
     let other = fixtures::human_post(&**c, board, "Rice cooker or pot", t0() - Duration::hours(1)).await;
     fake.push(Reply::Json(serde_json::json!({ "posts": [
-        { "id": newer.to_string(), "tags": ["cast iron", "rust"] },
+        { "id": newer.to_string(), "tags": ["cast iron", "shower thoughts"] },
         { "id": other.to_string(), "tags": ["<b>rice</b>"] },
         { "id": Uuid::new_v4().to_string(), "tags": ["invented", "post"] },
         { "id": "not an id", "tags": ["x", "y"] }
     ]})));
     let report = engine.run_task(&claim_new(&engine, TAG_POSTS.task(tagger, None, t0())).await).await;
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
-    assert_eq!(stored_tags(&engine, newer).await, ["cast iron", "rust"]);
+    assert_eq!(stored_tags(&engine, newer).await, ["cast iron", "shower thoughts"], "tags are not prose");
     assert!(stored_tags(&engine, other).await.is_empty());
     assert_eq!(count(&engine, "SELECT count(*) FROM post_tags WHERE tag = 'invented'").await, 0);
 }
