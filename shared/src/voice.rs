@@ -236,24 +236,9 @@ mod tests {
 
     fn persona(voice: &str, traits: &[&str]) -> Persona {
         Persona {
-            id: uuid::Uuid::nil(),
-            username: "p".into(),
-            display_name: "P".into(),
-            bio: String::new(),
             voice: voice.into(),
             traits: traits.iter().map(|t| t.to_string()).collect(),
-            modules: vec![],
-            interests: vec![],
-            timezone: "UTC".into(),
-            active_hours_start: 0,
-            active_hours_end: 24,
-            is_active: true,
-            voice_bank: vec![],
-            avatar_url: None,
-            character_reference: None,
-            chattiness: None,
-            voting_temperament: None,
-            trend_aware: false,
+            ..crate::persona::tests_support::persona()
         }
     }
 

@@ -25,24 +25,9 @@ fn visible(kind: usize, raw: &str, persona: &Persona) -> Result<Option<String>, 
 
 fn persona() -> Persona {
     Persona {
-        id: uuid::Uuid::nil(),
         username: "marisol_cooks".into(),
         display_name: "Marisol Vega".into(),
-        bio: String::new(),
-        voice: String::new(),
-        traits: vec![],
-        modules: vec![],
-        interests: vec![],
-        timezone: "UTC".into(),
-        active_hours_start: 0,
-        active_hours_end: 24,
-        is_active: true,
-        voice_bank: vec![],
-        avatar_url: None,
-        character_reference: None,
-        chattiness: None,
-        voting_temperament: None,
-        trend_aware: false,
+        ..crate::persona::tests_support::persona()
     }
 }
 

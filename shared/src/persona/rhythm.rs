@@ -114,21 +114,9 @@ mod tests {
             id: Uuid::from_u128(n),
             username: format!("p{n}"),
             display_name: format!("P {n}"),
-            bio: String::new(),
-            voice: String::new(),
-            traits: vec![],
-            modules: vec![],
-            interests: vec![],
-            timezone: "UTC".into(),
             active_hours_start: 8,
             active_hours_end: 22,
-            is_active: true,
-            voice_bank: vec![],
-            avatar_url: None,
-            character_reference: None,
-            chattiness: None,
-            voting_temperament: None,
-            trend_aware: false,
+            ..crate::persona::tests_support::persona()
         }
     }
 
