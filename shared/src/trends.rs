@@ -108,6 +108,16 @@ pub fn from_answer(map: &serde_json::Map<String, Value>) -> Result<Vec<String>, 
     Ok(cleaned.tags)
 }
 
+/// The `n` longest words of `text` with at least `min_chars` characters, longest first (ties in
+/// order): what a text is about, as a plain tagger (the offline writer, the simulator's people) guesses.
+pub fn longest_words(text: &str, min_chars: usize, n: usize) -> Vec<&str> {
+    let mut words: Vec<&str> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= min_chars).collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    words.truncate(n);
+    words
+}
+
 /// The words of `text` as compared for fit: lowercase, three letters or more, a plural's `s` dropped.
 fn stems(text: &str) -> BTreeSet<String> {
     text.split(|c: char| !c.is_alphanumeric())

@@ -176,14 +176,8 @@ impl Action for TagPosts {
 /// The offline writer's tags for a person's post: its board's topics (broad) and its longest words
 /// (niche).
 fn offline_tags(post: &Untagged) -> Vec<String> {
-    let mut words: Vec<&str> = post
-        .title
-        .split(|c: char| !c.is_alphanumeric())
-        .chain(post.body.split(|c: char| !c.is_alphanumeric()))
-        .filter(|w| w.chars().count() >= 6)
-        .collect();
-    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-    let raw = post.board_topics.iter().map(String::as_str).take(2).chain(words.into_iter().take(2));
+    let text = format!("{} {}", post.title, post.body);
+    let raw = post.board_topics.iter().map(String::as_str).take(2).chain(trends::longest_words(&text, 6, 2));
     let mut tags = trends::clean(raw).tags;
     if tags.len() < trends::MIN_TAGS {
         tags.push("discussion".into());

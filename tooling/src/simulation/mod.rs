@@ -114,9 +114,7 @@ fn human_tags(rng: &mut ChaCha8Rng, title: &str, topics: &[String]) -> Vec<Strin
         return Vec::new();
     }
     let mut raw: Vec<String> = topics.choose_multiple(rng, 2).cloned().collect();
-    let mut words: Vec<&str> = title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 5).collect();
-    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-    raw.extend(words.into_iter().take(1).map(str::to_owned));
+    raw.extend(shared::trends::longest_words(title, 5, 1).into_iter().map(str::to_owned));
     let tags = shared::trends::clean(raw.iter().map(String::as_str)).tags;
     if tags.len() >= shared::trends::MIN_TAGS { tags } else { Vec::new() }
 }
