@@ -45,7 +45,11 @@ pub async fn run(config: &Config, hours: u32) -> Result<()> {
             eprintln!("· writer: offline templates (not a language model; set GEMINI_API_KEY for Gemini)")
         }
         LlmProvider::Gemini => {
-            eprintln!("· writer: Gemini {} — every published item is a real, billed call", config.gemini.model)
+            eprintln!(
+                "· writer: Gemini {} (decisions: {}) — every published item is a real, billed call",
+                config.gemini.models.model(shared::ai::ModelClass::Writing),
+                config.gemini.models.model(shared::ai::ModelClass::Decision)
+            )
         }
         LlmProvider::OpenAiCompatible => eprintln!("· writer: {} at {}", config.openai.model, config.openai.base_url),
     }

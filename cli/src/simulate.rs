@@ -278,22 +278,25 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
         let _ = writeln!(md, "| {kind} | {} | {:.0} | {:.0} | {:.0} |", s.count, s.median, s.p95, s.max);
     }
     let cost = &r.cost;
+    let models: Vec<String> = cost.models.iter().map(|(class, model)| format!("{class} `{model}`")).collect();
     let _ = writeln!(
         md,
-        "\n## Cost at list price\n\nThe period's model work priced at `{}` and `{}` (one image per image post, \
-         1,290 image tokens), Google's prices as of {}: **${:.2} per 1,000 published actions** ({} actions, ${:.4} \
-         in all), of which browsing sessions add ${:.2}. Tokens are the engine's estimates (4 characters a token) \
-         of the prompts it built and the answers it used, regenerations counted; thinking is left out. Per call, \
-         against OASIS's 3,356 in and 168 out per agent step:\n\n\
+        "\n## Cost at list price\n\nThe period's model work priced at each class's default model ({}; one \
+         image per image post), Google's prices as of {}: **${:.2} per 1,000 published actions** ({} actions, \
+         ${:.4} in all), of which browsing sessions add ${:.2} and clips ${:.2}; {:.2} model calls per published \
+         action. Tokens are the engine's estimates (4 characters a token) of the prompts it built and the answers \
+         it used, regenerations counted; thinking is left out. Per call, against OASIS's 3,356 in and 168 out per \
+         agent step:\n\n\
          | kind | tasks | published | calls | in p50 | in p95 | in max | out p50 | out p95 | out max | USD |\n\
          |---|---|---|---|---|---|---|---|---|---|---|",
-        cost.text_model,
-        cost.image_model,
+        models.join(", "),
         cost.prices_as_of,
         cost.usd_per_1000_actions,
         cost.actions,
         cost.usd,
         cost.sessions_usd_per_1000_actions,
+        cost.video_usd_per_1000_actions,
+        cost.calls_per_action,
     );
     for (kind, k) in &cost.by_kind {
         let (i, o) = (&k.input_tokens, &k.output_tokens);
@@ -303,6 +306,22 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
             k.tasks, k.published, k.model_calls, i.median, i.p95, i.max, o.median, o.p95, o.max, k.usd
         );
     }
+    let _ = writeln!(md, "\nThe same work with other models:\n\n| models | USD per 1,000 actions |\n|---|---|");
+    let _ = writeln!(md, "| the defaults | {:.2} |", cost.usd_per_1000_actions);
+    for alternative in &cost.alternatives {
+        let _ = writeln!(md, "| {} | {:.2} |", alternative.label, alternative.usd_per_1000_actions);
+    }
+    let caching = &cost.caching;
+    let _ = writeln!(
+        md,
+        "\nImplicit caching: Gemini bills a repeated prefix at the cached rate once it is at least {} tokens long \
+         (the 3.x Flash models; 2,048 on 2.5, per Google's caching page as `../shared/reference/realism-and-cost.md` \
+         records it). The longest stable prefix here (a persona's system turn) is {} tokens, so {:.0} % of input \
+         would be billed as cached; the ledger records what Gemini reports (`cached_tokens`).",
+        caching.minimum_prefix_tokens,
+        caching.longest_prefix_tokens,
+        caching.cached_share * 100.0
+    );
     md
 }
 

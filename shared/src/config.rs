@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::ai::{ModelClass, Models};
 use crate::disclosure::Disclosure;
 use crate::prices::PriceTable;
 use crate::signing::{CredentialsError, Signer};
@@ -126,12 +127,10 @@ pub struct DatabaseConfig {
 pub struct GeminiConfig {
     /// `GEMINI_API_KEY`.
     pub api_key: Option<SecretString>,
-    /// `GEMINI_MODEL`.
-    pub model: String,
-    /// `GEMINI_IMAGE_MODEL`.
-    pub image_model: String,
-    /// `GEMINI_VIDEO_MODEL`.
-    pub video_model: String,
+    /// The model and thinking for each class of work: `GEMINI_MODEL_{DECISION,WRITING,VISION,IMAGE,VIDEO}`
+    /// and `GEMINI_THINKING_{DECISION,WRITING,VISION}` (`GEMINI_MODEL`, `GEMINI_IMAGE_MODEL` and
+    /// `GEMINI_VIDEO_MODEL` still name the writing, image and video models).
+    pub models: Models,
     /// `GEMINI_BASE_URL`, for fakes and proxies.
     pub base_url: String,
     /// `GEMINI_MAX_REQUESTS_PER_MINUTE`, across every process.
@@ -359,12 +358,6 @@ pub struct Config {
 /// The longest `DELAY_*` value: a week.
 const MAX_DELAY_MS: u64 = 7 * 24 * 3_600_000;
 
-/// Current Gemini text model (`gemini-2.5-flash` no longer serves new keys).
-pub const DEFAULT_GEMINI_MODEL: &str = "gemini-3.6-flash";
-/// Current Gemini image model (`gemini-2.0-flash` never made images and is shut down).
-pub const DEFAULT_GEMINI_IMAGE_MODEL: &str = "gemini-3.1-flash-image";
-/// Current Veo model through the Gemini API (the fast one: a third of the standard model's price).
-pub const DEFAULT_GEMINI_VIDEO_MODEL: &str = "veo-3.1-fast-generate-preview";
 /// Gemini's public endpoint.
 pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
@@ -460,6 +453,35 @@ impl Vars<'_> {
             return Err(ConfigError::invalid(var, "must be plain text: no line breaks, <, >, &, [ or ]"));
         }
         Ok(Some(value))
+    }
+
+    /// Each class's model and thinking. A class's own variable wins; the variables from before classes
+    /// existed still name the writing, image and video models; vision follows writing.
+    fn models(&self) -> Result<Models, ConfigError> {
+        let mut models = Models::default();
+        for (class, older) in [
+            (ModelClass::Decision, None),
+            (ModelClass::Writing, Some("GEMINI_MODEL")),
+            (ModelClass::Image, Some("GEMINI_IMAGE_MODEL")),
+            (ModelClass::Video, Some("GEMINI_VIDEO_MODEL")),
+            (ModelClass::Vision, None),
+        ] {
+            let chosen =
+                [Some(class.variable()), older].into_iter().flatten().find_map(|var| Some((self.get(var)?, var)));
+            let (model, var) = match (chosen, class) {
+                (Some(chosen), _) => chosen,
+                // Vision follows writing (every current text model reads pictures).
+                (None, ModelClass::Vision) => {
+                    (models.model(ModelClass::Writing).to_owned(), models.variable(ModelClass::Writing))
+                }
+                (None, _) => (class.default_model().to_owned(), class.variable()),
+            };
+            models = models.with(class, &model).chosen_by(class, var);
+            if let Some(var) = class.thinking_variable() {
+                models = models.thinking_for(class, self.parsed(var, class.default_thinking())?);
+            }
+        }
+        Ok(models)
     }
 
     fn secret(&self, var: &str) -> Option<SecretString> {
@@ -592,9 +614,7 @@ impl Config {
             llm_provider,
             gemini: GeminiConfig {
                 api_key: gemini_key,
-                model: v.get("GEMINI_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_MODEL.into()),
-                image_model: v.get("GEMINI_IMAGE_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_IMAGE_MODEL.into()),
-                video_model: v.get("GEMINI_VIDEO_MODEL").unwrap_or_else(|| DEFAULT_GEMINI_VIDEO_MODEL.into()),
+                models: v.models()?,
                 base_url: v.url("GEMINI_BASE_URL", DEFAULT_GEMINI_BASE_URL)?,
                 max_requests_per_minute: v.bounded("GEMINI_MAX_REQUESTS_PER_MINUTE", 30, 1..=100_000)?,
                 timeout: v.millis("GEMINI_TIMEOUT_MS", 60_000, 1..=900_000)?,
@@ -733,6 +753,45 @@ mod tests {
     }
 
     #[test]
+    fn each_class_has_its_model_and_the_older_variables_still_name_writing_images_and_clips() {
+        use crate::ai::Thinking;
+        let older = parse(&[
+            ("GEMINI_MODEL", "gemini-3.6-flash"),
+            ("GEMINI_IMAGE_MODEL", "gemini-3.1-flash-image"),
+            ("GEMINI_VIDEO_MODEL", "veo-3.1-generate-preview"),
+        ])
+        .unwrap();
+        let m = &older.gemini.models;
+        assert_eq!(m.model(ModelClass::Writing), "gemini-3.6-flash");
+        assert_eq!(m.model(ModelClass::Vision), "gemini-3.6-flash", "vision follows writing");
+        assert_eq!(m.model(ModelClass::Image), "gemini-3.1-flash-image");
+        assert_eq!(m.model(ModelClass::Video), "veo-3.1-generate-preview");
+        assert_eq!(m.model(ModelClass::Decision), ModelClass::Decision.default_model(), "decisions keep their tier");
+        assert_eq!(m.variable(ModelClass::Image), "GEMINI_IMAGE_MODEL", "the variable that chose it is named");
+        assert_eq!(m.variable(ModelClass::Vision), "GEMINI_MODEL", "vision follows writing, variable and all");
+        assert_eq!(m.variable(ModelClass::Decision), "GEMINI_MODEL_DECISION");
+        let classes = parse(&[
+            ("GEMINI_MODEL", "gemini-3.6-flash"),
+            ("GEMINI_MODEL_WRITING", "gemini-3.8-flash"),
+            ("GEMINI_MODEL_DECISION", "gemini-3.5-flash-lite"),
+            ("GEMINI_MODEL_VISION", "gemini-3.5-flash"),
+            ("GEMINI_THINKING_DECISION", "low"),
+            ("GEMINI_THINKING_WRITING", "Medium"),
+        ])
+        .unwrap();
+        let m = &classes.gemini.models;
+        assert_eq!(m.model(ModelClass::Writing), "gemini-3.8-flash", "a class's own variable wins");
+        assert_eq!(m.variable(ModelClass::Writing), "GEMINI_MODEL_WRITING");
+        assert_eq!(m.model(ModelClass::Decision), "gemini-3.5-flash-lite");
+        assert_eq!(m.model(ModelClass::Vision), "gemini-3.5-flash");
+        assert_eq!(m.thinking(ModelClass::Decision), Thinking::Low);
+        assert_eq!(m.thinking(ModelClass::Writing), Thinking::Medium);
+        assert_eq!(m.thinking(ModelClass::Vision), Thinking::Low);
+        let err = parse(&[("GEMINI_THINKING_DECISION", "none")]).unwrap_err().to_string();
+        assert!(err.contains("GEMINI_THINKING_DECISION") && err.contains("\"none\""), "{err}");
+    }
+
+    #[test]
     fn prices_budgets_and_metrics_are_read_and_a_bad_one_is_named() {
         let config = parse(&[
             ("DAILY_BUDGET_USD", "2.5"),
@@ -780,8 +839,8 @@ mod tests {
         assert_eq!(c.image.max_width, 1600);
         assert_eq!(c.image.quality, 82);
         assert!(c.supabase.is_none());
-        assert_eq!(c.gemini.model, DEFAULT_GEMINI_MODEL);
-        assert_ne!(c.gemini.image_model, "gemini-2.0-flash");
+        assert_eq!(c.gemini.models, Models::default());
+        assert_ne!(c.gemini.models.model(ModelClass::Image), "gemini-2.0-flash");
         assert_eq!(c.queue.max_retries, 3);
     }
 

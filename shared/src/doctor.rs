@@ -10,8 +10,8 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use crate::ai::ModelError;
 use crate::ai::gemini::GeminiClient;
+use crate::ai::{ModelClass, ModelError};
 use crate::config::{Config, LlmProvider};
 use crate::db::schema::{self, CONTRACT, Held, MIGRATIONS, Owner, live};
 use crate::db::{self, ConnectOptions, DbPool, Endpoint, TlsMode};
@@ -188,14 +188,31 @@ pub async fn run(config: &Config, pool: Option<&DbPool>) -> DoctorReport {
 /// free, so the ledger and the budgets would not see them.
 fn prices(report: &mut DoctorReport, config: &Config) {
     let models: Vec<&str> = match config.llm_provider {
-        LlmProvider::Gemini => vec![&config.gemini.model, &config.gemini.image_model],
+        LlmProvider::Gemini => {
+            let models = &config.gemini.models;
+            ModelClass::ALL.iter().filter(|c| **c != ModelClass::Video).map(|c| models.model(*c)).collect()
+        }
         LlmProvider::OpenAiCompatible => vec![&config.openai.model],
         LlmProvider::Offline => {
             report.pass("prices", "the offline writer costs nothing");
             return;
         }
     };
-    let unpriced: Vec<&str> = models.iter().copied().filter(|m| config.prices.price(m).is_none()).collect();
+    let mut models: Vec<&str> = models.into_iter().fold(Vec::new(), |mut seen, m| {
+        if !seen.contains(&m) {
+            seen.push(m);
+        }
+        seen
+    });
+    let mut unpriced: Vec<&str> = models.iter().copied().filter(|m| config.prices.price(m).is_none()).collect();
+    // A clip model is priced per second.
+    if config.llm_provider == LlmProvider::Gemini {
+        let video = config.gemini.models.model(ModelClass::Video);
+        if config.prices.video_per_second(video).is_none() {
+            unpriced.push(video);
+        }
+        models.retain(|m| *m != video);
+    }
     if unpriced.is_empty() {
         let shown: Vec<String> = models
             .iter()
@@ -573,27 +590,23 @@ async fn model(report: &mut DoctorReport, config: &Config) {
             let client = match GeminiClient::new(
                 &config.gemini.base_url,
                 config.gemini.api_key.clone().unwrap_or_else(|| String::new().into()),
-                &config.gemini.model,
-                &config.gemini.image_model,
+                "",
+                "",
                 config.gemini.timeout.min(Duration::from_secs(20)),
             ) {
-                Ok(client) => client.with_video_model(&config.gemini.video_model),
+                Ok(client) => client.with_models(config.gemini.models.clone()),
                 Err(e) => return report.fail("model", e.to_string(), "check the GEMINI_* variables"),
             };
             let mut fine = Vec::new();
             let mut failed = false;
-            for model in client.models() {
+            // Each configured model once, named with the classes of work it does.
+            for (model, classes) in client.models().distinct() {
+                let names: Vec<&str> = classes.iter().map(|c| c.name()).collect();
                 match client.check_model(model).await {
-                    Ok(()) => fine.push(model.to_owned()),
+                    Ok(()) => fine.push(format!("{model} ({})", names.join(", "))),
                     Err(e @ ModelError::ModelNotFound { .. }) => {
                         failed = true;
-                        let var = if model == config.gemini.model {
-                            "GEMINI_MODEL"
-                        } else if model == config.gemini.image_model {
-                            "GEMINI_IMAGE_MODEL"
-                        } else {
-                            "GEMINI_VIDEO_MODEL"
-                        };
+                        let var = client.models().variable(classes[0]);
                         report.fail(
                             "model",
                             e.to_string(),
@@ -618,7 +631,7 @@ async fn model(report: &mut DoctorReport, config: &Config) {
                 }
             }
             if !failed {
-                report.pass("model", format!("the key works; {} exist", fine.join(" and ")));
+                report.pass("model", format!("the key works; these exist: {}", fine.join("; ")));
             }
         }
     }

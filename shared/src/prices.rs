@@ -20,18 +20,27 @@ pub const PRICES_AS_OF: &str = "2026-10-07";
 
 /// Google's prices for the models this engine is used with. `gemini-3.6-flash` (the default text model)
 /// is not on the page we read: it is priced as `gemini-3.5-flash`, the dearer neighbour, until
-/// `MODEL_PRICES` says otherwise. `gemini-3.1-flash-image`: $0.067 per 1K image at 1,290 tokens.
+/// `MODEL_PRICES` says otherwise. `gemini-3.1-flash-image`: $0.067 per 1K image at 1,290 tokens;
+/// `gemini-3.1-flash-lite-image` ("Nano Banana 2 Lite", 1K only): $0.034 at 1,120 tokens and $30 per
+/// million (as Google's Vertex pricing lists it, read through lumenfall.ai on 2026-12-06).
 const DEFAULTS: &[(&str, Price)] = &[
     ("gemini-3.8-flash", Price { input: 0.75, cached_input: 0.075, output: 3.75, image_output: 0.0 }),
     ("gemini-3.6-flash", Price { input: 1.50, cached_input: 0.15, output: 9.00, image_output: 0.0 }),
     ("gemini-3.5-flash-lite", Price { input: 0.30, cached_input: 0.03, output: 2.50, image_output: 0.0 }),
     ("gemini-3.5-flash", Price { input: 1.50, cached_input: 0.15, output: 9.00, image_output: 0.0 }),
     ("gemini-3.1-flash-lite", Price { input: 0.25, cached_input: 0.025, output: 1.50, image_output: 0.0 }),
+    ("gemini-3.1-flash-lite-image", Price { input: 0.25, cached_input: 0.025, output: 1.50, image_output: 30.0 }),
     ("gemini-3.1-flash-image", Price { input: 0.30, cached_input: 0.03, output: 2.50, image_output: 52.0 }),
     ("gemini-3-pro-image", Price { input: 2.00, cached_input: 0.20, output: 12.0, image_output: 120.0 }),
     ("gemini-2.5-flash-image", Price { input: 0.30, cached_input: 0.03, output: 2.50, image_output: 30.0 }),
     ("gemini-2.5-flash", Price { input: 0.30, cached_input: 0.03, output: 2.50, image_output: 0.0 }),
 ];
+
+/// Image tokens Google bills for one picture of `model` at 1K (1024×1024): 1,120 on the Lite image
+/// model, 1,290 on the others.
+pub fn tokens_per_image(model: &str) -> u32 {
+    if model.contains("flash-lite-image") { 1_120 } else { 1_290 }
+}
 
 /// Prices by model. A model is priced by its exact name, else by the longest name it starts with
 /// (`gemini-3.5-flash-001` as `gemini-3.5-flash`); a model the table does not know costs nothing, and

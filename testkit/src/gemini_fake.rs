@@ -594,6 +594,19 @@ fn check_shape(body: &Value) -> Option<ShapeError> {
                 invalid_argument("You can only set one of thinking budget and thinking level."),
             ));
         }
+        // The SDK's ThinkingLevel enum (google-genai `types.ThinkingLevel`).
+        if let Some(level) = config.get("thinkingConfig").and_then(|t| t.get("thinkingLevel"))
+            && !level
+                .as_str()
+                .is_some_and(|l| ["MINIMAL", "LOW", "MEDIUM", "HIGH"].contains(&l.to_ascii_uppercase().as_str()))
+        {
+            return Some(ShapeError(
+                format!("thinkingLevel {level}"),
+                invalid_argument(&format!(
+                    "Invalid value at 'generation_config.thinking_config.thinking_level' ({level})"
+                )),
+            ));
+        }
     }
     None
 }

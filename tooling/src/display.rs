@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
+use shared::ai::ModelClass;
 use shared::db::{DbError, GenericClient};
 
 /// Who wrote something, for display.
@@ -108,6 +109,10 @@ pub struct ModelWork {
     pub attempts: i64,
     /// The length of the clip it published, in milliseconds (video posts).
     pub clip_ms: Option<i32>,
+    /// The class of model its prompt asked for.
+    pub class: Option<ModelClass>,
+    /// Estimated tokens of its prompt's stable prefix (the persona's system turn).
+    pub prefix_tokens: Option<i64>,
 }
 
 /// Every finished task scheduled in `(since, until]` with what it asked of the model.
@@ -127,7 +132,10 @@ pub async fn model_work(
                      WHERE d->>'stage' = 'composed'),
                     (SELECT 1 + count(*) FROM jsonb_array_elements(t.decisions) d
                      WHERE d->>'stage' = 'gate' AND d->>'verdict' = 'regenerate'),
-                    (SELECT v.duration_ms FROM persona_video_clips v WHERE v.task_id = t.id)
+                    (SELECT v.duration_ms FROM persona_video_clips v WHERE v.task_id = t.id),
+                    (SELECT max(d->>'class') FROM jsonb_array_elements(t.decisions) d WHERE d->>'stage' = 'prompt'),
+                    (SELECT max((d->>'prefix_tokens_estimate')::int8) FROM jsonb_array_elements(t.decisions) d
+                     WHERE d->>'stage' = 'prompt')
              FROM persona_tasks t
              WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2 AND t.status IN ('DONE', 'SKIPPED', 'FAILED')",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
@@ -149,6 +157,8 @@ pub async fn model_work(
                     (None, None) => 0,
                 },
                 clip_ms: r.try_get(6)?,
+                class: r.try_get::<_, Option<String>>(7)?.as_deref().and_then(ModelClass::from_name),
+                prefix_tokens: r.try_get(8)?,
             })
         })
         .collect()

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::cost::PriceTable;
+use super::routing::{ModelClass, Models, Thinking, ThinkingSetting, is_gemini_3_or_later};
 use super::{
     DownloadedClip, Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage, VideoPrompt,
     VideoStatus,
@@ -24,9 +25,7 @@ pub struct GeminiClient {
     download: reqwest::Client,
     base_url: String,
     api_key: SecretString,
-    model: String,
-    image_model: String,
-    video_model: String,
+    models: Models,
     prices: PriceTable,
 }
 
@@ -35,9 +34,7 @@ impl std::fmt::Debug for GeminiClient {
         f.debug_struct("GeminiClient")
             .field("base_url", &self.base_url)
             .field("api_key", &"[redacted]")
-            .field("model", &self.model)
-            .field("image_model", &self.image_model)
-            .field("video_model", &self.video_model)
+            .field("models", &self.models)
             .finish()
     }
 }
@@ -49,13 +46,12 @@ impl GeminiClient {
             .api_key
             .clone()
             .ok_or_else(|| ModelError::Unsupported("GEMINI_API_KEY is not set; the gemini provider needs it".into()))?;
-        Ok(Self::new(&config.base_url, api_key, &config.model, &config.image_model, config.timeout)?
-            .with_video_model(&config.video_model))
+        Ok(Self::new(&config.base_url, api_key, "", "", config.timeout)?.with_models(config.models.clone()))
     }
 
-    /// Makes clips with `model` instead of the default.
-    pub fn with_video_model(mut self, model: &str) -> Self {
-        self.video_model = model.to_owned();
+    /// Routes each class of work to `models` instead.
+    pub fn with_models(mut self, models: Models) -> Self {
+        self.models = models;
         self
     }
 
@@ -65,7 +61,8 @@ impl GeminiClient {
         self
     }
 
-    /// A client for `base_url` (Google's, or a fake's).
+    /// A client for `base_url` (Google's, or a fake's) that writes and decides with `model` and draws
+    /// with `image_model`.
     pub fn new(
         base_url: &str,
         api_key: SecretString,
@@ -92,9 +89,7 @@ impl GeminiClient {
             download,
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key,
-            model: model.to_owned(),
-            image_model: image_model.to_owned(),
-            video_model: crate::config::DEFAULT_GEMINI_VIDEO_MODEL.to_owned(),
+            models: Models::uniform(model, image_model),
             prices: PriceTable::default(),
         })
     }
@@ -111,12 +106,13 @@ impl GeminiClient {
             .map_err(transport_error)
     }
 
-    /// Reads the answer, at most `limit` bytes of it, and parses it.
-    async fn read(&self, model: &str, response: reqwest::Response, limit: usize) -> Result<Response, ModelError> {
+    /// The answer of `class`'s model, at most `limit` bytes of it, parsed, or its failure naming the variable that chose the model.
+    async fn read(&self, class: ModelClass, response: reqwest::Response, limit: usize) -> Result<Response, ModelError> {
+        let model = self.models.model(class);
         let status = response.status();
         let bytes = read_capped(response, limit).await?;
         if !status.is_success() {
-            return Err(classify_http_error(status.as_u16(), &bytes, model, self.var_for(model)));
+            return Err(classify_http_error(status.as_u16(), &bytes, model, self.models.variable(class)));
         }
         serde_json::from_slice(&bytes).map_err(|e| ModelError::InvalidResponse(format!("{e}")))
     }
@@ -131,7 +127,12 @@ impl GeminiClient {
     ) -> Result<Vec<u8>, ModelError> {
         let bytes = read_capped(response, limit).await?;
         if !status.is_success() {
-            return Err(classify_http_error(status.as_u16(), &bytes, &self.video_model, "GEMINI_VIDEO_MODEL"));
+            return Err(classify_http_error(
+                status.as_u16(),
+                &bytes,
+                self.models.model(ModelClass::Video),
+                self.models.variable(ModelClass::Video),
+            ));
         }
         Ok(bytes)
     }
@@ -141,14 +142,15 @@ impl GeminiClient {
         self.video_body(response.status(), response, MAX_TEXT_RESPONSE_BYTES).await
     }
 
-    async fn call(&self, model: &str, body: &Request) -> Result<Response, ModelError> {
+    async fn call(&self, class: ModelClass, body: &Request) -> Result<Response, ModelError> {
+        let model = self.models.model(class);
         let response = self.send(model, body).await?;
-        self.read(model, response, MAX_TEXT_RESPONSE_BYTES).await
+        self.read(class, response, MAX_TEXT_RESPONSE_BYTES).await
     }
 
-    /// The models named in `GEMINI_MODEL`, `GEMINI_IMAGE_MODEL` and `GEMINI_VIDEO_MODEL`.
-    pub fn models(&self) -> [&str; 3] {
-        [&self.model, &self.image_model, &self.video_model]
+    /// Which model does which class of work.
+    pub fn models(&self) -> &Models {
+        &self.models
     }
 
     /// Whether `model` exists for this key (`GET /v1beta/models/{model}`): a retired model answers 404,
@@ -167,19 +169,7 @@ impl GeminiClient {
         if status.is_success() {
             return Ok(());
         }
-        Err(classify_http_error(status.as_u16(), &bytes, model, self.var_for(model)))
-    }
-
-    fn var_for(&self, model: &str) -> &'static str {
-        if model == self.model {
-            "GEMINI_MODEL"
-        } else if model == self.image_model {
-            "GEMINI_IMAGE_MODEL"
-        } else if model == self.video_model {
-            "GEMINI_VIDEO_MODEL"
-        } else {
-            "GEMINI_MODEL"
-        }
+        Err(classify_http_error(status.as_u16(), &bytes, model, self.models.variable_for(model)))
     }
 }
 
@@ -197,24 +187,23 @@ impl Provider for GeminiClient {
         true
     }
 
-    fn text_model(&self) -> &str {
-        &self.model
-    }
-
-    fn image_model(&self) -> &str {
-        &self.image_model
+    fn model_for(&self, class: ModelClass) -> &str {
+        self.models.model(class)
     }
 
     fn video_model(&self) -> Option<&str> {
-        Some(&self.video_model)
+        Some(self.models.model(ModelClass::Video))
     }
 
     fn video_cost_micros(&self, seconds: u32) -> u64 {
-        self.prices.video_per_second(&self.video_model).map_or(0, |usd| (usd * 1e6 * f64::from(seconds)).round() as u64)
+        self.prices
+            .video_per_second(self.models.model(ModelClass::Video))
+            .map_or(0, |usd| (usd * 1e6 * f64::from(seconds)).round() as u64)
     }
 
     async fn submit_video(&self, prompt: &VideoPrompt) -> Result<String, ModelError> {
-        let url = format!("{}/v1beta/models/{}:predictLongRunning", self.base_url, self.video_model);
+        let url =
+            format!("{}/v1beta/models/{}:predictLongRunning", self.base_url, self.models.model(ModelClass::Video));
         let response = self
             .http
             .post(&url)
@@ -279,9 +268,11 @@ impl Provider for GeminiClient {
         let mut budget = prompt.max_output_tokens;
         let mut usage = Usage::default();
         let mut empty_once = false;
+        let model = self.models.model(prompt.class);
+        let thinking = self.models.thinking(prompt.class);
         loop {
-            let response = self.call(&self.model, &text_request(prompt, &self.model, budget)).await?;
-            usage = usage.plus(response.usage().priced(&self.prices, &self.model));
+            let response = self.call(prompt.class, &text_request(prompt, model, thinking, budget)).await?;
+            usage = usage.plus(response.usage().priced(&self.prices, model));
             match response.text_answer() {
                 Ok(text) => return Ok(Generated { text, usage }),
                 // Thinking or a long answer hit the limit: never publish cut text; one retry with twice
@@ -299,12 +290,13 @@ impl Provider for GeminiClient {
     }
 
     async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
-        let response = self.send(&self.image_model, &image_request(prompt)).await?;
+        let image_model = self.models.model(ModelClass::Image);
+        let response = self.send(image_model, &image_request(prompt)).await?;
         // The image is read (and later decoded) under the process's one image slot: several image
         // tasks may wait for the model at once, but only one holds a full-size image in memory.
         let slot = ImageSlot::acquire().await;
-        let response = self.read(&self.image_model, response, MAX_RESPONSE_BYTES).await?;
-        let usage = response.usage().priced(&self.prices, &self.image_model);
+        let response = self.read(ModelClass::Image, response, MAX_RESPONSE_BYTES).await?;
+        let usage = response.usage().priced(&self.prices, image_model);
         match response.image_answer() {
             Ok((mime_type, bytes)) => Ok(GeneratedImage { bytes, mime_type, usage, slot: Some(slot) }),
             Err(ImageAnswer::Blocked(reason)) => Err(ModelError::Blocked { reason }),
@@ -560,20 +552,12 @@ struct SafetySetting {
     threshold: &'static str,
 }
 
-/// Keeps thinking small so it cannot eat the output budget: Gemini 3 takes a level, 2.5 Flash a zero
-/// budget, 2.5 Pro its minimum (it cannot turn thinking off). Other models get no setting, since
-/// sending one to a model without thinking is an error.
-fn thinking_for(model: &str) -> Option<ThinkingConfig> {
-    let m = model.to_ascii_lowercase();
-    if m.starts_with("gemini-2.5-pro") {
-        Some(ThinkingConfig { thinking_budget: Some(128), thinking_level: None })
-    } else if m.starts_with("gemini-2.5") {
-        Some(ThinkingConfig { thinking_budget: Some(0), thinking_level: None })
-    } else if is_gemini_3_or_later(&m) {
-        Some(ThinkingConfig { thinking_budget: None, thinking_level: Some("LOW") })
-    } else {
-        None
-    }
+/// The thinking setting sent for `thinking` on `model` (none for a model that does not think).
+fn thinking_config(model: &str, thinking: Thinking) -> Option<ThinkingConfig> {
+    thinking.for_model(model).map(|setting| match setting {
+        ThinkingSetting::Level(level) => ThinkingConfig { thinking_budget: None, thinking_level: Some(level) },
+        ThinkingSetting::Budget(budget) => ThinkingConfig { thinking_budget: Some(budget), thinking_level: None },
+    })
 }
 
 /// The platform's publish gate starts here: block harassment, hate, sexual and dangerous content at
@@ -590,10 +574,6 @@ fn safety_settings() -> Vec<SafetySetting> {
     .collect()
 }
 
-fn is_gemini_3_or_later(model: &str) -> bool {
-    model.starts_with("gemini-") && model[7..].chars().next().is_some_and(|c| c.is_ascii_digit() && c >= '3')
-}
-
 /// The sampling temperature for `model`: Gemini 3 is tuned for its default of 1.0 and Google warns that
 /// lower values can make it loop or degrade, so it always gets 1.0; older models get what was asked.
 fn temperature_for(model: &str, asked: f32) -> f32 {
@@ -601,7 +581,7 @@ fn temperature_for(model: &str, asked: f32) -> f32 {
 }
 
 /// The body of a structured text request.
-pub(crate) fn text_request(prompt: &Prompt, model: &str, max_output_tokens: u32) -> Request {
+pub(crate) fn text_request(prompt: &Prompt, model: &str, thinking: Thinking, max_output_tokens: u32) -> Request {
     Request {
         system_instruction: Some(Content { role: None, parts: vec![text_part(&prompt.system)] }),
         contents: vec![Content { role: Some("user".into()), parts: user_parts(prompt) }],
@@ -610,7 +590,7 @@ pub(crate) fn text_request(prompt: &Prompt, model: &str, max_output_tokens: u32)
             max_output_tokens: Some(max_output_tokens),
             response_mime_type: Some("application/json"),
             response_schema: Some(prompt.schema.clone()),
-            thinking_config: thinking_for(model),
+            thinking_config: thinking_config(model, thinking),
             ..GenerationConfig::default()
         },
         safety_settings: safety_settings(),
@@ -922,11 +902,15 @@ mod tests {
 
     #[test]
     fn thinking_is_held_down_per_model_family() {
-        assert_eq!(thinking_for("gemini-2.5-flash").unwrap().thinking_budget, Some(0));
-        assert_eq!(thinking_for("gemini-2.5-pro").unwrap().thinking_budget, Some(128));
-        assert_eq!(thinking_for("gemini-3.6-flash").unwrap().thinking_level, Some("LOW"));
-        assert!(thinking_for("gemini-2.0-flash").is_none());
-        assert!(thinking_for("my-proxy-model").is_none());
+        assert_eq!(thinking_config("gemini-2.5-flash", Thinking::Low).unwrap().thinking_budget, Some(0));
+        assert_eq!(thinking_config("gemini-2.5-pro", Thinking::Minimal).unwrap().thinking_budget, Some(128));
+        assert_eq!(thinking_config("gemini-3.6-flash", Thinking::Low).unwrap().thinking_level, Some("LOW"));
+        assert_eq!(
+            thinking_config("gemini-3.1-flash-lite", Thinking::Minimal).unwrap().thinking_level,
+            Some("MINIMAL")
+        );
+        assert!(thinking_config("gemini-2.0-flash", Thinking::Minimal).is_none());
+        assert!(thinking_config("my-proxy-model", Thinking::Low).is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod offline;
 pub mod openai_compat;
 pub mod parse;
 pub mod rate_limit;
+pub mod routing;
 pub mod similarity;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::config::{Config, LlmProvider};
 use crate::db::DbError;
 
 pub use rate_limit::RateLimiter;
+pub use routing::{ModelClass, Models, Thinking};
 
 /// What the model is asked to produce.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +32,8 @@ pub struct Prompt {
     pub user: String,
     /// The JSON schema the answer must follow (Gemini's OpenAPI subset).
     pub schema: serde_json::Value,
+    /// The class of model that answers (a text class: decision, writing or vision).
+    pub class: ModelClass,
     /// Sampling temperature.
     pub temperature: f32,
     /// Output budget, thinking included.
@@ -376,12 +380,8 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError>;
     /// An image for `prompt`.
     async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError>;
-    /// The model that writes (for logs).
-    fn text_model(&self) -> &str {
-        self.name()
-    }
-    /// The model that draws (for logs).
-    fn image_model(&self) -> &str {
+    /// The model that does `class` of work (for logs, provenance and prices).
+    fn model_for(&self, _class: ModelClass) -> &str {
         self.name()
     }
     /// The model that makes clips, when this provider makes them.
@@ -432,7 +432,12 @@ impl ModelClient {
 
     /// The model that draws.
     pub fn image_model(&self) -> &str {
-        self.provider.image_model()
+        self.provider.model_for(ModelClass::Image)
+    }
+
+    /// The model that does `class` of work.
+    pub fn model_for(&self, class: ModelClass) -> &str {
+        self.provider.model_for(class)
     }
 
     /// The model that makes clips, if any.
@@ -467,7 +472,7 @@ impl ModelClient {
     /// A JSON answer, after taking a slot of the global request limit. Its span (inside the task's)
     /// carries the model, the tokens and the time it took.
     #[tracing::instrument(name = "model_call", skip_all,
-        fields(model = self.provider.text_model(), tokens_in = tracing::field::Empty,
+        fields(model = self.provider.model_for(prompt.class), class = prompt.class.name(), tokens_in = tracing::field::Empty,
                tokens_out = tracing::field::Empty, latency_ms = tracing::field::Empty))]
     pub async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
         self.take_slot().await?;
@@ -484,7 +489,7 @@ impl ModelClient {
 
     /// An image, after taking a slot of the global request limit.
     #[tracing::instrument(name = "model_call", skip_all,
-        fields(model = self.provider.image_model(), latency_ms = tracing::field::Empty))]
+        fields(model = self.provider.model_for(ModelClass::Image), latency_ms = tracing::field::Empty))]
     pub async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
         self.take_slot().await?;
         let started = std::time::Instant::now();

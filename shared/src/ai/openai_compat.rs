@@ -209,6 +209,11 @@ impl Provider for OpenAiClient {
         true
     }
 
+    /// One model (`OPENAI_MODEL`) does every class of text work.
+    fn model_for(&self, _class: super::ModelClass) -> &str {
+        &self.model
+    }
+
     async fn generate(&self, prompt: &Prompt) -> Result<Generated, ModelError> {
         let mut budget = prompt.max_output_tokens;
         let mut usage = Usage::default();

@@ -493,7 +493,7 @@ pub(super) async fn draft_for<A: Action>(
         {
             return Err(ActionError::OverBudget { until: reached.until, reason: reached.reason });
         }
-        let writing = matches!(&plan, Err(ask) if ask.writing);
+        let writing = matches!(&plan, Err(ask) if ask.writes());
         let history = History {
             recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await?,
             // Examples only for writing; only what still passes the style gate, whatever it earned.
@@ -543,6 +543,8 @@ pub(super) async fn draft_for<A: Action>(
             decisions.push(json!({
                 "at": services.clock.now(), "stage": "prompt", "brief": ask.brief,
                 "input_tokens_estimate": estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user),
+                "class": prompt.class.name(),
+                "prefix_tokens_estimate": estimate_tokens(crate::prompt::stable_prefix(&prompt)),
             }));
             let mut corpus = history.texts();
             corpus.extend(scene.corpus());

@@ -3,7 +3,7 @@
 //! stance, and short, concrete style rules last (the user turn). No em-dashes in our own text (the model copies what it reads). Every text prompt
 //! fits a hard budget of input tokens, however crowded the thread.
 
-use crate::ai::{OfflineAnswer, Prompt};
+use crate::ai::{ModelClass, OfflineAnswer, Prompt};
 use crate::context::{
     Author, BoardView, CommentView, FeedView, Labelled, PostContext, PostView, ReflectionView, Scene, TaggingView,
     ThreadContext,
@@ -20,8 +20,9 @@ pub struct Ask {
     pub instructions: String,
     /// The answer's schema.
     pub schema: serde_json::Value,
-    /// Whether this is writing (the persona's examples and the style rules apply) or a decision.
-    pub writing: bool,
+    /// The class of model that answers: writing (the persona's examples and the style rules apply) or
+    /// a decision.
+    pub class: ModelClass,
     /// Sampling temperature (providers may use their model family's own).
     pub temperature: f32,
     /// Output budget, thinking included.
@@ -33,12 +34,24 @@ pub struct Ask {
 impl Ask {
     /// Writing: the persona's examples and the style rules; `brief` adds its length and stance.
     pub fn writing(instructions: String, brief: Option<Brief>, schema: serde_json::Value) -> Self {
-        Self { instructions, schema, writing: true, temperature: 1.0, max_output_tokens: 2048, brief }
+        Self { instructions, schema, class: ModelClass::Writing, temperature: 1.0, max_output_tokens: 2048, brief }
     }
 
     /// A decision: steady, one word, no examples.
     pub fn decision(instructions: String, schema: serde_json::Value) -> Self {
-        Self { instructions, schema, writing: false, temperature: 0.2, max_output_tokens: 512, brief: None }
+        Self {
+            instructions,
+            schema,
+            class: ModelClass::Decision,
+            temperature: 0.2,
+            max_output_tokens: 512,
+            brief: None,
+        }
+    }
+
+    /// Whether it writes text people read.
+    pub fn writes(&self) -> bool {
+        self.class == ModelClass::Writing
     }
 }
 
@@ -101,24 +114,43 @@ pub fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Builds the prompt; `offline` is what the offline writer answers to it.
+///
+/// What stays the same across a persona's calls of a class comes first, byte for byte (the system
+/// turn: who they are, their notes, their habits, the data note, their voice bank), so a provider that
+/// caches repeated prefixes can serve it from the cache; what changes (their latest words, the context,
+/// the task) comes after, in the user turn.
 pub fn build(input: &PromptInput<'_>, budget: &Budget, offline: Option<OfflineAnswer>) -> Prompt {
     let task = task_section(input);
-    let system = system_prompt(input, budget, estimate_tokens(&task));
+    let system = system_prompt(input, budget);
+    let fixed = estimate_tokens(&system) + estimate_tokens(&task) + 8;
+    // The context comes before the persona's latest words: they get only what a fair context leaves.
+    let lately = lately(
+        input,
+        budget.total_tokens.saturating_sub(fixed + CONTEXT_BEFORE_LATELY_TOKENS),
+        budget.example_tokens / 2,
+    );
     // Whatever is left of the budget goes to the context; a crowded thread is cut, never the budget.
-    let remaining = budget.total_tokens.saturating_sub(estimate_tokens(&system) + estimate_tokens(&task) + 8);
-    let mut user = context(input, remaining.max(MIN_CONTEXT_TOKENS));
+    let remaining = budget.total_tokens.saturating_sub(fixed + estimate_tokens(&lately));
+    let mut user = lately;
+    user.push_str(&context(input, remaining.max(MIN_CONTEXT_TOKENS)));
     user.push_str("\n---\n");
     user.push_str(&task);
     Prompt {
         system,
         user,
         schema: input.ask.schema.clone(),
+        class: input.ask.class,
         temperature: input.ask.temperature,
         max_output_tokens: input.ask.max_output_tokens,
         seed: input.seed,
         offline,
         image: None,
     }
+}
+
+/// The part of a prompt that is the same across a persona's calls of one class: its system turn.
+pub fn stable_prefix(prompt: &Prompt) -> &str {
+    &prompt.system
 }
 
 const STYLE_RULES: &str = "\
@@ -157,9 +189,18 @@ fn bounded(list: &[String], items: usize, chars: usize) -> Vec<String> {
 /// The least the context gets, whatever the persona's profile takes.
 const MIN_CONTEXT_TOKENS: usize = 160;
 
-/// The system turn: the persona, its examples within what the budget leaves once the profile, the task
-/// (`task_tokens`) and the least context are counted, and the data note.
-fn system_prompt(input: &PromptInput<'_>, budget: &Budget, task_tokens: usize) -> String {
+/// What the context keeps before the persona's latest words get any room.
+const CONTEXT_BEFORE_LATELY_TOKENS: usize = 400;
+
+/// What the system turn leaves for the task (its instructions, drawn length and stance, style rules):
+/// the voice bank's room is counted against this rather than against the task in hand, so it is the
+/// same for every task of the class.
+const TASK_RESERVE_TOKENS: usize = 400;
+
+/// The system turn, the same for every call of the persona's class until its profile or notes change:
+/// the persona, its notes and habits, the data note, and (when it writes) its voice bank within what
+/// the budget leaves once the profile, the task's reserve and the least context are counted.
+fn system_prompt(input: &PromptInput<'_>, budget: &Budget) -> String {
     let persona = input.persona;
     // The profile's public strings are the platform's (the web app may edit them): data, one line each.
     let mut s = format!(
@@ -187,7 +228,7 @@ fn system_prompt(input: &PromptInput<'_>, budget: &Budget, task_tokens: usize) -
             as_data(&truncate(summary, 500))
         ));
     }
-    if input.ask.writing {
+    if input.ask.writes() {
         // Habits, not rules: applied every time they would read as a tic. What a persona never or
         // always does stays a rule.
         let modules = bounded(&persona.modules, 6, 120);
@@ -204,45 +245,49 @@ fn system_prompt(input: &PromptInput<'_>, budget: &Budget, task_tokens: usize) -
             s.push_str(&format!("Now and then, not every time: {}.\n", habits.join("; ")));
         }
     }
-    let mut tail = String::new();
-    if input.ask.writing {
-        let openings = input.history.recent_openings(3);
-        if !openings.is_empty() {
-            let quoted: Vec<String> = openings.iter().take(5).map(|o| format!("\"{}\"", as_data(o))).collect();
-            tail.push_str(&format!("You recently started with {}; start differently.\n", quoted.join(", ")));
-        }
-    }
-    tail.push('\n');
-    tail.push_str(DATA_NOTE);
-    tail.push('\n');
-    if input.ask.writing {
-        // Examples take what a long profile leaves: the budget holds, the examples give way.
+    s.push('\n');
+    s.push_str(DATA_NOTE);
+    s.push('\n');
+    if input.ask.writes() {
+        // The voice bank takes what a long profile leaves: the budget holds, the examples give way.
         const HEADING: &str = "\nSome things you have written (for your voice, not for their topics):\n";
-        let used = estimate_tokens(&s) + estimate_tokens(&tail) + task_tokens + MIN_CONTEXT_TOKENS + 8;
+        let used = estimate_tokens(&s) + TASK_RESERVE_TOKENS + MIN_CONTEXT_TOKENS + 8;
         let room = budget.total_tokens.saturating_sub(used + estimate_tokens(HEADING));
-        let examples = examples(input, budget.example_tokens.min(room));
+        let bank: Vec<(&str, String)> =
+            input.persona.voice_bank.iter().map(|t| ("own words", truncate(t, 280))).collect();
+        let examples = examples(bank, budget.example_tokens.min(room));
         if !examples.is_empty() {
             s.push_str(HEADING);
             s.push_str(&examples);
         }
     }
-    s.push_str(&tail);
     s
 }
 
-/// The persona's voice bank first, then at most two recent outputs labelled by kind — none that is
-/// already in front of it in the scene (its own words appear once).
-fn examples(input: &PromptInput<'_>, budget_tokens: usize) -> String {
+/// The start of the user turn when the persona writes: how it began lately (to begin differently) and at
+/// most two recent outputs that landed with people and two merely recent ones, labelled by kind, none
+/// already in front of it in the scene, within `room` tokens (the examples within `example_tokens`).
+fn lately(input: &PromptInput<'_>, room: usize, example_tokens: usize) -> String {
+    if !input.ask.writes() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let openings = input.history.recent_openings(3);
+    if !openings.is_empty() {
+        let quoted: Vec<String> = openings.iter().take(5).map(|o| format!("\"{}\"", as_data(o))).collect();
+        let line = format!("You recently started with {}; start differently.\n", quoted.join(", "));
+        if estimate_tokens(&line) <= room {
+            out.push_str(&line);
+        }
+    }
     let in_scene = input.scene.corpus();
-    let mut chosen: Vec<(&str, String)> =
-        input.persona.voice_bank.iter().map(|t| ("own words", truncate(t, 280))).collect();
-    // Never what someone downvoted, and never what is already in front of it.
+    // Never what someone downvoted, and never what is already in front of it (its own words appear once).
     let not_in_scene =
         |w: &&crate::persona::Written| !w.downvoted && !in_scene.iter().any(|s| s.trim() == w.text.trim());
     // What landed with people comes before what is merely recent (learning from engagement); at most
     // two of each, never the same text twice.
     let landed: Vec<&crate::persona::Written> = input.history.landed.iter().filter(not_in_scene).take(2).collect();
-    chosen.extend(landed.iter().map(|w| (w.kind, truncate(&w.text, 280))));
+    let mut chosen: Vec<(&str, String)> = landed.iter().map(|w| (w.kind, truncate(&w.text, 280))).collect();
     chosen.extend(
         input
             .history
@@ -253,6 +298,21 @@ fn examples(input: &PromptInput<'_>, budget_tokens: usize) -> String {
             .take(2)
             .map(|w| (w.kind, truncate(&w.text, 280))),
     );
+    const HEADING: &str = "Some things you wrote lately (for your voice, not for their topics):\n";
+    let room = room.saturating_sub(estimate_tokens(&out) + estimate_tokens(HEADING));
+    let examples = examples(chosen, room.min(example_tokens));
+    if !examples.is_empty() {
+        out.push_str(HEADING);
+        out.push_str(&examples);
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// `chosen` as labelled examples, in order, leaving out any that would pass `budget_tokens`.
+fn examples(chosen: Vec<(&str, String)>, budget_tokens: usize) -> String {
     let mut out = String::new();
     let mut used = 0;
     for (kind, text) in chosen {
@@ -270,7 +330,7 @@ fn examples(input: &PromptInput<'_>, budget_tokens: usize) -> String {
 fn task_section(input: &PromptInput<'_>) -> String {
     let mut task = input.ask.instructions.clone();
     if let Scene::Thread(thread) = input.scene
-        && input.ask.writing
+        && input.ask.writes()
         && thread.ancestors.last().and_then(|parent| parent.author.persona_id()) == Some(input.persona.id)
         && thread.target.author.persona_id() != Some(input.persona.id)
     {
@@ -285,7 +345,7 @@ fn task_section(input: &PromptInput<'_>) -> String {
     if let Some(note) = input.operator_note.filter(|n| !n.trim().is_empty()) {
         task.push_str(&format!("\nAlso: {}", truncate(note, 500)));
     }
-    if input.ask.writing {
+    if input.ask.writes() {
         // Last, where the model reads them right before it writes.
         task.push_str("\n\n");
         task.push_str(STYLE_RULES);

@@ -51,6 +51,7 @@ pub fn reference_prompt(avatar: Attachment, profile: &Profile, seed: u64) -> Pro
             "required": ["description"],
             "propertyOrdering": ["description"]
         }),
+        class: crate::ai::ModelClass::Vision,
         temperature: 0.4,
         max_output_tokens: 1024,
         seed,

@@ -179,6 +179,7 @@ pub fn prompt(brief: &str, around: &Surroundings, seed: u64, offline: OfflineAns
         system: SYSTEM.into(),
         user,
         schema: schema(),
+        class: crate::ai::ModelClass::Writing,
         temperature: 1.0,
         max_output_tokens: 2048,
         seed,

@@ -577,7 +577,11 @@ async fn model_failures_end_in_the_right_task_state() {
     let retired = run(&engine, w.nia, COMMENT, on_post(w.post)).await;
     assert_eq!(retired.status, TaskStatus::Failed);
     assert!(
-        task(&engine, retired.task_id).await.error_message.unwrap().contains("set GEMINI_MODEL to a current model")
+        task(&engine, retired.task_id)
+            .await
+            .error_message
+            .unwrap()
+            .contains("set GEMINI_MODEL_WRITING to a current model")
     );
 }
 

@@ -88,6 +88,52 @@ async fn a_json_answer_is_returned_with_its_usage() {
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
 
+/// Each class of work goes to its own model with its own thinking, and is priced at that model: a vote
+/// (a decision) to the cheap tier thinking as little as it can, a comment to the writing model, a picture
+/// to the image model. Cached tokens are recorded as Gemini reports them and billed at the cached rate.
+#[tokio::test]
+async fn each_class_of_work_goes_to_its_model_with_its_thinking_and_price() {
+    use shared::ai::{ModelClass, Models, Thinking};
+    let fake = GeminiFake::start().await;
+    let models = Models::uniform("gemini-3.6-flash", IMAGE_MODEL)
+        .with(ModelClass::Decision, "gemini-3.1-flash-lite")
+        .thinking_for(ModelClass::Writing, Thinking::Medium);
+    let client = gemini(&fake).with_models(models);
+    let usage = |cached| Reply::WithUsage {
+        reply: Box::new(Reply::Json(serde_json::json!({"body": "ok", "vote": "up", "reason": "fine"}))),
+        prompt: 1_000,
+        candidates: 100,
+        thoughts: 0,
+        cached,
+    };
+    fake.push(usage(0)).push(usage(400));
+    let vote = VOTE
+        .prompt(
+            &samples::marisol(),
+            &samples::marisol_history(),
+            &Scene::Post(samples::stir_fry_post_context()),
+            None,
+            3,
+            &Budget::default(),
+            shared::disclosure::Disclosure::Honest,
+        )
+        .unwrap();
+    let decided = client.generate(&vote).await.unwrap();
+    let written = client.generate(&comment_prompt()).await.unwrap();
+    client.generate_image(&image_prompt()).await.unwrap();
+
+    let received = fake.received();
+    let models: Vec<&str> = received.iter().map(|r| r.model.as_str()).collect();
+    assert_eq!(models, ["gemini-3.1-flash-lite", "gemini-3.6-flash", IMAGE_MODEL]);
+    let thinking = |i: usize| received[i].body["generationConfig"]["thinkingConfig"]["thinkingLevel"].clone();
+    assert_eq!((thinking(0), thinking(1)), (serde_json::json!("MINIMAL"), serde_json::json!("MEDIUM")));
+    // 1,000 in and 100 out: at $0.25/$1.50 a decision, at $1.50/$9.00 writing (400 of its input cached at $0.15).
+    assert_eq!(decided.usage.cost_micros, 250 + 150);
+    assert_eq!(written.usage.cached_tokens, 400);
+    assert_eq!(written.usage.cost_micros, 900 + 60 + 900);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
 #[tokio::test]
 async fn unknown_extra_fields_in_the_answer_are_ignored() {
     let fake = GeminiFake::start().await;
@@ -189,15 +235,15 @@ async fn a_retired_model_is_a_configuration_error_naming_it() {
     fake.retire(TEXT_MODEL);
     let err = gemini(&fake).generate(&comment_prompt()).await.unwrap_err();
     assert!(
-        matches!(&err, ModelError::ModelNotFound { model, var: "GEMINI_MODEL", .. } if model == TEXT_MODEL),
+        matches!(&err, ModelError::ModelNotFound { model, var: "GEMINI_MODEL_WRITING", .. } if model == TEXT_MODEL),
         "{err}"
     );
-    assert!(err.to_string().contains("set GEMINI_MODEL to a current model"), "{err}");
+    assert!(err.to_string().contains("set GEMINI_MODEL_WRITING to a current model"), "the writing call's class: {err}");
     assert_eq!(err.disposition(), Disposition::Fail);
 
     fake.retire(IMAGE_MODEL);
     let err = gemini(&fake).generate_image(&image_prompt()).await.unwrap_err();
-    assert!(matches!(&err, ModelError::ModelNotFound { var: "GEMINI_IMAGE_MODEL", .. }), "{err}");
+    assert!(matches!(&err, ModelError::ModelNotFound { var: "GEMINI_MODEL_IMAGE", .. }), "{err}");
 }
 
 #[tokio::test]
@@ -460,6 +506,68 @@ fn every_text_prompt_fits_the_budget_however_crowded_and_our_words_have_no_em_da
             assert!(long.user.contains("Write the way people type"), "the rules are never cut");
         }
     }
+}
+
+/// A persona's calls of one class open with the same bytes (its system turn) whatever it looks at and
+/// whatever it wrote last, so a provider's prefix cache can serve them; its latest words, the context and
+/// the task come after, in the user turn. Decisions get their own, shorter prefix.
+#[test]
+fn a_personas_prompts_of_one_class_share_a_byte_identical_prefix() {
+    use shared::ai::ModelClass;
+    let persona = samples::marisol();
+    let earlier = samples::marisol_history();
+    let mut later = samples::marisol_history();
+    later.recent.insert(
+        0,
+        shared::persona::Written {
+            kind: "post",
+            text: "Rice cookers are underrated, fight me.".into(),
+            downvoted: false,
+        },
+    );
+    let scenes = [
+        (POST, Scene::Board(samples::cooking_board())),
+        (IMAGE_POST, Scene::Board(samples::cooking_board())),
+        (COMMENT, Scene::Post(samples::stir_fry_post_context())),
+        (REPLY, Scene::Thread(samples::stir_fry_thread())),
+    ];
+    let mut systems = std::collections::BTreeSet::new();
+    for (kind, scene) in &scenes {
+        for (seed, history) in [(1, &earlier), (2, &later)] {
+            let p = kind
+                .prompt(
+                    &persona,
+                    history,
+                    scene,
+                    None,
+                    seed,
+                    &Budget::default(),
+                    shared::disclosure::Disclosure::Honest,
+                )
+                .expect("a scene the kind looks at");
+            assert_eq!(p.class, ModelClass::Writing, "{}", kind.name());
+            assert!(!p.system.contains("Rice cookers"), "the latest words are not in the prefix:\n{}", p.system);
+            assert!(p.system.contains("Two batches. Always two batches."), "the voice bank is: {}", p.system);
+            if seed == 2 && !matches!(scene, Scene::Board(_)) {
+                assert!(p.user.contains("Rice cookers"), "they lead the user turn:\n{}", p.user);
+            }
+            systems.insert(p.system);
+        }
+    }
+    assert_eq!(systems.len(), 1, "one prefix across kinds, scenes and histories: {systems:#?}");
+    let vote = VOTE
+        .prompt(
+            &persona,
+            &earlier,
+            &Scene::Post(samples::stir_fry_post_context()),
+            None,
+            3,
+            &Budget::default(),
+            shared::disclosure::Disclosure::Honest,
+        )
+        .expect("a vote looks at a post");
+    assert_eq!(vote.class, ModelClass::Decision);
+    assert!(!systems.contains(&vote.system) && !vote.system.contains("<example"), "{}", vote.system);
 }
 
 // ---- the global request limit ---------------------------------------------------------------------

@@ -69,7 +69,14 @@ async fn a_sound_deployment_passes_every_check() {
         assert_eq!(c.level, expected, "{name}: {}", report.render());
     }
     assert!(check(&report, "migrations").detail.contains("current"));
-    assert!(check(&report, "prices").detail.contains("gemini-3.6-flash $1.5/$9 per M tokens"), "{}", report.render());
+    let prices = &check(&report, "prices").detail;
+    assert!(prices.contains("gemini-3.1-flash-lite $0.25/$1.5 per M tokens"), "{}", report.render());
+    assert!(prices.contains("gemini-3.5-flash-lite $0.3/$2.5 per M tokens"), "{}", report.render());
+    // Every class's model is checked once, named with the work it does.
+    let models = &check(&report, "model").detail;
+    assert!(models.contains("gemini-3.1-flash-lite (decision)"), "{models}");
+    assert!(models.contains("gemini-3.5-flash-lite (writing, vision)"), "{models}");
+    assert!(models.contains("veo-3.1-fast-generate-preview (video)"), "{models}");
     assert_eq!(gemini.received().len(), 0, "doctor generates nothing, it only asks for the models");
     // A model the price table does not know: counted as free, so doctor warns and names it.
     let unpriced = doctor::run(&config(&db, &gemini, &storage, &[("GEMINI_MODEL", "my-proxy-model")]), None).await;
@@ -97,7 +104,7 @@ async fn each_broken_part_fails_its_check_and_names_what_to_fix() {
     .unwrap();
     drop(c);
     let gemini = GeminiFake::start().await;
-    gemini.retire("gemini-3.1-flash-image");
+    gemini.retire(shared::ai::ModelClass::Image.default_model());
     let storage = StorageFake::start("photos", 1 << 20).await;
     let report = doctor::run(&config(&db, &gemini, &storage, &[]), None).await;
 
@@ -117,8 +124,8 @@ async fn each_broken_part_fails_its_check_and_names_what_to_fix() {
 
     let model = check(&report, "model");
     assert_eq!(model.level, Level::Fail);
-    assert!(model.detail.contains("gemini-3.1-flash-image"), "{}", model.detail);
-    assert!(model.fix.as_deref().unwrap().contains("GEMINI_IMAGE_MODEL"), "{model:?}");
+    assert!(model.detail.contains("gemini-3.1-flash-lite-image"), "{}", model.detail);
+    assert!(model.fix.as_deref().unwrap().contains("GEMINI_MODEL_IMAGE"), "the class's variable: {model:?}");
 
     let storage_check = check(&report, "storage");
     assert_eq!(storage_check.level, Level::Fail);

@@ -45,7 +45,11 @@ async fn the_secret_fills_the_configuration_and_wins_over_plain_variables() {
         secrecy::ExposeSecret::expose_secret(config.gemini.api_key.as_ref().unwrap()),
         "AIza-from-secrets-manager-0123456789"
     );
-    assert_eq!(config.gemini.model, "gemini-3.5-flash", "what the secret does not hold comes from the environment");
+    assert_eq!(
+        config.gemini.models.model(shared::ai::ModelClass::Writing),
+        "gemini-3.5-flash",
+        "what the secret does not hold comes from the environment"
+    );
     assert!(config.admin.api_key.is_some());
 }
 

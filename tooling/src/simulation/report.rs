@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::{HourSummary, SimOutcome};
 use crate::display::{self, Created};
-use shared::ai::Usage;
 use shared::ai::cost::PriceTable;
+use shared::ai::{ModelClass, Models, Usage};
 use shared::audit::{self, Audit};
 use shared::db::{DbError, GenericClient};
 use shared::kinds::{BROWSE, VOTE};
@@ -57,10 +57,8 @@ pub struct KindCost {
 /// known without a model and are left out.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Cost {
-    /// The default text model.
-    pub text_model: String,
-    /// The default image model (one image per published image post, 1,290 image tokens).
-    pub image_model: String,
+    /// The model for each class, as priced.
+    pub models: BTreeMap<String, String>,
     /// When the default prices were read.
     pub prices_as_of: String,
     /// By kind.
@@ -73,20 +71,80 @@ pub struct Cost {
     pub usd_per_1000_actions: f64,
     /// Of that, what browsing sessions (the choosing step) add, USD per 1,000 actions.
     pub sessions_usd_per_1000_actions: f64,
+    /// Of that, what clips add (their seconds at the video model's price), USD per 1,000 actions.
+    pub video_usd_per_1000_actions: f64,
+    /// Model calls (regenerations included, pictures and clips not) per published action.
+    pub calls_per_action: f64,
+    /// The same work with other models, USD per 1,000 actions: how the defaults were chosen.
+    pub alternatives: Vec<Alternative>,
+    /// What implicit caching could take off, under Gemini's rule.
+    pub caching: Caching,
 }
 
-/// Image tokens Google bills for one generated image up to 1024×1024.
-const IMAGE_TOKENS: u32 = 1_290;
+/// The period's work priced with other models.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Alternative {
+    /// What changed.
+    pub label: String,
+    /// USD per 1,000 published actions.
+    pub usd_per_1000_actions: f64,
+}
 
-/// Prices `work` at the default models' list prices.
+/// The cached share of input under Gemini's implicit caching: a request whose prefix repeats an earlier
+/// one's by at least the model's minimum is billed that prefix at the cached rate.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Caching {
+    /// The shortest prefix implicit caching serves, tokens (4,096 on the 3.x Flash models, 2,048 on 2.5:
+    /// `../shared/reference/realism-and-cost.md`, from Google's caching page).
+    pub minimum_prefix_tokens: usize,
+    /// The longest stable prefix (a persona's system turn) among the period's calls, tokens.
+    pub longest_prefix_tokens: i64,
+    /// Of all input tokens, the share that would be billed as cached.
+    pub cached_share: f64,
+}
+
+/// The shortest prefix implicit caching serves on the models priced here (Gemini 3.x Flash).
+pub const IMPLICIT_CACHE_MINIMUM_TOKENS: usize = 4_096;
+
+/// Prices `work` at the default models' list prices, and at the alternatives.
 pub fn cost(work: &[display::ModelWork]) -> Cost {
-    let (text_model, image_model) = (shared::config::DEFAULT_GEMINI_MODEL, shared::config::DEFAULT_GEMINI_IMAGE_MODEL);
+    let models = Models::default();
+    let mut cost = priced(work, &models);
+    let writing = |m: &str| models.clone().with(ModelClass::Writing, m);
+    let alternatives = [
+        (
+            "one model for everything, as before (gemini-3.6-flash; gemini-3.1-flash-image)".to_owned(),
+            Models::uniform("gemini-3.6-flash", "gemini-3.1-flash-image"),
+        ),
+        (
+            "decisions on the writing model (gemini-3.5-flash-lite)".to_owned(),
+            models.clone().with(ModelClass::Decision, ModelClass::Writing.default_model()),
+        ),
+        ("writing on gemini-3.1-flash-lite".to_owned(), writing("gemini-3.1-flash-lite")),
+        ("writing on gemini-3.8-flash (its price until 2026-12-31)".to_owned(), writing("gemini-3.8-flash")),
+        ("writing on gemini-3.6-flash".to_owned(), writing("gemini-3.6-flash")),
+        (
+            "pictures on gemini-3.1-flash-image".to_owned(),
+            models.clone().with(ModelClass::Image, "gemini-3.1-flash-image"),
+        ),
+        ("pictures on gemini-3-pro-image".to_owned(), models.clone().with(ModelClass::Image, "gemini-3-pro-image")),
+    ];
+    cost.alternatives = alternatives
+        .into_iter()
+        .map(|(label, m)| Alternative { label, usd_per_1000_actions: priced(work, &m).usd_per_1000_actions })
+        .collect();
+    cost
+}
+
+/// `work` priced with `models`.
+fn priced(work: &[display::ModelWork], models: &Models) -> Cost {
     let prices = PriceTable::default();
     let registry = shared::kinds::Registry::standard();
-    let usd = |model: &str, prompt: i64, output: i64, image: u32| {
+    let usd = |model: &str, prompt: i64, cached: i64, output: i64, image: u32| {
         let tokens = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
         let usage = Usage {
             prompt_tokens: tokens(prompt),
+            cached_tokens: tokens(cached),
             output_tokens: tokens(output) + image,
             image_tokens: image,
             ..Usage::default()
@@ -94,7 +152,8 @@ pub fn cost(work: &[display::ModelWork]) -> Cost {
         prices.cost_micros(model, &usage) as f64 / 1e6
     };
     let mut tallies: BTreeMap<String, (KindCost, Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    let mut actions = 0;
+    let (mut actions, mut calls, mut video_usd) = (0, 0, 0.0);
+    let (mut input_total, mut cached_total, mut longest_prefix) = (0i64, 0i64, 0i64);
     for w in work {
         let (tally, inputs, outputs) = tallies.entry(w.kind.clone()).or_insert_with(|| {
             let nothing = Summary::of(&[]);
@@ -118,18 +177,29 @@ pub fn cost(work: &[display::ModelWork]) -> Cost {
         let Some(input) = w.input_tokens else { continue };
         let output = w.output_tokens.unwrap_or(0);
         tally.model_calls += w.attempts;
+        calls += w.attempts;
         inputs.push(input as f64);
         if w.output_tokens.is_some() {
             outputs.push(output as f64);
         }
-        tally.usd += usd(text_model, input * w.attempts, output * w.attempts, 0);
+        let class = w.class.unwrap_or(ModelClass::Writing);
+        // An upper bound: every call is taken to repeat its persona's prefix, cached when long enough.
+        let prefix = w.prefix_tokens.unwrap_or(0).min(input);
+        longest_prefix = longest_prefix.max(prefix);
+        let cached = if prefix as usize >= IMPLICIT_CACHE_MINIMUM_TOKENS { prefix } else { 0 };
+        input_total += input * w.attempts;
+        cached_total += cached * w.attempts;
+        tally.usd += usd(models.model(class), input * w.attempts, cached * w.attempts, output * w.attempts, 0);
         if w.published && registry.get(&w.kind).is_some_and(|k| k.needs_images()) {
-            tally.usd += usd(image_model, output, 0, IMAGE_TOKENS);
+            let image_model = models.model(ModelClass::Image);
+            tally.usd += usd(image_model, output, 0, 0, shared::prices::tokens_per_image(image_model));
         }
-        // A clip is priced per second at the default video model's rate.
+        // A clip is priced per second at the video model's rate.
         if let Some(ms) = w.clip_ms {
-            let per_second = prices.video_per_second(shared::config::DEFAULT_GEMINI_VIDEO_MODEL).unwrap_or(0.0);
-            tally.usd += f64::from(ms) / 1000.0 * per_second;
+            let per_second = prices.video_per_second(models.model(ModelClass::Video)).unwrap_or(0.0);
+            let clip = f64::from(ms) / 1000.0 * per_second;
+            tally.usd += clip;
+            video_usd += clip;
         }
     }
     let by_kind: BTreeMap<String, KindCost> = tallies
@@ -144,14 +214,21 @@ pub fn cost(work: &[display::ModelWork]) -> Cost {
     let sessions = by_kind.get(BROWSE.name()).map_or(0.0, |k| k.usd);
     let per_1000 = |usd: f64| if actions > 0 { usd * 1000.0 / actions as f64 } else { 0.0 };
     Cost {
-        text_model: text_model.into(),
-        image_model: image_model.into(),
+        models: ModelClass::ALL.iter().map(|c| (c.name().to_owned(), models.model(*c).to_owned())).collect(),
         prices_as_of: shared::ai::cost::PRICES_AS_OF.into(),
         by_kind,
         actions,
         usd: total,
         usd_per_1000_actions: per_1000(total),
         sessions_usd_per_1000_actions: per_1000(sessions),
+        video_usd_per_1000_actions: per_1000(video_usd),
+        calls_per_action: if actions > 0 { calls as f64 / actions as f64 } else { 0.0 },
+        alternatives: Vec::new(),
+        caching: Caching {
+            minimum_prefix_tokens: IMPLICIT_CACHE_MINIMUM_TOKENS,
+            longest_prefix_tokens: longest_prefix,
+            cached_share: if input_total > 0 { cached_total as f64 / input_total as f64 } else { 0.0 },
+        },
     }
 }
 
@@ -473,40 +550,63 @@ mod tests {
     }
 
     #[test]
-    fn model_work_is_priced_per_call_with_regenerations_and_images_and_per_published_action() {
-        let work = |kind: &str, published, input: Option<i64>, output: Option<i64>, attempts| display::ModelWork {
-            kind: kind.into(),
-            published,
-            input_tokens: input,
-            output_tokens: output,
-            attempts,
-            clip_ms: None,
-        };
-        let clip = display::ModelWork { clip_ms: Some(6_000), ..work("video_post", true, Some(800), Some(80), 1) };
+    fn model_work_is_priced_per_call_at_its_class_model_with_regenerations_images_and_clips() {
+        let work =
+            |kind: &str, class, published, input: Option<i64>, output: Option<i64>, attempts| display::ModelWork {
+                kind: kind.into(),
+                published,
+                input_tokens: input,
+                output_tokens: output,
+                attempts,
+                clip_ms: None,
+                class: Some(class),
+                prefix_tokens: input.map(|i| i / 2),
+            };
+        let (w, d) = (ModelClass::Writing, ModelClass::Decision);
+        let clip = display::ModelWork { clip_ms: Some(6_000), ..work("video_post", w, true, Some(800), Some(80), 1) };
         let priced = cost(&[
-            work("comment", true, Some(1_000), Some(100), 2),
-            work("image_post", true, Some(800), Some(80), 1),
-            work("vote", true, None, None, 0),
-            work("browse", false, Some(500), Some(20), 1),
+            work("comment", w, true, Some(1_000), Some(100), 2),
+            work("image_post", w, true, Some(800), Some(80), 1),
+            work("vote", d, true, None, None, 0),
+            work("browse", d, false, Some(500), Some(20), 1),
             clip,
         ]);
         let prices = PriceTable::default();
-        let text = prices.price(shared::config::DEFAULT_GEMINI_MODEL).unwrap();
-        let image = prices.price(shared::config::DEFAULT_GEMINI_IMAGE_MODEL).unwrap();
+        let models = Models::default();
+        let text = prices.price(models.model(ModelClass::Writing)).unwrap();
+        let decision = prices.price(models.model(ModelClass::Decision)).unwrap();
+        assert_ne!(text, decision, "decisions are priced at their own model");
+        let image_model = models.model(ModelClass::Image);
+        let image = prices.price(image_model).unwrap();
         let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
         let comment = (2_000.0 * text.input + 200.0 * text.output) / 1e6;
         assert!(close(priced.by_kind["comment"].usd, comment), "both answers are paid: {priced:?}");
         assert_eq!(priced.by_kind["comment"].model_calls, 2);
+        let per_image = f64::from(shared::prices::tokens_per_image(image_model));
         let picture =
-            (800.0 * text.input + 80.0 * text.output + 80.0 * image.input + 1_290.0 * image.image_output) / 1e6;
+            (800.0 * text.input + 80.0 * text.output + 80.0 * image.input + per_image * image.image_output) / 1e6;
         assert!(close(priced.by_kind["image_post"].usd, picture), "the image is priced at the image model");
         assert_eq!(priced.by_kind["vote"].usd, 0.0, "a vote settled without a model costs nothing");
-        let video = picture + 6.0 * prices.video_per_second(shared::config::DEFAULT_GEMINI_VIDEO_MODEL).unwrap();
-        assert!(close(priced.by_kind["video_post"].usd, video), "a clip is priced per second: {priced:?}");
+        let seconds = 6.0 * prices.video_per_second(models.model(ModelClass::Video)).unwrap();
+        assert!(close(priced.by_kind["video_post"].usd, picture + seconds), "a clip is priced per second: {priced:?}");
         assert_eq!(priced.actions, 4, "a session is not an action");
-        let session = (500.0 * text.input + 20.0 * text.output) / 1e6;
-        assert!(close(priced.usd_per_1000_actions, (comment + picture + session + video) * 1000.0 / 4.0));
+        let session = (500.0 * decision.input + 20.0 * decision.output) / 1e6;
+        let all = comment + picture + session + picture + seconds;
+        assert!(close(priced.usd_per_1000_actions, all * 1000.0 / 4.0), "{priced:?}");
         assert!(close(priced.sessions_usd_per_1000_actions, session * 1000.0 / 4.0));
+        assert!(close(priced.video_usd_per_1000_actions, seconds * 1000.0 / 4.0));
+        assert!(close(priced.calls_per_action, 5.0 / 4.0), "2 + 1 + 1 + 1 calls for 4 actions");
         assert_eq!(priced.by_kind["comment"].input_tokens.median, 1_000.0);
+        assert_eq!(priced.caching.cached_share, 0.0, "no prefix reaches the minimum");
+        assert_eq!(priced.caching.longest_prefix_tokens, 500);
+        let before = &priced.alternatives[0];
+        assert!(before.label.contains("as before") && before.usd_per_1000_actions > priced.usd_per_1000_actions);
+        // A prefix past the minimum is billed at the cached rate.
+        let long = work("comment", w, true, Some(10_000), Some(100), 1);
+        let long = display::ModelWork { prefix_tokens: Some(8_000), ..long };
+        let cached = cost(&[long]);
+        assert!(close(cached.caching.cached_share, 0.8), "{:?}", cached.caching);
+        let expected = (2_000.0 * text.input + 8_000.0 * text.cached_input + 100.0 * text.output) / 1e6;
+        assert!(close(cached.usd, expected), "{} vs {expected}", cached.usd);
     }
 }
