@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::ai::{ModelClass, Models};
 use crate::disclosure::Disclosure;
 use crate::prices::PriceTable;
+use crate::routing::{ModelClass, Models};
 use crate::signing::{CredentialsError, Signer};
 
 /// The largest width or height we decode: image models emit about 4096 pixels a side at most.

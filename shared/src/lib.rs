@@ -24,6 +24,7 @@ pub mod planner;
 pub mod prices;
 pub mod prompt;
 pub mod queue;
+pub mod routing;
 pub mod runner;
 pub mod secrets;
 pub mod signing;

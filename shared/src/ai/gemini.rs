@@ -11,13 +11,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::cost::PriceTable;
-use super::routing::{ModelClass, Models, Thinking, ThinkingSetting, is_gemini_3_or_later};
 use super::{
     DownloadedClip, Generated, GeneratedImage, ImagePrompt, ModelError, Prompt, Provider, Usage, VideoPrompt,
     VideoStatus,
 };
 use crate::config::GeminiConfig;
 use crate::media::{ImageSlot, MAX_RESPONSE_BYTES};
+use crate::routing::{ModelClass, Models, Thinking, ThinkingSetting, is_gemini_3_or_later};
 
 /// A Gemini client. Its `Debug` output never shows the key.
 pub struct GeminiClient {

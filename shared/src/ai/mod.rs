@@ -8,7 +8,6 @@ pub mod offline;
 pub mod openai_compat;
 pub mod parse;
 pub mod rate_limit;
-pub mod routing;
 pub mod similarity;
 
 use std::sync::Arc;
@@ -20,8 +19,8 @@ use serde::Serialize;
 use crate::config::{Config, LlmProvider};
 use crate::db::DbError;
 
+pub use crate::routing::{ModelClass, Models, Thinking};
 pub use rate_limit::RateLimiter;
-pub use routing::{ModelClass, Models, Thinking};
 
 /// What the model is asked to produce.
 #[derive(Debug, Clone, Serialize)]

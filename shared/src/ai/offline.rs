@@ -13,6 +13,26 @@ use super::{
 };
 use crate::media::clip::{self, Frame};
 
+/// `answer` without the fields `schema` does not have: a kind writes its offline answer once, and a
+/// prompt that leaves an offered field out (a session with no room to write) gets an answer without it,
+/// as a model would give.
+fn within_schema(answer: serde_json::Value, schema: &serde_json::Value) -> serde_json::Value {
+    match answer {
+        serde_json::Value::Object(map) => match schema.get("properties").and_then(|p| p.as_object()) {
+            Some(properties) => map
+                .into_iter()
+                .filter_map(|(key, value)| properties.get(&key).map(|field| (key, within_schema(value, field))))
+                .collect(),
+            None => serde_json::Value::Object(map),
+        },
+        serde_json::Value::Array(items) => match schema.get("items") {
+            Some(item) => items.into_iter().map(|value| within_schema(value, item)).collect(),
+            None => serde_json::Value::Array(items),
+        },
+        other => other,
+    }
+}
+
 /// The offline provider.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OfflineWriter;
@@ -37,7 +57,7 @@ impl Provider for OfflineWriter {
             .as_ref()
             .ok_or_else(|| ModelError::Unsupported("this request has no offline answer".into()))?
             .answer(prompt.seed);
-        Ok(Generated { text: answer.to_string(), usage: Usage::default() })
+        Ok(Generated { text: within_schema(answer, &prompt.schema).to_string(), usage: Usage::default() })
     }
 
     async fn generate_image(&self, prompt: &ImagePrompt) -> Result<GeneratedImage, ModelError> {
@@ -197,4 +217,18 @@ fn png(img: &image::RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("encoding a PNG into memory cannot fail");
     out.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_answer_keeps_only_what_the_schema_asks_for_at_every_level() {
+        let schema = serde_json::json!({
+            "type": "OBJECT",
+            "properties": { "actions": { "type": "ARRAY", "items": {
+                "type": "OBJECT", "properties": { "action": { "type": "STRING" } } } } }
+        });
+        let answer = serde_json::json!({ "actions": [{ "action": "comment", "text": "hi" }], "extra": 1 });
+        assert_eq!(super::within_schema(answer, &schema), serde_json::json!({ "actions": [{ "action": "comment" }] }));
+    }
 }

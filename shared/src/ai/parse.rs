@@ -38,12 +38,19 @@ pub struct Choice {
     pub on: String,
     /// One line on why.
     pub why: String,
+    /// What it would say, written in the same answer (a comment or a reply), when the session had room
+    /// to offer it; the chosen task's kind checks it as it would its own model's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
+
+/// The longest text a session may write ahead (a kind's own parsing bounds what it publishes).
+const MAX_SESSION_TEXT: usize = 4_000;
 
 /// Most a session chooses.
 pub const MAX_CHOICES: usize = 4;
 
-/// The choices of a session's answer: `{"actions": [{"action", "on", "why"}]}`; "nothing" and empty
+/// The choices of a session's answer: `{"actions": [{"action", "on", "why", "text"?}]}`; "nothing" and empty
 /// actions are dropped (an empty list is a session that chose nothing), and at most [`MAX_CHOICES`]
 /// are kept. Words and labels are checked when the choices are acted on: against the registry's kinds
 /// and what was shown.
@@ -60,6 +67,11 @@ pub fn choices(map: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<C
             (!action.is_empty() && action != "nothing").then(|| Choice {
                 on: text(item, "on", 8).to_uppercase(),
                 why: text(item, "why", 200),
+                text: item
+                    .get("text")
+                    .and_then(|t| t.as_str())
+                    .map(|t| t.trim().chars().take(MAX_SESSION_TEXT).collect::<String>())
+                    .filter(|t| !t.is_empty()),
                 action,
             })
         })

@@ -300,6 +300,28 @@ pub async fn save_summary(
     Ok(())
 }
 
+/// The text that the session `origin` wrote ahead for `task_id`, a task it chose for `persona_id`: the
+/// "chose" note in that session's own decisions, written in the transaction that enqueued the task. Only
+/// the record of a finished task of the same persona counts, and only the note naming this task.
+pub async fn written_ahead(
+    c: &impl GenericClient,
+    origin: Uuid,
+    task_id: Uuid,
+    persona_id: Uuid,
+) -> Result<Option<String>, DbError> {
+    let row = c
+        .query_typed_opt(
+            "SELECT d->>'text' FROM persona_tasks s CROSS JOIN LATERAL jsonb_array_elements(s.decisions) d
+             WHERE s.id = $1 AND s.persona_id = $3 AND s.status = 'DONE'
+               AND d->>'stage' = 'session' AND d->>'verdict' = 'chose' AND d->>'task_id' = $2::text
+               AND d ? 'text'
+             LIMIT 1",
+            &[(&origin, Type::UUID), (&task_id.to_string(), Type::TEXT), (&persona_id, Type::UUID)],
+        )
+        .await?;
+    row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+}
+
 /// Everything the persona has done (posts, comments, replies, votes), ever.
 pub async fn actions_ever(c: &impl GenericClient, persona_id: Uuid) -> Result<i64, DbError> {
     let row = c

@@ -20,13 +20,16 @@ use super::{
     Action, ActionError, Kind, Prepared, Published, REFLECT, REPLY, Registry, Services, SetOff, Step, Verb, View,
     Written,
 };
-use crate::ai::Usage;
 use crate::ai::parse::{self, Choice, ParseError};
-use crate::context::{Author, BoardOption, FeedPost, FeedView, Labelled, Other, Scene, SeenNotice, SeenPost};
+use crate::ai::{ModelClass, Usage};
+use crate::context::{
+    Author, BoardOption, CommentView, FeedPost, FeedView, Labelled, Other, PostContext, PostView, Scene, SeenNotice,
+    SeenPost, ThreadContext,
+};
 use crate::db::{personas, sessions, trends};
 use crate::persona::relationships::hundredths;
 use crate::persona::{Persona, interest, rhythm};
-use crate::prompt::Ask;
+use crate::prompt::{Ask, Offer};
 use crate::queue::{NewTask, Target, TargetKind, Task};
 
 /// What a session looks at: its feed, and the ways it may act (every kind in the registry a session may
@@ -37,6 +40,18 @@ pub struct Session {
     pub feed: FeedView,
     /// What it may do, each once.
     pub verbs: Vec<Verb>,
+    /// The words of what it may write in its own answer (the kinds that take a text written ahead).
+    pub writes_ahead: Vec<&'static str>,
+}
+
+impl Session {
+    /// A session on `feed` offering what the kinds in `registry` offer.
+    pub fn new(feed: FeedView, registry: &Registry) -> Self {
+        let mut writes_ahead: Vec<&'static str> =
+            registry.all().iter().filter(|k| k.writes_ahead()).filter_map(|k| k.verb()).map(|v| v.word).collect();
+        writes_ahead.dedup();
+        Self { feed, verbs: registry.verbs(), writes_ahead }
+    }
 }
 
 impl View for Session {
@@ -47,7 +62,7 @@ impl View for Session {
     /// A feed built elsewhere is offered what the standard kinds offer.
     fn from_scene(scene: &Scene) -> Option<Self> {
         match scene {
-            Scene::Feed(feed) => Some(Self { feed: feed.clone(), verbs: Registry::standard().verbs() }),
+            Scene::Feed(feed) => Some(Self::new(feed.clone(), &Registry::standard())),
             _ => None,
         }
     }
@@ -210,14 +225,14 @@ impl Action for Browse {
             actions_left: limits.actions_left(&activity, crate::persona::limits::Work::Own),
             reflection_due,
         };
-        Ok(Prepared { seen: Session { feed, verbs: services.kinds.verbs() }, memory: None, reply_spot: None })
+        Ok(Prepared { seen: Session::new(feed, services.kinds), memory: None, reply_spot: None })
     }
 
     fn ask(&self, session: &Session, persona: &Persona, _seed: u64) -> Ask {
         let most = rhythm::appetite(persona);
         let ways: Vec<&str> = session.verbs.iter().map(|v| v.described).collect();
         let words: Vec<&str> = session.verbs.iter().map(|v| v.word).collect();
-        Ask::decision(
+        let mut ask = Ask::decision(
             format!(
                 "You have a few minutes on the forum. Decide what, if anything, you do now. Most visits people \
                  read and move on; when someone answered you, you usually answer back. Choose at most {most}: \
@@ -225,25 +240,25 @@ impl Action for Browse {
                  means you just read.",
                 ways.join(", ")
             ),
-            json!({
-                "type": "OBJECT",
-                "properties": {
-                    "actions": {
-                        "type": "ARRAY",
-                        "items": {
-                            "type": "OBJECT",
-                            "properties": {
-                                "action": { "type": "STRING", "enum": words },
-                                "on": { "type": "STRING", "description": "the id shown, like N1, P2, C3 or B1" },
-                                "why": { "type": "STRING" }
-                            },
-                            "required": ["action", "on", "why"]
-                        }
-                    }
-                },
-                "required": ["actions"]
-            }),
-        )
+            choices_schema(&words, false),
+        );
+        // Writing what it chose to say in the same answer saves the call that would write it later; the
+        // chosen task still checks the text like any answer and asks the model when it does not pass.
+        if !session.writes_ahead.is_empty() {
+            ask.if_room = Some(Offer {
+                instructions: format!(
+                    "When you {} you may also write it now, in \"text\": exactly what you would post there, as \
+                     you would write it (the rules below are for that text). Leave \"text\" out to write it later.",
+                    session.writes_ahead.join(" or ")
+                ),
+                schema: choices_schema(&words, true),
+                // The text is published: the writing model writes it, with the persona's voice.
+                class: ModelClass::Writing,
+            });
+            // Room for the texts: a few short comments.
+            ask.max_output_tokens = 1024;
+        }
+        ask
     }
 
     /// Nothing new to look at: the session ends without a model call.
@@ -257,10 +272,24 @@ impl Action for Browse {
         Ok(Choices { choices: parse::choices(&parse::json_object(answer)?)? })
     }
 
+    /// The offline policy's choices, with what it would say for each it may write ahead (the offline
+    /// provider drops the texts when the prompt had no room to offer them).
     fn write_offline(&self, persona: &Persona, session: &Session, seed: u64) -> serde_json::Value {
         let actions: Vec<serde_json::Value> = offline_policy(persona, &session.feed, seed)
             .into_iter()
-            .map(|c| json!({ "action": c.action, "on": c.on, "why": c.why }))
+            .enumerate()
+            .map(|(i, c)| {
+                let text = session
+                    .writes_ahead
+                    .contains(&c.action.as_str())
+                    .then(|| offline_text(persona, &session.feed, &c, seed ^ (i as u64 + 1)))
+                    .flatten();
+                let mut choice = json!({ "action": c.action, "on": c.on, "why": c.why });
+                if let Some(text) = text {
+                    choice["text"] = json!(text);
+                }
+                choice
+            })
             .collect();
         json!({ "actions": actions })
     }
@@ -311,10 +340,15 @@ impl Action for Browse {
                     let mut new: NewTask = kind.task(task.persona_id, target, at);
                     new.id = Some(Uuid::new_v5(&task.id, format!("choice-{i}").as_bytes()));
                     new.origin_task_id = Some(task.id);
-                    out.notes.push(json!({
+                    let mut note = json!({
                         "at": now, "stage": "session", "verdict": "chose", "action": choice.action,
                         "on": choice.on, "why": choice.why, "task_id": new.id, "due": at, "kind": kind.name(),
-                    }));
+                    });
+                    // What it said, kept in the session's own record for the chosen task to use.
+                    if let Some(text) = choice.text.as_deref().filter(|_| kind.writes_ahead()) {
+                        note["text"] = json!(text);
+                    }
+                    out.notes.push(note);
                     out.tasks.push(new);
                     at += Duration::seconds(rng.random_range(90..480));
                 }
@@ -351,6 +385,98 @@ impl Action for Browse {
         sessions::mark_viewed(tx, persona.id, &posts, &comments, task.id, now).await?;
         Ok(Published { result_id: None, result_type: None })
     }
+}
+
+/// A session's answer: what it does, on what, why, and (when it may) what it says.
+fn choices_schema(words: &[&str], with_text: bool) -> serde_json::Value {
+    let mut item = json!({
+        "type": "OBJECT",
+        "properties": {
+            "action": { "type": "STRING", "enum": words },
+            "on": { "type": "STRING", "description": "the id shown, like N1, P2, C3 or B1" },
+            "why": { "type": "STRING" }
+        },
+        "required": ["action", "on", "why"]
+    });
+    if with_text {
+        item["properties"]["text"] =
+            json!({ "type": "STRING", "description": "what you would post, if you write it now" });
+    }
+    json!({
+        "type": "OBJECT",
+        "properties": { "actions": { "type": "ARRAY", "items": item } },
+        "required": ["actions"]
+    })
+}
+
+/// What the offline writer would say for `choice` (a comment on a shown post, a reply to a shown comment
+/// or to someone who answered the persona), from the comment or reply kind's own templates; `None` when
+/// it would rather not (a reply it lets rest) or the label is not one it can write for.
+fn offline_text(persona: &Persona, feed: &FeedView, choice: &Choice, seed: u64) -> Option<String> {
+    let scene = match feed.find(&choice.on)? {
+        Labelled::Post(id) => {
+            let p = feed.posts.iter().find(|p| p.feed.post.id == id)?;
+            Scene::Post(PostContext {
+                post: p.feed.post.clone(),
+                comments: p.feed.shown.clone(),
+                replies: Vec::new(),
+                comment_count: p.feed.comments,
+            })
+        }
+        Labelled::Comment(id) => {
+            let shown = feed.posts.iter().find_map(|p| p.feed.shown.iter().find(|c| c.id == id).map(|c| (p, c)));
+            match shown {
+                Some((p, target)) => Scene::Thread(ThreadContext {
+                    post: p.feed.post.clone(),
+                    ancestors: Vec::new(),
+                    target: target.clone(),
+                    siblings: p.feed.shown.iter().filter(|c| c.id != id).cloned().collect(),
+                    replies: Vec::new(),
+                }),
+                None => {
+                    // Someone who answered the persona: the notice carries the post's title and what of
+                    // the persona's they answered.
+                    let notice = &feed.notices.iter().find(|n| n.notice.comment.id == id)?.notice;
+                    let me = Author::Persona { id: persona.id, username: persona.username.clone() };
+                    let ancestors = notice
+                        .answers
+                        .iter()
+                        .map(|text| CommentView {
+                            id: Uuid::nil(),
+                            parent_id: None,
+                            depth: 0,
+                            body: text.clone(),
+                            author: me.clone(),
+                            created_at: notice.comment.created_at,
+                        })
+                        .collect();
+                    Scene::Thread(ThreadContext {
+                        post: PostView {
+                            id: notice.post_id,
+                            board_id: Uuid::nil(),
+                            board_name: String::new(),
+                            board_topics: Vec::new(),
+                            title: notice.post_title.clone(),
+                            body: String::new(),
+                            author: if notice.answers.is_none() { me } else { notice.comment.author.clone() },
+                            created_at: notice.comment.created_at,
+                        },
+                        ancestors,
+                        target: notice.comment.clone(),
+                        siblings: Vec::new(),
+                        replies: Vec::new(),
+                    })
+                }
+            }
+        }
+        Labelled::Board(_) => return None,
+    };
+    let kind = if matches!(scene, Scene::Post(_)) { super::COMMENT } else { REPLY };
+    let answer = kind.write_offline_on(persona, &scene, seed)?;
+    if answer.get("decision").and_then(|d| d.as_str()) == Some("no_reply") {
+        return None;
+    }
+    answer.get("body").and_then(|b| b.as_str()).map(str::to_owned).filter(|b| !b.is_empty())
 }
 
 /// The kind a session's choice sets off: among the registry's kinds that answer to the word and take
@@ -392,7 +518,7 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
     let mut budget = rhythm::appetite(persona).min(feed.actions_left.max(0) as usize);
     let mut out = Vec::new();
     let choose = |out: &mut Vec<Choice>, action: &str, on: String, why: &str| {
-        out.push(Choice { action: action.into(), on, why: why.into() });
+        out.push(Choice { action: action.into(), on, why: why.into(), text: None });
     };
     for n in &feed.notices {
         if budget == 0 {

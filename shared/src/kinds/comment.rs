@@ -109,6 +109,10 @@ impl Action for Comment {
         Ok(CommentDraft { body: parse::field(&map, "body", limits::COMMENT_BODY, persona)? })
     }
 
+    fn answer_from_session(&self, text: &str) -> Option<serde_json::Value> {
+        Some(json!({ "body": text }))
+    }
+
     fn write_offline(&self, persona: &Persona, post: &PostContext, seed: u64) -> serde_json::Value {
         json!({ "body": Writer::new(self.name(), persona, &post.scene(), seed).comment(false, seed) })
     }

@@ -111,6 +111,20 @@ pub async fn compose<D: Written>(
     unreachable!("the loop returns on its second attempt")
 }
 
+/// `answer` (written without asking the model: a session's text) parsed with `parse` and passed by
+/// `gate`, or why it cannot be used.
+pub async fn check<D: Written>(
+    parse: &(dyn Fn(&str) -> Result<D, ParseError> + Sync),
+    answer: &str,
+    gate: &dyn Gate,
+) -> Result<D, String> {
+    let draft = parse(answer).map_err(|e| e.to_string())?;
+    match gate.verdict(draft.visible_text().as_deref(), &draft.handed_on(), draft.is_prose()).await {
+        Verdict::Accept => Ok(draft),
+        Verdict::Regenerate(reason) | Verdict::Reject(reason) => Err(reason),
+    }
+}
+
 /// Asks for a new draft when it is a near duplicate of anything in `corpus` (the persona's recent
 /// writing, the thread it answers).
 pub fn near_duplicate_verdict(text: &str, corpus: &[String]) -> Verdict {

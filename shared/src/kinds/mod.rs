@@ -268,6 +268,13 @@ pub trait Action: Send + Sync + 'static {
     /// for this task from the persona, `seed` being the task's), the answer's schema, sampling.
     fn ask(&self, seen: &Self::Seen, persona: &Persona, seed: u64) -> Ask;
 
+    /// The answer it would take from the model, made of `text` that the session which chose the task
+    /// wrote ahead in its own answer (a comment or a reply); it is parsed and gated like any answer, and
+    /// the model is asked when it does not pass. `None`: the kind always asks the model.
+    fn answer_from_session(&self, _text: &str) -> Option<serde_json::Value> {
+        None
+    }
+
     /// A draft decided without asking the model, and why (a vote the persona's interests settle);
     /// `None` asks the model.
     fn decide(&self, _persona: &Persona, _seen: &Self::Seen, _seed: u64) -> Option<(Self::Draft, String)> {
@@ -341,6 +348,11 @@ pub trait Runs: Send + Sync + 'static {
     fn verb(&self) -> Option<Verb>;
     /// See [`Action::weight_on`].
     fn weight_on(&self, services: &Services<'_>, board: &BoardOption) -> f64;
+    /// See [`Action::answer_from_session`].
+    fn answer_from_session(&self, text: &str) -> Option<serde_json::Value>;
+    /// What the offline writer answers looking at `scene`, or `None` when it is not a scene this kind
+    /// looks at.
+    fn write_offline_on(&self, persona: &Persona, scene: &Scene, seed: u64) -> Option<serde_json::Value>;
     /// Runs a claimed task through the pipeline up to its committed effect (or a wait).
     fn attempt<'a>(
         &'static self,
@@ -394,6 +406,12 @@ impl<A: Action> Runs for A {
     }
     fn weight_on(&self, services: &Services<'_>, board: &BoardOption) -> f64 {
         Action::weight_on(self, services, board)
+    }
+    fn answer_from_session(&self, text: &str) -> Option<serde_json::Value> {
+        Action::answer_from_session(self, text)
+    }
+    fn write_offline_on(&self, persona: &Persona, scene: &Scene, seed: u64) -> Option<serde_json::Value> {
+        A::Seen::from_scene(scene).map(|seen| Action::write_offline(self, persona, &seen, seed))
     }
     fn attempt<'a>(
         &'static self,
@@ -539,6 +557,16 @@ impl Kind {
     /// Its weight among the kinds sharing its verb, on `board`.
     pub fn weight_on(self, services: &Services<'_>, board: &BoardOption) -> f64 {
         self.0.weight_on(services, board)
+    }
+
+    /// Whether a session that chooses it may write its text ahead (see [`Action::answer_from_session`]).
+    pub fn writes_ahead(self) -> bool {
+        self.0.answer_from_session("").is_some()
+    }
+
+    /// What the offline writer answers for it looking at `scene` (`None`: not a scene it looks at).
+    pub fn write_offline_on(self, persona: &Persona, scene: &Scene, seed: u64) -> Option<serde_json::Value> {
+        self.0.write_offline_on(persona, scene, seed)
     }
 
     /// The model's answer as this kind's draft, as JSON (what a dry run shows).

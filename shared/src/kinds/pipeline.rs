@@ -431,7 +431,7 @@ pub(super) async fn draft_for<A: Action>(
         }
     };
     let seed = seed_of(task.id);
-    let (persona, prepared, plan, history, instructions, board_texts) = {
+    let (persona, prepared, plan, history, instructions, board_texts, ahead) = {
         let db = services.pool.get().await?;
         let persona = personas::find(&**db, task.persona_id)
             .await?
@@ -493,7 +493,7 @@ pub(super) async fn draft_for<A: Action>(
         {
             return Err(ActionError::OverBudget { until: reached.until, reason: reached.reason });
         }
-        let writing = matches!(&plan, Err(ask) if ask.writes());
+        let writing = matches!(&plan, Err(ask) if ask.writes() || ask.if_room.as_ref().is_some_and(|o| o.class == crate::ai::ModelClass::Writing));
         let history = History {
             recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await?,
             // Examples only for writing; only what still passes the style gate, whatever it earned.
@@ -513,7 +513,14 @@ pub(super) async fn draft_for<A: Action>(
             }
             _ => Vec::new(),
         };
-        (persona, prepared, plan, history, instructions, board_texts)
+        // What the session that chose this task already wrote for it, when the kind takes that.
+        let ahead = match task.origin_task_id {
+            Some(origin) if plan.is_err() && action.answer_from_session("").is_some() => {
+                sessions::written_ahead(&**db, origin, task.id, persona.id).await?
+            }
+            _ => None,
+        };
+        (persona, prepared, plan, history, instructions, board_texts, ahead)
     }; // the connection goes back to the pool for the slow model call
 
     let mut stance = None;
@@ -529,6 +536,38 @@ pub(super) async fn draft_for<A: Action>(
             let scene = prepared.seen.scene();
             // What the draft may say about being AI: the prompt, the offline writer and the gate all follow it.
             let candour = super::candour_for(services.disclosure, &scene);
+            let mut corpus = history.texts();
+            corpus.extend(scene.corpus());
+            corpus.extend(board_texts);
+            if candour.must_answer() {
+                decisions.push(json!({ "at": services.clock.now(), "stage": "disclosure", "asked": true }));
+            }
+            let gate = gate::PublishGate::new(services, corpus, scene.names(), candour);
+            let parse = |answer: &str| action.parse(answer, &persona);
+            // The session's text, checked like the model's answer would be, against what is there now; the
+            // model is asked only when it does not pass. A sincere question about being AI is always
+            // answered by the writing model, which is told how.
+            let from_session = ahead
+                .as_deref()
+                .filter(|_| !candour.must_answer())
+                .and_then(|text| action.answer_from_session(text))
+                .map(|answer| answer.to_string());
+            if let Some(answer) = from_session {
+                match compose::check(&parse, &answer, &gate).await {
+                    Ok(draft) => {
+                        decisions
+                            .push(json!({ "at": services.clock.now(), "stage": "session_text", "verdict": "used" }));
+                        decisions.push(json!({
+                            "at": services.clock.now(), "stage": "composed", "attempts": 0,
+                            "output_tokens_estimate": 0,
+                        }));
+                        return Ok(Drafted { persona, prepared, draft, stance, seed, resumed: None });
+                    }
+                    Err(reason) => decisions.push(json!({
+                        "at": services.clock.now(), "stage": "session_text", "verdict": "refused", "reason": reason,
+                    })),
+                }
+            }
             let prompt = super::prompt_for(
                 action,
                 &ask,
@@ -546,14 +585,6 @@ pub(super) async fn draft_for<A: Action>(
                 "class": prompt.class.name(),
                 "prefix_tokens_estimate": estimate_tokens(crate::prompt::stable_prefix(&prompt)),
             }));
-            let mut corpus = history.texts();
-            corpus.extend(scene.corpus());
-            corpus.extend(board_texts);
-            if candour.must_answer() {
-                decisions.push(json!({ "at": services.clock.now(), "stage": "disclosure", "asked": true }));
-            }
-            let gate = gate::PublishGate::new(services, corpus, scene.names(), candour);
-            let parse = |answer: &str| action.parse(answer, &persona);
             let composed = match compose::compose(services.model, &parse, &prompt, &gate).await {
                 Ok(composed) => composed,
                 Err(failure) => {

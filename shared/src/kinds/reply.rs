@@ -127,6 +127,10 @@ impl Action for Reply {
         Ok(ReplyDraft::Reply { body: parse::field(&map, "body", limits::COMMENT_BODY, persona)? })
     }
 
+    fn answer_from_session(&self, text: &str) -> Option<serde_json::Value> {
+        Some(json!({ "decision": "reply", "body": text }))
+    }
+
     fn write_offline(&self, persona: &Persona, thread: &ThreadContext, seed: u64) -> serde_json::Value {
         let scene = thread.scene();
         let mut writer = Writer::new(self.name(), persona, &scene, seed);

@@ -29,12 +29,35 @@ pub struct Ask {
     pub max_output_tokens: u32,
     /// The length and stance drawn for this task, when it writes.
     pub brief: Option<Brief>,
+    /// More it may do when the prompt has room for it (a session writing what it chose to say).
+    pub if_room: Option<Offer>,
+}
+
+/// More an [`Ask`] may do, taken only when the whole prompt still fits its budget with it and the context
+/// loses nothing for it: more instructions, the answer's schema with what they add, and the class of
+/// model that then answers (writing, when the offer is to write).
+#[derive(Debug, Clone)]
+pub struct Offer {
+    /// Said after the ask's instructions.
+    pub instructions: String,
+    /// The answer's schema with what the offer adds.
+    pub schema: serde_json::Value,
+    /// Who answers when it is taken.
+    pub class: ModelClass,
 }
 
 impl Ask {
     /// Writing: the persona's examples and the style rules; `brief` adds its length and stance.
     pub fn writing(instructions: String, brief: Option<Brief>, schema: serde_json::Value) -> Self {
-        Self { instructions, schema, class: ModelClass::Writing, temperature: 1.0, max_output_tokens: 2048, brief }
+        Self {
+            instructions,
+            schema,
+            class: ModelClass::Writing,
+            temperature: 1.0,
+            max_output_tokens: 2048,
+            brief,
+            if_room: None,
+        }
     }
 
     /// A decision: steady, one word, no examples.
@@ -46,6 +69,7 @@ impl Ask {
             temperature: 0.2,
             max_output_tokens: 512,
             brief: None,
+            if_room: None,
         }
     }
 
@@ -120,32 +144,66 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// caches repeated prefixes can serve it from the cache; what changes (their latest words, the context,
 /// the task) comes after, in the user turn.
 pub fn build(input: &PromptInput<'_>, budget: &Budget, offline: Option<OfflineAnswer>) -> Prompt {
-    let task = task_section(input);
-    let system = system_prompt(input, budget);
-    let fixed = estimate_tokens(&system) + estimate_tokens(&task) + 8;
-    // The context comes before the persona's latest words: they get only what a fair context leaves.
-    let lately = lately(
-        input,
-        budget.total_tokens.saturating_sub(fixed + CONTEXT_BEFORE_LATELY_TOKENS),
-        budget.example_tokens / 2,
-    );
-    // Whatever is left of the budget goes to the context; a crowded thread is cut, never the budget.
-    let remaining = budget.total_tokens.saturating_sub(fixed + estimate_tokens(&lately));
-    let mut user = lately;
-    user.push_str(&context(input, remaining.max(MIN_CONTEXT_TOKENS)));
+    let plain = arrange(input, budget);
+    // An offer is taken only when the whole still fits and the context loses nothing for it.
+    let offered = input.ask.if_room.as_ref().and_then(|offer| {
+        let mut ask = input.ask.clone();
+        ask.instructions = format!("{} {}", ask.instructions, offer.instructions);
+        ask.schema = offer.schema.clone();
+        ask.class = offer.class;
+        ask.if_room = None;
+        let with = arrange(&PromptInput { ask: &ask, ..*input }, budget);
+        (with.context == plain.context && with.tokens() <= budget.total_tokens).then_some((with, ask))
+    });
+    let (parts, ask) = match &offered {
+        Some((with, ask)) => (with.clone(), ask),
+        None => (plain, input.ask),
+    };
+    let mut user = parts.lately;
+    user.push_str(&parts.context);
     user.push_str("\n---\n");
-    user.push_str(&task);
+    user.push_str(&parts.task);
     Prompt {
-        system,
+        system: parts.system,
         user,
-        schema: input.ask.schema.clone(),
-        class: input.ask.class,
-        temperature: input.ask.temperature,
-        max_output_tokens: input.ask.max_output_tokens,
+        schema: ask.schema.clone(),
+        class: ask.class,
+        temperature: ask.temperature,
+        max_output_tokens: ask.max_output_tokens,
         seed: input.seed,
         offline,
         image: None,
     }
+}
+
+/// A prompt's parts, in the order they are sent.
+#[derive(Debug, Clone)]
+struct Parts {
+    system: String,
+    lately: String,
+    context: String,
+    task: String,
+}
+
+impl Parts {
+    fn tokens(&self) -> usize {
+        [&self.system, &self.lately, &self.context, &self.task].iter().map(|t| estimate_tokens(t)).sum::<usize>() + 8
+    }
+}
+
+/// The parts of `input`'s prompt within `budget`: the system turn, then the persona's latest words, the
+/// context with whatever is left, and the task.
+fn arrange(input: &PromptInput<'_>, budget: &Budget) -> Parts {
+    let system = system_prompt(input, budget);
+    let task = task_section(input);
+    let fixed = estimate_tokens(&system) + estimate_tokens(&task) + 8;
+    // The context comes before the persona's latest words: they get only what a fair context leaves.
+    let room = budget.total_tokens.saturating_sub(fixed + CONTEXT_BEFORE_LATELY_TOKENS);
+    let lately = lately(input, room, budget.example_tokens / 2);
+    // Whatever is left of the budget goes to the context; a crowded thread is cut, never the budget.
+    let remaining = budget.total_tokens.saturating_sub(fixed + estimate_tokens(&lately));
+    let context = context(input, remaining.max(MIN_CONTEXT_TOKENS));
+    Parts { system, lately, context, task }
 }
 
 /// The part of a prompt that is the same across a persona's calls of one class: its system turn.

@@ -570,6 +570,82 @@ fn a_personas_prompts_of_one_class_share_a_byte_identical_prefix() {
     assert!(!systems.contains(&vote.system) && !vote.system.contains("<example"), "{}", vote.system);
 }
 
+/// A session is offered to write what it chooses to say only when its prompt has room: with a short
+/// feed it becomes a writing call (the voice, the style rules, a `text` field); with a crowded one it
+/// stays a decision and its feed is not cut to make room.
+#[test]
+fn a_session_may_write_ahead_only_when_its_feed_leaves_room() {
+    use shared::ai::ModelClass;
+    use shared::context::{FeedView, SeenPost};
+    use shared::db::sessions::FeedPost;
+    let persona = samples::marisol();
+    let post = samples::stir_fry_post_context();
+    let feed = |posts: usize, words: usize| {
+        Scene::Feed(FeedView {
+            notices: Vec::new(),
+            posts: (0..posts)
+                .map(|i| SeenPost {
+                    feed: FeedPost {
+                        post: shared::context::PostView {
+                            id: uuid::Uuid::from_u128(i as u128 + 1),
+                            body: "a long post about pans and heat ".repeat(words),
+                            ..post.post.clone()
+                        },
+                        score: 3,
+                        persona_score: 0,
+                        comments: 2,
+                        persona_comments: 0,
+                        views: 1,
+                        shown: post.comments.clone(),
+                    },
+                    affinity: 0,
+                    interest: 2,
+                    trending: Vec::new(),
+                })
+                .collect(),
+            boards: Vec::new(),
+            actions_left: 4,
+            reflection_due: false,
+        })
+    };
+    let prompt = |scene: &Scene| {
+        shared::kinds::BROWSE
+            .prompt(
+                &persona,
+                &samples::marisol_history(),
+                scene,
+                None,
+                5,
+                &Budget::default(),
+                shared::disclosure::Disclosure::Honest,
+            )
+            .expect("a session looks at a feed")
+    };
+    let quiet = prompt(&feed(2, 1));
+    assert_eq!(quiet.class, ModelClass::Writing, "{}", quiet.user);
+    assert!(quiet.schema.to_string().contains("\"text\""), "{}", quiet.schema);
+    assert!(quiet.user.contains("Write the way people type") && quiet.user.contains("in \"text\""));
+    let comment = COMMENT
+        .prompt(
+            &persona,
+            &samples::marisol_history(),
+            &Scene::Post(post.clone()),
+            None,
+            5,
+            &Budget::default(),
+            shared::disclosure::Disclosure::Honest,
+        )
+        .unwrap();
+    assert_eq!(quiet.system, comment.system, "the same prefix as the persona's other writing");
+
+    let crowded = prompt(&feed(6, 30));
+    assert_eq!(crowded.class, ModelClass::Decision);
+    assert!(!crowded.schema.to_string().contains("\"text\""), "{}", crowded.schema);
+    assert!(!crowded.user.contains("Write the way people type"));
+    let tokens = prompt::estimate_tokens(&crowded.system) + prompt::estimate_tokens(&crowded.user);
+    assert!(tokens <= 1200, "{tokens}");
+}
+
 // ---- the global request limit ---------------------------------------------------------------------
 
 /// 4 worker loops race for slots at each simulated instant; over 6 simulated minutes no 60-second

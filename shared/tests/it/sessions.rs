@@ -338,3 +338,65 @@ async fn a_persona_with_nothing_written_has_nothing_to_remember() {
     assert_eq!(report.reason.as_deref(), Some("the persona has written nothing to remember yet"));
     assert!(sessions::summary(&**engine.pool.get().await.unwrap(), w.marisol).await.unwrap().is_none());
 }
+
+/// A session that chose to comment may write the comment in the same answer (its prompt offered it: the
+/// feed was small enough): the comment task publishes that text without a second model call, once the
+/// publish gate passes it; a text the gate refuses falls back to the writing call.
+#[tokio::test]
+async fn a_text_written_in_the_session_is_published_without_a_second_call_and_a_refused_one_falls_back() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, clock) = gemini_engine(&db, &fake, &[]);
+    let w = world(&engine).await;
+    let written = "two batches and a screaming hot pan, that's all it is";
+    fake.push(Reply::Json(json!({ "actions": [
+        { "action": "comment", "on": "P1", "why": "I know this one", "text": written },
+        { "action": "comment", "on": "P2", "why": "me too",
+          "text": "Great question! Here's what I think:\n- salt late\n- lid half on" }
+    ]})));
+    let fallback = "Salt them at the end and keep the lid half on, twenty minutes.";
+    fake.push(Reply::Json(json!({ "body": fallback })));
+
+    let session = run(&engine, w.marisol, BROWSE, None).await;
+    assert_eq!(session.status, TaskStatus::Done, "{session:?}");
+    let asked = fake.received();
+    assert_eq!(asked.len(), 1);
+    let item = &asked[0].body["generationConfig"]["responseSchema"]["properties"]["actions"]["items"];
+    assert!(item["properties"]["text"].is_object(), "the offer was made: {item}");
+    let user = asked[0].body["contents"][0]["parts"][0]["text"].as_str().unwrap();
+    assert!(user.contains("Write the way people type"), "a session that may write gets the style rules: {user}");
+
+    let c = engine.pool.get().await.unwrap();
+    let chosen: Vec<Uuid> = c
+        .query_typed("SELECT id FROM persona_tasks WHERE origin_task_id IS NOT NULL ORDER BY scheduled_at", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(chosen.len(), 2);
+    clock.advance(Duration::hours(1));
+    let mut published = Vec::new();
+    for id in &chosen {
+        let claimed = engine.queue.claim_by_id(&**c, *id).await.unwrap();
+        let report = engine.run_task(&claimed).await;
+        assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+        let body: String = c
+            .query_typed_one(
+                "SELECT body FROM comments WHERE id = $1",
+                &[(&task(&engine, *id).await.result_id.unwrap(), Type::UUID)],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        published.push((body, task(&engine, *id).await.decisions));
+    }
+    assert_eq!(published[0].0, written, "the session's words, as written");
+    let used = crate::helpers::stage(&published[0].1, "session_text");
+    assert_eq!(used["verdict"], "used", "{}", published[0].1);
+    assert_eq!(crate::helpers::stage(&published[0].1, "composed")["attempts"], 0);
+    assert_eq!(published[1].0, fallback, "a refused text is written again by the writing call");
+    let refused = crate::helpers::stage(&published[1].1, "session_text");
+    assert_eq!(refused["verdict"], "refused", "{}", published[1].1);
+    assert_eq!(fake.received().len(), 2, "one call for the session, one for the refused text, none for the other");
+}
