@@ -244,7 +244,11 @@ impl Action for Browse {
         );
         // Writing what it chose to say in the same answer saves the call that would write it later; the
         // chosen task still checks the text like any answer and asks the model when it does not pass.
-        if !session.writes_ahead.is_empty() {
+        // Offered only where it is likely to be used: someone answered the persona, and it usually
+        // answers back. A session that may write is a writing call (the voice, the style rules), dearer
+        // than a decision, so offering it to every session costs more than the calls it saves
+        // (BENCHMARKS.md §10).
+        if !session.writes_ahead.is_empty() && !session.feed.notices.is_empty() {
             ask.if_room = Some(Offer {
                 instructions: format!(
                     "When you {} you may also write it now, in \"text\": exactly what you would post there, as \

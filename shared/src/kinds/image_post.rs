@@ -49,15 +49,24 @@ impl Written for ImageDraft {
     }
 }
 
+/// The most an image request's prompt holds, in estimated tokens: a picture is billed by what it
+/// outputs, but its prompt is input too, and a long reference would otherwise ride along on every one.
+pub const PICTURE_PROMPT_TOKENS: usize = 400;
+
 /// What the image model is asked to draw: the persona's picture, and, when it is in it, how it looks
-/// (its character reference), so it looks the same in every picture it posts.
+/// (its character reference), so it looks the same in every picture it posts; within
+/// [`PICTURE_PROMPT_TOKENS`], the reference giving way first.
 pub fn picture_prompt(image_prompt: &str, shows_self: bool, persona: &Persona) -> String {
+    let budget = PICTURE_PROMPT_TOKENS * 4;
+    let scene = crate::prompt::truncate(image_prompt, budget);
     match (&persona.character_reference, shows_self) {
-        (Some(reference), true) => format!(
-            "{image_prompt}\n\nThe person who took the photo is in it. They look like this; keep every detail the \
-             same: {reference}"
-        ),
-        _ => image_prompt.to_owned(),
+        (Some(reference), true) => {
+            const LOOKS: &str = "\n\nThe person who took the photo is in it. They look like this; keep every detail \
+                                 the same: ";
+            let room = budget.saturating_sub(scene.chars().count() + LOOKS.chars().count());
+            format!("{scene}{LOOKS}{}", crate::prompt::truncate(reference, room))
+        }
+        _ => scene,
     }
 }
 
@@ -229,5 +238,23 @@ impl Action for ImagePost {
         tag(tx, id, &draft.tags).await?;
         remember(tx, task, prepared.memory, now).await?;
         Ok(Published { result_id: Some(id), result_type: Some("post") })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_prompt_holds_its_budget_and_the_reference_gives_way_first() {
+        let mut persona = crate::persona::tests_support::persona();
+        persona.character_reference = Some("freckles and a green scarf, ".repeat(200));
+        let scene = "a cast iron pan on a gas hob, steam rising, evening light";
+        let with_me = picture_prompt(scene, true, &persona);
+        assert!(crate::prompt::estimate_tokens(&with_me) <= PICTURE_PROMPT_TOKENS, "{}", with_me.len());
+        assert!(with_me.starts_with(scene) && with_me.contains("green scarf"), "{with_me}");
+        assert_eq!(picture_prompt(scene, false, &persona), scene, "not in it: no reference");
+        let long = "a pan ".repeat(1_000);
+        assert!(crate::prompt::estimate_tokens(&picture_prompt(&long, false, &persona)) <= PICTURE_PROMPT_TOKENS);
     }
 }

@@ -493,7 +493,7 @@ pub(super) async fn draft_for<A: Action>(
         {
             return Err(ActionError::OverBudget { until: reached.until, reason: reached.reason });
         }
-        let writing = matches!(&plan, Err(ask) if ask.writes() || ask.if_room.as_ref().is_some_and(|o| o.class == crate::ai::ModelClass::Writing));
+        let writing = matches!(&plan, Err(ask) if ask.may_write());
         let history = History {
             recent: personas::recent_texts(&**db, persona.id, bounds::HISTORY).await?,
             // Examples only for writing; only what still passes the style gate, whatever it earned.

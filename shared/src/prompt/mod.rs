@@ -77,6 +77,11 @@ impl Ask {
     pub fn writes(&self) -> bool {
         self.class == ModelClass::Writing
     }
+
+    /// Whether it writes, or may write when its offer is taken.
+    pub fn may_write(&self) -> bool {
+        self.writes() || self.if_room.as_ref().is_some_and(|offer| offer.class == ModelClass::Writing)
+    }
 }
 
 /// A string field of an answer's schema.

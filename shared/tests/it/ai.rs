@@ -570,9 +570,9 @@ fn a_personas_prompts_of_one_class_share_a_byte_identical_prefix() {
     assert!(!systems.contains(&vote.system) && !vote.system.contains("<example"), "{}", vote.system);
 }
 
-/// A session is offered to write what it chooses to say only when its prompt has room: with a short
-/// feed it becomes a writing call (the voice, the style rules, a `text` field); with a crowded one it
-/// stays a decision and its feed is not cut to make room.
+/// A session is offered to write what it chooses to say only when someone answered the persona and its
+/// prompt has room: with a short feed it becomes a writing call (the voice, the style rules, a `text`
+/// field); with a crowded one it stays a decision and its feed is not cut to make room.
 #[test]
 fn a_session_may_write_ahead_only_when_its_feed_leaves_room() {
     use shared::ai::ModelClass;
@@ -580,9 +580,18 @@ fn a_session_may_write_ahead_only_when_its_feed_leaves_room() {
     use shared::db::sessions::FeedPost;
     let persona = samples::marisol();
     let post = samples::stir_fry_post_context();
-    let feed = |posts: usize, words: usize| {
+    let answered = shared::context::SeenNotice {
+        notice: shared::db::sessions::Notice {
+            comment: post.comments[0].clone(),
+            post_id: post.post.id,
+            post_title: post.post.title.clone(),
+            answers: Some("Two batches.".into()),
+        },
+        affinity: 0,
+    };
+    let feed = |posts: usize, words: usize, notices: &[shared::context::SeenNotice]| {
         Scene::Feed(FeedView {
-            notices: Vec::new(),
+            notices: notices.to_vec(),
             posts: (0..posts)
                 .map(|i| SeenPost {
                     feed: FeedPost {
@@ -621,7 +630,9 @@ fn a_session_may_write_ahead_only_when_its_feed_leaves_room() {
             )
             .expect("a session looks at a feed")
     };
-    let quiet = prompt(&feed(2, 1));
+    let unanswered = prompt(&feed(2, 1, &[]));
+    assert_eq!(unanswered.class, ModelClass::Decision, "nobody answered: nothing likely to write");
+    let quiet = prompt(&feed(2, 1, std::slice::from_ref(&answered)));
     assert_eq!(quiet.class, ModelClass::Writing, "{}", quiet.user);
     assert!(quiet.schema.to_string().contains("\"text\""), "{}", quiet.schema);
     assert!(quiet.user.contains("Write the way people type") && quiet.user.contains("in \"text\""));
@@ -638,7 +649,7 @@ fn a_session_may_write_ahead_only_when_its_feed_leaves_room() {
         .unwrap();
     assert_eq!(quiet.system, comment.system, "the same prefix as the persona's other writing");
 
-    let crowded = prompt(&feed(6, 30));
+    let crowded = prompt(&feed(6, 30, std::slice::from_ref(&answered)));
     assert_eq!(crowded.class, ModelClass::Decision);
     assert!(!crowded.schema.to_string().contains("\"text\""), "{}", crowded.schema);
     assert!(!crowded.user.contains("Write the way people type"));

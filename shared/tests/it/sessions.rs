@@ -339,8 +339,8 @@ async fn a_persona_with_nothing_written_has_nothing_to_remember() {
     assert!(sessions::summary(&**engine.pool.get().await.unwrap(), w.marisol).await.unwrap().is_none());
 }
 
-/// A session that chose to comment may write the comment in the same answer (its prompt offered it: the
-/// feed was small enough): the comment task publishes that text without a second model call, once the
+/// A session that chose to comment may write the comment in the same answer (its prompt offered it:
+/// someone answered the persona, and the feed was small enough): the comment task publishes that text without a second model call, once the
 /// publish gate passes it; a text the gate refuses falls back to the writing call.
 #[tokio::test]
 async fn a_text_written_in_the_session_is_published_without_a_second_call_and_a_refused_one_falls_back() {
@@ -348,6 +348,11 @@ async fn a_text_written_in_the_session_is_published_without_a_second_call_and_a_
     let fake = GeminiFake::start().await;
     let (engine, clock) = gemini_engine(&db, &fake, &[]);
     let w = world(&engine).await;
+    // Someone answered her: the session where she is offered to write.
+    let c = engine.pool.get().await.unwrap();
+    let mine = fixtures::comment(&**c, w.posts[4], None, Author::Persona(w.marisol), "Rinse it first.", t0()).await;
+    fixtures::comment(&**c, w.posts[4], Some((mine, 0)), Author::Human(Uuid::new_v4()), "Why rinse?", t0()).await;
+    drop(c);
     let written = "two batches and a screaming hot pan, that's all it is";
     fake.push(Reply::Json(json!({ "actions": [
         { "action": "comment", "on": "P1", "why": "I know this one", "text": written },
