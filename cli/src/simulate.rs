@@ -285,10 +285,10 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
          image per image post), Google's prices as of {}: **${:.2} per 1,000 published actions** ({} actions, \
          ${:.4} in all), of which browsing sessions add ${:.2} and clips ${:.2}; {:.2} model calls per published \
          action. Tokens are the engine's estimates (4 characters a token) of the prompts it built and the answers \
-         it used, regenerations counted; thinking is left out. Per call, against OASIS's 3,356 in and 168 out per \
-         agent step:\n\n\
-         | kind | tasks | published | calls | in p50 | in p95 | in max | out p50 | out p95 | out max | USD |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|",
+         it used, regenerations counted; thinking is left out. \"Written ahead\": published from the text its \
+         session wrote, with no call of its own. Per call, against OASIS's 3,356 in and 168 out per agent step:\n\n\
+         | kind | tasks | published | calls | written ahead | in p50 | in p95 | in max | out p50 | out p95 | out max | USD |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|",
         models.join(", "),
         cost.prices_as_of,
         cost.usd_per_1000_actions,
@@ -302,8 +302,8 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
         let (i, o) = (&k.input_tokens, &k.output_tokens);
         let _ = writeln!(
             md,
-            "| {kind} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.4} |",
-            k.tasks, k.published, k.model_calls, i.median, i.p95, i.max, o.median, o.p95, o.max, k.usd
+            "| {kind} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.4} |",
+            k.tasks, k.published, k.model_calls, k.written_ahead, i.median, i.p95, i.max, o.median, o.p95, o.max, k.usd
         );
     }
     let _ = writeln!(md, "\nThe same work with other models:\n\n| models | USD per 1,000 actions |\n|---|---|");

@@ -113,6 +113,8 @@ pub struct ModelWork {
     pub class: Option<ModelClass>,
     /// Estimated tokens of its prompt's stable prefix (the persona's system turn).
     pub prefix_tokens: Option<i64>,
+    /// It published the text its session wrote ahead, without a call of its own.
+    pub written_ahead: bool,
 }
 
 /// Every finished task scheduled in `(since, until]` with what it asked of the model.
@@ -135,7 +137,9 @@ pub async fn model_work(
                     (SELECT v.duration_ms FROM persona_video_clips v WHERE v.task_id = t.id),
                     (SELECT max(d->>'class') FROM jsonb_array_elements(t.decisions) d WHERE d->>'stage' = 'prompt'),
                     (SELECT max((d->>'prefix_tokens_estimate')::int8) FROM jsonb_array_elements(t.decisions) d
-                     WHERE d->>'stage' = 'prompt')
+                     WHERE d->>'stage' = 'prompt'),
+                    EXISTS (SELECT 1 FROM jsonb_array_elements(t.decisions) d
+                            WHERE d->>'stage' = 'session_text' AND d->>'verdict' = 'used')
              FROM persona_tasks t
              WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2 AND t.status IN ('DONE', 'SKIPPED', 'FAILED')",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
@@ -159,6 +163,7 @@ pub async fn model_work(
                 clip_ms: r.try_get(6)?,
                 class: r.try_get::<_, Option<String>>(7)?.as_deref().and_then(ModelClass::from_name),
                 prefix_tokens: r.try_get(8)?,
+                written_ahead: r.try_get(9)?,
             })
         })
         .collect()

@@ -46,6 +46,8 @@ pub struct StatusResponse {
     pub running: i64,
     /// The model provider in use.
     pub provider: &'static str,
+    /// The model each class of work goes to (decision, writing, vision, image, video).
+    pub models: std::collections::BTreeMap<&'static str, String>,
     /// Each persona's actions since midnight UTC.
     pub personas_today: Vec<ActivitySince>,
     /// The last 24 hours of what personas published, measured as `persona-engine audit` does (on at
@@ -129,6 +131,10 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
         running: queue.by_status.get("RUNNING").copied().unwrap_or(0),
         queue,
         provider: engine.model.provider_name(),
+        models: crate::routing::ModelClass::ALL
+            .into_iter()
+            .map(|class| (class.name(), engine.model.model_for(class).to_owned()))
+            .collect(),
         personas_today,
         content_health,
         spend,

@@ -116,6 +116,8 @@ async fn status_reports_the_queue_and_todays_activity() {
     assert!(body["queue"]["by_status"]["PENDING"].as_i64().unwrap() > 0, "{body}");
     assert_eq!(body["running"], 0);
     assert_eq!(body["provider"], "offline");
+    assert_eq!(body["models"]["decision"], "offline", "each class of work and its model: {}", body["models"]);
+    assert_eq!(body["models"].as_object().map(|m| m.len()), Some(5));
     assert_eq!(body["personas_today"].as_array().unwrap().len(), 12);
     assert!(body["queue"]["failed_last_24h"].is_i64());
 }

@@ -44,6 +44,8 @@ pub struct KindCost {
     pub published: usize,
     /// Model calls (regenerated answers included; image generation not).
     pub model_calls: i64,
+    /// Published from the text the session that chose it wrote ahead, with no call of its own.
+    pub written_ahead: usize,
     /// Estimated input tokens per call.
     pub input_tokens: Summary,
     /// Estimated output tokens per answer.
@@ -161,6 +163,7 @@ fn priced(work: &[display::ModelWork], models: &Models) -> Cost {
                 tasks: 0,
                 published: 0,
                 model_calls: 0,
+                written_ahead: 0,
                 input_tokens: nothing.clone(),
                 output_tokens: nothing,
                 usd: 0.0,
@@ -168,6 +171,7 @@ fn priced(work: &[display::ModelWork], models: &Models) -> Cost {
             (blank, Vec::new(), Vec::new())
         });
         tally.tasks += 1;
+        tally.written_ahead += usize::from(w.published && w.written_ahead);
         if w.published {
             tally.published += 1;
             if registry.get(&w.kind).is_some_and(|k| k.is_action()) {
@@ -561,6 +565,7 @@ mod tests {
                 clip_ms: None,
                 class: Some(class),
                 prefix_tokens: input.map(|i| i / 2),
+                written_ahead: false,
             };
         let (w, d) = (ModelClass::Writing, ModelClass::Decision);
         let clip = display::ModelWork { clip_ms: Some(6_000), ..work("video_post", w, true, Some(800), Some(80), 1) };
