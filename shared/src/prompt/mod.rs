@@ -156,6 +156,10 @@ pub fn build(input: &PromptInput<'_>, budget: &Budget, offline: Option<OfflineAn
         ask.instructions = format!("{} {}", ask.instructions, offer.instructions);
         ask.schema = offer.schema.clone();
         ask.class = offer.class;
+        if offer.class == ModelClass::Writing {
+            // Text people read is sampled as writing is (models that honour it: not Gemini 3).
+            ask.temperature = ask.temperature.max(1.0);
+        }
         ask.if_room = None;
         let with = arrange(&PromptInput { ask: &ask, ..*input }, budget);
         (with.context == plain.context && with.tokens() <= budget.total_tokens).then_some((with, ask))

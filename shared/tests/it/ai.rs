@@ -632,8 +632,10 @@ fn a_session_may_write_ahead_only_when_its_feed_leaves_room() {
     };
     let unanswered = prompt(&feed(2, 1, &[]));
     assert_eq!(unanswered.class, ModelClass::Decision, "nobody answered: nothing likely to write");
+    assert!(unanswered.temperature < 1.0, "a decision stays steady");
     let quiet = prompt(&feed(2, 1, std::slice::from_ref(&answered)));
     assert_eq!(quiet.class, ModelClass::Writing, "{}", quiet.user);
+    assert_eq!(quiet.temperature, 1.0, "sampled as writing, not as a steady decision");
     assert!(quiet.schema.to_string().contains("\"text\""), "{}", quiet.schema);
     assert!(quiet.user.contains("Write the way people type") && quiet.user.contains("in \"text\""));
     let comment = COMMENT
