@@ -187,32 +187,25 @@ pub async fn run(config: &Config, pool: Option<&DbPool>) -> DoctorReport {
 /// Whether every model the configuration calls has a price: an unpriced model's calls are counted as
 /// free, so the ledger and the budgets would not see them.
 fn prices(report: &mut DoctorReport, config: &Config) {
-    let models: Vec<&str> = match config.llm_provider {
+    // Each configured model once: a clip model is priced per second, the others per token.
+    let (models, clips): (Vec<&str>, Vec<&str>) = match config.llm_provider {
         LlmProvider::Gemini => {
-            let models = &config.gemini.models;
-            ModelClass::ALL.iter().filter(|c| **c != ModelClass::Video).map(|c| models.model(*c)).collect()
+            let (clips, models): (Vec<_>, Vec<_>) =
+                config.gemini.models.distinct().into_iter().partition(|(_, classes)| classes == &[ModelClass::Video]);
+            (models.into_iter().map(|(m, _)| m).collect(), clips.into_iter().map(|(m, _)| m).collect())
         }
-        LlmProvider::OpenAiCompatible => vec![&config.openai.model],
+        LlmProvider::OpenAiCompatible => (vec![&config.openai.model], Vec::new()),
         LlmProvider::Offline => {
             report.pass("prices", "the offline writer costs nothing");
             return;
         }
     };
-    let mut models: Vec<&str> = models.into_iter().fold(Vec::new(), |mut seen, m| {
-        if !seen.contains(&m) {
-            seen.push(m);
-        }
-        seen
-    });
-    let mut unpriced: Vec<&str> = models.iter().copied().filter(|m| config.prices.price(m).is_none()).collect();
-    // A clip model is priced per second.
-    if config.llm_provider == LlmProvider::Gemini {
-        let video = config.gemini.models.model(ModelClass::Video);
-        if config.prices.video_per_second(video).is_none() {
-            unpriced.push(video);
-        }
-        models.retain(|m| *m != video);
-    }
+    let unpriced: Vec<&str> = models
+        .iter()
+        .filter(|m| config.prices.price(m).is_none())
+        .chain(clips.iter().filter(|m| config.prices.video_per_second(m).is_none()))
+        .copied()
+        .collect();
     if unpriced.is_empty() {
         let shown: Vec<String> = models
             .iter()

@@ -417,26 +417,27 @@ fn choices_schema(words: &[&str], with_text: bool) -> serde_json::Value {
 /// or to someone who answered the persona), from the comment or reply kind's own templates; `None` when
 /// it would rather not (a reply it lets rest) or the label is not one it can write for.
 fn offline_text(persona: &Persona, feed: &FeedView, choice: &Choice, seed: u64) -> Option<String> {
-    let scene = match feed.find(&choice.on)? {
+    let answer = match feed.find(&choice.on)? {
         Labelled::Post(id) => {
             let p = feed.posts.iter().find(|p| p.feed.post.id == id)?;
-            Scene::Post(PostContext {
+            let post = PostContext {
                 post: p.feed.post.clone(),
                 comments: p.feed.shown.clone(),
                 replies: Vec::new(),
                 comment_count: p.feed.comments,
-            })
+            };
+            super::comment::Comment.write_offline(persona, &post, seed)
         }
         Labelled::Comment(id) => {
             let shown = feed.posts.iter().find_map(|p| p.feed.shown.iter().find(|c| c.id == id).map(|c| (p, c)));
-            match shown {
-                Some((p, target)) => Scene::Thread(ThreadContext {
+            let thread = match shown {
+                Some((p, target)) => ThreadContext {
                     post: p.feed.post.clone(),
                     ancestors: Vec::new(),
                     target: target.clone(),
                     siblings: p.feed.shown.iter().filter(|c| c.id != id).cloned().collect(),
                     replies: Vec::new(),
-                }),
+                },
                 None => {
                     // Someone who answered the persona: the notice carries the post's title and what of
                     // the persona's they answered.
@@ -454,7 +455,7 @@ fn offline_text(persona: &Persona, feed: &FeedView, choice: &Choice, seed: u64) 
                             created_at: notice.comment.created_at,
                         })
                         .collect();
-                    Scene::Thread(ThreadContext {
+                    ThreadContext {
                         post: PostView {
                             id: notice.post_id,
                             board_id: Uuid::nil(),
@@ -469,14 +470,13 @@ fn offline_text(persona: &Persona, feed: &FeedView, choice: &Choice, seed: u64) 
                         target: notice.comment.clone(),
                         siblings: Vec::new(),
                         replies: Vec::new(),
-                    })
+                    }
                 }
-            }
+            };
+            super::reply::Reply.write_offline(persona, &thread, seed)
         }
         Labelled::Board(_) => return None,
     };
-    let kind = if matches!(scene, Scene::Post(_)) { super::COMMENT } else { REPLY };
-    let answer = kind.write_offline_on(persona, &scene, seed)?;
     if answer.get("decision").and_then(|d| d.as_str()) == Some("no_reply") {
         return None;
     }

@@ -350,9 +350,6 @@ pub trait Runs: Send + Sync + 'static {
     fn weight_on(&self, services: &Services<'_>, board: &BoardOption) -> f64;
     /// See [`Action::answer_from_session`].
     fn answer_from_session(&self, text: &str) -> Option<serde_json::Value>;
-    /// What the offline writer answers looking at `scene`, or `None` when it is not a scene this kind
-    /// looks at.
-    fn write_offline_on(&self, persona: &Persona, scene: &Scene, seed: u64) -> Option<serde_json::Value>;
     /// Runs a claimed task through the pipeline up to its committed effect (or a wait).
     fn attempt<'a>(
         &'static self,
@@ -409,9 +406,6 @@ impl<A: Action> Runs for A {
     }
     fn answer_from_session(&self, text: &str) -> Option<serde_json::Value> {
         Action::answer_from_session(self, text)
-    }
-    fn write_offline_on(&self, persona: &Persona, scene: &Scene, seed: u64) -> Option<serde_json::Value> {
-        A::Seen::from_scene(scene).map(|seen| Action::write_offline(self, persona, &seen, seed))
     }
     fn attempt<'a>(
         &'static self,
@@ -562,11 +556,6 @@ impl Kind {
     /// Whether a session that chooses it may write its text ahead (see [`Action::answer_from_session`]).
     pub fn writes_ahead(self) -> bool {
         self.0.answer_from_session("").is_some()
-    }
-
-    /// What the offline writer answers for it looking at `scene` (`None`: not a scene it looks at).
-    pub fn write_offline_on(self, persona: &Persona, scene: &Scene, seed: u64) -> Option<serde_json::Value> {
-        self.0.write_offline_on(persona, scene, seed)
     }
 
     /// The model's answer as this kind's draft, as JSON (what a dry run shows).
