@@ -21,6 +21,9 @@ GRANT SELECT, INSERT ON public.post_tags TO persona_engine;
 
 -- The engine's own tables.
 GRANT SELECT, INSERT, UPDATE ON public.persona_tasks TO persona_engine;
+-- The queue's live rows and per-persona leases: kept in step with persona_tasks by its trigger, which
+-- runs as the engine; the claim reads them.
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.persona_task_queue, public.persona_task_leases TO persona_engine;
 GRANT SELECT, INSERT ON public.persona_memory, public.persona_task_instructions TO persona_engine;
 GRANT SELECT, INSERT, UPDATE ON public.persona_relationships, public.persona_summaries TO persona_engine;
 GRANT SELECT, INSERT, UPDATE ON public.persona_engine_request_limits TO persona_engine;

@@ -6,6 +6,7 @@
 //! violation.
 
 mod chaos;
+mod db_work;
 mod image_pipeline;
 mod planner_scale;
 mod queue_drain;
@@ -40,6 +41,8 @@ enum Command {
     Image(image_pipeline::Args),
     /// The fault suite: killed workers, a restarted database, injected model errors.
     Chaos(chaos::Args),
+    /// WAL bytes, commits and statements per no-op task and per published comment.
+    DbWork(db_work::Args),
     /// Serve the Gemini fake until killed (for processes under measurement); prints its settings.
     GeminiFake {
         /// Side of the PNG an image request gets (a noisy, photo-sized image).
@@ -62,6 +65,7 @@ fn main() -> Result<()> {
             Command::Worker(args) => worker_efficiency::run(args).await,
             Command::Planner(args) => planner_scale::run(args).await,
             Command::Chaos(args) => chaos::run(args).await,
+            Command::DbWork(args) => db_work::run(args).await,
             Command::GeminiFake { image_size } => serve_gemini_fake(image_size).await,
             Command::Image(_) => unreachable!("handled before the runtime starts"),
         }

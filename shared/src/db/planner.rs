@@ -25,7 +25,8 @@ pub async fn persona_states(
     let candidates = super::personas::candidates(c, now, None, None).await?;
     let rows = c
         .query_typed(
-            "SELECT DISTINCT persona_id FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING') AND task_type = $1",
+            // The live tasks are the narrow queue's rows (one per PENDING or RUNNING task).
+            "SELECT DISTINCT persona_id FROM persona_task_queue WHERE task_type = $1",
             &[(&session_type, Type::TEXT)],
         )
         .await?;

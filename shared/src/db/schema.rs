@@ -201,6 +201,24 @@ pub const CONTRACT: &[Table] = &[
         ],
     },
     Table {
+        name: "persona_task_queue",
+        owner: Owner::Engine,
+        columns: &[
+            col("task_id", UUID),
+            col("persona_id", UUID),
+            col("task_type", TEXT),
+            col("post_id", UUID),
+            col("comment_id", UUID),
+            col("board_id", UUID),
+            col("scheduled_at", TIMESTAMPTZ),
+        ],
+    },
+    Table {
+        name: "persona_task_leases",
+        owner: Owner::Engine,
+        columns: &[col("persona_id", UUID), col("task_id", UUID)],
+    },
+    Table {
         name: "persona_engine_spend",
         owner: Owner::Engine,
         columns: &[

@@ -424,8 +424,7 @@ pub async fn boards(c: &impl GenericClient) -> Result<Vec<BoardRow>, DbError> {
 pub async fn post_queued(c: &impl GenericClient, persona_id: Uuid, post_kinds: &[&str]) -> Result<bool, DbError> {
     let row = c
         .query_typed_one(
-            "SELECT EXISTS (SELECT 1 FROM persona_tasks WHERE persona_id = $1 AND task_type = ANY($2)
-                            AND status IN ('PENDING', 'RUNNING'))",
+            "SELECT EXISTS (SELECT 1 FROM persona_task_queue WHERE persona_id = $1 AND task_type = ANY($2))",
             &[(&persona_id, Type::UUID), (&post_kinds, Type::TEXT_ARRAY)],
         )
         .await?;

@@ -292,15 +292,28 @@ pub async fn insert_many(
     let origins: Vec<Option<Uuid>> = rows.iter().map(|r| r.origin_task_id).collect();
     let inserted = c
         .query_typed(
-            "INSERT INTO persona_tasks
+            // The live row goes in first, skipping a (persona, kind, target) that a live task already
+            // holds, as a concurrent enqueue of the same task waits for the other and then skips it;
+            // only the tasks whose live row went in are inserted (the trigger then finds it there).
+            "WITH n AS MATERIALIZED (
+                 SELECT coalesce(n.id, gen_random_uuid()) AS id, n.persona_id, n.task_type, n.post_id, n.comment_id,
+                        n.board_id, n.scheduled_at, n.max_retries, n.payload, n.origin
+                 FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10, $11)
+                      AS n(persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, id,
+                           origin)
+                 WHERE n.id IS NULL OR NOT EXISTS (SELECT 1 FROM persona_tasks t WHERE t.id = n.id)
+             ), queued AS (
+                 INSERT INTO persona_task_queue (task_id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at)
+                 SELECT id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at FROM n
+                 ON CONFLICT DO NOTHING
+                 RETURNING task_id
+             )
+             INSERT INTO persona_tasks
                  (id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload,
                   created_at, origin_task_id)
-             SELECT coalesce(n.id, gen_random_uuid()), n.persona_id, n.task_type, n.post_id, n.comment_id, n.board_id,
-                    n.scheduled_at, n.max_retries, n.payload, $9, n.origin
-             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10, $11)
-                  AS n(persona_id, task_type, post_id, comment_id, board_id, scheduled_at, max_retries, payload, id,
-                       origin)
-             ON CONFLICT DO NOTHING
+             SELECT n.id, n.persona_id, n.task_type, n.post_id, n.comment_id, n.board_id, n.scheduled_at, n.max_retries,
+                    n.payload, $9, n.origin
+             FROM n JOIN queued ON queued.task_id = n.id
              RETURNING id, task_type",
             &[
                 (&persona_ids, Type::UUID_ARRAY),
@@ -324,14 +337,15 @@ pub async fn insert_many(
 const PERSONA_LOCK_CLASS: i32 = 0x7065;
 
 /// Claims up to `limit` due PENDING tasks into RUNNING under `claim_token` until `lease_until`, never
-/// two of one persona, and none of a persona that already has a RUNNING task. Rows another claimer has
-/// locked are skipped, not waited for.
+/// two of one persona, and none of a persona that already has a RUNNING task.
 ///
-/// Two claimers could still pick different tasks of one persona at the same instant; the partial unique
-/// index would then make them wait on each other and deadlock. A transaction-scoped advisory lock per
-/// persona (released at commit, so pooler-safe) lets only one in-flight claim take a persona; the other
-/// skips it. A claim whose snapshot predates a just-committed claim of the same persona gets a unique
-/// violation from the index, which the caller retries.
+/// The due tasks come from the narrow live table (`persona_task_queue`, in claim order) and the busy
+/// personas from `persona_task_leases`; the only row the claim writes is each picked task's own, a HOT
+/// update (the trigger adds its lease). Nothing is locked to be looked at: a transaction-scoped advisory
+/// lock per persona (released at commit, so pooler-safe) lets only one in-flight claim take a persona, and
+/// a claim whose snapshot predates another's committed claim finds the task no longer PENDING when it
+/// updates it, and leaves it. Were it to pick a different task of that persona, the lease's primary key
+/// refuses it with a unique violation, which the caller retries.
 pub async fn claim_due(
     c: &impl GenericClient,
     now: DateTime<Utc>,
@@ -339,32 +353,32 @@ pub async fn claim_due(
     claim_token: Uuid,
     limit: i64,
 ) -> Result<Vec<Task>, DbError> {
-    // Oversampling lets the claim fill `limit` even when several due tasks belong to one persona.
+    // Oversampling lets the claim fill `limit` even when several due tasks belong to one persona, or
+    // belong to personas another claim is taking.
     let scan_limit = limit.saturating_mul(4).max(limit + 8);
     let rows = c
         .query_typed(
             &format!(
                 "WITH due AS (
-                     SELECT t.id, t.persona_id, t.scheduled_at
-                     FROM persona_tasks t
-                     WHERE t.status = 'PENDING' AND t.scheduled_at <= $1
-                       AND NOT EXISTS (SELECT 1 FROM persona_tasks r
-                                       WHERE r.persona_id = t.persona_id AND r.status = 'RUNNING')
-                     ORDER BY t.scheduled_at, t.id
+                     SELECT q.task_id, q.persona_id, q.scheduled_at
+                     FROM persona_task_queue q
+                     WHERE q.scheduled_at <= $1
+                       AND NOT EXISTS (SELECT 1 FROM persona_task_leases l
+                                       WHERE l.persona_id = q.persona_id AND l.task_id IS NOT NULL)
+                     ORDER BY q.scheduled_at, q.task_id
                      LIMIT $4
-                     FOR UPDATE OF t SKIP LOCKED
                  ), one_per_persona AS (
-                     SELECT DISTINCT ON (persona_id) id, scheduled_at
+                     SELECT DISTINCT ON (persona_id) task_id, scheduled_at
                      FROM due
                      WHERE pg_try_advisory_xact_lock($6, hashtext(persona_id::text))
-                     ORDER BY persona_id, scheduled_at, id
+                     ORDER BY persona_id, scheduled_at, task_id
                  ), picked AS (
-                     SELECT id FROM one_per_persona ORDER BY scheduled_at, id LIMIT $5
+                     SELECT task_id FROM one_per_persona ORDER BY scheduled_at, task_id LIMIT $5
                  )
                  UPDATE persona_tasks t
                  SET status = 'RUNNING', started_at = $1, locked_until = $2, claim_token = $3
                  FROM picked
-                 WHERE t.id = picked.id
+                 WHERE t.id = picked.task_id AND t.status = 'PENDING'
                  RETURNING {}",
                 qualified_columns("t")
             ),
@@ -607,8 +621,9 @@ pub async fn rescue_expired(
                                  'or out of time) or lost the database before it could record what happened',
                                  locked_until),
              locked_until = NULL, claim_token = NULL
-         WHERE status = 'RUNNING' AND locked_until < $1
-         RETURNING id, status",
+         FROM persona_task_leases l
+         WHERE persona_tasks.id = l.task_id AND persona_tasks.status = 'RUNNING' AND persona_tasks.locked_until < $1
+         RETURNING persona_tasks.id, persona_tasks.status",
         "$1",
         "$2",
         "$3",
@@ -796,8 +811,11 @@ pub async fn counts(c: &impl GenericClient, now: DateTime<Utc>) -> Result<Counts
 pub async fn oldest_due_age_secs(c: &impl GenericClient, now: DateTime<Utc>) -> Result<f64, DbError> {
     let row = c
         .query_typed_one(
-            "SELECT coalesce(extract(epoch FROM $1 - (SELECT min(scheduled_at) FROM persona_tasks
-                                                     WHERE status = 'PENDING' AND scheduled_at <= $1))::float8, 0)",
+            "SELECT coalesce(extract(epoch FROM $1 - (
+                 SELECT min(q.scheduled_at) FROM persona_task_queue q
+                 WHERE q.scheduled_at <= $1
+                   AND NOT EXISTS (SELECT 1 FROM persona_task_leases l
+                                   WHERE l.persona_id = q.persona_id AND l.task_id = q.task_id)))::float8, 0)",
             &[(&now, Type::TIMESTAMPTZ)],
         )
         .await?;

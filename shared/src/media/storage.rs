@@ -261,8 +261,10 @@ impl Storage for LocalDirStorage {
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(io)?;
         }
-        // Write then rename: a reader never sees half an image, and a retry overwrites.
-        let partial = path.with_extension("partial");
+        // Write then rename: a reader never sees half an image, and a retry overwrites. Each write has
+        // its own partial file, so two workers storing the same object (a stale claim beside a live one)
+        // never rename each other's.
+        let partial = path.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
         tokio::fs::write(&partial, &bytes)
             .await
             .map_err(|source| StorageError::Io { path: partial.clone(), source })?;

@@ -815,3 +815,148 @@ async fn the_retry_delay_doubles_from_thirty_seconds_and_is_capped() {
     }
     assert_eq!(delays, vec![30, 60, 120, 240, 480, 600, 600]);
 }
+
+/// What the narrow live tables hold, beside what `persona_tasks` says they should: the live tasks'
+/// (id, persona, type, target, scheduled_at), and each running task's (persona, id).
+async fn live_tables_and_truth(c: &impl GenericClient) -> [(Vec<String>, Vec<String>); 2] {
+    let rows = |sql: &'static str| async move {
+        let mut rows: Vec<String> =
+            c.query_typed(sql, &[]).await.unwrap().iter().map(|r| r.get::<_, String>(0)).collect();
+        rows.sort();
+        rows
+    };
+    [
+        (
+            rows(
+                "SELECT concat_ws('|', task_id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at)
+                  FROM persona_task_queue",
+            )
+            .await,
+            rows(
+                "SELECT concat_ws('|', id, persona_id, task_type, post_id, comment_id, board_id, scheduled_at)
+                  FROM persona_tasks WHERE status IN ('PENDING', 'RUNNING')",
+            )
+            .await,
+        ),
+        (
+            rows("SELECT concat_ws('|', persona_id, task_id) FROM persona_task_leases WHERE task_id IS NOT NULL").await,
+            rows("SELECT concat_ws('|', persona_id, id) FROM persona_tasks WHERE status = 'RUNNING'").await,
+        ),
+    ]
+}
+
+async fn assert_live_tables_in_step(c: &impl GenericClient, after: &str) {
+    let [(queue, live), (leases, running)] = live_tables_and_truth(c).await;
+    assert_eq!(queue, live, "persona_task_queue after {after}");
+    assert_eq!(leases, running, "persona_task_leases after {after}");
+}
+
+#[tokio::test]
+async fn the_narrow_live_tables_follow_every_write_to_persona_tasks() {
+    let db = TestDb::new().await;
+    let (queue, clock) = queue_at(t0());
+    let (persona, board, post) = world(&db).await;
+    let c = db.client().await;
+    let bob = fixtures::persona(&**c, "bob", &["x"]).await;
+    let doomed = fixtures::human_post(&**c, board, "Doomed", t0() - Duration::hours(2)).await;
+    queue
+        .enqueue(
+            &**c,
+            &[
+                COMMENT.task(persona, post_target(post), t0()),
+                VOTE.task(persona, post_target(post), t0() + Duration::minutes(1)),
+                POST.task(persona, Target::Board(board), t0() + Duration::minutes(2)),
+                COMMENT.task(bob, post_target(doomed), t0()),
+                VOTE.task(bob, post_target(post), t0() + Duration::minutes(3)),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_live_tables_in_step(&**c, "enqueue").await;
+
+    let claimed = queue.claim(&**c, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_live_tables_in_step(&**c, "a claim").await;
+    let ada = claimed.iter().find(|t| t.persona_id == persona).unwrap();
+    queue.complete(&**c, ada, &Outcome::default()).await.unwrap();
+    assert_live_tables_in_step(&**c, "a completion").await;
+
+    // A running task whose post is deleted goes with it, and its persona is free again.
+    c.execute_typed("DELETE FROM posts WHERE id = $1", &[(&doomed, Type::UUID)]).await.unwrap();
+    assert_live_tables_in_step(&**c, "a cascaded delete of a running task").await;
+
+    clock.advance(Duration::minutes(5));
+    let next = queue.claim(&**c, 10).await.unwrap();
+    assert_eq!(next.len(), 2, "both personas are free: {next:?}");
+    let ada = next.iter().find(|t| t.persona_id == persona).unwrap().clone();
+    let bobs = next.iter().find(|t| t.persona_id == bob).unwrap().clone();
+    queue.fail(&**c, &ada, &Failure::Retryable("flaky".into()), &Outcome::default()).await.unwrap();
+    assert_live_tables_in_step(&**c, "a retryable failure").await;
+    queue
+        .reschedule(&**c, &bobs, clock_now(&queue) + Duration::minutes(10), "rate limited", &Outcome::default())
+        .await
+        .unwrap();
+    assert_live_tables_in_step(&**c, "a reschedule").await;
+    let cancelled = queue.cancel(&**c, bobs.id, "operator").await.unwrap();
+    assert_live_tables_in_step(&**c, "a cancel").await;
+    queue.retry_now(&**c, cancelled.id).await.unwrap();
+    assert_live_tables_in_step(&**c, "a retry now").await;
+
+    clock.advance(Duration::hours(1));
+    let stale = queue.claim(&**c, 10).await.unwrap();
+    assert!(!stale.is_empty());
+    clock.advance(Duration::hours(1));
+    assert_eq!(queue.rescue_expired(&**c).await.unwrap().requeued.len(), stale.len());
+    assert_live_tables_in_step(&**c, "a rescue").await;
+
+    // An operator's own SQL: moved, finished, and revived by hand.
+    c.batch_execute(
+        "UPDATE persona_tasks SET scheduled_at = scheduled_at + interval '1 minute' WHERE status = 'PENDING'",
+    )
+    .await
+    .unwrap();
+    assert_live_tables_in_step(&**c, "a raw reschedule").await;
+    c.batch_execute(
+        "UPDATE persona_tasks SET status = 'SKIPPED', completed_at = scheduled_at
+         WHERE id = (SELECT id FROM persona_tasks WHERE status = 'PENDING' ORDER BY scheduled_at, id LIMIT 1)",
+    )
+    .await
+    .unwrap();
+    assert_live_tables_in_step(&**c, "a raw finish").await;
+    c.batch_execute("TRUNCATE persona_tasks CASCADE").await.unwrap();
+    assert_live_tables_in_step(&**c, "a truncate").await;
+    assert_eq!(count(&**c, "SELECT count(*) FROM persona_task_queue").await, 0);
+}
+
+#[tokio::test]
+async fn a_claim_and_a_completion_are_hot_updates_that_touch_no_index_of_persona_tasks() {
+    let db = TestDb::new().await;
+    let (queue, _clock) = queue_at(t0());
+    let c = db.client().await;
+    // Few enough that one transaction's new versions fit in the room the fillfactor leaves on the page
+    // (within one transaction nothing can be pruned).
+    let personas = fixtures::personas(&**c, "hot_", 6).await;
+    let board = fixtures::board(&**c, "hot", &["x"]).await;
+    let tasks: Vec<NewTask> = personas.iter().map(|p| POST.task(*p, Target::Board(board), t0())).collect();
+    queue.enqueue(&**c, &tasks).await.unwrap();
+
+    // The transaction's own counters: every update of persona_tasks, and those that stayed HOT.
+    c.batch_execute("BEGIN").await.unwrap();
+    let claimed = queue.claim(&**c, 6).await.unwrap();
+    assert_eq!(claimed.len(), 6);
+    for task in &claimed {
+        queue.complete(&**c, task, &Outcome::default()).await.unwrap();
+    }
+    let row = c
+        .query_typed_one(
+            "SELECT pg_stat_get_xact_tuples_updated('persona_tasks'::regclass),
+                    pg_stat_get_xact_tuples_hot_updated('persona_tasks'::regclass)",
+            &[],
+        )
+        .await
+        .unwrap();
+    c.batch_execute("COMMIT").await.unwrap();
+    let (updated, hot): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(updated, 12, "a claim and a completion per task");
+    assert_eq!(hot, updated, "no index of persona_tasks names a column the claim or the completion changes");
+}
