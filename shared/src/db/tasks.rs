@@ -292,9 +292,9 @@ pub async fn insert_many(
     let origins: Vec<Option<Uuid>> = rows.iter().map(|r| r.origin_task_id).collect();
     let inserted = c
         .query_typed(
-            // The live row goes in first, skipping a (persona, kind, target) that a live task already
-            // holds, as a concurrent enqueue of the same task waits for the other and then skips it;
-            // only the tasks whose live row went in are inserted (the trigger then finds it there).
+            // The live row goes in first: a (persona, kind, target) that a live task already holds is
+            // skipped (a concurrent enqueue of the same one waits for the other's commit, then skips it).
+            // Only the tasks whose live row went in are inserted; the trigger finds their row there.
             "WITH n AS MATERIALIZED (
                  SELECT coalesce(n.id, gen_random_uuid()) AS id, n.persona_id, n.task_type, n.post_id, n.comment_id,
                         n.board_id, n.scheduled_at, n.max_retries, n.payload, n.origin
