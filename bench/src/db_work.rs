@@ -2,8 +2,9 @@
 //! drain (`pg_current_wal_lsn`, `pg_stat_database.xact_commit`, `pg_stat_statements`), for two kinds of
 //! work: a no-op task's life through the queue (claim → complete, as the queue harness drains it) and a
 //! published comment (the worker running comment tasks with the offline writer: observe, publish the
-//! comment, its memory row and the task's outcome). A checkpoint comes before each measurement, so both
-//! pay for their first touch of every page (full-page images) the same way.
+//! comment, its memory row and the task's outcome). A checkpoint comes before each measurement and
+//! full-page writes are on (as in production and in the queue harness), so both pay for their first
+//! touch of every page the same way. `pg_waldump` then says where the bytes went, per record type.
 
 use std::collections::HashMap;
 
@@ -30,6 +31,7 @@ pub struct Args {
 
 /// One measurement's totals.
 struct Counters {
+    lsn: String,
     wal_bytes: i64,
     commits: i64,
     statements: i64,
@@ -40,7 +42,7 @@ async fn counters(c: &tokio_postgres::Client) -> Result<Counters> {
     c.batch_execute("SELECT pg_stat_force_next_flush()").await?;
     let row = c
         .query_one(
-            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::int8,
+            "SELECT pg_current_wal_lsn()::text, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::int8,
                     (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
                     (SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements s
                      JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database()
@@ -48,7 +50,7 @@ async fn counters(c: &tokio_postgres::Client) -> Result<Counters> {
             &[],
         )
         .await?;
-    Ok(Counters { wal_bytes: row.get(0), commits: row.get(1), statements: row.get(2) })
+    Ok(Counters { lsn: row.get(0), wal_bytes: row.get(1), commits: row.get(2), statements: row.get(3) })
 }
 
 fn report(what: &str, tasks: usize, before: &Counters, after: &Counters) {
@@ -62,6 +64,41 @@ fn report(what: &str, tasks: usize, before: &Counters, after: &Counters) {
     );
 }
 
+/// Where the WAL between `before` and `after` went: `pg_waldump --stats=record` on the private cluster,
+/// per task, for every record type that cost at least a byte a task.
+fn wal_breakdown(scratch: &mut Scratch, what: &str, tasks: usize, before: &Counters, after: &Counters) {
+    let Some(cluster) = scratch.cluster() else { return };
+    let output = std::process::Command::new(cluster.bin_dir().join("pg_waldump"))
+        .arg("--stats=record")
+        .arg("-p")
+        .arg(cluster.root().join("data/pg_wal"))
+        .args(["-s", &before.lsn, "-e", &after.lsn])
+        .output();
+    let stdout = match output {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => return eprintln!("pg_waldump failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => return eprintln!("pg_waldump could not run: {e}"),
+    };
+    let per = |n: u64| n as f64 / tasks as f64;
+    for line in stdout.lines() {
+        // "Heap/HOT_UPDATE  40071 ( 22.59)  5099520 ( 37.79)  2880024 ( 43.81)  7979544 ( 39.76)": the
+        // name, then the counts among the percentages.
+        let mut words = line.split_whitespace();
+        let Some(name) = words.next().filter(|n| n.contains('/') || *n == "Total") else { continue };
+        let numbers: Vec<u64> = words.filter_map(|w| w.parse().ok()).collect();
+        if let [records, record_bytes, fpi_bytes, combined] = numbers[..]
+            && per(combined) >= 1.0
+        {
+            println!(
+                "WAL {what} {name} records_per_task={:.2} record_bytes_per_task={:.0} full_page_image_bytes_per_task={:.0}",
+                per(records),
+                per(record_bytes),
+                per(fpi_bytes)
+            );
+        }
+    }
+}
+
 /// Closes the engine's connections: a backend's statistics (its commits) reach `pg_stat_database` when
 /// it exits, not at each commit.
 async fn settle(engine: Engine) {
@@ -72,12 +109,13 @@ async fn settle(engine: Engine) {
 
 /// Both measurements on a private cluster with `pg_stat_statements` loaded.
 pub async fn run(args: Args) -> Result<()> {
-    let scratch = Scratch::start_private(&[
+    let mut scratch = Scratch::start_private(&[
         ("shared_preload_libraries", "pg_stat_statements"),
         ("pg_stat_statements.track", "all"),
+        ("full_page_writes", "on"),
     ])?;
-    noop_tasks(&scratch, args.tasks).await?;
-    published_comments(&scratch, args.tasks).await?;
+    noop_tasks(&mut scratch, args.tasks).await?;
+    published_comments(&mut scratch, args.tasks).await?;
     Ok(())
 }
 
@@ -97,7 +135,7 @@ fn engine(url: &str) -> Result<Engine> {
 }
 
 /// No-op tasks through claim (batches of 16) → complete, one connection.
-async fn noop_tasks(scratch: &Scratch, n: usize) -> Result<()> {
+async fn noop_tasks(scratch: &mut Scratch, n: usize) -> Result<()> {
     let url = scratch.fresh_database("bench_db_noop").await?;
     let engine = engine(&url)?;
     let c = engine.pool.get().await?;
@@ -133,11 +171,12 @@ async fn noop_tasks(scratch: &Scratch, n: usize) -> Result<()> {
     settle(engine).await;
     let after = counters(&counter.0).await?;
     report("noop_task", done, &before, &after);
+    wal_breakdown(scratch, "noop_task", done, &before, &after);
     scratch.drop_database("bench_db_noop").await
 }
 
 /// Comment tasks on people's posts, run by the worker with the offline writer: each publishes a comment.
-async fn published_comments(scratch: &Scratch, n: usize) -> Result<()> {
+async fn published_comments(scratch: &mut Scratch, n: usize) -> Result<()> {
     let url = scratch.fresh_database("bench_db_comment").await?;
     let engine = engine(&url)?;
     let tasks: Vec<NewTask> = {
@@ -168,6 +207,8 @@ async fn published_comments(scratch: &Scratch, n: usize) -> Result<()> {
     let published: i64 =
         counter.0.query_one("SELECT count(*) FROM persona_tasks WHERE status = 'DONE'", &[]).await?.get(0);
     eprintln!("ran {} tasks, {published} published a comment", ran.processed);
-    report("published_comment", usize::try_from(published.max(1)).unwrap_or(1), &before, &after);
+    let published = usize::try_from(published.max(1)).unwrap_or(1);
+    report("published_comment", published, &before, &after);
+    wal_breakdown(scratch, "published_comment", published, &before, &after);
     scratch.drop_database("bench_db_comment").await
 }

@@ -147,6 +147,11 @@ impl LocalPostgres {
         &self.root
     }
 
+    /// Where its server binaries are (`pg_waldump` among them).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
     /// Keeps the cluster running after this handle is dropped (for `dev-postgres start`).
     pub fn detach(mut self) {
         self.running = false;
