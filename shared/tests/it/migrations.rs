@@ -200,3 +200,106 @@ fn the_migration_list_for_doctor_is_the_embedded_one() {
     let embedded: Vec<(i32, String)> = db::migrate::embedded().into_iter().map(|m| (m.version, m.name)).collect();
     assert_eq!(listed, embedded);
 }
+
+/// Applies the migration files of the repository whose version `keep` accepts, in order, each in a
+/// transaction with its history row, as the runner does.
+async fn apply_files(c: &mut tokio_postgres::Client, keep: impl Fn(u32) -> bool) {
+    c.batch_execute(
+        "CREATE TABLE IF NOT EXISTS refinery_schema_history (version int4 PRIMARY KEY, name varchar(255),
+                                                            applied_on varchar(255), checksum varchar(255))",
+    )
+    .await
+    .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut files: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name()?.to_str()?.to_owned();
+            let version = name.strip_prefix('V')?.split("__").next()?.parse().ok()?;
+            Some((version, path))
+        })
+        .filter(|(version, _)| keep(*version))
+        .collect();
+    files.sort();
+    for (version, path) in files {
+        let sql = std::fs::read_to_string(&path).unwrap();
+        let tx = c.transaction().await.unwrap();
+        for statement in db::migrate::split_statements(&sql) {
+            tx.batch_execute(statement)
+                .await
+                .unwrap_or_else(|e| panic!("V{version}: {:?}\n{statement}", e.as_db_error()));
+        }
+        let version = i32::try_from(version).unwrap();
+        tx.execute("INSERT INTO refinery_schema_history VALUES ($1, 'test', now()::text, '0')", &[&version])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn v20_carries_a_running_queue_over_into_the_narrow_tables() {
+    let db = TestDb::empty().await;
+    let mut c = db::connect_one(&db.direct_url(), None).await.unwrap();
+    apply_files(&mut c, |v| v < 20).await;
+    // The queue as V19 left it: a persona running one task with another waiting, a second persona
+    // running one, and finished work.
+    let ada = testkit::fixtures::persona(&c, "ada", &["x"]).await;
+    let bob = testkit::fixtures::persona(&c, "bob", &["x"]).await;
+    let board = testkit::fixtures::board(&c, "b", &["x"]).await;
+    let at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let lease = at + chrono::Duration::minutes(60);
+    let insert =
+        "INSERT INTO persona_tasks (persona_id, task_type, board_id, status, scheduled_at, started_at, completed_at,
+                                             locked_until, claim_token)
+                  VALUES ($1, $2, $3, $4, $5,
+                          CASE WHEN $4 <> 'PENDING' THEN $5 END, CASE WHEN $4 = 'DONE' THEN $5 END,
+                          CASE WHEN $4 = 'RUNNING' THEN $6 END, CASE WHEN $4 = 'RUNNING' THEN gen_random_uuid() END)
+                  RETURNING id";
+    let mut ids = std::collections::HashMap::new();
+    for (name, persona, kind, status) in [
+        ("ada running", ada, "post", "RUNNING"),
+        ("ada waiting", ada, "image_post", "PENDING"),
+        ("ada done", ada, "video_post", "DONE"),
+        ("bob running", bob, "post", "RUNNING"),
+    ] {
+        let row = c
+            .query_typed_one(
+                insert,
+                &[
+                    (&persona, Type::UUID),
+                    (&kind, Type::TEXT),
+                    (&board, Type::UUID),
+                    (&status, Type::TEXT),
+                    (&at, Type::TIMESTAMPTZ),
+                    (&lease, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await
+            .unwrap();
+        ids.insert(name, row.get::<_, Uuid>(0));
+    }
+
+    apply_files(&mut c, |v| v == 20).await;
+
+    let queued: std::collections::BTreeSet<Uuid> =
+        c.query("SELECT task_id FROM persona_task_queue", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(queued, [ids["ada running"], ids["ada waiting"], ids["bob running"]].into_iter().collect());
+    let leases: std::collections::BTreeSet<(Uuid, Uuid)> = c
+        .query("SELECT persona_id, task_id FROM persona_task_leases", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(leases, [(ada, ids["ada running"]), (bob, ids["bob running"])].into_iter().collect());
+
+    // The queue goes on from there: ada is busy until her running task ends, then her waiting one runs.
+    let queue = shared::queue::Queue::new(shared::clock::system(), std::time::Duration::from_secs(300), 3);
+    assert!(queue.claim(&c, 10).await.unwrap().is_empty(), "both personas are running a task");
+    let running = queue.get(&c, ids["ada running"]).await.unwrap();
+    queue.complete(&c, &running, &shared::db::tasks::Outcome::default()).await.unwrap();
+    let next = queue.claim(&c, 10).await.unwrap();
+    assert_eq!(next.iter().map(|t| t.id).collect::<Vec<_>>(), vec![ids["ada waiting"]]);
+}
