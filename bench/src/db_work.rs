@@ -134,28 +134,46 @@ fn engine(url: &str) -> Result<Engine> {
     Ok(Engine::from_config(&Config::from_map(&settings)?, clock::system())?)
 }
 
-/// No-op tasks through claim (batches of 16) → complete, one connection.
-async fn noop_tasks(scratch: &mut Scratch, n: usize) -> Result<()> {
-    let url = scratch.fresh_database("bench_db_noop").await?;
+/// A fresh database named `name` with `pg_stat_statements`, and an engine on it.
+async fn fresh(scratch: &Scratch, name: &str) -> Result<(String, Engine)> {
+    let url = scratch.fresh_database(name).await?;
     let engine = engine(&url)?;
+    engine.pool.get().await?.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
+    Ok((url, engine))
+}
+
+/// Enqueues `tasks` and brings the database to where a measurement starts (statistics as autovacuum
+/// would have them, a checkpoint); returns the connection that reads the counters, and the counters.
+async fn start(engine: &Engine, url: &str, tasks: &[NewTask]) -> Result<(tokio_postgres::Client, Counters)> {
     let c = engine.pool.get().await?;
-    c.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
-    let personas = fixtures::personas(&**c, "noop_", n.div_ceil(10)).await;
-    let mut boards = Vec::new();
-    for b in 0..10 {
-        boards.push(fixtures::board(&**c, &format!("noop-{b}"), &["bench"]).await);
-    }
-    let due = Utc::now() - Duration::minutes(1);
-    let tasks: Vec<NewTask> = (0..n)
-        .map(|i| POST.task(personas[i % personas.len()], Target::Board(boards[i / personas.len()]), due))
-        .collect();
     for chunk in tasks.chunks(5_000) {
         engine.queue.enqueue(&**c, chunk).await?;
     }
     c.batch_execute("ANALYZE; CHECKPOINT").await?;
-    let counter = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.context("a counters connection")?;
-    tokio::spawn(counter.1);
-    let before = counters(&counter.0).await?;
+    let (counter, connection) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.context("a counters connection")?;
+    tokio::spawn(connection);
+    let before = counters(&counter).await?;
+    Ok((counter, before))
+}
+
+/// No-op tasks through claim (batches of 16) → complete, one connection.
+async fn noop_tasks(scratch: &mut Scratch, n: usize) -> Result<()> {
+    let (url, engine) = fresh(scratch, "bench_db_noop").await?;
+    let tasks: Vec<NewTask> = {
+        let c = engine.pool.get().await?;
+        let personas = fixtures::personas(&**c, "noop_", n.div_ceil(10)).await;
+        let mut boards = Vec::new();
+        for b in 0..10 {
+            boards.push(fixtures::board(&**c, &format!("noop-{b}"), &["bench"]).await);
+        }
+        let due = Utc::now() - Duration::minutes(1);
+        (0..n)
+            .map(|i| POST.task(personas[i % personas.len()], Target::Board(boards[i / personas.len()]), due))
+            .collect()
+    };
+    let (counter, before) = start(&engine, &url, &tasks).await?;
+    let c = engine.pool.get().await?;
     let mut done = 0;
     while done < n {
         let claimed = engine.queue.claim(&**c, 16).await?;
@@ -169,7 +187,7 @@ async fn noop_tasks(scratch: &mut Scratch, n: usize) -> Result<()> {
     }
     drop(c);
     settle(engine).await;
-    let after = counters(&counter.0).await?;
+    let after = counters(&counter).await?;
     report("noop_task", done, &before, &after);
     wal_breakdown(scratch, "noop_task", done, &before, &after);
     scratch.drop_database("bench_db_noop").await
@@ -177,11 +195,9 @@ async fn noop_tasks(scratch: &mut Scratch, n: usize) -> Result<()> {
 
 /// Comment tasks on people's posts, run by the worker with the offline writer: each publishes a comment.
 async fn published_comments(scratch: &mut Scratch, n: usize) -> Result<()> {
-    let url = scratch.fresh_database("bench_db_comment").await?;
-    let engine = engine(&url)?;
+    let (url, engine) = fresh(scratch, "bench_db_comment").await?;
     let tasks: Vec<NewTask> = {
         let c = engine.pool.get().await?;
-        c.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
         let personas = fixtures::personas(&**c, "talker_", n.div_ceil(20)).await;
         let board = fixtures::board(&**c, "talk", &["cooking"]).await;
         let mut posts = Vec::new();
@@ -189,23 +205,14 @@ async fn published_comments(scratch: &mut Scratch, n: usize) -> Result<()> {
             posts.push(fixtures::human_post(&**c, board, &format!("A question about pans {i}"), Utc::now()).await);
         }
         let due = Utc::now() - Duration::minutes(1);
-        let tasks: Vec<NewTask> = (0..n)
-            .map(|i| COMMENT.task(personas[i / posts.len()], Target::Post(posts[i % posts.len()]), due))
-            .collect();
-        for chunk in tasks.chunks(5_000) {
-            engine.queue.enqueue(&**c, chunk).await?;
-        }
-        c.batch_execute("ANALYZE; CHECKPOINT").await?;
-        tasks
+        (0..n).map(|i| COMMENT.task(personas[i / posts.len()], Target::Post(posts[i % posts.len()]), due)).collect()
     };
-    let counter = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.context("a counters connection")?;
-    tokio::spawn(counter.1);
-    let before = counters(&counter.0).await?;
+    let (counter, before) = start(&engine, &url, &tasks).await?;
     let ran = worker::drain(&engine, tasks.len(), Budget::Unbounded).await;
     settle(engine).await;
-    let after = counters(&counter.0).await?;
+    let after = counters(&counter).await?;
     let published: i64 =
-        counter.0.query_one("SELECT count(*) FROM persona_tasks WHERE status = 'DONE'", &[]).await?.get(0);
+        counter.query_one("SELECT count(*) FROM persona_tasks WHERE status = 'DONE'", &[]).await?.get(0);
     eprintln!("ran {} tasks, {published} published a comment", ran.processed);
     let published = usize::try_from(published.max(1)).unwrap_or(1);
     report("published_comment", published, &before, &after);

@@ -112,9 +112,14 @@ async fn pending(c: &impl super::GenericClient) -> Result<Vec<Embedded>, DbError
 /// returns those it applied (empty when up to date). A failure names the migration, the statement, and
 /// the database's message, detail and hint; that migration leaves nothing behind.
 pub async fn run(client: &mut tokio_postgres::Client) -> Result<Vec<AppliedMigration>, DbError> {
+    run_through(client, i32::MAX).await
+}
+
+/// [`run`], stopping after migration `last` (to bring a database to the schema an earlier build left).
+pub async fn run_through(client: &mut tokio_postgres::Client, last: i32) -> Result<Vec<AppliedMigration>, DbError> {
     client.batch_execute(CREATE_HISTORY).await?;
     let mut applied = Vec::new();
-    for m in pending(&*client).await? {
+    for m in pending(&*client).await?.into_iter().filter(|m| m.version <= last) {
         let tx = client.transaction().await?;
         // Two operators migrating at once: the second waits, then finds the work done.
         tx.batch_execute(&format!("LOCK TABLE {MIGRATION_HISTORY} IN SHARE ROW EXCLUSIVE MODE")).await?;

@@ -201,48 +201,11 @@ fn the_migration_list_for_doctor_is_the_embedded_one() {
     assert_eq!(listed, embedded);
 }
 
-/// Applies the migration files of the repository whose version `keep` accepts, in order, each in a
-/// transaction with its history row, as the runner does.
-async fn apply_files(c: &mut tokio_postgres::Client, keep: impl Fn(u32) -> bool) {
-    c.batch_execute(
-        "CREATE TABLE IF NOT EXISTS refinery_schema_history (version int4 PRIMARY KEY, name varchar(255),
-                                                            applied_on varchar(255), checksum varchar(255))",
-    )
-    .await
-    .unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-    let mut files: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|entry| {
-            let path = entry.unwrap().path();
-            let name = path.file_name()?.to_str()?.to_owned();
-            let version = name.strip_prefix('V')?.split("__").next()?.parse().ok()?;
-            Some((version, path))
-        })
-        .filter(|(version, _)| keep(*version))
-        .collect();
-    files.sort();
-    for (version, path) in files {
-        let sql = std::fs::read_to_string(&path).unwrap();
-        let tx = c.transaction().await.unwrap();
-        for statement in db::migrate::split_statements(&sql) {
-            tx.batch_execute(statement)
-                .await
-                .unwrap_or_else(|e| panic!("V{version}: {:?}\n{statement}", e.as_db_error()));
-        }
-        let version = i32::try_from(version).unwrap();
-        tx.execute("INSERT INTO refinery_schema_history VALUES ($1, 'test', now()::text, '0')", &[&version])
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
-}
-
 #[tokio::test]
 async fn v20_carries_a_running_queue_over_into_the_narrow_tables() {
     let db = TestDb::empty().await;
     let mut c = db::connect_one(&db.direct_url(), None).await.unwrap();
-    apply_files(&mut c, |v| v < 20).await;
+    db::migrate::run_through(&mut c, 19).await.unwrap();
     // The queue as V19 left it: a persona running one task with another waiting, a second persona
     // running one, and finished work.
     let ada = testkit::fixtures::persona(&c, "ada", &["x"]).await;
@@ -281,7 +244,7 @@ async fn v20_carries_a_running_queue_over_into_the_narrow_tables() {
         ids.insert(name, row.get::<_, Uuid>(0));
     }
 
-    apply_files(&mut c, |v| v == 20).await;
+    db::migrate::run(&mut c).await.unwrap();
 
     let queued: std::collections::BTreeSet<Uuid> =
         c.query("SELECT task_id FROM persona_task_queue", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
