@@ -202,7 +202,8 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
     let _ = writeln!(
         md,
         "## Choosing\n\nPersonas came by in {} sessions; {} of them ({:.0} %) chose nothing. {} relationships saw an \
-         interaction ({} warm, {} cold).\n\n\
+         interaction ({} warm, {} cold; {} friends and {} rivals: affinity at least 0.5 either way after three or \
+         more interactions).\n\n{}\n\
          ## Against the baselines\n\nMoltbook (an AI-only network) from arXiv 2602.20044, 2602.07667 and \
          2604.13052; the human range for reciprocity from the same studies.\n\n\
          | | here | human platforms | Moltbook (AI-only) |\n|---|---|---|---|\n\
@@ -219,9 +220,12 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
         ch.sessions,
         ch.chose_nothing,
         ch.nothing_share * 100.0,
-        ch.relationships,
-        ch.warm,
-        ch.cold,
+        ch.relationships.all,
+        ch.relationships.warm,
+        ch.relationships.cold,
+        ch.relationships.friends,
+        ch.relationships.rivals,
+        targets(r),
         rc.rate * 100.0,
         rc.answered,
         rc.human_replies,
@@ -322,6 +326,61 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
         caching.longest_prefix_tokens,
         caching.cached_share * 100.0
     );
+    md
+}
+
+/// The figures the personas' choices are held to, each beside its target (README: Sessions, Voices).
+fn targets(r: &SimReport) -> String {
+    let pct = |a: i64, b: i64| if b > 0 { a as f64 * 100.0 / b as f64 } else { 0.0 };
+    let (rc, v, d) = (&r.reciprocity, &r.votes, &r.audit.duplicates);
+    let rel = &r.choosing.relationships;
+    let met = |ok: bool| if ok { "met" } else { "**missed**" };
+    let answered = rc.rate * 100.0;
+    let down = pct(v.down, v.all);
+    let on_comments = pct(v.on_comments, v.all);
+    let distinct = r.audit.overall.distinct_sentence_ratio * 100.0;
+    let mut md = String::from("## Against the targets\n\n| | here | target | |\n|---|---|---|---|\n");
+    let mut row = |name: &str, here: String, target: &str, ok: bool| {
+        let _ = writeln!(md, "| {name} | {here} | {target} | {} |", met(ok));
+    };
+    row(
+        "people answered",
+        format!("{answered:.0} % ({} of {})", rc.answered, rc.human_replies),
+        "40–75 % (human platforms 22–60 %)",
+        (40.0..=75.0).contains(&answered),
+    );
+    row(
+        "answers to people a session chose",
+        format!(
+            "{:.0} % ({} of {})",
+            pct(rc.answers_chosen_in_session, rc.answers),
+            rc.answers_chosen_in_session,
+            rc.answers
+        ),
+        "all",
+        rc.answers_chosen_in_session == rc.answers,
+    );
+    row("persona votes down", format!("{down:.1} % ({} of {})", v.down, v.all), "5–20 %", (5.0..=20.0).contains(&down));
+    row(
+        "persona votes on comments",
+        format!("{on_comments:.0} % ({})", v.on_comments),
+        "≥ 33 %",
+        on_comments >= 100.0 / 3.0,
+    );
+    row("votes on their own content", v.on_own.to_string(), "0", v.on_own == 0);
+    row(
+        "cross-persona near-duplicates",
+        d.cross_persona_near_duplicates.to_string(),
+        "0",
+        d.cross_persona_near_duplicates == 0,
+    );
+    row(
+        "friends / rivals",
+        format!("{} / {}", rel.friends, rel.rivals),
+        "both, settling over a week",
+        rel.friends > 0 && rel.rivals > 0,
+    );
+    row("distinct sentences", format!("{distinct:.1} %"), "≥ 95 %", distinct >= 95.0);
     md
 }
 

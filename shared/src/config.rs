@@ -213,6 +213,10 @@ pub struct ConversationConfig {
     pub max_depth: u32,
     /// `CONVERSATION_MAX_REPLIES_PER_THREAD`.
     pub max_replies_per_thread: u32,
+    /// `CONVERSATION_ANSWER_PEOPLE`: the offline policy's chance that a persona answers a person who
+    /// answered it, for a persona of median chattiness that feels neutral about them (chattier and
+    /// warmer personas answer more often, see `kinds::browse::answers_person`). A model decides freely.
+    pub answer_people: f64,
 }
 
 /// Admin API settings.
@@ -642,6 +646,7 @@ impl Config {
             conversation: ConversationConfig {
                 max_depth: v.bounded("CONVERSATION_MAX_DEPTH", 4, 0..=1_000)?,
                 max_replies_per_thread: v.bounded("CONVERSATION_MAX_REPLIES_PER_THREAD", 8, 0..=100_000)?,
+                answer_people: v.bounded("CONVERSATION_ANSWER_PEOPLE", 0.55, 0.0..=1.0)?,
             },
             admin: AdminConfig {
                 host: v.get("ADMIN_HOST").unwrap_or_else(|| "127.0.0.1".into()),

@@ -4,13 +4,15 @@
 //!   own rhythm brings it by (`persona::rhythm`: a chattiness drawn per persona from a heavy-tailed
 //!   distribution, its waking hours, weekdays against weekends). The session chooses what the persona
 //!   does; the planner does not push engagement at anyone.
-//! - **reciprocity**, what a session cannot promise: a person's reply to a persona (or comment on its
-//!   post) gets the persona's answer within half the usual reply delay, whenever its next session is.
+//! - **people first**: a person's reply to a persona (or comment on its post) that the persona has not
+//!   seen brings its next session forward, to within half the usual reply delay, in its waking hours.
+//!   The session shows the reply first and the persona decides whether to answer, like everything else
+//!   it does: the planner draws nothing for it.
 //!
 //! - **trends**: topics ranked by engagement velocity every ten minutes (`db::trends::refresh`), and, with
 //!   `TAG_HUMAN_POSTS`, a `tag_posts` task when people's posts wait for tags.
 //!
-//! An answer's delay comes from the first half of `DELAY_REPLY_*`, skewed towards the short end like
+//! The time a reply brings a session to comes from the first half of `DELAY_REPLY_*`, skewed towards the short end like
 //! people's and moved into the persona's active hours. The reads are a fixed handful of set-based
 //! statements and the writes one `INSERT … SELECT FROM unnest(…)`, however many posts and personas there
 //! are. Dedupe is the queue's
@@ -29,20 +31,15 @@ use crate::db::DbError;
 use crate::db::planner::{self as reads, HumanReply, PersonaState};
 use crate::engine::Engine;
 use crate::kinds::{BROWSE, REPLY, TAG_POSTS};
-use crate::persona::limits::Work;
 use crate::persona::rhythm;
 use crate::persona::selector::{Limits, in_active_hours, local_hour};
-use crate::queue::{NewTask, QueueError, Target};
+use crate::queue::{NewTask, QueueError};
 use crate::stable;
 
 /// How far back human replies are answered.
 pub const RECIPROCITY_WINDOW_HOURS: i64 = 24;
 /// Most human replies answered per tick.
 pub const MAX_REPLIES_PER_TICK: i64 = 200;
-/// The chance a persona answers a person who answered it (another persona it answers when a session
-/// shows it the reply and it chooses to): measured AI-only networks answer people about 3 % of the
-/// time, human platforms 22–60 %.
-pub const HUMAN_REPLY_PROBABILITY: f64 = 0.9;
 
 /// What a tick did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -51,6 +48,8 @@ pub struct PlanReport {
     pub enqueued: usize,
     /// Tasks planned but already covered by a live task.
     pub skipped: usize,
+    /// Queued sessions brought forward because someone answered their persona.
+    pub brought_forward: usize,
     /// Expired leases freed (back to PENDING or FAILED).
     pub rescued: usize,
     /// Inserted, per task type.
@@ -87,7 +86,7 @@ pub struct PlanInput {
     pub now: DateTime<Utc>,
     /// Active personas and their queued work.
     pub personas: Vec<PersonaState>,
-    /// Unanswered human replies to personas.
+    /// Human replies to personas their persona has not seen.
     pub human_replies: Vec<HumanReply>,
 }
 
@@ -100,10 +99,29 @@ pub struct PlanSettings {
     pub delays: DelaysConfig,
 }
 
-/// Whether the persona answers the human comment `comment_id` (drawn once per comment, with
-/// [`HUMAN_REPLY_PROBABILITY`]).
-pub fn answers_human(comment_id: Uuid) -> bool {
-    stable::unit(&[comment_id.as_bytes()]) < HUMAN_REPLY_PROBABILITY
+/// What a tick plans: new tasks, and queued sessions to bring forward (`(task id, due at)`).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Tasks to enqueue.
+    pub tasks: Vec<NewTask>,
+    /// Sessions due sooner.
+    pub forward: Vec<(Uuid, DateTime<Utc>)>,
+}
+
+/// When a person's reply brings `persona`'s session: after a delay in the first half of the reply
+/// range, drawn from the comment's id (every tick draws the same), in the persona's waking hours, and
+/// never before `now`.
+pub fn session_for_reply(
+    reply: &HumanReply,
+    persona: &crate::persona::Persona,
+    delays: &DelaysConfig,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let mut rng = ChaCha8Rng::seed_from_u64(stable::hash(&[reply.comment_id.as_bytes(), b"answer"]));
+    let range = DelayRange { min: delays.reply.min, max: (delays.reply.min + delays.reply.max) / 2 };
+    let at = reply.created_at + human_delay(range, &mut rng);
+    let p = persona;
+    into_active_hours(&p.timezone, p.active_hours_start, p.active_hours_end, at, &mut rng).max(now)
 }
 
 /// A delay in `range`, skewed towards the short end (most people answer soon, some much later).
@@ -133,45 +151,40 @@ fn seed_for(now: DateTime<Utc>) -> u64 {
 }
 
 /// Plans a tick: pure, deterministic for a given input and seed.
-pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Vec<NewTask> {
+pub fn plan(input: &PlanInput, settings: &PlanSettings, seed: u64) -> Plan {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let now = input.now;
     let by_id: HashMap<Uuid, &PersonaState> = input.personas.iter().map(|s| (s.candidate.persona.id, s)).collect();
-    let mut tasks = Vec::new();
-
-    // Reciprocity first: answering people who answered you matters most. Whether a persona answers is
-    // drawn from the comment's id, so every tick decides the same for it. Only what the persona
-    // actually did in the last hour holds an answer back, not what it has queued.
+    // People first: when the earliest reply a persona has not seen wants its session.
+    let mut wanted: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
     for reply in &input.human_replies {
         let Some(state) = by_id.get(&reply.persona_id) else { continue };
-        let room = settings.limits.actions_left(&state.candidate.activity, Work::Priority);
-        if !answers_human(reply.comment_id) || room <= 0 {
-            continue;
-        }
-        let range = DelayRange {
-            min: settings.delays.reply.min,
-            max: (settings.delays.reply.min + settings.delays.reply.max) / 2,
-        };
-        let p = &state.candidate.persona;
-        let delay = human_delay(range, &mut rng);
-        let at = into_active_hours(&p.timezone, p.active_hours_start, p.active_hours_end, now + delay, &mut rng);
-        let mut task = REPLY.task(p.id, Target::Comment(reply.comment_id), at);
-        task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
-        tasks.push(task);
+        let at = session_for_reply(reply, &state.candidate.persona, &settings.delays, now);
+        wanted.entry(reply.persona_id).and_modify(|t| *t = (*t).min(at)).or_insert(at);
     }
-
-    // Sessions: each persona comes by on its own rhythm; one queued at a time.
+    let mut plan = Plan::default();
+    // Sessions: each persona comes by on its own rhythm, sooner when someone answered it; one queued at
+    // a time. A running session has looked already: the next one, planned when it ends, shows the reply.
     for state in &input.personas {
         let p = &state.candidate.persona;
-        if state.session_queued || !p.is_active {
-            continue;
+        let wanted_at = wanted.get(&p.id).copied();
+        match state.session {
+            Some(session) => {
+                if let Some(at) = wanted_at.filter(|at| !session.running && session.scheduled_at > *at) {
+                    plan.forward.push((session.task_id, at));
+                }
+            }
+            None if p.is_active => {
+                let next = rhythm::next_session(p, now, &mut rng);
+                let at = wanted_at.map_or(next, |wanted| wanted.min(next));
+                let mut task = BROWSE.task(p.id, None, at);
+                task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
+                plan.tasks.push(task);
+            }
+            None => {}
         }
-        let at = rhythm::next_session(p, now, &mut rng);
-        let mut task = BROWSE.task(p.id, None, at);
-        task.id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
-        tasks.push(task);
     }
-    tasks
+    plan
 }
 
 /// Reads the world, plans and enqueues one tick. With an `event_id` (the scheduled event's id), a
@@ -197,7 +210,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     let input = PlanInput {
         now,
         personas: reads::persona_states(c, now, BROWSE.name()).await?,
-        human_replies: reads::unanswered_human_replies(
+        human_replies: reads::unseen_human_replies(
             c,
             now - Duration::hours(RECIPROCITY_WINDOW_HOURS),
             now,
@@ -208,7 +221,8 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     };
     let settings = PlanSettings { limits: engine.settings.limits, delays: engine.settings.delays.clone() };
     let seed = seed_for(now) ^ event_id.map(seed_for_text).unwrap_or(0) ^ engine.settings.rng_salt;
-    let mut tasks = plan(&input, &settings, seed);
+    let Plan { mut tasks, forward } = plan(&input, &settings, seed);
+    let brought_forward = engine.queue.bring_forward(c, &forward).await?;
     if engine.config.trends.tag_human_posts {
         let since = now - Duration::hours(crate::kinds::tag_posts::WINDOW_HOURS);
         if let Some(persona) = crate::db::trends::tagger(c, since, now).await? {
@@ -219,6 +233,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     let report = PlanReport {
         enqueued: enqueued.inserted.len(),
         skipped: enqueued.skipped,
+        brought_forward,
         rescued: rescued.requeued.len() + rescued.failed.len(),
         by_type: enqueued.by_type,
         duplicate_event: false,
@@ -240,7 +255,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
     }
     refresh_trends(&mut tx, now, engine.config.trends.persona_weight).await?;
     tx.commit().await.map_err(DbError::from)?;
-    tracing::info!(enqueued = report.enqueued, skipped = report.skipped, rescued = report.rescued, by_type = ?report.by_type, "tick planned");
+    tracing::info!(enqueued = report.enqueued, skipped = report.skipped, brought_forward = report.brought_forward, rescued = report.rescued, by_type = ?report.by_type, "tick planned");
     Ok(report)
 }
 

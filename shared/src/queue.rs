@@ -457,6 +457,19 @@ impl Queue {
         Ok(report)
     }
 
+    /// Makes PENDING tasks due sooner: each `(id, at)` that is due later than `at` is due at `at`.
+    /// Returns how many moved.
+    pub async fn bring_forward(
+        &self,
+        c: &impl GenericClient,
+        moves: &[(Uuid, DateTime<Utc>)],
+    ) -> Result<usize, QueueError> {
+        if moves.is_empty() {
+            return Ok(0);
+        }
+        Ok(tasks::bring_forward(c, moves).await?.len())
+    }
+
     /// Cancels a PENDING or RUNNING task (→ SKIPPED). A running worker's effect is then rolled back when
     /// it tries to commit.
     pub async fn cancel(&self, c: &impl GenericClient, id: Uuid, reason: &str) -> Result<Task, QueueError> {

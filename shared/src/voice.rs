@@ -147,8 +147,9 @@ fn pick<T: Copy>(rng: &mut impl Rng, weighted: &[(T, f64)]) -> T {
     weighted[weighted.len() - 1].0
 }
 
-/// The length and stance of what `persona` writes as `form`, for the task seeded `seed`.
-pub fn draw(persona: &Persona, form: Form, seed: u64) -> Brief {
+/// The length and stance of what `persona` writes as `form`, answering someone it feels `toward` about
+/// (affinity in hundredths; 0 for strangers and for what answers nobody), for the task seeded `seed`.
+pub fn draw(persona: &Persona, form: Form, toward: i16, seed: u64) -> Brief {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_b1ef);
     let t = temperament(persona);
     let terse = has(&t, &["short", "terse", "punchy", "concise", "direct", "dry"]);
@@ -210,6 +211,13 @@ pub fn draw(persona: &Persona, form: Form, seed: u64) -> Brief {
     if has(&t, &["opinion"]) {
         scale(&mut weights, Stance::Disagree, 1.6);
     }
+    // Who they are to each other: friends agree and joke more, rivals argue. Each reply moves the
+    // affinity by the stance it took (`kinds::comment::said`), so relationships settle into friends and
+    // rivals over time instead of following a die.
+    let feeling = f64::from(toward.clamp(-100, 100)) / 100.0;
+    scale(&mut weights, Stance::Agree, (1.4 * feeling).exp());
+    scale(&mut weights, Stance::Joke, (0.7 * feeling).exp());
+    scale(&mut weights, Stance::Disagree, (-1.8 * feeling).exp());
     Brief { form, length, stance: pick(&mut rng, &weights) }
 }
 
@@ -245,7 +253,7 @@ mod tests {
     fn spread(p: &Persona, form: Form) -> std::collections::HashMap<String, usize> {
         let mut counts = std::collections::HashMap::new();
         for seed in 0..2000u64 {
-            let b = draw(p, form, seed);
+            let b = draw(p, form, 0, seed);
             *counts.entry(format!("{:?}", b.length)).or_default() += 1;
             *counts.entry(format!("{:?}", b.stance)).or_default() += 1;
         }
@@ -266,7 +274,23 @@ mod tests {
     #[test]
     fn a_task_draws_the_same_every_time() {
         let p = persona("friendly", &[]);
-        assert_eq!(draw(&p, Form::Reply, 42), draw(&p, Form::Reply, 42));
+        assert_eq!(draw(&p, Form::Reply, 0, 42), draw(&p, Form::Reply, 0, 42));
+    }
+
+    #[test]
+    fn friends_agree_more_and_rivals_argue() {
+        let p = persona("plain", &[]);
+        let share = |toward: i16, stance: Stance| {
+            (0..4000u64).filter(|seed| draw(&p, Form::Reply, toward, *seed).stance == stance).count()
+        };
+        let (friend_agrees, stranger_agrees, rival_agrees) =
+            (share(60, Stance::Agree), share(0, Stance::Agree), share(-60, Stance::Agree));
+        assert!(
+            friend_agrees > stranger_agrees * 3 / 2 && stranger_agrees > rival_agrees * 3 / 2,
+            "agree: friend {friend_agrees}, stranger {stranger_agrees}, rival {rival_agrees}"
+        );
+        let (friend_argues, rival_argues) = (share(60, Stance::Disagree), share(-60, Stance::Disagree));
+        assert!(rival_argues > friend_argues * 4, "disagree: friend {friend_argues}, rival {rival_argues}");
     }
 
     #[test]

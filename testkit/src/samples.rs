@@ -153,6 +153,7 @@ pub fn stir_fry_post_context() -> PostContext {
             20,
         )],
         comment_count: 3,
+        toward: 0,
     }
 }
 
@@ -188,5 +189,6 @@ pub fn stir_fry_thread() -> ThreadContext {
         target: alex,
         siblings: vec![marisol],
         replies: vec![],
+        toward: 0,
     }
 }

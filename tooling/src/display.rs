@@ -2,6 +2,7 @@
 //! simulator). Every read is bounded.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
@@ -418,6 +419,65 @@ pub async fn reciprocity(
     .await
 }
 
+/// Personas' answers to people published in `[since, until]`, and how many of them a session of the
+/// persona's own chose (the answer's task names a `browse` task as its origin).
+pub async fn answers_to_people(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(i64, i64), DbError> {
+    count_pair(
+        c,
+        "SELECT count(*), count(*) FILTER (WHERE o.task_type = 'browse')
+         FROM comments a
+         JOIN comments h ON h.id = a.parent_id AND h.author_id IS NOT NULL
+         LEFT JOIN persona_tasks t ON t.result_id = a.id AND t.task_type = 'reply'
+         LEFT JOIN persona_tasks o ON o.id = t.origin_task_id
+         WHERE a.persona_id IS NOT NULL AND a.created_at BETWEEN $1 AND $2",
+        since,
+        until,
+    )
+    .await
+}
+
+/// Personas' votes cast in `(since, until]`.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct PersonaVotes {
+    /// All of them.
+    pub all: i64,
+    /// Down.
+    pub down: i64,
+    /// On comments (the rest are on posts).
+    pub on_comments: i64,
+    /// On the persona's own post or comment (never, by design).
+    pub on_own: i64,
+}
+
+/// How personas voted in `(since, until]`.
+pub async fn persona_votes(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<PersonaVotes, DbError> {
+    let row = c
+        .query_typed_one(
+            "SELECT count(*), count(*) FILTER (WHERE v.value < 0), count(*) FILTER (WHERE v.comment_id IS NOT NULL),
+                    count(*) FILTER (WHERE p.persona_id = v.persona_id OR cm.persona_id = v.persona_id)
+             FROM votes v
+             LEFT JOIN posts p ON p.id = v.post_id
+             LEFT JOIN comments cm ON cm.id = v.comment_id
+             WHERE v.persona_id IS NOT NULL AND v.created_at > $1 AND v.created_at <= $2",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(PersonaVotes {
+        all: row.try_get(0)?,
+        down: row.try_get(1)?,
+        on_comments: row.try_get(2)?,
+        on_own: row.try_get(3)?,
+    })
+}
+
 /// The personas' first answers to each of the comments `asked` (people's comments, by id): the
 /// question's id and the answer's text. A question nobody answered has no row.
 pub async fn persona_answers_to(c: &impl GenericClient, asked: &[Uuid]) -> Result<Vec<(Uuid, String)>, DbError> {
@@ -451,20 +511,43 @@ pub async fn sessions(
     .await
 }
 
-/// Relationships with an interaction in `(since, until]`: all, warm (affinity above 0.2), cold (below −0.2).
+/// Relationships with an interaction in `(since, until]`.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Relationships {
+    /// All of them.
+    pub all: i64,
+    /// Warm (affinity above 0.2).
+    pub warm: i64,
+    /// Cold (below −0.2).
+    pub cold: i64,
+    /// Friends: affinity 0.5 or more, after at least three interactions.
+    pub friends: i64,
+    /// Rivals: affinity −0.5 or less, after at least three interactions.
+    pub rivals: i64,
+}
+
+/// The relationships that saw an interaction in `(since, until]`.
 pub async fn relationships(
     c: &impl GenericClient,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<(i64, i64, i64), DbError> {
+) -> Result<Relationships, DbError> {
     let row = c
         .query_typed_one(
-            "SELECT count(*), count(*) FILTER (WHERE affinity > 0.2), count(*) FILTER (WHERE affinity < -0.2)
+            "SELECT count(*), count(*) FILTER (WHERE affinity > 0.2), count(*) FILTER (WHERE affinity < -0.2),
+                    count(*) FILTER (WHERE affinity >= 0.5 AND interactions >= 3),
+                    count(*) FILTER (WHERE affinity <= -0.5 AND interactions >= 3)
              FROM persona_relationships WHERE last_interaction_at > $1 AND last_interaction_at <= $2",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
         )
         .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    Ok(Relationships {
+        all: row.try_get(0)?,
+        warm: row.try_get(1)?,
+        cold: row.try_get(2)?,
+        friends: row.try_get(3)?,
+        rivals: row.try_get(4)?,
+    })
 }
 
 /// Persona posts of `[since, until]` that someone else commented on, and how many of those the author

@@ -20,6 +20,8 @@ pub struct PostContext {
     pub replies: Vec<CommentView>,
     /// How many comments the post has in all.
     pub comment_count: i64,
+    /// How the persona looking feels about the post's author, in hundredths (0: strangers).
+    pub toward: i16,
 }
 
 /// A comment in its thread: the chain from the post down to it, and a window of its siblings.
@@ -35,6 +37,8 @@ pub struct ThreadContext {
     pub siblings: Vec<CommentView>,
     /// Replies already made to the target (a bounded window, oldest first).
     pub replies: Vec<CommentView>,
+    /// How the persona looking feels about the target's author, in hundredths (0: strangers).
+    pub toward: i16,
 }
 
 /// What a persona looks at before it acts: the one description of it that prompts, the offline writer,
@@ -115,6 +119,9 @@ pub struct FeedView {
     pub actions_left: i64,
     /// Whether its long-term memory is due for a refresh.
     pub reflection_due: bool,
+    /// The offline policy's chance of answering a person (`CONVERSATION_ANSWER_PEOPLE`) in thousandths;
+    /// not shown to a model, which decides freely.
+    pub answer_people: u16,
 }
 
 /// What a labelled thing in a session is.

@@ -447,24 +447,25 @@ pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) 
         .collect()
 }
 
-/// What every persona published on `board_id` (posts and comments on its posts) since `since`, newest
-/// first, at most `limit`: a new draft must not nearly repeat any of it, whoever wrote it.
-pub async fn board_texts(
+/// What every persona published on every board (posts and comments) since `since`, newest first, at
+/// most `limit`, each cut to its first `chars` characters: a new draft must not nearly repeat any of it,
+/// whoever wrote it and wherever.
+pub async fn published_texts(
     c: &impl GenericClient,
-    board_id: Uuid,
     since: DateTime<Utc>,
     limit: i64,
+    chars: i32,
 ) -> Result<Vec<String>, DbError> {
     let rows = c
         .query_typed(
-            "(SELECT title || E'\\n\\n' || body AS text, created_at FROM posts
-              WHERE board_id = $1 AND persona_id IS NOT NULL AND created_at > $2 ORDER BY created_at DESC LIMIT $3)
+            "(SELECT left(title || E'\\n\\n' || body, $3) AS text, created_at FROM posts
+              WHERE persona_id IS NOT NULL AND created_at > $1 ORDER BY created_at DESC LIMIT $2)
              UNION ALL
-             (SELECT c.body, c.created_at FROM comments c JOIN posts p ON p.id = c.post_id
-              WHERE p.board_id = $1 AND c.persona_id IS NOT NULL AND c.created_at > $2 AND c.deleted_at IS NULL
-              ORDER BY c.created_at DESC LIMIT $3)
-             ORDER BY created_at DESC LIMIT $3",
-            &[(&board_id, Type::UUID), (&since, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+             (SELECT left(body, $3), created_at FROM comments
+              WHERE persona_id IS NOT NULL AND created_at > $1 AND deleted_at IS NULL
+              ORDER BY created_at DESC LIMIT $2)
+             ORDER BY created_at DESC LIMIT $2",
+            &[(&since, Type::TIMESTAMPTZ), (&limit, Type::INT8), (&chars, Type::INT4)],
         )
         .await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()

@@ -12,8 +12,19 @@ use super::{DbError, GenericClient};
 pub struct PersonaState {
     /// Profile, activity, (no target: `engaged` is false).
     pub candidate: Candidate,
-    /// Whether a session (`session_type`) is already queued.
-    pub session_queued: bool,
+    /// Its session (`session_type`) already queued, if one is.
+    pub session: Option<QueuedSession>,
+}
+
+/// A persona's session in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedSession {
+    /// The task.
+    pub task_id: Uuid,
+    /// When it is due.
+    pub scheduled_at: DateTime<Utc>,
+    /// Whether a worker runs it now (it has looked already: what arrives now waits for the next one).
+    pub running: bool,
 }
 
 /// Every active persona with its activity and queued work; `session_type` is the session's task type.
@@ -25,26 +36,31 @@ pub async fn persona_states(
     let candidates = super::personas::candidates(c, now, None, None).await?;
     let rows = c
         .query_typed(
-            // The live tasks are the narrow queue's rows (one per PENDING or RUNNING task).
-            "SELECT DISTINCT persona_id FROM persona_task_queue WHERE task_type = $1",
+            // The live tasks are the narrow queue's rows (one per PENDING or RUNNING task); a running one
+            // holds its persona's lease. The live dedupe allows one session per persona.
+            "SELECT q.persona_id, q.task_id, q.scheduled_at, l.task_id IS NOT NULL
+             FROM persona_task_queue q LEFT JOIN persona_task_leases l ON l.task_id = q.task_id
+             WHERE q.task_type = $1",
             &[(&session_type, Type::TEXT)],
         )
         .await?;
-    let mut queued = std::collections::HashSet::new();
+    let mut queued = std::collections::HashMap::new();
     for row in rows {
-        queued.insert(row.try_get::<_, Uuid>(0)?);
+        let session =
+            QueuedSession { task_id: row.try_get(1)?, scheduled_at: row.try_get(2)?, running: row.try_get(3)? };
+        queued.insert(row.try_get::<_, Uuid>(0)?, session);
     }
     Ok(candidates
         .into_iter()
         .map(|candidate| {
-            let session_queued = queued.contains(&candidate.persona.id);
-            PersonaState { candidate, session_queued }
+            let session = queued.get(&candidate.persona.id).copied();
+            PersonaState { candidate, session }
         })
         .collect())
 }
 
 /// A human's reply to a persona — to its comment, or a top-level comment on its post — that the persona
-/// has not answered (nor decided about: any reply task for it, whatever its state, counts).
+/// has not seen yet: no session showed it, no answer to it was ever queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HumanReply {
     /// The human's comment.
@@ -57,9 +73,9 @@ pub struct HumanReply {
     pub created_at: DateTime<Utc>,
 }
 
-/// Unanswered human replies to personas written after `since`, oldest first, at most `limit`
-/// (`reply_type`: the task type of an answer).
-pub async fn unanswered_human_replies(
+/// Human replies to personas written after `since` that their persona has not seen, oldest first, at
+/// most `limit` (`reply_type`: the task type of an answer).
+pub async fn unseen_human_replies(
     c: &impl GenericClient,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -78,7 +94,8 @@ pub async fn unanswered_human_replies(
              WHERE h.author_id IS NOT NULL AND h.deleted_at IS NULL
                AND h.created_at > $1 AND h.created_at <= $2
                AND NOT EXISTS (SELECT 1 FROM persona_memory m
-                               WHERE m.persona_id = answered.persona_id AND m.comment_id = h.id AND m.action_type = 'replied')
+                               WHERE m.persona_id = answered.persona_id AND m.comment_id = h.id
+                                 AND m.action_type IN ('viewed', 'replied'))
                AND NOT EXISTS (SELECT 1 FROM persona_tasks t
                                WHERE t.comment_id = h.id AND t.persona_id = answered.persona_id AND t.task_type = $4)
              ORDER BY h.created_at

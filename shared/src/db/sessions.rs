@@ -243,6 +243,18 @@ pub async fn affinities(c: &impl GenericClient, persona_id: Uuid) -> Result<Hash
         .collect()
 }
 
+/// How `persona_id` feels about `other`: affinity in −1..1, 0 when they have not met.
+pub async fn affinity(c: &impl GenericClient, persona_id: Uuid, other: Other) -> Result<f32, DbError> {
+    let (kind, other_id) = other.columns();
+    let row = c
+        .query_typed_opt(
+            "SELECT affinity FROM persona_relationships WHERE persona_id = $1 AND other_kind = $2 AND other_id = $3",
+            &[(&persona_id, Type::UUID), (&kind, Type::TEXT), (&other_id, Type::UUID)],
+        )
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(0.0))
+}
+
 /// Records one interaction of `persona_id` with `other`, moving the affinity by `delta` (kept in −1..1).
 pub async fn relate(
     c: &impl GenericClient,

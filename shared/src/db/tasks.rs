@@ -648,6 +648,22 @@ pub async fn rescue_expired(
         .collect()
 }
 
+/// Each `(id, at)`: a PENDING task due later than `at` made due at `at` (never later, never a task
+/// that started); the ids moved. One statement however many.
+pub async fn bring_forward(c: &impl GenericClient, moves: &[(Uuid, DateTime<Utc>)]) -> Result<Vec<Uuid>, DbError> {
+    let (ids, ats): (Vec<Uuid>, Vec<DateTime<Utc>>) = moves.iter().copied().unzip();
+    let rows = c
+        .query_typed(
+            "UPDATE persona_tasks t SET scheduled_at = m.at
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS m(id, at)
+             WHERE t.id = m.id AND t.status = 'PENDING' AND t.scheduled_at > m.at
+             RETURNING t.id",
+            &[(&ids, Type::UUID_ARRAY), (&ats, Type::TIMESTAMPTZ_ARRAY)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
 /// PENDING or RUNNING → SKIPPED with `reason`. A RUNNING task's worker then finds its claim gone and
 /// rolls its effect back. `None` when the task is in another state or missing.
 pub async fn cancel(

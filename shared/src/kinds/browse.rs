@@ -224,6 +224,7 @@ impl Action for Browse {
             boards,
             actions_left: limits.actions_left(&activity, crate::persona::limits::Work::Own),
             reflection_due,
+            answer_people: (services.conversation.answer_people * 1000.0).round() as u16,
         };
         Ok(Prepared { seen: Session::new(feed, services.kinds), memory: None, reply_spot: None })
     }
@@ -425,6 +426,7 @@ fn offline_text(persona: &Persona, feed: &FeedView, choice: &Choice, seed: u64) 
                 comments: p.feed.shown.clone(),
                 replies: Vec::new(),
                 comment_count: p.feed.comments,
+                toward: p.affinity,
             };
             super::comment::Comment.write_offline(persona, &post, seed)
         }
@@ -437,6 +439,7 @@ fn offline_text(persona: &Persona, feed: &FeedView, choice: &Choice, seed: u64) 
                     target: target.clone(),
                     siblings: p.feed.shown.iter().filter(|c| c.id != id).cloned().collect(),
                     replies: Vec::new(),
+                    toward: 0,
                 },
                 None => {
                     // Someone who answered the persona: the notice carries the post's title and what of
@@ -470,6 +473,7 @@ fn offline_text(persona: &Persona, feed: &FeedView, choice: &Choice, seed: u64) 
                         target: notice.comment.clone(),
                         siblings: Vec::new(),
                         replies: Vec::new(),
+                        toward: feed.notices.iter().find(|n| n.notice.comment.id == id).map_or(0, |n| n.affinity),
                     }
                 }
             };
@@ -512,9 +516,32 @@ fn kind_for(
     candidates.last().map(|(kind, _)| *kind)
 }
 
+/// The offline policy's chance that `persona` answers a person it feels `affinity` (hundredths) about,
+/// when `base` is the chance at median chattiness and neutral feeling (`CONVERSATION_ANSWER_PEOPLE`):
+/// on the log-odds scale, chattiness (sessions a day against the median's 4) and warmth each move it,
+/// so 0 stays never and 1 always. People answer 22–60 % of replies on human platforms.
+pub fn answers_person(persona: &Persona, affinity: i16, base: f64) -> f64 {
+    if base <= 0.0 || base >= 1.0 {
+        return base.clamp(0.0, 1.0);
+    }
+    let chattiness = (rhythm::sessions_per_day(persona) / 4.0).ln() * 0.35;
+    let warmth = f64::from(affinity) / 100.0 * 1.5;
+    let odds = base / (1.0 - base) * (chattiness + warmth).exp();
+    odds / (1.0 + odds)
+}
+
+/// The chance a persona votes on a post it sees, by its interest (0–2) and how it feels about the
+/// author; at odds with them it votes more, and mostly down (the vote decides which way).
+fn votes_on_post(interest: u8, affinity: i16) -> f64 {
+    let by_interest = [0.06, 0.3, 0.5][usize::from(interest.min(2))];
+    let feeling = f64::from(affinity.unsigned_abs()) / 100.0;
+    (by_interest * (1.0 + feeling)).min(0.8)
+}
+
 /// What the offline provider chooses, in the shape a model answers: people who answered the persona
-/// first (a person almost always, a persona more often the more it likes or dislikes them), then what
-/// in its feed interests it, a post of its own now and then, and often nothing at all.
+/// first (a person by [`answers_person`], a persona more often the more it likes or dislikes them), then
+/// what in its feed interests it, a post of its own now and then, and often nothing at all. Votes go
+/// to comments as much as to posts, as people's do.
 pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choice> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e55);
     let labels = feed.labels();
@@ -530,7 +557,11 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
         }
         let person = matches!(n.notice.comment.author, Author::Human { .. });
         let feeling = f64::from(n.affinity.unsigned_abs()) / 100.0;
-        let p = if person { 0.9 } else { 0.45 + 0.4 * feeling };
+        let p = if person {
+            answers_person(persona, n.affinity, f64::from(feed.answer_people) / 1000.0)
+        } else {
+            0.45 + 0.4 * feeling
+        };
         if rng.random::<f64>() < p {
             let why = if n.affinity < -20 { "they have it wrong again" } else { "they answered me" };
             choose(&mut out, "reply", label(Labelled::Comment(n.notice.comment.id)), why);
@@ -547,9 +578,9 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
             choose(&mut out, "comment", label(Labelled::Post(p.feed.post.id)), "I have something to say about this");
             budget -= 1;
         }
-        // People vote far more than they write.
-        if budget > 0 && p.affinity > -30 && rng.random::<f64>() < (interest * 1.5 * warmth).min(0.9) {
-            choose(&mut out, "vote", label(Labelled::Post(p.feed.post.id)), "worth a vote");
+        if budget > 0 && rng.random::<f64>() < votes_on_post(p.interest, p.affinity) {
+            let why = if p.affinity <= -30 { "them again" } else { "worth a vote" };
+            choose(&mut out, "vote", label(Labelled::Post(p.feed.post.id)), why);
             budget -= 1;
         }
         for c in &p.feed.shown {
@@ -560,8 +591,8 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
             if roll < interest * 0.12 {
                 choose(&mut out, "reply", label(Labelled::Comment(c.id)), "I want to answer that");
                 budget -= 1;
-            } else if roll < interest * 0.5 {
-                choose(&mut out, "vote", label(Labelled::Comment(c.id)), "good comment");
+            } else if roll < interest * 0.7 {
+                choose(&mut out, "vote", label(Labelled::Comment(c.id)), "a vote on that comment");
                 budget -= 1;
             }
         }

@@ -85,17 +85,17 @@ impl Action for Comment {
         }
         let post_id = post.view.id;
         Ok(Prepared {
-            seen: target::post_scene(db, post).await?,
+            seen: target::post_scene(db, persona.id, post).await?,
             memory: Some(Memory { target: MemoryTarget::Post(post_id), action: "commented" }),
             reply_spot: None,
         })
     }
 
-    fn ask(&self, _post: &PostContext, persona: &Persona, seed: u64) -> Ask {
+    fn ask(&self, post: &PostContext, persona: &Persona, seed: u64) -> Ask {
         Ask::writing(
             "Write a comment on this post. React to its specifics, and don't repeat what others already said."
                 .to_owned(),
-            Some(voice::draw(persona, Form::Comment, seed)),
+            Some(voice::draw(persona, Form::Comment, post.toward, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": { "body": text_field("the text of your comment") },

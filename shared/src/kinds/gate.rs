@@ -1,5 +1,5 @@
-//! The publish gate for one task: near duplicates of what the persona, the thread or any persona on the
-//! board already said, the marks of machine text, and the moderation rules: among them what the draft may
+//! The publish gate for one task: near duplicates of what the persona, the thread or any persona anywhere
+//! said in the last week, the marks of machine text, and the moderation rules: among them what the draft may
 //! say about being AI, and mentions checked against the personas that exist and the people present.
 
 use std::collections::HashSet;

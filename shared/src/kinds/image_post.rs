@@ -173,7 +173,7 @@ impl Action for ImagePost {
                 board,
                 persona,
             ),
-            Some(voice::draw(persona, Form::Caption, seed)),
+            Some(voice::draw(persona, Form::Caption, 0, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": {

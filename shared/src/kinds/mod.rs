@@ -75,8 +75,11 @@ pub mod bounds {
     pub const REPLIES: i64 = 8;
     /// Replies shown under each top-level comment of a post.
     pub const REPLIES_PER_COMMENT: i64 = 2;
-    /// Recent texts of every persona on a board, for the cross-persona duplicate check.
-    pub const BOARD_TEXTS: i64 = 80;
+    /// Texts every persona published on any board in the last week, newest first, for the
+    /// cross-persona duplicate check: a simulated week of 50 personas publishes about 1,800.
+    pub const PUBLISHED_TEXTS: i64 = 4_000;
+    /// Characters of each of those compared (a near copy shows in its opening).
+    pub const PUBLISHED_TEXT_CHARS: i32 = 600;
     /// Recent titles shown with a board.
     pub const BOARD_TITLES: i64 = 10;
     /// The persona's own recent texts (examples and duplicate check).

@@ -1141,7 +1141,12 @@ impl<'a> Writer<'a> {
     /// A comment's or a reply's body, as long and in the stance drawn for it.
     pub fn comment(&mut self, reply: bool, seed: u64) -> String {
         let Some(persona) = self.persona else { return self.body(Length::Short, Stance::Agree, false) };
-        let brief = voice::draw(persona, if reply { Form::Reply } else { Form::Comment }, seed);
+        let toward = match self.scene {
+            Some(Scene::Thread(thread)) => thread.toward,
+            Some(Scene::Post(post)) => post.toward,
+            _ => 0,
+        };
+        let brief = voice::draw(persona, if reply { Form::Reply } else { Form::Comment }, toward, seed);
         let body = self.body(brief.length, brief.stance, false);
         // Now and then a reply names whom it answers, when their name is known.
         let name = self
@@ -1224,7 +1229,7 @@ impl<'a> Writer<'a> {
     /// promises (a question post gives its context and then asks).
     pub fn post(&mut self, seed: u64) -> (String, String) {
         let stance = match self.persona {
-            Some(persona) => voice::draw(persona, Form::Post, seed),
+            Some(persona) => voice::draw(persona, Form::Post, 0, seed),
             None => voice::Brief { form: Form::Post, length: Length::Short, stance: Stance::Question },
         };
         let title = self.title(stance.stance);
@@ -1283,7 +1288,7 @@ impl<'a> Writer<'a> {
     /// An image post's title, caption and image prompt, of what belongs on the board.
     pub fn image_post(&mut self, seed: u64) -> (String, String, String) {
         let brief = match self.persona {
-            Some(persona) => voice::draw(persona, Form::Caption, seed),
+            Some(persona) => voice::draw(persona, Form::Caption, 0, seed),
             None => voice::Brief { form: Form::Caption, length: Length::OneLiner, stance: Stance::Story },
         };
         let subject = pick(&mut self.rng, self.pack.photos);

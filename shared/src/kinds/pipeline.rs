@@ -431,7 +431,7 @@ pub(super) async fn draft_for<A: Action>(
         }
     };
     let seed = seed_of(task.id);
-    let (persona, prepared, plan, history, instructions, board_texts, ahead) = {
+    let (persona, prepared, plan, history, instructions, published, ahead) = {
         let db = services.pool.get().await?;
         let persona = personas::find(&**db, task.persona_id)
             .await?
@@ -506,12 +506,17 @@ pub(super) async fn draft_for<A: Action>(
             summary: sessions::summary(&**db, persona.id).await?.map(|(text, _)| text),
         };
         let instructions = operator_instructions(&**db, task, now, decisions).await?;
-        // What every persona wrote on this board lately: a draft must not nearly repeat anyone.
-        let board_texts = match scene.board_id() {
-            Some(board) if plan.is_err() => {
-                personas::board_texts(&**db, board, now - Duration::days(7), bounds::BOARD_TEXTS).await?
-            }
-            _ => Vec::new(),
+        // What every persona published this week, on every board: a draft must not nearly repeat anyone.
+        let published = if matches!(&plan, Err(ask) if ask.class == crate::ai::ModelClass::Writing) {
+            personas::published_texts(
+                &**db,
+                now - Duration::days(7),
+                bounds::PUBLISHED_TEXTS,
+                bounds::PUBLISHED_TEXT_CHARS,
+            )
+            .await?
+        } else {
+            Vec::new()
         };
         // What the session that chose this task already wrote for it, when the kind takes that.
         let ahead = match task.origin_task_id {
@@ -520,7 +525,7 @@ pub(super) async fn draft_for<A: Action>(
             }
             _ => None,
         };
-        (persona, prepared, plan, history, instructions, board_texts, ahead)
+        (persona, prepared, plan, history, instructions, published, ahead)
     }; // the connection goes back to the pool for the slow model call
 
     let mut stance = None;
@@ -538,7 +543,7 @@ pub(super) async fn draft_for<A: Action>(
             let candour = super::candour_for(services.disclosure, &scene);
             let mut corpus = history.texts();
             corpus.extend(scene.corpus());
-            corpus.extend(board_texts);
+            corpus.extend(published);
             if candour.must_answer() {
                 decisions.push(json!({ "at": services.clock.now(), "stage": "disclosure", "asked": true }));
             }

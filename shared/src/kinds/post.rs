@@ -125,7 +125,7 @@ impl Action for Post {
                 board,
                 persona,
             ),
-            Some(voice::draw(persona, Form::Post, seed)),
+            Some(voice::draw(persona, Form::Post, 0, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": {

@@ -84,7 +84,7 @@ impl Action for Reply {
             return Err(ActionError::Skip("a persona does not reply to itself".into()));
         }
         let comment_id = comment.view.id;
-        let thread = target::thread_scene(db, comment, post).await?;
+        let thread = target::thread_scene(db, persona.id, comment, post).await?;
         let reply_spot = Some(ReplySpot {
             root: thread.ancestors.first().map(|c| c.id).unwrap_or(thread.target.id),
             depth: thread.target.depth + 1,
@@ -106,7 +106,7 @@ impl Action for Reply {
                  worth adding, or would only repeat yourself, answer with decision \"no_reply\" and an empty \
                  body; otherwise decision \"reply\"."
             ),
-            Some(voice::draw(persona, Form::Reply, seed)),
+            Some(voice::draw(persona, Form::Reply, thread.toward, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": {

@@ -4,9 +4,11 @@
 use uuid::Uuid;
 
 use super::{ActionError, bounds};
-use crate::context::{BoardView, PostContext, ThreadContext};
+use crate::context::{Author, BoardView, PostContext, ThreadContext};
 use crate::db::content::{self, CommentRecord, PostRecord};
+use crate::db::sessions::{self, Other};
 use crate::db::{DbError, GenericClient};
+use crate::persona::relationships::hundredths;
 use crate::queue::Target;
 
 /// A target that still takes activity, loaded.
@@ -92,17 +94,28 @@ pub async fn for_task(c: &impl GenericClient, target: Option<Target>) -> Result<
     live(c, target, bounds::BOARD_TITLES).await?.map_err(|gone| ActionError::Skip(gone.to_string()))
 }
 
-/// The post, with its newest top-level comments.
-pub async fn post_scene(c: &impl GenericClient, post: PostRecord) -> Result<PostContext, ActionError> {
+/// How `persona_id` feels about `author`, in hundredths.
+async fn toward(c: &impl GenericClient, persona_id: Uuid, author: &Author) -> Result<i16, ActionError> {
+    Ok(hundredths(sessions::affinity(c, persona_id, Other::of(author)).await?))
+}
+
+/// The post as `persona_id` sees it, with its newest top-level comments.
+pub async fn post_scene(
+    c: &impl GenericClient,
+    persona_id: Uuid,
+    post: PostRecord,
+) -> Result<PostContext, ActionError> {
     let (comments, comment_count) = content::top_level_comments(c, post.view.id, bounds::POST_COMMENTS).await?;
     let ids: Vec<Uuid> = comments.iter().map(|c| c.id).collect();
     let replies = content::first_replies(c, &ids, bounds::REPLIES_PER_COMMENT).await?;
-    Ok(PostContext { post: post.view, comments, replies, comment_count })
+    let toward = toward(c, persona_id, &post.view.author).await?;
+    Ok(PostContext { post: post.view, comments, replies, comment_count, toward })
 }
 
-/// The thread around a comment: ancestors, siblings and replies, each bounded.
+/// The thread around a comment as `persona_id` sees it: ancestors, siblings and replies, each bounded.
 pub async fn thread_scene(
     c: &impl GenericClient,
+    persona_id: Uuid,
     comment: CommentRecord,
     post: PostRecord,
 ) -> Result<ThreadContext, ActionError> {
@@ -110,5 +123,6 @@ pub async fn thread_scene(
     let ancestors = content::ancestors(c, target.id, bounds::ANCESTORS).await?;
     let siblings = content::replies_to(c, post.view.id, target.parent_id, Some(target.id), bounds::SIBLINGS).await?;
     let replies = content::replies_to(c, post.view.id, Some(target.id), None, bounds::REPLIES).await?;
-    Ok(ThreadContext { post: post.view, ancestors, target, siblings, replies })
+    let toward = toward(c, persona_id, &target.author).await?;
+    Ok(ThreadContext { post: post.view, ancestors, target, siblings, replies, toward })
 }

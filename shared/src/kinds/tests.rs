@@ -200,3 +200,64 @@ proptest! {
         prop_assert!(body.contains(cleaned.split_whitespace().next().unwrap()));
     }
 }
+
+/// People downvote: someone they are at odds with, and, as critical voters, what is slight. Friends and
+/// strangers with something substantial are not voted down.
+#[test]
+fn votes_go_down_for_rivals_and_for_slight_comments_to_a_critical_voter() {
+    use crate::db::personas::Temperament;
+    use vote::VoteOn;
+    let mut thread = testkit_thread();
+    let voter =
+        |temperament| Persona { interests: vec!["cooking".into()], voting_temperament: Some(temperament), ..persona() };
+    let downs = |persona: &Persona, on: &VoteOn| {
+        (0..400u64)
+            .filter(|seed| Vote.decide(persona, on, *seed).is_some_and(|(d, _)| d.direction == VoteDirection::Down))
+            .count()
+    };
+    let balanced = voter(Temperament::Balanced);
+    thread.toward = 0;
+    assert_eq!(downs(&balanced, &VoteOn::Comment(thread.clone())), 0, "a stranger's substantial comment");
+    thread.toward = -60;
+    let at_odds = downs(&balanced, &VoteOn::Comment(thread.clone()));
+    assert!(at_odds > 200, "at odds with the author: {at_odds} of 400 down");
+    thread.toward = 60;
+    assert_eq!(downs(&balanced, &VoteOn::Comment(thread.clone())), 0, "a friend");
+
+    thread.toward = 0;
+    thread.target.body = "Cooking: nah.".into();
+    let critical = downs(&voter(Temperament::Critical), &VoteOn::Comment(thread.clone()));
+    assert!((100..300).contains(&critical), "a slight comment, a critical voter: {critical} of 400 down");
+    assert_eq!(downs(&voter(Temperament::Generous), &VoteOn::Comment(thread)), 0, "a generous one");
+}
+
+/// A thread about cooking whose target is a substantial comment on it.
+fn testkit_thread() -> crate::context::ThreadContext {
+    use crate::context::{Author, CommentView, PostView, ThreadContext};
+    let at = chrono::DateTime::UNIX_EPOCH;
+    let comment = |body: &str| CommentView {
+        id: uuid::Uuid::from_u128(2),
+        parent_id: None,
+        depth: 0,
+        body: body.into(),
+        author: Author::Human { id: uuid::Uuid::from_u128(9), name: Some("sam".into()) },
+        created_at: at,
+    };
+    ThreadContext {
+        post: PostView {
+            id: uuid::Uuid::from_u128(1),
+            board_id: uuid::Uuid::from_u128(3),
+            board_name: "home-cooking".into(),
+            board_topics: vec!["cooking".into()],
+            title: "Cooking rice in a pan".into(),
+            body: "How much water do you use for rice cooking in a wide pan?".into(),
+            author: Author::Human { id: uuid::Uuid::from_u128(8), name: Some("jo".into()) },
+            created_at: at,
+        },
+        ancestors: Vec::new(),
+        target: comment("Cooking rice in a wide pan works if you use a bit less water and keep the lid on after."),
+        siblings: Vec::new(),
+        replies: Vec::new(),
+        toward: 0,
+    }
+}

@@ -343,7 +343,7 @@ impl Action for VideoPost {
                 board,
                 persona,
             ),
-            Some(voice::draw(persona, Form::Caption, seed)),
+            Some(voice::draw(persona, Form::Caption, 0, seed)),
             json!({
                 "type": "OBJECT",
                 "properties": {

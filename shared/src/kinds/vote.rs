@@ -78,6 +78,9 @@ fn vote_word(direction: VoteDirection) -> &'static str {
     }
 }
 
+/// Affinity (hundredths) at or below which a persona is at odds with someone and mostly votes them down.
+pub const AT_ODDS: i16 = -40;
+
 /// Votes on a post or a comment.
 pub struct Vote;
 
@@ -114,7 +117,7 @@ impl Action for Vote {
                 }
                 let comment_id = comment.view.id;
                 Ok(Prepared {
-                    seen: VoteOn::Comment(target::thread_scene(db, comment, post).await?),
+                    seen: VoteOn::Comment(target::thread_scene(db, persona.id, comment, post).await?),
                     memory: Some(Memory { target: MemoryTarget::Comment(comment_id), action: "voted" }),
                     reply_spot: None,
                 })
@@ -125,7 +128,7 @@ impl Action for Vote {
                 }
                 let post_id = post.view.id;
                 Ok(Prepared {
-                    seen: VoteOn::Post(target::post_scene(db, post).await?),
+                    seen: VoteOn::Post(target::post_scene(db, persona.id, post).await?),
                     memory: Some(Memory { target: MemoryTarget::Post(post_id), action: "voted" }),
                     reply_spot: None,
                 })
@@ -153,12 +156,14 @@ impl Action for Vote {
         )
     }
 
-    /// Most votes need no model: interest settles them, with the persona's temperament and whether the
-    /// comment answers the persona itself. Only what stays in between is asked.
+    /// Most votes need no model: interest settles them, with the persona's temperament, how it feels
+    /// about the author and whether the comment answers the persona itself. People downvote too: what
+    /// is slight or beside the point to a critical voter, and people they are at odds with. Only what
+    /// stays in between is asked.
     fn decide(&self, persona: &Persona, on: &VoteOn, seed: u64) -> Option<(VoteDraft, String)> {
-        let (text, topics) = match on {
-            VoteOn::Post(p) => (format!("{} {}", p.post.title, p.post.body), p.post.board_topics.clone()),
-            VoteOn::Comment(t) => (t.target.body.clone(), t.post.board_topics.clone()),
+        let (text, topics, toward) = match on {
+            VoteOn::Post(p) => (format!("{} {}", p.post.title, p.post.body), p.post.board_topics.clone(), p.toward),
+            VoteOn::Comment(t) => (t.target.body.clone(), t.post.board_topics.clone(), t.toward),
         };
         let words = text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).count();
         let interest = crate::persona::interest(persona, &topics, &text);
@@ -168,6 +173,10 @@ impl Action for Vote {
         // A little noise, as people have: the same persona does not always vote the same way.
         let coin = (crate::stable::hash(&[&seed.to_le_bytes(), b"vote"]) % 100) as u8;
         let decided = match (voice::voting(persona), interest) {
+            _ if toward <= AT_ODDS && coin < 70 => Some((VoteDirection::Down, "at odds with whoever wrote it")),
+            (Temperament::Critical, 0) if coin < 35 => {
+                Some((VoteDirection::Down, "beside the point, to a critical voter"))
+            }
             (_, 0) => Some((VoteDirection::None, "nothing in it for this persona")),
             (Temperament::Generous, _) if coin < 85 => Some((VoteDirection::Up, "it interests a generous voter")),
             (Temperament::Generous, _) => Some((VoteDirection::None, "a generous voter scrolled past")),
@@ -175,6 +184,9 @@ impl Action for Vote {
                 Some((VoteDirection::Up, "a substantial answer to the persona's own comment"))
             }
             (Temperament::Balanced, 2) if substantial => Some((VoteDirection::Up, "squarely in its interests")),
+            (Temperament::Critical, _) if !substantial && coin < 45 => {
+                Some((VoteDirection::Down, "low-effort, to a critical voter"))
+            }
             (Temperament::Critical, _) if !substantial => Some((VoteDirection::None, "too slight to bother with")),
             _ => None,
         };

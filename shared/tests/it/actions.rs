@@ -717,6 +717,34 @@ async fn a_near_duplicate_of_the_thread_is_regenerated_then_skipped() {
     assert!(report.reason.unwrap().contains("near duplicate"));
 }
 
+/// What another persona published this week on another board is as close as the thread: a near copy of
+/// it is asked for again, then skipped; what it published more than a week ago is not held against anyone.
+#[tokio::test]
+async fn a_near_copy_of_what_any_persona_published_this_week_on_any_board_is_refused() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
+    let w = world(&engine).await;
+    let c = engine.pool.get().await.unwrap();
+    let elsewhere = fixtures::board(&**c, "homelab", &["homelab"]).await;
+    let other = fixtures::human_post(&**c, elsewhere, "Backups, again", t0() - Duration::days(2)).await;
+    let said = "Keep one backup offline and test a restore every month, or it is not a backup.";
+    fixtures::comment(&**c, other, None, Author::Persona(w.nia), said, t0() - Duration::days(2)).await;
+    let long_ago = "Label every cable at both ends before you rack anything, future you will be grateful.";
+    fixtures::comment(&**c, other, None, Author::Persona(w.nia), long_ago, t0() - Duration::days(8)).await;
+
+    for answer in [said, said] {
+        fake.push(Reply::Json(serde_json::json!({ "body": answer })));
+    }
+    let report = run(&engine, w.marisol, COMMENT, on_post(w.post)).await;
+    assert_eq!(report.status, TaskStatus::Skipped, "{report:?}");
+    assert!(report.reason.unwrap().contains("near duplicate"));
+
+    fake.push(Reply::Json(serde_json::json!({ "body": long_ago })));
+    let report = run(&engine, w.marisol, COMMENT, on_post(w.post)).await;
+    assert_eq!(report.status, TaskStatus::Done, "older than a week: {report:?}");
+}
+
 // ---- storage ---------------------------------------------------------------------------------------
 
 fn supabase(fake: &StorageFake, bucket: &str) -> SupabaseStorage {

@@ -615,6 +615,7 @@ fn a_session_may_write_ahead_only_when_its_feed_leaves_room() {
             boards: Vec::new(),
             actions_left: 4,
             reflection_due: false,
+            answer_people: 550,
         })
     };
     let prompt = |scene: &Scene| {

@@ -229,8 +229,11 @@ async fn no_reply_from_the_model_ends_the_branch_cleanly() {
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_memory").await, 0);
 }
 
+/// A person's reply brings the persona's next session forward; the session shows it first and the
+/// persona chooses to answer (the fake model answers the first notification), and the answer names the
+/// session that chose it. The planner itself queues no answer.
 #[tokio::test]
-async fn a_person_who_answers_a_persona_is_answered_soon() {
+async fn a_person_who_answers_a_persona_is_answered_by_the_personas_own_session_soon() {
     let db = TestDb::new().await;
     let fake = GeminiFake::start().await;
     let (engine, clock) = engine(&db, &fake, &[("DELAY_REPLY_MIN", "300000"), ("DELAY_REPLY_MAX", "3600000")]);
@@ -239,42 +242,53 @@ async fn a_person_who_answers_a_persona_is_answered_soon() {
     let persona = t.personas[0];
     let mine =
         fixtures::comment(&**c, t.post, None, Author::Persona(persona), "Snapshot the request bodies.", t0()).await;
-    let human = loop {
-        let id = fixtures::comment(
-            &**c,
-            t.post,
-            Some((mine, 0)),
-            Author::Human(Uuid::new_v4()),
-            "Why snapshots and not asserts?",
-            t0(),
-        )
-        .await;
-        if planner::answers_human(id) {
-            break id;
-        }
-        c.query_typed("DELETE FROM comments WHERE id = $1", &[(&id, Type::UUID)]).await.unwrap();
-    };
+    // Its next session is hours away.
+    let later = BROWSE.task(persona, None, t0() + Duration::hours(6));
+    engine.queue.enqueue(&**c, &[later]).await.unwrap();
+    let human = fixtures::comment(
+        &**c,
+        t.post,
+        Some((mine, 0)),
+        Author::Human(Uuid::new_v4()),
+        "Why snapshots and not asserts?",
+        t0(),
+    )
+    .await;
     clock.advance(Duration::minutes(1));
 
-    planner::tick(&engine, None).await.unwrap();
+    let report = planner::tick(&engine, None).await.unwrap();
 
+    assert_eq!(report.brought_forward, 1, "{report:?}");
+    assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE task_type = 'reply'").await, 0);
     let row = c
         .query_typed_one(
-            "SELECT id, persona_id, scheduled_at FROM persona_tasks WHERE task_type = 'reply' AND comment_id = $1",
+            "SELECT id, scheduled_at FROM persona_tasks WHERE task_type = 'browse' AND persona_id = $1",
+            &[(&persona, Type::UUID)],
+        )
+        .await
+        .unwrap();
+    let (session, due): (Uuid, DateTime<Utc>) = (row.get(0), row.get(1));
+    let delay = due - t0();
+    assert!(
+        delay >= Duration::minutes(5) && delay <= Duration::minutes(33),
+        "people bring a session within the first half of the reply delay: {delay}"
+    );
+
+    clock.set(due);
+    let claimed = engine.queue.claim_by_id(&**c, session).await.unwrap();
+    let report = engine.run_task(&claimed).await;
+    assert_eq!(report.status, TaskStatus::Done, "{report:?}");
+    let row = c
+        .query_typed_one(
+            "SELECT id, origin_task_id, scheduled_at FROM persona_tasks WHERE task_type = 'reply' AND comment_id = $1",
             &[(&human, Type::UUID)],
         )
         .await
         .unwrap();
-    let (task_id, answerer, due): (Uuid, Uuid, DateTime<Utc>) = (row.get(0), row.get(1), row.get(2));
-    assert_eq!(answerer, persona, "the persona who was answered answers");
-    let delay = due - clock.now();
-    assert!(
-        delay >= Duration::minutes(5) && delay <= Duration::minutes(33),
-        "people are answered sooner than the usual reply delay: {delay}"
-    );
-
-    clock.set(due);
-    let claimed = engine.queue.claim_by_id(&**c, task_id).await.unwrap();
+    let (answer, origin, at): (Uuid, Option<Uuid>, DateTime<Utc>) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(origin, Some(session), "the answer carries the session that chose it");
+    clock.set(at);
+    let claimed = engine.queue.claim_by_id(&**c, answer).await.unwrap();
     let report = engine.run_task(&claimed).await;
     assert_eq!(report.status, TaskStatus::Done, "{report:?}");
     let parent: Uuid = c
@@ -286,6 +300,9 @@ async fn a_person_who_answers_a_persona_is_answered_soon() {
         .unwrap()
         .get(0);
     assert_eq!(parent, human);
+    // Seen now: the next tick brings no session forward for it.
+    let report = planner::tick(&engine, None).await.unwrap();
+    assert_eq!(report.brought_forward, 0, "{report:?}");
     assert_eq!(
         count(&engine, "SELECT count(*) FROM persona_tasks WHERE status = 'PENDING' AND task_type = 'reply'").await,
         0,

@@ -68,14 +68,14 @@ impl Action for Shout {
         db: &tokio_postgres::Client,
         _task: &Task,
         target: Option<Target>,
-        _persona: &Persona,
+        persona: &Persona,
     ) -> Result<Prepared<PostContext>, ActionError> {
         let Live::Post(post) = target::for_task(db, target).await? else {
             return Err(ActionError::Invalid("a shout needs a post".into()));
         };
         let id = post.view.id;
         Ok(Prepared {
-            seen: target::post_scene(db, post).await?,
+            seen: target::post_scene(db, persona.id, post).await?,
             memory: Some(Memory { target: MemoryTarget::Post(id), action: "commented" }),
             reply_spot: None,
         })

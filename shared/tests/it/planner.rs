@@ -144,42 +144,53 @@ async fn a_failed_tick_is_planned_in_full_when_its_event_is_redelivered() {
     assert!(planner::tick(&engine, Some("event-9")).await.unwrap().duplicate_event, "and only once");
 }
 
+/// A person's reply brings the persona's queued session forward, into the first half of the reply
+/// delay, even when its hour is planned full; the planner queues no answer of its own, and moves the
+/// session once.
 #[tokio::test]
-async fn a_human_reply_to_a_persona_gets_a_reply_task_for_that_persona() {
+async fn a_persons_reply_brings_the_personas_session_forward_and_queues_no_answer() {
     let (_db, engine, clock) = seeded().await;
     let c = engine.pool.get().await.unwrap();
     let marisol = id_for("persona", "marisol_cooks");
     let post = id_for("post", "p1");
+    planner::tick(&engine, None).await.unwrap();
+    // Her next session is far off, and her hour is planned full.
+    c.query_typed(
+        "UPDATE persona_tasks SET scheduled_at = $1 WHERE persona_id = $2 AND task_type = 'browse'",
+        &[(&(t0() + Duration::hours(9)), Type::TIMESTAMPTZ), (&marisol, Type::UUID)],
+    )
+    .await
+    .unwrap();
+    let votes: Vec<_> = (0..4)
+        .map(|i| {
+            shared::kinds::VOTE.task(
+                marisol,
+                shared::queue::Target::Post(id_for("post", &format!("p{}", i + 2))),
+                t0() + Duration::minutes(10),
+            )
+        })
+        .collect();
+    engine.queue.enqueue(&**c, &votes).await.unwrap();
     let mine = fixtures::comment(&**c, post, None, Author::Persona(marisol), "Two batches and a hot pan.", t0()).await;
-    // Whether a persona answers is drawn from the comment's id (9 in 10 do); take a comment it answers.
-    let human = loop {
-        let id = fixtures::comment(
-            &**c,
-            post,
-            Some((mine, 0)),
-            Author::Human(Uuid::new_v4()),
-            "Why two batches though?",
-            t0() + Duration::minutes(3),
-        )
+    let asked_at = t0() + Duration::minutes(3);
+    fixtures::comment(&**c, post, Some((mine, 0)), Author::Human(Uuid::new_v4()), "Why two batches though?", asked_at)
         .await;
-        if planner::answers_human(id) {
-            break id;
-        }
-        c.query_typed("DELETE FROM comments WHERE id = $1", &[(&id, Type::UUID)]).await.unwrap();
-    };
     clock.advance(Duration::minutes(4));
 
-    planner::tick(&engine, None).await.unwrap();
+    let report = planner::tick(&engine, None).await.unwrap();
 
-    let reply: Vec<_> = planned(&engine).await.into_iter().filter(|t| t.task_type == "reply").collect();
-    assert_eq!(reply.len(), 1);
-    assert_eq!((reply[0].persona, reply[0].comment), (marisol, Some(human)));
-    let delay = reply[0].scheduled_at - clock_now(&engine);
-    assert!(delay >= Duration::minutes(5), "{delay}");
-    // Answered (or decided) once: the next tick plans no second reply.
+    assert_eq!(report.brought_forward, 1, "{report:?}");
+    let hers: Vec<_> = planned(&engine).await.into_iter().filter(|t| t.persona == marisol).collect();
+    assert!(hers.iter().all(|t| t.task_type != "reply"), "the session decides whether she answers");
+    let session = hers.iter().find(|t| t.task_type == "browse").expect("her session");
+    let delay = session.scheduled_at - asked_at;
+    assert!(delay >= Duration::minutes(5) && delay <= Duration::minutes(33), "{delay}");
+
+    // Every tick draws the same time for the reply: the session is not moved again.
     clock.advance(Duration::minutes(2));
-    planner::tick(&engine, None).await.unwrap();
-    assert_eq!(planned(&engine).await.iter().filter(|t| t.task_type == "reply").count(), 1);
+    assert_eq!(planner::tick(&engine, None).await.unwrap().brought_forward, 0);
+    let again = planned(&engine).await.into_iter().find(|t| t.persona == marisol && t.task_type == "browse").unwrap();
+    assert_eq!(again.scheduled_at, session.scheduled_at);
 }
 
 fn clock_now(engine: &Engine) -> DateTime<Utc> {
@@ -254,42 +265,4 @@ async fn paused_personas_and_locked_posts_are_left_alone() {
     assert!(tasks.iter().all(|t| t.persona == id_for("persona", "marisol_cooks")));
     assert!(tasks.iter().all(|t| t.post.is_none()), "locked posts get no engagement");
     assert_eq!(count(&engine, "SELECT count(*) FROM persona_tasks WHERE status <> 'PENDING'").await, 0);
-}
-
-/// A persona whose next hour is already planned full still answers a person: what it has queued is
-/// pushed back when the cap applies at run time, the person is not.
-#[tokio::test]
-async fn a_person_is_answered_even_when_the_personas_hour_is_planned_full() {
-    let (_db, engine, clock) = seeded().await;
-    let c = engine.pool.get().await.unwrap();
-    let marisol = id_for("persona", "marisol_cooks");
-    let post = id_for("post", "p1");
-    let queued: Vec<_> = (0..4)
-        .map(|i| {
-            shared::kinds::VOTE.task(
-                marisol,
-                shared::queue::Target::Post(id_for("post", &format!("p{}", i + 2))),
-                t0() + Duration::minutes(10),
-            )
-        })
-        .collect();
-    engine.queue.enqueue(&**c, &queued).await.unwrap();
-    let mine = fixtures::comment(&**c, post, None, Author::Persona(marisol), "Two batches and a hot pan.", t0()).await;
-    let human = loop {
-        let id = fixtures::comment(&**c, post, Some((mine, 0)), Author::Human(Uuid::new_v4()), "Why two?", t0()).await;
-        if planner::answers_human(id) {
-            break id;
-        }
-        c.query_typed("DELETE FROM comments WHERE id = $1", &[(&id, Type::UUID)]).await.unwrap();
-    };
-    clock.advance(Duration::minutes(1));
-
-    planner::tick(&engine, None).await.unwrap();
-
-    let replies: Vec<_> = planned(&engine).await.into_iter().filter(|t| t.task_type == "reply").collect();
-    assert_eq!(replies.len(), 1, "answered despite four queued votes");
-    assert_eq!((replies[0].persona, replies[0].comment), (marisol, Some(human)));
-    // Within the first half of the reply range (DELAY_REPLY 5 to 60 minutes): people come first.
-    let delay = replies[0].scheduled_at - clock_now(&engine);
-    assert!(delay >= Duration::minutes(5) && delay <= Duration::minutes(33), "{delay}");
 }

@@ -119,16 +119,28 @@ async fn people_who_answered_come_first_and_a_session_answers_them() {
     assert!(prompt.user.contains("replying_to=\"your comment 'Two batches.'\""), "{}", prompt.user);
     assert!(prompt.user.contains("id=\"P1\"") && prompt.user.contains("<board id=\"B1\""), "{}", prompt.user);
 
-    // The offline policy answers a person nine times in ten; over many seeds it nearly always does.
+    // The offline policy answers a person with the chance the setting gives at her chattiness: over
+    // many seeds near it, always at 1, never at 0.
     let persona = shared::db::personas::find(&**c, w.marisol).await.unwrap().unwrap();
-    let answered = (0..200u64)
-        .filter(|seed| {
-            kinds::browse::offline_policy(&persona, &feed, *seed)
-                .iter()
-                .any(|choice| choice.action == "reply" && choice.on == "N1")
-        })
-        .count();
-    assert!(answered > 160, "{answered} of 200");
+    let answered = |feed: &shared::context::FeedView| {
+        (0..400u64)
+            .filter(|seed| {
+                kinds::browse::offline_policy(&persona, feed, *seed)
+                    .iter()
+                    .any(|choice| choice.action == "reply" && choice.on == "N1")
+            })
+            .count()
+    };
+    let expected = kinds::browse::answers_person(&persona, 0, f64::from(feed.answer_people) / 1000.0);
+    assert!((0.2..0.9).contains(&expected), "{expected}");
+    let share = answered(&feed) as f64 / 400.0;
+    assert!((share - expected).abs() < 0.08, "answered {share:.2}, expected {expected:.2}");
+    assert_eq!(answered(&shared::context::FeedView { answer_people: 1000, ..feed.clone() }), 400);
+    assert_eq!(answered(&shared::context::FeedView { answer_people: 0, ..feed.clone() }), 0);
+    // Warmer, more often.
+    let mut warm = feed.clone();
+    warm.notices[0].affinity = 60;
+    assert!(answered(&warm) as f64 / 400.0 > share + 0.1, "a friend is answered more often");
 }
 
 #[tokio::test]

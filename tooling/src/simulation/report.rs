@@ -33,6 +33,10 @@ pub struct Reciprocity {
     pub never_answered: i64,
     /// `never_answered / comments`.
     pub never_answered_share: f64,
+    /// Personas' answers to people published in the period.
+    pub answers: i64,
+    /// Of those, chosen by the persona's own session.
+    pub answers_chosen_in_session: i64,
 }
 
 /// What one kind of work asked of the model, and its price.
@@ -245,12 +249,8 @@ pub struct Choosing {
     pub chose_nothing: i64,
     /// `chose_nothing / sessions`.
     pub nothing_share: f64,
-    /// Relationships with an interaction in the period.
-    pub relationships: i64,
-    /// Of those, warm (affinity above 0.2).
-    pub warm: i64,
-    /// Of those, cold (affinity below −0.2).
-    pub cold: i64,
+    /// Relationships with an interaction in the period: warm and cold, friends and rivals.
+    pub relationships: display::Relationships,
     /// Persona posts someone else commented on.
     pub threads_joined: i64,
     /// Of those, threads the author came back to.
@@ -333,6 +333,8 @@ pub struct SimReport {
     pub thread_depths: BTreeMap<i32, usize>,
     /// People answered.
     pub reciprocity: Reciprocity,
+    /// How personas voted.
+    pub votes: display::PersonaVotes,
     /// People who sincerely asked whether a persona is AI, and what they were told.
     pub asked_if_ai: AskedIfAi,
     /// Activity against the caps.
@@ -398,6 +400,7 @@ pub async fn measure(
     // People's comments of the last two hours may not have been answered yet; they are not counted.
     let (human_replies, answered) = display::reciprocity(c, since, until - Duration::hours(2)).await?;
     let (comments, never_answered) = display::unanswered_comments(c, since, until - Duration::hours(2)).await?;
+    let answers_to_people = display::answers_to_people(c, since, until).await?;
 
     // Per persona: its counts, the times of all its actions, the times of its posts.
     type Tally = (PersonaActivity, Vec<DateTime<Utc>>, Vec<DateTime<Utc>>);
@@ -474,7 +477,7 @@ pub async fn measure(
         by_kind.entry(kind).or_default().push(tokens as f64);
     }
     let (sessions, chose_nothing) = display::sessions(c, since, until).await?;
-    let (relationships, warm, cold) = display::relationships(c, since, until).await?;
+    let relationships = display::relationships(c, since, until).await?;
     let (threads_joined, authors_returned) = display::authors_return(c, since, until).await?;
     let share = |a: i64, b: i64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let choosing = Choosing {
@@ -482,8 +485,6 @@ pub async fn measure(
         chose_nothing,
         nothing_share: share(chose_nothing, sessions),
         relationships,
-        warm,
-        cold,
         threads_joined,
         authors_returned,
         return_rate: share(authors_returned, threads_joined),
@@ -528,7 +529,10 @@ pub async fn measure(
             comments,
             never_answered,
             never_answered_share: share(never_answered, comments),
+            answers: answers_to_people.0,
+            answers_chosen_in_session: answers_to_people.1,
         },
+        votes: display::persona_votes(c, since, until).await?,
         caps,
         per_persona,
         audit,
