@@ -224,6 +224,71 @@ fn the_demo_runs_on_a_fresh_machine_with_nothing_set() {
     let _ = std::fs::remove_dir_all(&scratch);
 }
 
+/// The texts of the threads the demo prints (posts' bodies, comments, replies), each whole: its wrapped
+/// lines joined, the thread's rules and the headers left out.
+fn printed_texts(stdout: &str) -> Vec<String> {
+    let mut texts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let flush = |current: &mut String, texts: &mut Vec<String>| {
+        if !current.trim().is_empty() {
+            texts.push(std::mem::take(current).trim().to_owned());
+        }
+        current.clear();
+    };
+    for line in stdout.lines() {
+        if line.starts_with("Content health") {
+            break;
+        }
+        let bare = line.trim_start_matches([' ', '│']);
+        let header = line.starts_with("━━")
+            || bare.starts_with("by ")
+            || bare.starts_with("tags: ")
+            || bare.starts_with('[')
+            || (bare.contains(" · ") && bare.rsplit(' ').next().is_some_and(|s| s.starts_with(['+', '-'])));
+        if header || bare.is_empty() {
+            flush(&mut current, &mut texts);
+        } else {
+            current.push(' ');
+            current.push_str(bare);
+        }
+    }
+    flush(&mut current, &mut texts);
+    texts
+}
+
+/// The demo is the first thing a new user reads: across the threads it prints, no frame of the offline
+/// writer is used more than twice.
+#[test]
+fn the_demos_threads_use_no_sentence_frame_more_than_twice() {
+    let scratch = std::env::temp_dir().join(format!("pe-demo-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .arg("demo")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(&scratch)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "demo failed: {}", String::from_utf8_lossy(&output.stderr));
+    let texts = printed_texts(&stdout);
+    assert!(texts.len() > 15, "{stdout}");
+    let mut frames: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let mut sentences = 0;
+    for text in &texts {
+        for sentence in shared::audit::sentences(text) {
+            sentences += 1;
+            if let Some(frame) = shared::kinds::offline::answer::frame_of(&sentence) {
+                *frames.entry(frame).or_default() += 1;
+            }
+        }
+    }
+    assert!(frames.values().sum::<usize>() > 20, "the answers are the writer's: {frames:?}");
+    let over: Vec<_> = frames.iter().filter(|(_, n)| **n > 2).collect();
+    assert!(over.is_empty(), "frames used more than twice in {sentences} sentences: {over:?}\n{stdout}");
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
 fn simulate(out: &std::path::Path, seed: &str) -> serde_json::Value {
     simulate_for(out, "4", "14", seed)
 }

@@ -558,7 +558,9 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
         let person = matches!(n.notice.comment.author, Author::Human { .. });
         let feeling = f64::from(n.affinity.unsigned_abs()) / 100.0;
         let p = if person {
-            answers_person(persona, n.affinity, f64::from(feed.answer_people) / 1000.0)
+            let p = answers_person(persona, n.affinity, f64::from(feed.answer_people) / 1000.0);
+            // Asked straight out whether it is a bot, it mostly answers (the disclosure setting says how).
+            if crate::disclosure::sincerely_asks(&n.notice.comment.body) { p.max(0.9) } else { p }
         } else {
             0.45 + 0.4 * feeling
         };
@@ -591,7 +593,7 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
             if roll < interest * 0.12 {
                 choose(&mut out, "reply", label(Labelled::Comment(c.id)), "I want to answer that");
                 budget -= 1;
-            } else if roll < interest * 0.7 {
+            } else if roll < interest * 0.9 {
                 choose(&mut out, "vote", label(Labelled::Comment(c.id)), "a vote on that comment");
                 budget -= 1;
             }

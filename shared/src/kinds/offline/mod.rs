@@ -1,9 +1,13 @@
-//! The offline writer's text. It is **not a language model**: it writes from topic packs (what people
-//! say about cooking, bikes, homelabs, plants, books, photos, the outdoors, training), picks the pack
-//! from what the persona is looking at, follows the length and stance drawn for the task, and takes its
-//! manner from the persona's own voice bank (lowercase, exclamation marks, numbers). Each sentence is
-//! assembled from a template and several slots, so a day of it rarely repeats itself. Each kind asks a
-//! [`Writer`] for its answer's parts when the offline provider is configured.
+//! The offline writer's text. It is **not a language model**. An answer (a comment, a reply) talks
+//! about the noun phrases of what it answers, in frames that carry no things of their own
+//! ([`answer`]), takes the stance and length drawn for the task, and its manner from the persona's own
+//! voice bank: how it starts when it agrees or pushes back, lowercase, exclamation marks, numbers. What
+//! a persona writes on its own (a post, a caption) comes from topic packs (what people say about
+//! cooking, bikes, homelabs, plants, books, photos, the outdoors, training), the pack picked from the
+//! board and the persona's interests. Each kind asks a [`Writer`] for its answer's parts when the
+//! offline provider is configured.
+
+pub mod answer;
 
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -13,6 +17,7 @@ use crate::context::{Author, BoardView, Scene};
 use crate::persona::Persona;
 use crate::trends;
 use crate::voice::{self, Form, Length, Stance};
+use answer::Subject;
 
 /// What people say about one subject. `{t}` is a thing, `{a}` an action, `{n}` a number, `{p}` a
 /// place, `{w}` a while ago.
@@ -26,8 +31,6 @@ struct Pack {
     claims: &'static [&'static str],
     /// Things that happened to them.
     stories: &'static [&'static str],
-    /// Things they ask.
-    questions: &'static [&'static str],
     /// Jokes.
     jokes: &'static [&'static str],
     /// What a photo of it shows.
@@ -91,12 +94,6 @@ const PACKS: &[Pack] = &[
             "{w} I cooked this {p} and it came out better than at home",
             "I learned to {a} {p}, mostly by getting it wrong",
         ],
-        questions: &[
-            "how hot do you get {t} before anything goes in",
-            "do you {a} or is that overkill",
-            "what do you do about {t}",
-            "does {t} really make a difference for you",
-        ],
         jokes: &[
             "my smoke alarm has opinions about {t}",
             "I've made this so many times I could do {t} blind",
@@ -152,12 +149,6 @@ const PACKS: &[Pack] = &[
             "{w} my starter died and I had to {a} to get a new one going",
             "{w} I baked {p} and {t} behaved completely differently",
         ],
-        questions: &[
-            "what temperature is your kitchen",
-            "how long was the bulk",
-            "did you {a}",
-            "what does {t} look like before you shape it",
-        ],
         jokes: &[
             "I spend more evenings with {t} than with friends",
             "I named my starter and now I can't throw it out",
@@ -212,12 +203,6 @@ const PACKS: &[Pack] = &[
             "{w} I got a flat {p} and had to walk the rest",
             "{w} I started to {a} and it changed the whole ride",
             "{w} someone stole {t} {p} so now I carry two locks",
-        ],
-        questions: &[
-            "how far is your commute",
-            "do you {a}",
-            "what do you run for {t}",
-            "how often do you replace {t}",
         ],
         jokes: &[
             "the headwind is personal at this point",
@@ -288,12 +273,6 @@ const PACKS: &[Pack] = &[
             "{w} I started to {a} and it saved me twice already",
             "{w} {t} died {p} and nothing noticed for a week",
         ],
-        questions: &[
-            "what happens when {t} fails",
-            "do you {a}",
-            "what's your setup for {t}",
-            "who is this actually exposed to",
-        ],
         jokes: &[
             "my power bill is a hobby now",
             "my uptime is worse than the uptime of {t}",
@@ -348,12 +327,6 @@ const PACKS: &[Pack] = &[
             "{w} I started to {a} and the new leaves came in",
             "{w} I kept one {p} and it did better than all the others",
         ],
-        questions: &[
-            "how much light does it get",
-            "how often are you watering",
-            "what's {t} like",
-            "have you tried to {a}",
-        ],
         jokes: &[
             "I talk to mine and they still sulk",
             "forty plants and not one of them trusts me",
@@ -398,7 +371,6 @@ const PACKS: &[Pack] = &[
             "{w} I tried to {a} and finally got it",
             "{w} I lent it to a friend and never got it back",
         ],
-        questions: &["did you like {t}", "have you read the sequel", "what did you make of {t}", "would you {a}"],
         jokes: &[
             "my to-read pile is structural at this point",
             "I said one more chapter and it was three in the morning",
@@ -438,7 +410,6 @@ const PACKS: &[Pack] = &[
             "{w} I started to {a} and my keepers doubled",
             "{w} I shot {p} with only {t} and liked it better",
         ],
-        questions: &["what time of day was this", "what lens was that", "did you {a}", "how much did you crop"],
         jokes: &[
             "my camera roll is ninety percent the same street",
             "I have more photos of puddles than of people I love",
@@ -465,7 +436,6 @@ const PACKS: &[Pack] = &[
             "{w} I got caught out {p} and learned my lesson",
             "{w} I started to {a} and it was a different hike",
         ],
-        questions: &["which trail was this", "how long did it take you", "do you {a}"],
         jokes: &["my boots have seen more than my passport", "the view was worth the knees, mostly"],
         photos: &["a misty forest trail with ferns after rain", "a lake at dawn seen from a rocky ridge"],
     },
@@ -489,7 +459,6 @@ const PACKS: &[Pack] = &[
             "{w} I started to {a} and stopped buying lunch",
             "{w} I tried to prep {p} and ran out of containers",
         ],
-        questions: &["how long does your prep take", "do you {a}", "what's your go-to for {t}"],
         jokes: &["my freezer is ninety percent sauce cubes", "I ranked rice cookers and I'm not sorry"],
         photos: &["a row of meal prep containers with rice and vegetables on a counter"],
     },
@@ -508,7 +477,6 @@ const GENERAL: Pack = Pack {
     places: &["at home", "at work", "last summer", "on a weekend"],
     claims: &["I'd not underestimate {t}", "slow and boring usually wins", "you can {a} and save yourself the trouble"],
     stories: &["{w} I tried to {a} and it worked better than expected", "{w} I skipped {t} and paid for it"],
-    questions: &["what did you try first", "have you tried to {a}", "how long have you been at it"],
     jokes: &[
         "I've made every mistake in the book, some twice",
         "past me had no idea what he was doing, present me is not much better",
@@ -534,9 +502,11 @@ const WHILE_AGO: &[&str] = &[
     "Last autumn",
     "A while back",
 ];
-const AGREE: &[&str] =
+/// How an answer that agrees starts, when the persona's own writing shows no way of its own.
+const AGREE_LEADS: &[&str] =
     &["Yeah,", "Same here,", "Agreed,", "Pretty much,", "Yep,", "Exactly,", "True,", "Ha, same,", ""];
-const DISAGREE: &[&str] = &[
+/// How one that pushes back starts.
+const DISAGREE_LEADS: &[&str] = &[
     "I'm not so sure,",
     "I'd push back a bit,",
     "Hm, not in my experience,",
@@ -546,8 +516,6 @@ const DISAGREE: &[&str] = &[
     "Eh,",
     "Counterpoint:",
 ];
-const TANGENT: &[&str] =
-    &["Slightly off topic, but", "Unrelated, but", "This reminds me,", "Side note,", "Random thought,"];
 /// Put before a line that has no slot of its own, so a day of them does not repeat word for word.
 const SOFT: &[&str] = &[
     "Honestly,",
@@ -576,27 +544,6 @@ const TAILS: &[&str] = &[
 /// Put before a question now and then.
 const ASKING: &[&str] = &["Out of interest,", "Genuinely curious,", "So", "Quick one:", "Wait,", "Serious question,"];
 
-/// First sentences that take a stance, filled from the pack. No verb agrees with a slot, so
-/// "mudguards" and "the pan" both read right.
-const AGREE_LINES: &[&str] = &[
-    "{lead} it came down to {t} for me too",
-    "{lead} I'd {a} as well",
-    "{lead} once I started to {a}, it got a lot easier",
-    "{lead} for me it was {t}, not anything fancy",
-    "{lead} I learned the same thing {p}",
-    "{lead} the day I started to {a} was the day it clicked",
-    "{lead} I'd only add: {a}",
-    "{lead} that matches what I saw {p}",
-];
-const DISAGREE_LINES: &[&str] = &[
-    "{lead} I never had much trouble with {t}",
-    "{lead} I stopped worrying about {t} and nothing changed",
-    "{lead} I'd rather {a}",
-    "{lead} that's not how it went {p}",
-    "{lead} if anything I'd {a} instead",
-    "{lead} it depends a lot on {t}",
-    "{lead} I tried that {p} and went back",
-];
 /// Questions a post asks (its title, or the end of its body).
 const POST_QUESTIONS: &[&str] = &[
     "how do you handle {t}",
@@ -614,15 +561,6 @@ const POST_OPINIONS: &[&str] = &[
     "whatever the guides say, I'd rather {a}",
     "people make far too much of {t}",
     "I've come round to thinking you don't need to {a}",
-];
-const QUESTION_LINES: &[&str] = &[
-    "how do you handle {t}",
-    "did you try to {a}",
-    "what did you do about {t}",
-    "how long before you could {a}",
-    "is that with {t} or without",
-    "where did you learn to {a}",
-    "was that {p}",
 ];
 /// A dated story: a text tells at most one.
 const STORY_LINES: &[&str] = &[
@@ -773,6 +711,17 @@ pub struct Writer<'a> {
     /// Things the scene mentions.
     mentioned: Vec<&'static str>,
     used: Vec<&'static str>,
+    /// What an answer may talk about: the noun phrases of what it answers first, then of the rest of
+    /// the scene; the board's topics and the persona's interests when those have none.
+    subjects: Vec<Subject>,
+    /// The numbers with their units in what it answers.
+    numbers: Vec<String>,
+    /// The persona's interests.
+    interests: Vec<String>,
+    /// The things this writer's answers leaned on, as filled in.
+    leaned_on: Vec<String>,
+    /// The answer frames of what is already said in the scene: a thread does not hear one twice.
+    heard: Vec<&'static str>,
     /// This text told its dated story, got its lead-in, got its tail: once each is enough.
     dated: bool,
     softened: bool,
@@ -837,7 +786,25 @@ impl<'a> Writer<'a> {
         let pack = pack_for(&about, topics.as_deref().unwrap_or_default())
             .or_else(|| pack_for(&[&interests], ""))
             .unwrap_or(&GENERAL);
-        Self::build(rng, Some(persona), Some(scene), Vec::new(), pack, &about, manner_of(persona))
+        let mut writer = Self::build(rng, Some(persona), Some(scene), Vec::new(), pack, &about, manner_of(persona));
+        // What it answers first (the comment, else the post), then the rest of what it sees.
+        let mut answered: Vec<&str> = Vec::new();
+        let mut around: Vec<&str> = Vec::new();
+        match scene {
+            Scene::Thread(t) => {
+                answered.push(&t.target.body);
+                around.extend([t.post.title.as_str(), t.post.body.as_str()]);
+                around.extend(t.ancestors.iter().chain(&t.siblings).map(|c| c.body.as_str()));
+            }
+            Scene::Post(p) => {
+                answered.extend([p.post.title.as_str(), p.post.body.as_str()]);
+                around.extend(p.comments.iter().chain(&p.replies).map(|c| c.body.as_str()));
+            }
+            _ => {}
+        }
+        let board_topics = scene.post().map(|p| p.board_topics.clone()).unwrap_or_default();
+        writer.learn_subjects(&answered, &around, &board_topics);
+        writer
     }
 
     /// A writer for a person (not a persona) answering `about` on a board with `topics`: the simulator's
@@ -845,7 +812,10 @@ impl<'a> Writer<'a> {
     pub fn for_person(person: uuid::Uuid, about: &[&str], topics: &[String], seed: u64) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[&seed.to_le_bytes(), person.as_bytes()]));
         let pack = pack_for(about, &topics.join(" ")).unwrap_or(&GENERAL);
-        Self::build(rng, None, None, topics.to_vec(), pack, about, Manner::default())
+        let mut writer = Self::build(rng, None, None, topics.to_vec(), pack, about, Manner::default());
+        let (answered, around) = about.split_at(about.len().min(1));
+        writer.learn_subjects(answered, around, topics);
+        writer
     }
 
     fn build(
@@ -872,15 +842,194 @@ impl<'a> Writer<'a> {
             focus,
             mentioned,
             used: Vec::new(),
+            subjects: Vec::new(),
+            numbers: Vec::new(),
+            interests: persona.map(|p| p.interests.clone()).unwrap_or_default(),
+            leaned_on: Vec::new(),
+            heard: Vec::new(),
             dated: false,
             softened: false,
             tailed: false,
         }
     }
 
-    /// A text of `length` taking `stance`.
+    /// An answer of `length` taking `stance`.
     pub fn text(&mut self, length: Length, stance: Stance) -> String {
-        self.body(length, stance, false)
+        self.answer(length, stance)
+    }
+
+    /// The things this writer's answers leaned on, as it filled them in: each from what it answered,
+    /// the rest of the scene, the board's topics or the persona's interests.
+    pub fn leaned_on(&self) -> &[String] {
+        &self.leaned_on
+    }
+
+    fn learn_subjects(&mut self, answered: &[&str], around: &[&str], topics: &[String]) {
+        let mut subjects: Vec<Subject> = answered.iter().flat_map(|t| answer::noun_phrases(t)).collect();
+        for subject in around.iter().flat_map(|t| answer::noun_phrases(t)) {
+            if !subjects.iter().any(|s| s.words.eq_ignore_ascii_case(&subject.words)) {
+                // Only what the one answered said is theirs.
+                subjects.push(Subject { theirs: false, ..subject });
+            }
+        }
+        if subjects.is_empty() {
+            let fallback = topics.iter().chain(&self.interests).filter(|t| !t.trim().is_empty());
+            subjects.extend(fallback.map(|t| Subject { words: t.trim().to_owned(), theirs: false }));
+        }
+        self.subjects = subjects;
+        self.numbers = answered.iter().flat_map(|t| answer::number_phrases(t)).collect();
+        self.heard = answered
+            .iter()
+            .chain(around)
+            .flat_map(|t| crate::audit::sentences(t))
+            .filter_map(|sentence| answer::frame_of(&sentence))
+            .collect();
+    }
+
+    /// A subject for `{s}`: mostly the first thing the answered text names, sometimes another of the
+    /// first few, none a third time while another is left; never `not`.
+    fn subject(&mut self, not: Option<&str>) -> Option<Subject> {
+        let times = |s: &Subject| self.leaned_on.iter().filter(|l| l.eq_ignore_ascii_case(&s.words)).count();
+        let fresh: Vec<&Subject> = self
+            .subjects
+            .iter()
+            .take(5)
+            .filter(|s| not.is_none_or(|n| !s.words.eq_ignore_ascii_case(n)) && times(s) < 2)
+            .collect();
+        let candidates: Vec<&Subject> = if fresh.is_empty() {
+            self.subjects.iter().take(5).filter(|s| not.is_none_or(|n| !s.words.eq_ignore_ascii_case(n))).collect()
+        } else {
+            fresh
+        };
+        let first = candidates.first().copied()?;
+        let chosen = if self.rng.random::<f64>() < 0.55 { first } else { candidates.choose(&mut self.rng).copied()? };
+        Some(chosen.clone())
+    }
+
+    /// `frame` filled, or `None` when this answer has nothing for one of its slots.
+    fn fill_answer(&mut self, frame: &str) -> Option<String> {
+        let s = if frame.contains("{s}") { Some(self.subject(None)?) } else { None };
+        let s2 = if frame.contains("{s2}") { Some(self.subject(s.as_ref().map(|s| s.words.as_str()))?) } else { None };
+        if s2.is_some() && s2 == s {
+            return None;
+        }
+        let n = if frame.contains("{n}") { Some(self.numbers.choose(&mut self.rng)?.clone()) } else { None };
+        let i = if frame.contains("{i}") { Some(self.interests.choose(&mut self.rng)?.clone()) } else { None };
+        let mut text = frame.to_owned();
+        for (slot, subject) in [("{s}", &s), ("{s2}", &s2)] {
+            if let Some(subject) = subject {
+                if subject.theirs {
+                    text = text.replace(&format!("the {slot}"), &format!("your {slot}"));
+                }
+                text = text.replace(slot, &subject.words);
+                self.leaned_on.push(subject.words.clone());
+            }
+        }
+        if let Some(n) = n {
+            text = text.replace("{n}", &n);
+            self.leaned_on.push(n);
+        }
+        if let Some(i) = i {
+            text = text.replace("{i}", &i);
+            self.leaned_on.push(i);
+        }
+        if text.contains("{w}") {
+            self.dated = true;
+            text = text.replace("{w}", pick(&mut self.rng, WHILE_AGO));
+        }
+        Some(collapse_doubled_words(&text))
+    }
+
+    /// A frame from `frames` this answer can fill and has not used, filled.
+    fn answer_line(&mut self, frames: &'static [&'static str]) -> Option<String> {
+        for _ in 0..12 {
+            let frame = pick(&mut self.rng, frames);
+            if self.used.contains(&frame) || self.heard.contains(&frame) || (self.dated && frame.contains("{w}")) {
+                continue;
+            }
+            if let Some(text) = self.fill_answer(frame) {
+                self.used.push(frame);
+                return Some(text);
+            }
+        }
+        None
+    }
+
+    /// An answer: the stance first (a question last, after its context), then what carries it on, now
+    /// and then a short last word; the persona's own way of agreeing or pushing back in front.
+    fn answer(&mut self, length: Length, stance: Stance) -> String {
+        let (lo, hi) = length.sentences();
+        let count = self.rng.random_range(lo..=hi);
+        let mut sentences: Vec<String> = Vec::new();
+        let asks_last = stance == Stance::Question && count > 1;
+        if !asks_last {
+            let first = match stance {
+                Stance::Agree => self.answer_line(answer::AGREE).map(|t| {
+                    let lead = self.lead(&self.manner.agree_leads.clone(), AGREE_LEADS);
+                    if lead.is_empty() { t } else { format!("{lead} {}", decapitalise(&t)) }
+                }),
+                Stance::Disagree => self.answer_line(answer::DISAGREE).map(|t| {
+                    let lead = self.lead(&self.manner.disagree_leads.clone(), DISAGREE_LEADS);
+                    format!("{lead} {}", decapitalise(&t))
+                }),
+                Stance::Joke => self.answer_line(answer::JOKES),
+                Stance::Tangent => self.answer_line(answer::TANGENTS),
+                Stance::Story => self.answer_line(answer::STORIES),
+                Stance::Question => {
+                    self.answer_line(answer::QUESTIONS).or_else(|| self.answer_line(answer::PLAIN_QUESTIONS))
+                }
+            };
+            let first = match first {
+                Some(first) => first,
+                // Nothing to talk about and nothing to ask: a plain line that carries no thing.
+                None if stance == Stance::Question => "what happened next".into(),
+                None => self.answer_line(answer::FOLLOWS).unwrap_or_else(|| "fair enough".into()),
+            };
+            sentences.push(self.finish(&first, stance == Stance::Question));
+        }
+        let mut tries = 0;
+        while sentences.len() + usize::from(asks_last) < count && tries < 20 {
+            tries += 1;
+            let last = sentences.len() + 1 == count;
+            let roll = self.rng.random::<f64>();
+            let next = if last && count >= 3 && roll < 0.3 {
+                self.answer_line(answer::CODAS)
+            } else if roll < 0.2 && self.manner.numbers && !self.numbers.is_empty() {
+                self.answer_line(answer::NUMBERS)
+            } else if roll < 0.35 && !self.dated {
+                self.answer_line(answer::STORIES)
+            } else {
+                self.answer_line(answer::FOLLOWS).map(|t| self.vary(&t))
+            };
+            let Some(next) = next else { continue };
+            let next = self.finish(&next, false);
+            if !sentences.contains(&next) {
+                sentences.push(next);
+            }
+        }
+        if asks_last {
+            let question = self
+                .answer_line(answer::QUESTIONS)
+                .or_else(|| self.answer_line(answer::PLAIN_QUESTIONS))
+                .unwrap_or_else(|| "what happened next".into());
+            sentences.push(self.finish(&question, true));
+        }
+        sentences.join(" ")
+    }
+
+    /// A sentence now and then given a lead-in or a tail (one of each per text at most), so the same
+    /// frame reads differently from one text to the next.
+    fn vary(&mut self, text: &str) -> String {
+        let roll = self.rng.random::<f64>();
+        if !self.softened && roll < 0.3 {
+            self.softened = true;
+            return format!("{} {}", pick(&mut self.rng, SOFT), decapitalise(text));
+        }
+        if !self.tailed && roll > 0.7 {
+            self.tailed = true;
+            return format!("{text}{}", pick(&mut self.rng, TAILS));
+        }
+        text.to_owned()
     }
 
     /// A thing for a `{t}` slot: mostly the text's focus, sometimes another the scene mentions or any.
@@ -981,11 +1130,9 @@ impl<'a> Writer<'a> {
         text
     }
 
-    /// A question; one with no slot of its own, or now and then any, gets a lead-in. A post asks its
-    /// own kind of question, not one about what someone else said.
-    fn ask(&mut self, standalone: bool) -> String {
-        let template =
-            if standalone { self.line(POST_QUESTIONS, &[]) } else { self.line(QUESTION_LINES, self.pack.questions) };
+    /// A post's question; one with no slot of its own, or now and then any, gets a lead-in.
+    fn ask(&mut self) -> String {
+        let template = self.line(POST_QUESTIONS, &[]);
         let text = self.fill(template, "");
         if !template.contains('{') || self.rng.random::<f64>() < 0.25 {
             let lead = pick(&mut self.rng, ASKING);
@@ -994,52 +1141,28 @@ impl<'a> Writer<'a> {
         text
     }
 
-    /// The first sentence: the stance. A `standalone` text (a post, a caption) answers nobody, so it
-    /// states rather than agrees or pushes back.
-    fn opening(&mut self, stance: Stance, standalone: bool) -> (String, bool) {
+    /// The first sentence of what the persona writes on its own (a post, a caption): it answers nobody,
+    /// so it states rather than agrees or pushes back.
+    fn opening(&mut self, stance: Stance) -> (String, bool) {
         let pack = self.pack;
         match stance {
-            Stance::Agree if standalone => {
+            Stance::Agree => {
                 let template = self.line(pack.claims, FOLLOW_LINES);
                 (self.say(template, ""), false)
             }
-            Stance::Disagree if standalone => {
+            Stance::Disagree => {
                 let template = self.line(POST_OPINIONS, &[]);
                 (self.fill(template, ""), false)
             }
-            Stance::Tangent | Stance::Story if standalone => {
+            Stance::Tangent | Stance::Story => {
                 let template = self.line(STORY_LINES, pack.stories);
                 (self.fill(template, ""), false)
-            }
-            Stance::Agree => {
-                let template = self.line(AGREE_LINES, pack.claims);
-                let lead = self.lead(&self.manner.agree_leads.clone(), AGREE);
-                let text = if template.contains("{lead}") {
-                    self.fill(template, &lead)
-                } else {
-                    format!("{lead} {}", decapitalise(&self.fill(template, "")))
-                };
-                (text, false)
-            }
-            Stance::Disagree => {
-                let template = self.line(DISAGREE_LINES, &[]);
-                let lead = self.lead(&self.manner.disagree_leads.clone(), DISAGREE);
-                (self.fill(template, &lead), false)
             }
             Stance::Joke => {
                 let template = self.line(JOKE_LINES, pack.jokes);
                 (self.say(template, ""), false)
             }
-            Stance::Tangent => {
-                let template = self.line(STORY_LINES, pack.stories);
-                let lead = pick(&mut self.rng, TANGENT);
-                (format!("{lead} {}", decapitalise(&self.fill(template, ""))), false)
-            }
-            Stance::Question => (self.ask(standalone), true),
-            Stance::Story => {
-                let template = self.line(STORY_LINES, pack.stories);
-                (self.fill(template, ""), false)
-            }
+            Stance::Question => (self.ask(), true),
         }
     }
 
@@ -1081,16 +1204,16 @@ impl<'a> Writer<'a> {
         fitting.choose(&mut self.rng).map(|s| s.trim_end_matches(['.', '!']).to_owned())
     }
 
-    /// Sentences for a text of `length` that takes `stance`: the stance first (a question last), then
-    /// what carries it on, now and then a short last word.
-    fn body(&mut self, length: Length, stance: Stance, standalone: bool) -> String {
+    /// Sentences for a post or caption of `length` that takes `stance`: the stance first (a question
+    /// last), then what carries it on, now and then a short last word.
+    fn body(&mut self, length: Length, stance: Stance) -> String {
         let (lo, hi) = length.sentences();
         let count = self.rng.random_range(lo..=hi);
         let mut sentences: Vec<String> = Vec::new();
         // A question with anything before it gives the context first.
         let asks_last = stance == Stance::Question && count > 1;
         if !asks_last {
-            let (first, question) = self.opening(stance, standalone);
+            let (first, question) = self.opening(stance);
             sentences.push(self.finish(&first, question));
         }
         let mut tries = 0;
@@ -1109,21 +1232,31 @@ impl<'a> Writer<'a> {
             }
         }
         if asks_last {
-            let question = self.ask(standalone);
+            let question = self.ask();
             sentences.push(self.finish(&question, true));
         }
         sentences.join(" ")
     }
 
     /// A vote: up, down or none, by the persona's interest in what it sees.
+    /// What is slight (a few words) is voted down now and then, and what the persona cares about
+    /// sometimes, when it disagrees.
     pub fn vote(&mut self) -> &'static str {
         let topics = self.scene.and_then(|s| s.post()).map(|p| p.board_topics.clone()).unwrap_or_default();
         let overlap = self.persona.is_some_and(|p| p.interests.iter().any(|i| topics.contains(i)));
+        let text = match self.scene {
+            Some(Scene::Thread(thread)) => thread.target.body.clone(),
+            Some(Scene::Post(post)) => format!("{} {}", post.post.title, post.post.body),
+            _ => String::new(),
+        };
+        let slight = text.split_whitespace().count() < 6;
         let roll: f64 = self.rng.random();
         match (overlap, roll) {
-            (true, r) if r < 0.75 => "up",
+            (_, r) if slight && r < 0.15 => "down",
+            (true, r) if r < 0.72 => "up",
+            (true, r) if r < 0.78 => "down",
             (true, _) => "none",
-            (false, r) if r < 0.35 => "up",
+            (false, r) if r < 0.3 => "up",
             (false, r) if r < 0.42 => "down",
             _ => "none",
         }
@@ -1140,14 +1273,14 @@ impl<'a> Writer<'a> {
 
     /// A comment's or a reply's body, as long and in the stance drawn for it.
     pub fn comment(&mut self, reply: bool, seed: u64) -> String {
-        let Some(persona) = self.persona else { return self.body(Length::Short, Stance::Agree, false) };
+        let Some(persona) = self.persona else { return self.answer(Length::Short, Stance::Agree) };
         let toward = match self.scene {
             Some(Scene::Thread(thread)) => thread.toward,
             Some(Scene::Post(post)) => post.toward,
             _ => 0,
         };
         let brief = voice::draw(persona, if reply { Form::Reply } else { Form::Comment }, toward, seed);
-        let body = self.body(brief.length, brief.stance, false);
+        let body = self.answer(brief.length, brief.stance);
         // Now and then a reply names whom it answers, when their name is known.
         let name = self
             .scene
@@ -1237,9 +1370,9 @@ impl<'a> Writer<'a> {
         self.dated = false;
         // A question post gives its context first, then asks.
         let body_stance = if stance.stance == Stance::Question { Stance::Story } else { stance.stance };
-        let mut body = self.body(stance.length.at_least_short(), body_stance, true);
+        let mut body = self.body(stance.length.at_least_short(), body_stance);
         if stance.stance == Stance::Question {
-            let question = self.ask(true);
+            let question = self.ask();
             body = format!("{body} {}", self.finish(&question, true));
         }
         (title, body)
@@ -1295,7 +1428,7 @@ impl<'a> Writer<'a> {
         let shown = subject.split(',').next().unwrap_or(subject);
         // People title the same kind of picture in many ways; one fixed title per subject repeats.
         let title = capitalise(&pick(&mut self.rng, PHOTO_TITLES).replace("{s}", shown));
-        let caption = self.body(brief.length, brief.stance, true);
+        let caption = self.body(brief.length, brief.stance);
         let prompt = format!("An ordinary photograph of {subject}, natural colours, no text or watermarks");
         (title, caption, prompt)
     }
@@ -1315,6 +1448,15 @@ const PHOTO_TITLES: &[&str] = &[
     "today's view: {s}",
     "{s} before everyone else showed up",
 ];
+
+/// The frames of what a persona writes on its own (posts, captions), the topic packs' included.
+pub fn post_frames() -> impl Iterator<Item = &'static str> {
+    [STORY_LINES, JOKE_LINES, FOLLOW_LINES, DETAIL_LINES, CODA_LINES, POST_QUESTIONS, POST_OPINIONS]
+        .into_iter()
+        .flatten()
+        .copied()
+        .chain(PACKS.iter().chain([&GENERAL]).flat_map(|p| p.claims.iter().chain(p.stories).chain(p.jokes)).copied())
+}
 
 /// `text` with a word that follows itself ("properly properly") said once.
 fn collapse_doubled_words(text: &str) -> String {
@@ -1406,20 +1548,20 @@ mod tests {
     #[test]
     fn every_template_slot_is_one_the_writer_fills() {
         let known = ["{t}", "{a}", "{p}", "{w}", "{n}", "{lead}", "{topic}"];
-        let mut all: Vec<&str> = [
-            AGREE_LINES,
-            DISAGREE_LINES,
-            QUESTION_LINES,
-            STORY_LINES,
-            JOKE_LINES,
-            FOLLOW_LINES,
-            DETAIL_LINES,
-            CODA_LINES,
-            TAILS,
-        ]
-        .concat();
+        let mut all: Vec<&str> =
+            [STORY_LINES, JOKE_LINES, FOLLOW_LINES, DETAIL_LINES, CODA_LINES, POST_QUESTIONS, POST_OPINIONS, TAILS]
+                .concat();
         for pack in PACKS.iter().chain([&GENERAL]) {
-            all.extend(pack.claims.iter().chain(pack.stories).chain(pack.questions).chain(pack.jokes));
+            all.extend(pack.claims.iter().chain(pack.stories).chain(pack.jokes));
+        }
+        let known_in_answers = ["{s}", "{s2}", "{n}", "{i}", "{w}"];
+        for frame in answer::all_frames() {
+            let mut rest = frame;
+            while let Some(i) = rest.find('{') {
+                let end = rest[i..].find('}').expect("a closed slot") + i;
+                assert!(known_in_answers.contains(&&rest[i..=end]), "{frame}: unknown slot {}", &rest[i..=end]);
+                rest = &rest[end + 1..];
+            }
         }
         for template in all {
             let mut rest = template;
@@ -1427,6 +1569,98 @@ mod tests {
                 let end = rest[i..].find('}').expect("a closed slot") + i;
                 assert!(known.contains(&&rest[i..=end]), "{template}: unknown slot {}", &rest[i..=end]);
                 rest = &rest[end + 1..];
+            }
+        }
+    }
+
+    /// A Monstera thread: every thing an answer leans on (each slot it filled, and every noun phrase a
+    /// reader finds in it that is not the frame's own wording) is in the post, the thread, the board's
+    /// topics or the persona's interests; nothing from a topic pack ("the fern") is slipped in.
+    #[test]
+    fn every_thing_an_answer_leans_on_comes_from_what_it_answers_or_who_writes_it() {
+        use crate::context::{CommentView, PostView, ThreadContext};
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let person = |n: u128, name: &str| Author::Human { id: uuid::Uuid::from_u128(n), name: Some(name.into()) };
+        let comment = |n: u128, body: &str, author: Author| CommentView {
+            id: uuid::Uuid::from_u128(n),
+            parent_id: None,
+            depth: 0,
+            body: body.into(),
+            author,
+            created_at: at,
+        };
+        let post = PostView {
+            id: uuid::Uuid::from_u128(1),
+            board_id: uuid::Uuid::from_u128(2),
+            board_name: "Plant Parents".into(),
+            board_topics: vec!["houseplants".into(), "propagation".into()],
+            title: "Monstera leaves turning yellow from the edges".into(),
+            body: "It's by an east window, I water when the top inch is dry. Two lower leaves went yellow \
+                   this week, and the pot is 25 cm wide. Should I worry?"
+                .into(),
+            author: person(9, "samira"),
+            created_at: at,
+        };
+        let thread = ThreadContext {
+            post: post.clone(),
+            ancestors: Vec::new(),
+            target: comment(
+                3,
+                "Mine did that in autumn with my old terracotta pot. Is the new growth okay?",
+                person(8, "alex_k"),
+            ),
+            siblings: vec![comment(4, "Could be the cold draught from the window.", person(7, "tom_h"))],
+            replies: Vec::new(),
+            toward: 0,
+        };
+        let persona = Persona {
+            interests: vec!["photography".into(), "sourdough".into()],
+            voice_bank: vec!["Honestly, I measure everything: 21 degrees, 3 weeks.".into()],
+            ..crate::persona::tests_support::persona()
+        };
+        let sources: Vec<String> =
+            [post.title.clone(), post.body.clone(), thread.target.body.clone(), thread.siblings[0].body.clone()]
+                .into_iter()
+                .chain(post.board_topics.iter().cloned())
+                .chain(persona.interests.iter().cloned())
+                .map(|t| t.to_lowercase())
+                .collect();
+        let found_in_sources = |phrase: &str| sources.iter().any(|s| s.contains(&phrase.to_lowercase()));
+        for scene in [
+            Scene::Thread(thread.clone()),
+            Scene::Post(crate::context::PostContext {
+                post: post.clone(),
+                comments: vec![thread.target.clone()],
+                replies: Vec::new(),
+                comment_count: 1,
+                toward: 0,
+            }),
+        ] {
+            for seed in 0..300u64 {
+                let mut writer = Writer::new("reply", &persona, &scene, seed);
+                let stance =
+                    [Stance::Agree, Stance::Disagree, Stance::Joke, Stance::Tangent, Stance::Question, Stance::Story]
+                        [(seed % 6) as usize];
+                let length = [Length::OneLiner, Length::Short, Length::Medium, Length::Long][(seed / 6 % 4) as usize];
+                let text = writer.text(length, stance);
+                assert!(!text.to_lowercase().contains("fern"), "{text}");
+                for leaned in writer.leaned_on() {
+                    assert!(found_in_sources(leaned), "{leaned:?} is not in the scene: {text}");
+                }
+                for phrase in answer::noun_phrases(&text) {
+                    let own_words = phrase.words.split_whitespace().all(|w| {
+                        answer::all_frames()
+                            .chain(SOFT.iter().copied())
+                            .chain(TAILS.iter().copied())
+                            .chain(WHILE_AGO.iter().copied())
+                            .any(|f| f.to_lowercase().contains(&w.to_lowercase()))
+                    });
+                    assert!(
+                        found_in_sources(&phrase.words) || own_words,
+                        "{:?} leaned on from nowhere: {text}",
+                        phrase.words
+                    );
+                }
             }
         }
     }
