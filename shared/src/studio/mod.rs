@@ -27,7 +27,7 @@ use profile::{Profile, Surroundings};
 /// The longest brief, in characters.
 pub const MAX_BRIEF_CHARS: usize = 500;
 /// The most personas one request makes.
-pub const MAX_COUNT: usize = 10;
+pub const MAX_COUNT: usize = 12;
 /// How many of the newest personas a new one is compared with (and the prompt names the first few).
 const COMPARED_WITH: i64 = 300;
 

@@ -535,7 +535,33 @@ const TRAITS: [&str; 16] = [
     "kind",
     "restless",
 ];
-const HOBBIES: [&str; 24] = [
+const HOBBIES: [&str; 50] = [
+    "crosswords",
+    "sea swimming",
+    "baking bread",
+    "vinyl repair",
+    "mushroom foraging",
+    "tabletop games",
+    "sketching",
+    "urban cycling",
+    "amateur radio",
+    "bird photography",
+    "calligraphy",
+    "rock climbing",
+    "houseplants",
+    "trail running",
+    "model trains",
+    "bread making",
+    "canoeing",
+    "watch repair",
+    "allotment growing",
+    "photography walks",
+    "sailing",
+    "ceramics",
+    "cheese making",
+    "darts",
+    "football",
+    "jigsaw puzzles",
     "gardening",
     "bouldering",
     "sourdough",
@@ -561,8 +587,25 @@ const HOBBIES: [&str; 24] = [
     "coffee",
     "language learning",
 ];
-const SHORT_TEXTS: [&str; 12] = [
+const SHORT_TEXTS: [&str; 29] = [
     "Same here, twice.",
+    "Called it.",
+    "Fair enough, I'll try it.",
+    "That's the one.",
+    "Oh, that's clever.",
+    "Not sure about that.",
+    "Did this last year. Fine.",
+    "Bookmarking this.",
+    "Ha, my dad says the same.",
+    "Needed this today.",
+    "Slow down, it helps.",
+    "Wrong, but I like it.",
+    "Mine's older and still going.",
+    "Tell me more about the {topic}.",
+    "Ask me about {topic} sometime.",
+    "Classic {topic} mistake, we all did it.",
+    "Okay, now I'm curious.",
+    "Done it both ways. Both fine.",
     "Nope. Tried it.",
     "This is the way.",
     "Ha, been there.",
@@ -575,19 +618,41 @@ const SHORT_TEXTS: [&str; 12] = [
     "Still the best advice.",
     "Oh no, the {topic}.",
 ];
-const MIDDLE_TEXTS: [&str; 12] = [
-    "I got into {topic} by accident and it has eaten every weekend since. No regrets so far.",
-    "The {topic} thread last week changed how I do it. Slower, but it actually works now.",
-    "My first go at {topic} was a disaster and I still laugh about it with my sister.",
-    "Everyone told me {topic} gear matters. It mostly doesn't, the practice does.",
-    "I keep a notebook for {topic} and reading old entries is humbling.",
+/// Middle-length texts: a first sentence and a second, put together (144 ways per topic).
+const MIDDLE_FIRSTS: [&str; 12] = [
+    "I got into {topic} by accident.",
+    "The {topic} thread last week changed how I do it.",
+    "My first go at {topic} was a disaster.",
+    "Everyone told me {topic} gear matters.",
+    "I keep a notebook for {topic}.",
     "Half of what is written about {topic} online is people selling you something.",
-    "Spent the whole evening on {topic} again and forgot to eat. Worth it.",
-    "If you are starting {topic}, start small and cheap. You will know soon enough.",
-    "I went back to the old way of doing {topic} and it is better, sorry.",
-    "The people who taught me {topic} never wrote any of it down, which explains a lot.",
-    "Did {topic} with the kids today and they were better at it than me.",
-    "There is a shop near me that does {topic} lessons and they are patient with beginners.",
+    "Spent the whole evening on {topic} again and forgot to eat.",
+    "If you are starting {topic}, start small and cheap.",
+    "I went back to the old way of doing {topic}.",
+    "The people who taught me {topic} never wrote any of it down.",
+    "Did {topic} with the kids today.",
+    "There is a shop near me that does {topic} lessons.",
+];
+const MIDDLE_SECONDS: [&str; 12] = [
+    "No regrets so far.",
+    "Slower, but it actually works now.",
+    "I still laugh about it with my sister.",
+    "It mostly doesn't, the practice does.",
+    "Reading old entries is humbling.",
+    "Worth it.",
+    "You will know soon enough.",
+    "It is better, sorry.",
+    "Which explains a lot.",
+    "They were better at it than me.",
+    "They are patient with beginners, which helps.",
+    "Still figuring it out, to be honest.",
+];
+/// Middle-length texts for someone the brief describes in person: `{role}` is who they are.
+const ROLE_TEXTS: [&str; 4] = [
+    "People expect {role} to have opinions about {topic}. They are right.",
+    "Ask {role} about {topic} and you lose an afternoon. Fair warning.",
+    "I am {role}, so {topic} is most of what I talk about lately. Sorry in advance.",
+    "Nobody warns you that {role} ends up explaining {topic} at every family dinner.",
 ];
 const LONG_OPENINGS: [&str; 8] = [
     "Long story, but it matters here.",
@@ -620,19 +685,139 @@ const LONG_ENDINGS: [&str; 8] = [
     "That one lesson saved me more time than any gadget ever did.",
 ];
 
-/// Words of the brief worth making interests of.
-fn brief_topics(brief: &str) -> Vec<String> {
-    const STOP: [&str; 24] = [
-        "about", "their", "they", "with", "from", "into", "that", "this", "people", "person", "personas", "persona",
-        "some", "who", "and", "the", "for", "likes", "loves", "someone", "members", "member", "make", "create",
-    ];
-    let mut topics = Vec::new();
-    for word in brief.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase) {
-        if word.chars().count() > 3 && !STOP.contains(&word.as_str()) && !topics.contains(&word) {
-            topics.push(word);
+/// The first of some options (shuffled) that nobody around nearly wrote, or else the first of them.
+type FreshOne<'a> = dyn FnMut(Vec<String>, &[String]) -> Result<String, String> + 'a;
+
+/// Cities a brief may name, with their time zones.
+const CITIES: [(&str, &str); 40] = [
+    ("Gdansk", "Europe/Warsaw"),
+    ("Gdańsk", "Europe/Warsaw"),
+    ("Warsaw", "Europe/Warsaw"),
+    ("Kraków", "Europe/Warsaw"),
+    ("Krakow", "Europe/Warsaw"),
+    ("Berlin", "Europe/Berlin"),
+    ("Hamburg", "Europe/Berlin"),
+    ("Munich", "Europe/Berlin"),
+    ("Vienna", "Europe/Vienna"),
+    ("Prague", "Europe/Prague"),
+    ("Paris", "Europe/Paris"),
+    ("Lyon", "Europe/Paris"),
+    ("Madrid", "Europe/Madrid"),
+    ("Barcelona", "Europe/Madrid"),
+    ("Lisbon", "Europe/Lisbon"),
+    ("Porto", "Europe/Lisbon"),
+    ("Rome", "Europe/Rome"),
+    ("Milan", "Europe/Rome"),
+    ("London", "Europe/London"),
+    ("Leeds", "Europe/London"),
+    ("Glasgow", "Europe/London"),
+    ("Dublin", "Europe/Dublin"),
+    ("Amsterdam", "Europe/Amsterdam"),
+    ("Rotterdam", "Europe/Amsterdam"),
+    ("Stockholm", "Europe/Stockholm"),
+    ("Oslo", "Europe/Oslo"),
+    ("Helsinki", "Europe/Helsinki"),
+    ("Athens", "Europe/Athens"),
+    ("Istanbul", "Europe/Istanbul"),
+    ("New York", "America/New_York"),
+    ("Boston", "America/New_York"),
+    ("Chicago", "America/Chicago"),
+    ("Austin", "America/Chicago"),
+    ("Denver", "America/Denver"),
+    ("Seattle", "America/Los_Angeles"),
+    ("Toronto", "America/Toronto"),
+    ("Mexico City", "America/Mexico_City"),
+    ("Tokyo", "Asia/Tokyo"),
+    ("Sydney", "Australia/Sydney"),
+    ("Melbourne", "Australia/Melbourne"),
+];
+
+/// What the brief says, read from its words: whom it describes (one person, "a retired ferry engineer
+/// in Gdansk who restores old valve radios", or a group, "home cooks who argue about knives"), where,
+/// and what they care about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct BriefReading {
+    /// The brief as a description of one person ("a retired ferry engineer in Gdansk who ..."), when it
+    /// is one.
+    person: Option<String>,
+    /// Who they are, in the brief's first words ("a retired ferry engineer", "home cooks").
+    role: Option<String>,
+    /// A city it names, with its time zone when known.
+    place: Option<(String, Option<&'static str>)>,
+    /// What they care about ("valve radios", "knives").
+    interests: Vec<String>,
+}
+
+fn read_brief(brief: &str) -> BriefReading {
+    const LEADS: [&str; 4] = ["make", "create", "some", "several"];
+    const NUMBERS: [&str; 12] =
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
+    const JOINS: [&str; 14] =
+        ["who", "that", "which", "in", "from", "near", "of", "about", "and", "with", "for", "on", "at", "by"];
+    let text = brief.trim().trim_end_matches(['.', '!']);
+    let mut tokens: Vec<&str> = text.split_whitespace().collect();
+    while tokens.first().is_some_and(|t| {
+        let t = t.to_lowercase();
+        LEADS.contains(&t.as_str()) || NUMBERS.contains(&t.as_str()) || t.chars().all(|c| c.is_ascii_digit())
+    }) {
+        tokens.remove(0);
+    }
+    let single = tokens.first().is_some_and(|t| matches!(t.to_lowercase().as_str(), "a" | "an"));
+    // Runs of content words; a verb right after "who" ("restores", "argue") ends one and is left out.
+    let mut runs: Vec<(Vec<String>, Option<String>)> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    let mut before: Option<String> = None;
+    let mut previous = String::new();
+    for token in &tokens {
+        let word = token.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && c != '\'');
+        let lower = word.to_lowercase();
+        let stop = lower.is_empty()
+            || JOINS.contains(&lower.as_str())
+            || matches!(lower.as_str(), "a" | "an" | "the" | "their" | "his" | "her" | "they" | "likes" | "loves")
+            || previous == "who";
+        if stop {
+            if !run.is_empty() {
+                runs.push((std::mem::take(&mut run), before.take()));
+            }
+            if !lower.is_empty() && JOINS.contains(&lower.as_str()) {
+                before = Some(lower.clone());
+            }
+        } else {
+            run.push(word.to_owned());
+        }
+        previous = lower;
+        if token.ends_with(',') && !run.is_empty() {
+            runs.push((std::mem::take(&mut run), before.take()));
         }
     }
-    topics
+    if !run.is_empty() {
+        runs.push((run, before));
+    }
+    let mut reading = BriefReading::default();
+    let mut rest = Vec::new();
+    for (words, before) in runs {
+        let capitalised = words.first().is_some_and(|w| w.chars().next().is_some_and(char::is_uppercase));
+        if capitalised && matches!(before.as_deref(), Some("in" | "from" | "near")) && reading.place.is_none() {
+            let name = words.join(" ");
+            let zone = CITIES.iter().find(|(city, _)| city.eq_ignore_ascii_case(&name)).map(|(_, zone)| *zone);
+            reading.place = Some((name, zone));
+        } else if reading.role.is_none() && rest.is_empty() {
+            let article = if single { format!("{} ", tokens[0].to_lowercase()) } else { String::new() };
+            reading.role = Some(format!("{article}{}", words.join(" ")));
+        } else {
+            rest.push(words);
+        }
+    }
+    for words in rest {
+        let last_two = words[words.len().saturating_sub(2)..].join(" ").to_lowercase();
+        if last_two.chars().count() > 3 && !reading.interests.contains(&last_two) {
+            reading.interests.push(last_two);
+        }
+    }
+    if single {
+        reading.person = Some(tokens.join(" "));
+    }
+    reading
 }
 
 /// The offline writer's profile for the `index`th persona of a batch: deterministic for a seed, diverse
@@ -643,12 +828,13 @@ pub fn write_offline(brief: &str, board_topics: &[String], around: &Surroundings
     let mut hobbies: Vec<&str> = HOBBIES.to_vec();
     hobbies.shuffle(&mut rng);
     let taken = around.taken_interests();
+    let reading = read_brief(brief);
     // The boards' topic and the brief's own are what the cast shares; the rest is each one's own.
     let mut interests: Vec<String> = board_topics.first().cloned().into_iter().collect();
-    if let Some(topic) = brief_topics(brief).pop()
-        && !interests.contains(&topic)
-    {
-        interests.push(topic);
+    for topic in &reading.interests {
+        if interests.len() < 3 && !interests.contains(topic) {
+            interests.push(topic.clone());
+        }
     }
     for hobby in hobbies {
         if interests.len() >= 5 {
@@ -660,7 +846,12 @@ pub fn write_offline(brief: &str, board_topics: &[String], around: &Surroundings
     }
     let first = FIRST_NAMES[(rng.random_range(0..FIRST_NAMES.len()) + index * 7) % FIRST_NAMES.len()];
     let last = LAST_NAMES[rng.random_range(0..LAST_NAMES.len())];
-    let (city, timezone) = PLACES[(rng.random_range(0..PLACES.len()) + index * 5) % PLACES.len()];
+    let (mut city, mut timezone) = PLACES[(rng.random_range(0..PLACES.len()) + index * 5) % PLACES.len()];
+    if let Some((name, zone)) = &reading.place {
+        city = name.as_str();
+        // A city the engine does not know keeps a zone from the list: the bio still says where.
+        timezone = zone.unwrap_or(timezone);
+    }
     let job = JOBS[(rng.random_range(0..JOBS.len()) + index * 5) % JOBS.len()];
     // Each choice below is the first, in a shuffled order, that nobody around has nearly written already.
     let written: Vec<&str> = around
@@ -681,32 +872,56 @@ pub fn write_offline(brief: &str, board_topics: &[String], around: &Surroundings
     let voice = voice_options.iter().find(|v| fresh(v, &voices)).cloned().unwrap_or_else(|| voice_options[0].clone());
     let mut traits: Vec<&str> = TRAITS.to_vec();
     traits.shuffle(&mut rng);
-    let topic = interests.get(1).or(interests.first()).cloned().unwrap_or_else(|| "this".into());
+    // What its texts are about: the brief's own subject first, then its other interests.
+    let topic =
+        reading.interests.first().or(interests.get(1)).or(interests.first()).cloned().unwrap_or_else(|| "this".into());
+    let other_topic =
+        interests.iter().find(|i| **i != topic && !board_topics.contains(i)).cloned().unwrap_or_else(|| topic.clone());
     let username = format!("{}_{}", first.to_lowercase(), topic.split_whitespace().next().unwrap_or("x"));
     let years = rng.random_range(3..25).to_string();
-    let fill = |t: &str| t.replace("{topic}", &topic).replace("{years}", &years);
-    let mut pick = |options: Vec<String>, chosen: &[String]| -> String {
+    let role = reading.role.clone().unwrap_or_else(|| job.to_owned());
+    let fill = |t: &str| t.replace("{topic}", &topic).replace("{years}", &years).replace("{role}", &role);
+    let fill_other = |t: &str| t.replace("{topic}", &other_topic).replace("{years}", &years).replace("{role}", &role);
+    let middles = |fill: &dyn Fn(&str) -> String| -> Vec<String> {
+        MIDDLE_FIRSTS.iter().flat_map(|a| MIDDLE_SECONDS.iter().map(move |b| format!("{} {}", fill(a), b))).collect()
+    };
+    let mut fresh_one = |options: Vec<String>, chosen: &[String]| -> Result<String, String> {
         let mut options = options;
         options.shuffle(&mut rng);
         let mine: Vec<&str> = chosen.iter().map(String::as_str).collect();
-        options.iter().find(|o| fresh(o, &written) && fresh(o, &mine)).cloned().unwrap_or_else(|| options[0].clone())
+        let first = options.first().cloned().unwrap_or_default();
+        options.into_iter().find(|o| fresh(o, &written) && fresh(o, &mine)).ok_or(first)
+    };
+    let pick = |fresh_one: &mut FreshOne<'_>, options: Vec<String>, chosen: &[String]| {
+        fresh_one(options, chosen).unwrap_or_else(|first| first)
     };
     let mut bank: Vec<String> = Vec::new();
-    bank.push(pick(SHORT_TEXTS.iter().map(|t| fill(t)).collect(), &bank));
-    bank.push(pick(MIDDLE_TEXTS.iter().map(|t| fill(t)).collect(), &bank));
+    bank.push(pick(&mut fresh_one, SHORT_TEXTS.iter().map(|t| fill(t)).collect(), &bank));
+    // Someone the brief describes in person says who they are, and what else it does (its own interest:
+    // a cast made from one brief does not all say the same); a cast member says what it cares about.
+    let second = match reading.person {
+        Some(_) => fresh_one(ROLE_TEXTS.iter().map(|t| fill_other(t)).collect(), &bank)
+            .unwrap_or_else(|_| pick(&mut fresh_one, middles(&fill_other), &bank)),
+        None => pick(&mut fresh_one, middles(&fill), &bank),
+    };
+    bank.push(second);
     let longs: Vec<String> = LONG_OPENINGS
         .iter()
         .flat_map(|o| LONG_MIDDLES.iter().map(move |m| (o, m)))
         .flat_map(|(o, m)| LONG_ENDINGS.iter().map(move |e| format!("{} {} {}", fill(o), fill(m), fill(e))))
         .collect();
-    bank.push(pick(longs, &bank));
-    bank.push(pick(MIDDLE_TEXTS.iter().map(|t| fill(t)).collect(), &bank));
+    bank.push(pick(&mut fresh_one, longs, &bank));
+    let fourth = if reading.person.is_some() { middles(&fill) } else { middles(&fill_other) };
+    bank.push(pick(&mut fresh_one, fourth, &bank));
     let start = rng.random_range(6..11);
     let character = brief.to_lowercase().contains("character") || brief.to_lowercase().contains("mascot");
     json!({
         "username": username,
         "display_name": format!("{first} {last}"),
-        "bio": format!("{first} is {job} in {city}. Outside work it is mostly {}, and more {} than is healthy.", interests.join(", "), topic),
+        "bio": match &reading.person {
+            Some(person) => format!("{first} is {person}. Otherwise it is mostly {}.", interests.join(", ")),
+            None => format!("{first} is {job} in {city}. Outside work it is mostly {}, and more {} than is healthy.", interests.join(", "), topic),
+        },
         "voice": voice,
         "traits": traits[..3].to_vec(),
         "interests": interests,
@@ -716,7 +931,7 @@ pub fn write_offline(brief: &str, board_topics: &[String], around: &Surroundings
         "chattiness": Chattiness::ALL[rng.random_range(0..4)].as_str(),
         "voting_temperament": Temperament::ALL[rng.random_range(0..3)].as_str(),
         "voice_bank": bank,
-        "looks": format!("{first}, {job}, at home in {city}: casual clothes, a plain wall behind, daylight from a window"),
+        "looks": format!("{first}, {role}, at home in {city}: casual clothes, a plain wall behind, daylight from a window"),
         "picture": if character { "illustration" } else { "photo" },
     })
 }
@@ -745,6 +960,30 @@ mod tests {
                 assert!(a.interests.contains(&"knives".to_string()), "the brief's topic: {:?}", a.interests);
             }
         }
+    }
+
+    #[test]
+    fn a_brief_is_read_for_who_where_and_what() {
+        let ferry = read_brief("a retired ferry engineer in Gdansk who restores old valve radios");
+        assert_eq!(ferry.person.as_deref(), Some("a retired ferry engineer in Gdansk who restores old valve radios"));
+        assert_eq!(ferry.role.as_deref(), Some("a retired ferry engineer"));
+        assert_eq!(ferry.place, Some(("Gdansk".to_owned(), Some("Europe/Warsaw"))));
+        assert_eq!(ferry.interests, ["valve radios"]);
+        let cooks = read_brief("Make three home cooks who argue about knives and cast iron.");
+        assert_eq!((cooks.person, cooks.role.as_deref()), (None, Some("home cooks")));
+        assert_eq!(cooks.interests, ["knives", "cast iron"]);
+        assert_eq!(read_brief("someone").interests, Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_offline_profile_is_the_person_the_brief_describes() {
+        let brief = "a retired ferry engineer in Gdansk who restores old valve radios";
+        let p = offline(brief, &Surroundings::default(), 3).expect("a usable profile");
+        assert!(p.bio.contains("retired ferry engineer in Gdansk"), "{}", p.bio);
+        assert!(p.interests.contains(&"valve radios".to_owned()), "{:?}", p.interests);
+        assert_eq!(p.timezone, "Europe/Warsaw");
+        assert!(p.voice_bank.iter().filter(|t| t.contains("valve radios")).count() >= 2, "{:?}", p.voice_bank);
+        assert!(p.voice_bank.iter().any(|t| t.contains("a retired ferry engineer")), "{:?}", p.voice_bank);
     }
 
     #[test]

@@ -102,6 +102,34 @@ async fn the_offline_studio_makes_a_diverse_cast_with_avatars_and_references() {
     }
 }
 
+/// Offline, a brief makes the person it describes, twelve of them at once beside the demo world's cast,
+/// each with a voice bank that nearly copies nobody's.
+#[tokio::test]
+async fn the_offline_studio_makes_twelve_of_the_person_the_brief_describes() {
+    let db = TestDb::new().await;
+    let (engine, _clock) = offline_engine(&db);
+    tooling::demo_world::DemoWorld::embedded().seed(&**db.client().await, t0()).await.unwrap();
+    let brief = "a retired ferry engineer in Gdansk who restores old valve radios";
+
+    let made = studio::create(&engine, &request(brief, 12)).await.unwrap();
+
+    assert_eq!(made.personas.len(), 12);
+    let everyone = all_personas(&engine).await;
+    for p in &made.personas {
+        assert_well_made(p);
+        assert!(p.bio.contains("retired ferry engineer in Gdansk who restores old valve radios"), "{}", p.bio);
+        assert!(p.interests.contains(&"valve radios".to_owned()), "{:?}", p.interests);
+        assert_eq!(p.timezone, "Europe/Warsaw");
+        for other in everyone.iter().filter(|o| o.id != p.id) {
+            for (x, y) in p.voice_bank.iter().flat_map(|x| other.voice_bank.iter().map(move |y| (x, y))) {
+                assert!(similarity(x, y) < NEAR_DUPLICATE, "@{} / @{}: {x} / {y}", p.username, other.username);
+            }
+        }
+    }
+    let Err(e) = studio::create(&engine, &request(brief, 13)).await else { panic!("thirteen is too many") };
+    assert!(matches!(&e, StudioError::BadRequest(m) if m.contains("between 1 and 12")), "{e}");
+}
+
 #[tokio::test]
 async fn requests_the_studio_cannot_use_are_refused_by_name() {
     let db = TestDb::new().await;
