@@ -13,10 +13,10 @@ use crate::ai::{ModelClient, ModelError, Prompt, Usage};
 /// it hands on to another model.
 #[async_trait]
 pub trait Gate: Send + Sync {
-    /// The verdict on a draft showing `text` (`None`: it publishes no text) and handing `handed_on` on;
-    /// `prose` is false for text that is not sentences (tags), which the marks of machine text and the
-    /// near-duplicate check do not apply to.
-    async fn verdict(&self, text: Option<&str>, handed_on: &[&str], prose: bool) -> Verdict;
+    /// The verdict on a draft showing `text` (`None`: it publishes no text), stored as `stored` (what
+    /// near-duplicates are judged by), and handing `handed_on` on; `prose` is false for text that is not
+    /// sentences (tags), which the marks of machine text and the near-duplicate check do not apply to.
+    async fn verdict(&self, text: Option<&str>, stored: Option<&str>, handed_on: &[&str], prose: bool) -> Verdict;
 }
 
 /// A check's verdict on a parsed draft.
@@ -92,7 +92,15 @@ pub async fn compose<D: Written>(
             Err(e) if attempt == 2 => return Err(ComposeFailure { error: ComposeError::Unusable(e), usage, notes }),
             Err(e) => format!("unusable answer: {e}"),
             Ok(draft) => {
-                match gate.verdict(draft.visible_text().as_deref(), &draft.handed_on(), draft.is_prose()).await {
+                match gate
+                    .verdict(
+                        draft.visible_text().as_deref(),
+                        draft.stored_text().as_deref(),
+                        &draft.handed_on(),
+                        draft.is_prose(),
+                    )
+                    .await
+                {
                     Verdict::Accept => return Ok(Composed { draft, usage, attempts: attempt, notes }),
                     Verdict::Reject(reason) => {
                         return Err(ComposeFailure { error: ComposeError::Rejected(reason), usage, notes });
@@ -119,7 +127,10 @@ pub async fn check<D: Written>(
     gate: &dyn Gate,
 ) -> Result<D, String> {
     let draft = parse(answer).map_err(|e| e.to_string())?;
-    match gate.verdict(draft.visible_text().as_deref(), &draft.handed_on(), draft.is_prose()).await {
+    match gate
+        .verdict(draft.visible_text().as_deref(), draft.stored_text().as_deref(), &draft.handed_on(), draft.is_prose())
+        .await
+    {
         Verdict::Accept => Ok(draft),
         Verdict::Regenerate(reason) | Verdict::Reject(reason) => Err(reason),
     }

@@ -32,11 +32,11 @@ impl<'a> PublishGate<'a> {
 
 #[async_trait]
 impl Gate for PublishGate<'_> {
-    async fn verdict(&self, text: Option<&str>, handed_on: &[&str], prose: bool) -> Verdict {
+    async fn verdict(&self, text: Option<&str>, stored: Option<&str>, handed_on: &[&str], prose: bool) -> Verdict {
         let Some(text) = text else {
             return Verdict::Accept;
         };
-        if prose && let Verdict::Regenerate(reason) = near_duplicate_verdict(text, &self.corpus) {
+        if prose && let Verdict::Regenerate(reason) = near_duplicate_verdict(stored.unwrap_or(text), &self.corpus) {
             return Verdict::Regenerate(reason);
         }
         // The marks of machine text: asked for once more with the reason, then skipped.

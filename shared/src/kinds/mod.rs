@@ -162,6 +162,12 @@ pub trait Written: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send
         None
     }
 
+    /// The visible text as it is stored and as others' texts are kept to compare with (a post's title
+    /// and body, without the tags shown between them): what near-duplicates are judged by.
+    fn stored_text(&self) -> Option<String> {
+        self.visible_text()
+    }
+
     /// Whether the visible text is sentences (the marks of machine text and near-duplicates apply) or,
     /// like a list of tags, not.
     fn is_prose(&self) -> bool {

@@ -39,6 +39,10 @@ impl Written for PostDraft {
         // The body last: the marks of machine text look at how the text ends, and a tag is not an ending.
         Some(format!("{}\n\n{}\n\n{}", self.title, self.tags.join(", "), self.body))
     }
+
+    fn stored_text(&self) -> Option<String> {
+        Some(format!("{}\n\n{}", self.title, self.body))
+    }
 }
 
 /// Stores a published post's tags; a platform whose `post_tags` refuses them gets the post without

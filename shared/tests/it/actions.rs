@@ -745,6 +745,42 @@ async fn a_near_copy_of_what_any_persona_published_this_week_on_any_board_is_ref
     assert_eq!(report.status, TaskStatus::Done, "older than a week: {report:?}");
 }
 
+/// A post is compared by its title and body as stored, not with the tags shown between them: another
+/// persona's post with the same two sentences the other way round is refused.
+#[tokio::test]
+async fn a_post_that_nearly_copies_another_personas_post_is_refused_whatever_its_tags() {
+    let db = TestDb::new().await;
+    let fake = GeminiFake::start().await;
+    let (engine, _clock) = gemini_engine(&db, &fake, &[]);
+    let w = world(&engine).await;
+    let (title, body) = ("I ranked rice cookers and I'm not sorry", "At this point Sunday prep should pay rent.");
+    let c = engine.pool.get().await.unwrap();
+    c.query_typed(
+        "INSERT INTO posts (board_id, persona_id, title, body, status, created_at) VALUES ($1, $2, $3, $4, 'PUBLISHED', $5)",
+        &[
+            (&w.board, Type::UUID),
+            (&w.nia, Type::UUID),
+            (&title, Type::TEXT),
+            (&body, Type::TEXT),
+            (&(t0() - Duration::days(1)), Type::TIMESTAMPTZ),
+        ],
+    )
+    .await
+    .unwrap();
+    let copy = serde_json::json!({
+        "title": "At this point Sunday prep should pay rent",
+        "body": "Mind you, I ranked rice cookers and I'm not sorry.",
+        "tags": ["rice cookers", "meal prep", "kitchen gear", "sunday cooking"],
+    });
+    fake.push(Reply::Json(copy.clone()));
+    fake.push(Reply::Json(copy));
+
+    let report = run(&engine, w.marisol, POST, on_board(w.board)).await;
+
+    assert_eq!(report.status, TaskStatus::Skipped, "{report:?}");
+    assert!(report.reason.unwrap().contains("near duplicate"));
+}
+
 // ---- storage ---------------------------------------------------------------------------------------
 
 fn supabase(fake: &StorageFake, bucket: &str) -> SupabaseStorage {
