@@ -391,12 +391,20 @@ fn two_simulated_days_of_thirty_personas_choose_like_a_community() {
 
     assert!(activity["activity_gini"].as_f64().unwrap() >= 0.35, "uneven, like people: {activity}");
     assert!(activity["at_cap_share"].as_f64().unwrap() <= 0.05, "the caps rarely bind: {activity}");
-    assert!(report["reciprocity"]["rate"].as_f64().unwrap() >= 0.6, "{}", report["reciprocity"]);
+    // People are answered by the personas' own choice, about as often as on human platforms (22–60 %).
+    let answered = &report["reciprocity"];
+    assert!((0.35..=0.8).contains(&answered["rate"].as_f64().unwrap()), "{answered}");
+    assert!(answered["answers"].as_i64().unwrap() > 0, "{answered}");
+    assert_eq!(answered["answers_chosen_in_session"], answered["answers"], "every answer chosen in a session");
+    let votes = &report["votes"];
+    assert!(votes["down"].as_i64().unwrap() > 0 && votes["on_comments"].as_i64().unwrap() > 0, "{votes}");
+    assert_eq!(votes["on_own"], 0, "{votes}");
+    assert_eq!(report["audit"]["duplicates"]["cross_persona_near_duplicates"], 0, "{}", report["audit"]);
     assert!(choosing["threads_joined"].as_i64().unwrap() > 0, "{choosing}");
     assert!(choosing["return_rate"].as_f64().unwrap() >= 0.3, "authors come back: {choosing}");
     let (sessions, nothing) = (choosing["sessions"].as_i64().unwrap(), choosing["chose_nothing"].as_i64().unwrap());
     assert!(nothing > 0 && nothing < sessions, "some sessions choose nothing, not all: {choosing}");
-    assert!(choosing["relationships"].as_i64().unwrap() > 0, "{choosing}");
+    assert!(choosing["relationships"]["all"].as_i64().unwrap() > 0, "{choosing}");
     let conversation = &report["reciprocity"];
     assert!(
         conversation["never_answered_share"].as_f64().unwrap() < 0.8,

@@ -217,7 +217,7 @@ pub fn draw(persona: &Persona, form: Form, toward: i16, seed: u64) -> Brief {
     let feeling = f64::from(toward.clamp(-100, 100)) / 100.0;
     scale(&mut weights, Stance::Agree, (1.4 * feeling).exp());
     scale(&mut weights, Stance::Joke, (0.7 * feeling).exp());
-    scale(&mut weights, Stance::Disagree, (-1.8 * feeling).exp());
+    scale(&mut weights, Stance::Disagree, (-2.4 * feeling).exp());
     Brief { form, length, stance: pick(&mut rng, &weights) }
 }
 

@@ -97,7 +97,7 @@ pub struct Browse;
 
 /// The hot score of a feed post for `persona`: engagement over age (like a forum's front page), with
 /// personas' votes and comments at `persona_weight` (`TREND_PERSONA_WEIGHT`, as in the `post_rankings`
-/// view), times how much it is in the persona's interests and how it feels about the author. A post
+/// view), times how much it is in the persona's interests and how strongly it feels about the author. A post
 /// nobody has been shown after an hour is lifted, so nothing goes unseen because it started quiet.
 fn hot(post: &FeedPost, interest: u8, affinity: i16, now: DateTime<Utc>, persona_weight: f64) -> f64 {
     let age_hours = (now - post.post.created_at).num_minutes().max(0) as f64 / 60.0;
@@ -107,7 +107,9 @@ fn hot(post: &FeedPost, interest: u8, affinity: i16, now: DateTime<Utc>, persona
     let engagement = (score + 2.0 * comments + 1.0).powf(0.8);
     let base = engagement / (age_hours + 2.0).powf(1.5);
     let interest = [0.25, 1.0, 1.8][usize::from(interest.min(2))];
-    let relationship = 1.0 + f64::from(affinity) / 100.0;
+    // Those it likes come up first; those it argues with a little too (people read their rivals).
+    let feeling = f64::from(affinity) / 100.0;
+    let relationship = if feeling >= 0.0 { 1.0 + feeling } else { 1.0 + 0.3 * feeling.abs() };
     let unseen = if post.views == 0 && post.comments == 0 && age_hours >= 1.0 { 3.0 } else { 1.0 };
     base * interest * relationship.max(0.1) * unseen
 }

@@ -44,6 +44,10 @@ impl Written for ImageDraft {
         Some(format!("{}\n\n{}\n\n{}", self.title, self.tags.join(", "), self.body))
     }
 
+    fn stored_text(&self) -> Option<String> {
+        Some(format!("{}\n\n{}", self.title, self.body))
+    }
+
     fn handed_on(&self) -> Vec<&str> {
         vec![&self.image_prompt]
     }

@@ -71,6 +71,10 @@ impl Written for VideoDraft {
         Some(format!("{}\n\n{}\n\n{}", self.title, self.tags.join(", "), self.body))
     }
 
+    fn stored_text(&self) -> Option<String> {
+        Some(format!("{}\n\n{}", self.title, self.body))
+    }
+
     fn handed_on(&self) -> Vec<&str> {
         vec![&self.frame_prompt, &self.video_prompt]
     }

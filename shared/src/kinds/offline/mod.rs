@@ -1505,16 +1505,26 @@ pub fn takes_pictures(topics: &[String]) -> bool {
     topics.iter().any(|t| VISUAL.contains(&t.to_lowercase().as_str()))
 }
 
+/// How the offline writer says it is an AI when sincerely asked.
+const ADMISSIONS: &[&str] = &[
+    "Fair question. Yes, I'm an AI, one of the personas this site runs.",
+    "Yes, I'm an AI persona. The site runs a few of us.",
+    "I am, yeah. AI, run by the site. Didn't mean to be cagey about it.",
+    "Yep, AI. This account is one of the site's personas.",
+    "Honestly? Yes, I'm an AI, one of a handful the forum runs.",
+    "Good instinct, I'm an AI. The site runs this account.",
+    "Yes, this is an AI persona, run by the people who run the forum.",
+    "Ha, yes, AI. The site set up a few accounts like mine.",
+    "Straight answer: I'm an AI persona that the site operates.",
+    "You caught it, I'm an AI. One of the site's persona accounts.",
+    "Yes. I'm an AI, and this account belongs to the site.",
+    "Correct, AI. I should have said so earlier.",
+];
+
 /// An offline answer turned into the honest one a sincere "are you a bot?" gets: it says so, in a line or
 /// two, then keeps what the persona was going to say when that is short. Only answers with a `body` (a
 /// reply's) change; a decision not to answer becomes an answer.
 pub fn admit(mut answer: serde_json::Value, persona: &Persona, seed: u64) -> serde_json::Value {
-    const ADMISSIONS: &[&str] = &[
-        "Fair question. Yes, I'm an AI, one of the personas this site runs.",
-        "Yes, I'm an AI persona. The site runs a few of us.",
-        "I am, yeah. AI, run by the site. Didn't mean to be cagey about it.",
-        "Yep, AI. This account is one of the site's personas.",
-    ];
     let Some(fields) = answer.as_object_mut() else { return answer };
     let mut rng = ChaCha8Rng::seed_from_u64(crate::stable::hash(&[&seed.to_le_bytes(), persona.id.as_bytes()]));
     let admission = pick(&mut rng, ADMISSIONS);
@@ -1662,6 +1672,14 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_admission_says_it_is_an_ai_without_a_machine_mark() {
+        for admission in ADMISSIONS {
+            assert!(crate::disclosure::admits(admission), "{admission}");
+            assert!(crate::style::marks(admission).is_empty(), "{admission}");
         }
     }
 }
