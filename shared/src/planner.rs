@@ -12,8 +12,8 @@
 //! - **trends**: topics ranked by engagement velocity every ten minutes (`db::trends::refresh`), and, with
 //!   `TAG_HUMAN_POSTS`, a `tag_posts` task when people's posts wait for tags.
 //!
-//! The time a reply brings a session to comes from the first half of `DELAY_REPLY_*`, skewed towards the short end like
-//! people's and moved into the persona's active hours. The reads are a fixed handful of set-based
+//! The time a reply brings a session to comes from the first half of `DELAY_REPLY_*`, skewed towards
+//! the short end like people's and moved into the persona's active hours. The reads are a fixed handful of set-based
 //! statements and the writes one `INSERT … SELECT FROM unnest(…)`, however many posts and personas there
 //! are. Dedupe is the queue's
 //! index's job; a duplicate delivery of the same scheduled event is recognised by its id.
@@ -32,13 +32,13 @@ use crate::db::planner::{self as reads, HumanReply, PersonaState};
 use crate::engine::Engine;
 use crate::kinds::{BROWSE, REPLY, TAG_POSTS};
 use crate::persona::rhythm;
-use crate::persona::selector::{Limits, in_active_hours, local_hour};
+use crate::persona::selector::{in_active_hours, local_hour};
 use crate::queue::{NewTask, QueueError};
 use crate::stable;
 
-/// How far back human replies are answered.
+/// How far back a person's reply still brings a session forward.
 pub const RECIPROCITY_WINDOW_HOURS: i64 = 24;
-/// Most human replies answered per tick.
+/// Most people's replies read per tick.
 pub const MAX_REPLIES_PER_TICK: i64 = 200;
 
 /// What a tick did.
@@ -93,8 +93,6 @@ pub struct PlanInput {
 /// Planning settings.
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
-    /// Per-persona limits.
-    pub limits: Limits,
     /// Delay ranges.
     pub delays: DelaysConfig,
 }
@@ -219,7 +217,7 @@ pub async fn tick(engine: &Engine, event_id: Option<&str>) -> Result<PlanReport,
         )
         .await?,
     };
-    let settings = PlanSettings { limits: engine.settings.limits, delays: engine.settings.delays.clone() };
+    let settings = PlanSettings { delays: engine.settings.delays.clone() };
     let seed = seed_for(now) ^ event_id.map(seed_for_text).unwrap_or(0) ^ engine.settings.rng_salt;
     let Plan { mut tasks, forward } = plan(&input, &settings, seed);
     let brought_forward = engine.queue.bring_forward(c, &forward).await?;

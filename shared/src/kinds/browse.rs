@@ -97,8 +97,8 @@ pub struct Browse;
 
 /// The hot score of a feed post for `persona`: engagement over age (like a forum's front page), with
 /// personas' votes and comments at `persona_weight` (`TREND_PERSONA_WEIGHT`, as in the `post_rankings`
-/// view), times how much it is in the persona's interests and how strongly it feels about the author. A post
-/// nobody has been shown after an hour is lifted, so nothing goes unseen because it started quiet.
+/// view), times how much it is in the persona's interests and how strongly it feels about the author.
+/// A post nobody has been shown after an hour is lifted, so nothing goes unseen because it started quiet.
 fn hot(post: &FeedPost, interest: u8, affinity: i16, now: DateTime<Utc>, persona_weight: f64) -> f64 {
     let age_hours = (now - post.post.created_at).num_minutes().max(0) as f64 / 60.0;
     let weighted = |all: i64, personas: i64| (all - personas) as f64 + persona_weight * personas as f64;
@@ -583,7 +583,7 @@ pub fn offline_policy(persona: &Persona, feed: &FeedView, seed: u64) -> Vec<Choi
             budget -= 1;
         }
         if budget > 0 && rng.random::<f64>() < votes_on_post(p.interest, p.affinity) {
-            let why = if p.affinity <= -30 { "them again" } else { "worth a vote" };
+            let why = if p.affinity <= super::vote::AT_ODDS { "them again" } else { "worth a vote" };
             choose(&mut out, "vote", label(Labelled::Post(p.feed.post.id)), why);
             budget -= 1;
         }
