@@ -76,7 +76,7 @@ pub mod bounds {
     /// Replies shown under each top-level comment of a post.
     pub const REPLIES_PER_COMMENT: i64 = 2;
     /// Texts every persona published on any board in the last week, newest first, for the
-    /// cross-persona duplicate check: a simulated week of 50 personas publishes about 1,800.
+    /// cross-persona duplicate check: a simulated week of 50 personas publishes about 1,600.
     pub const PUBLISHED_TEXTS: i64 = 4_000;
     /// Characters of each of those compared (a near copy shows in its opening).
     pub const PUBLISHED_TEXT_CHARS: i32 = 600;

@@ -685,9 +685,6 @@ const LONG_ENDINGS: [&str; 8] = [
     "That one lesson saved me more time than any gadget ever did.",
 ];
 
-/// The first of some options (shuffled) that nobody around nearly wrote, or else the first of them.
-type FreshOne<'a> = dyn FnMut(Vec<String>, &[String]) -> Result<String, String> + 'a;
-
 /// Cities a brief may name, with their time zones.
 const CITIES: [(&str, &str); 40] = [
     ("Gdansk", "Europe/Warsaw"),
@@ -885,6 +882,7 @@ pub fn write_offline(brief: &str, board_topics: &[String], around: &Surroundings
     let middles = |fill: &dyn Fn(&str) -> String| -> Vec<String> {
         MIDDLE_FIRSTS.iter().flat_map(|a| MIDDLE_SECONDS.iter().map(move |b| format!("{} {}", fill(a), b))).collect()
     };
+    // The first of the options (shuffled) that nobody around nearly wrote, or `Err` with the first.
     let mut fresh_one = |options: Vec<String>, chosen: &[String]| -> Result<String, String> {
         let mut options = options;
         options.shuffle(&mut rng);
@@ -892,27 +890,24 @@ pub fn write_offline(brief: &str, board_topics: &[String], around: &Surroundings
         let first = options.first().cloned().unwrap_or_default();
         options.into_iter().find(|o| fresh(o, &written) && fresh(o, &mine)).ok_or(first)
     };
-    let pick = |fresh_one: &mut FreshOne<'_>, options: Vec<String>, chosen: &[String]| {
-        fresh_one(options, chosen).unwrap_or_else(|first| first)
-    };
     let mut bank: Vec<String> = Vec::new();
-    bank.push(pick(&mut fresh_one, SHORT_TEXTS.iter().map(|t| fill(t)).collect(), &bank));
+    bank.push(fresh_one(SHORT_TEXTS.iter().map(|t| fill(t)).collect(), &bank).unwrap_or_else(|first| first));
     // Someone the brief describes in person says who they are, and what else it does (its own interest:
     // a cast made from one brief does not all say the same); a cast member says what it cares about.
     let second = match reading.person {
         Some(_) => fresh_one(ROLE_TEXTS.iter().map(|t| fill_other(t)).collect(), &bank)
-            .unwrap_or_else(|_| pick(&mut fresh_one, middles(&fill_other), &bank)),
-        None => pick(&mut fresh_one, middles(&fill), &bank),
+            .or_else(|_| fresh_one(middles(&fill_other), &bank)),
+        None => fresh_one(middles(&fill), &bank),
     };
-    bank.push(second);
+    bank.push(second.unwrap_or_else(|first| first));
     let longs: Vec<String> = LONG_OPENINGS
         .iter()
         .flat_map(|o| LONG_MIDDLES.iter().map(move |m| (o, m)))
         .flat_map(|(o, m)| LONG_ENDINGS.iter().map(move |e| format!("{} {} {}", fill(o), fill(m), fill(e))))
         .collect();
-    bank.push(pick(&mut fresh_one, longs, &bank));
+    bank.push(fresh_one(longs, &bank).unwrap_or_else(|first| first));
     let fourth = if reading.person.is_some() { middles(&fill) } else { middles(&fill_other) };
-    bank.push(pick(&mut fresh_one, fourth, &bank));
+    bank.push(fresh_one(fourth, &bank).unwrap_or_else(|first| first));
     let start = rng.random_range(6..11);
     let character = brief.to_lowercase().contains("character") || brief.to_lowercase().contains("mascot");
     json!({

@@ -5,10 +5,6 @@
 //! question. A person answered in their own words ("my stir-fry") is answered in theirs ("your
 //! stir-fry").
 
-use rand::seq::IndexedRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 /// A thing an answer can talk about, as it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
@@ -703,47 +699,47 @@ pub fn all_frames() -> impl Iterator<Item = &'static str> {
         .copied()
 }
 
+/// Every frame with the fixed words between its slots (lowercase, the short ones left out), worked out
+/// once: `frame_of` runs over every sentence a writer sees.
+fn frame_pieces() -> &'static [(&'static str, Vec<String>)] {
+    static PIECES: std::sync::OnceLock<Vec<(&'static str, Vec<String>)>> = std::sync::OnceLock::new();
+    PIECES.get_or_init(|| {
+        all_frames()
+            .chain(super::post_frames())
+            .map(|frame| {
+                let pieces: Vec<String> = frame
+                    .to_lowercase()
+                    .split(['{', '}'])
+                    .enumerate()
+                    .filter(|(i, _)| i % 2 == 0)
+                    .map(|(_, p)| p.trim().to_owned())
+                    .filter(|p| p.len() > 3)
+                    .collect();
+                (frame, pieces)
+            })
+            .filter(|(_, pieces)| !pieces.is_empty())
+            .collect()
+    })
+}
+
 /// The frame `sentence` was made from, when it was made from one of the writer's frames (an answer's, or
 /// a post's from its topic packs): the frame whose fixed words it contains in order with only slot
 /// values between them (what a reader notices repeating).
 pub fn frame_of(sentence: &str) -> Option<&'static str> {
     let text = sentence.to_lowercase();
-    all_frames().chain(super::post_frames()).find(|frame| {
-        let pieces: Vec<String> = frame
-            .to_lowercase()
-            .split(['{', '}'])
-            .enumerate()
-            .filter(|(i, _)| i % 2 == 0)
-            .map(|(_, p)| p.trim().to_owned())
-            .filter(|p| p.len() > 3)
-            .collect();
-        if pieces.is_empty() {
-            return false;
-        }
-        let mut from = 0;
-        pieces.iter().all(|piece| match text[from..].find(piece.as_str()) {
-            Some(at) => {
-                from += at + piece.len();
-                true
-            }
-            None => false,
+    frame_pieces()
+        .iter()
+        .find(|(_, pieces)| {
+            let mut from = 0;
+            pieces.iter().all(|piece| match text[from..].find(piece.as_str()) {
+                Some(at) => {
+                    from += at + piece.len();
+                    true
+                }
+                None => false,
+            })
         })
-    })
-}
-
-/// A seeded choice.
-pub fn pick<'a>(rng: &mut ChaCha8Rng, options: &'a [&'a str]) -> &'a str {
-    options.choose(rng).copied().unwrap_or_default()
-}
-
-/// A RNG for one answer.
-pub fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-/// Whether to do something now and then.
-pub fn now_and_then(rng: &mut ChaCha8Rng, p: f64) -> bool {
-    rng.random::<f64>() < p
+        .map(|(frame, _)| *frame)
 }
 
 #[cfg(test)]

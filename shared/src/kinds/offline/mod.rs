@@ -890,17 +890,10 @@ impl<'a> Writer<'a> {
     /// first few, none a third time while another is left; never `not`.
     fn subject(&mut self, not: Option<&str>) -> Option<Subject> {
         let times = |s: &Subject| self.leaned_on.iter().filter(|l| l.eq_ignore_ascii_case(&s.words)).count();
-        let fresh: Vec<&Subject> = self
-            .subjects
-            .iter()
-            .take(5)
-            .filter(|s| not.is_none_or(|n| !s.words.eq_ignore_ascii_case(n)) && times(s) < 2)
-            .collect();
-        let candidates: Vec<&Subject> = if fresh.is_empty() {
-            self.subjects.iter().take(5).filter(|s| not.is_none_or(|n| !s.words.eq_ignore_ascii_case(n))).collect()
-        } else {
-            fresh
-        };
+        let allowed: Vec<&Subject> =
+            self.subjects.iter().take(5).filter(|s| not.is_none_or(|n| !s.words.eq_ignore_ascii_case(n))).collect();
+        let fresh: Vec<&Subject> = allowed.iter().copied().filter(|s| times(s) < 2).collect();
+        let candidates = if fresh.is_empty() { allowed } else { fresh };
         let first = candidates.first().copied()?;
         let chosen = if self.rng.random::<f64>() < 0.55 { first } else { candidates.choose(&mut self.rng).copied()? };
         Some(chosen.clone())
@@ -955,6 +948,13 @@ impl<'a> Writer<'a> {
         None
     }
 
+    /// A question about what it answers; a plain one when that names nothing.
+    fn question(&mut self) -> String {
+        self.answer_line(answer::QUESTIONS)
+            .or_else(|| self.answer_line(answer::PLAIN_QUESTIONS))
+            .unwrap_or_else(|| "what happened next".into())
+    }
+
     /// An answer: the stance first (a question last, after its context), then what carries it on, now
     /// and then a short last word; the persona's own way of agreeing or pushing back in front.
     fn answer(&mut self, length: Length, stance: Stance) -> String {
@@ -975,16 +975,9 @@ impl<'a> Writer<'a> {
                 Stance::Joke => self.answer_line(answer::JOKES),
                 Stance::Tangent => self.answer_line(answer::TANGENTS),
                 Stance::Story => self.answer_line(answer::STORIES),
-                Stance::Question => {
-                    self.answer_line(answer::QUESTIONS).or_else(|| self.answer_line(answer::PLAIN_QUESTIONS))
-                }
+                Stance::Question => Some(self.question()),
             };
-            let first = match first {
-                Some(first) => first,
-                // Nothing to talk about and nothing to ask: a plain line that carries no thing.
-                None if stance == Stance::Question => "what happened next".into(),
-                None => self.answer_line(answer::FOLLOWS).unwrap_or_else(|| "fair enough".into()),
-            };
+            let first = first.or_else(|| self.answer_line(answer::FOLLOWS)).unwrap_or_else(|| "fair enough".into());
             sentences.push(self.finish(&first, stance == Stance::Question));
         }
         let mut tries = 0;
@@ -1008,10 +1001,7 @@ impl<'a> Writer<'a> {
             }
         }
         if asks_last {
-            let question = self
-                .answer_line(answer::QUESTIONS)
-                .or_else(|| self.answer_line(answer::PLAIN_QUESTIONS))
-                .unwrap_or_else(|| "what happened next".into());
+            let question = self.question();
             sentences.push(self.finish(&question, true));
         }
         sentences.join(" ")
@@ -1557,30 +1547,21 @@ mod tests {
 
     #[test]
     fn every_template_slot_is_one_the_writer_fills() {
-        let known = ["{t}", "{a}", "{p}", "{w}", "{n}", "{lead}", "{topic}"];
-        let mut all: Vec<&str> =
-            [STORY_LINES, JOKE_LINES, FOLLOW_LINES, DETAIL_LINES, CODA_LINES, POST_QUESTIONS, POST_OPINIONS, TAILS]
-                .concat();
-        for pack in PACKS.iter().chain([&GENERAL]) {
-            all.extend(pack.claims.iter().chain(pack.stories).chain(pack.jokes));
-        }
-        let known_in_answers = ["{s}", "{s2}", "{n}", "{i}", "{w}"];
-        for frame in answer::all_frames() {
-            let mut rest = frame;
-            while let Some(i) = rest.find('{') {
-                let end = rest[i..].find('}').expect("a closed slot") + i;
-                assert!(known_in_answers.contains(&&rest[i..=end]), "{frame}: unknown slot {}", &rest[i..=end]);
-                rest = &rest[end + 1..];
+        let check = |frames: Vec<&str>, known: &[&str]| {
+            for frame in frames {
+                let mut rest = frame;
+                while let Some(i) = rest.find('{') {
+                    let end = rest[i..].find('}').expect("a closed slot") + i;
+                    assert!(known.contains(&&rest[i..=end]), "{frame}: unknown slot {}", &rest[i..=end]);
+                    rest = &rest[end + 1..];
+                }
             }
-        }
-        for template in all {
-            let mut rest = template;
-            while let Some(i) = rest.find('{') {
-                let end = rest[i..].find('}').expect("a closed slot") + i;
-                assert!(known.contains(&&rest[i..=end]), "{template}: unknown slot {}", &rest[i..=end]);
-                rest = &rest[end + 1..];
-            }
-        }
+        };
+        check(
+            post_frames().chain(TAILS.iter().copied()).collect(),
+            &["{t}", "{a}", "{p}", "{w}", "{n}", "{lead}", "{topic}"],
+        );
+        check(answer::all_frames().collect(), &["{s}", "{s2}", "{n}", "{i}", "{w}"]);
     }
 
     /// A Monstera thread: every thing an answer leans on (each slot it filled, and every noun phrase a
