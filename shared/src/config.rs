@@ -745,6 +745,18 @@ mod tests {
     }
 
     #[test]
+    fn the_chance_of_answering_people_is_read_and_one_outside_zero_to_one_is_refused_by_name() {
+        assert_eq!(parse(&[]).unwrap().conversation.answer_people, 0.55);
+        assert_eq!(parse(&[("CONVERSATION_ANSWER_PEOPLE", "0.3")]).unwrap().conversation.answer_people, 0.3);
+        for value in ["1.5", "-0.1", "NaN", "often"] {
+            match parse(&[("CONVERSATION_ANSWER_PEOPLE", value)]) {
+                Err(ConfigError::Invalid { var, .. }) => assert_eq!(var, "CONVERSATION_ANSWER_PEOPLE", "{value}"),
+                other => panic!("CONVERSATION_ANSWER_PEOPLE={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn a_signing_certificate_needs_its_key_and_a_bad_key_is_named_but_never_repeated() {
         assert!(parse(&[]).unwrap().media_signer.is_none());
         let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
