@@ -582,12 +582,13 @@ fn duplicates(texts: &[PublishedText]) -> (Duplicates, HashMap<String, usize>) {
 /// The Gini coefficient of `values` (0: all equal; towards 1: one has everything).
 pub fn gini(values: &[f64]) -> f64 {
     let n = values.len();
-    let total: f64 = values.iter().sum();
+    // Sorted before summing, so the same values in any order give the same figure to the last bit.
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let total: f64 = sorted.iter().sum();
     if n < 2 || total <= 0.0 {
         return 0.0;
     }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
     let weighted: f64 = sorted.iter().enumerate().map(|(i, v)| (i as f64 + 1.0) * v).sum();
     round3((2.0 * weighted) / (n as f64 * total) - (n as f64 + 1.0) / n as f64)
 }

@@ -153,6 +153,8 @@ pub struct SpendReport {
     pub today: Spend,
     /// Today and the six days before.
     pub last_7_days: Spend,
+    /// Each of those seven days' total, oldest first (a day with no spend counts zero).
+    pub by_day: Vec<DaySpend>,
     /// `DAILY_BUDGET_USD` in micro-USD, when set.
     pub daily_budget_micros: Option<i64>,
     /// Whether today's spend has reached it: tasks that would call a model wait for tomorrow.
@@ -161,6 +163,23 @@ pub struct SpendReport {
     pub persona_daily_budget_micros: Option<i64>,
     /// Personas whose own budget is reached today.
     pub personas_at_budget: Vec<String>,
+}
+
+/// One day's spend, every persona and kind together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DaySpend {
+    /// The UTC day.
+    pub day: NaiveDate,
+    /// Micro-USD.
+    pub micros: i64,
+}
+
+/// Each day of `from..=to` with its rows' total, zero where there are none.
+pub fn per_day(rows: &[SpendRow], from: NaiveDate, to: NaiveDate) -> Vec<DaySpend> {
+    from.iter_days()
+        .take_while(|day| *day <= to)
+        .map(|day| DaySpend { day, micros: rows.iter().filter(|r| r.day == day).map(|r| r.micros).sum() })
+        .collect()
 }
 
 /// The spend report at `now`.
@@ -179,6 +198,7 @@ pub async fn report(c: &impl GenericClient, budget: &BudgetConfig, now: DateTime
         daily_budget_reached: daily.is_some_and(|cap| today.total_micros >= cap),
         today,
         last_7_days: summarise(&week),
+        by_day: per_day(&week, day - Duration::days(6), day),
         daily_budget_micros: daily,
         persona_daily_budget_micros: persona_daily,
         personas_at_budget,
@@ -220,5 +240,21 @@ mod tests {
             (spend.by_kind[1].kind.as_str(), spend.by_kind[1].micros, spend.by_kind[1].calls),
             ("comment", 500, 2)
         );
+    }
+
+    #[test]
+    fn every_day_of_the_week_is_listed_with_its_total_and_a_day_without_spend_counts_zero() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let row = |d: u32, micros: i64| SpendRow {
+            day: day(d),
+            persona_id: Uuid::from_u128(1),
+            username: "ada".into(),
+            kind: "comment".into(),
+            micros,
+            calls: 1,
+        };
+        let days = per_day(&[row(2, 100), row(2, 50), row(4, 7)], day(1), day(4));
+        let totals: Vec<(NaiveDate, i64)> = days.iter().map(|d| (d.day, d.micros)).collect();
+        assert_eq!(totals, vec![(day(1), 0), (day(2), 150), (day(3), 0), (day(4), 7)]);
     }
 }

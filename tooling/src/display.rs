@@ -142,7 +142,9 @@ pub async fn model_work(
                     EXISTS (SELECT 1 FROM jsonb_array_elements(t.decisions) d
                             WHERE d->>'stage' = 'session_text' AND d->>'verdict' = 'used')
              FROM persona_tasks t
-             WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2 AND t.status IN ('DONE', 'SKIPPED', 'FAILED')",
+             WHERE t.scheduled_at > $1 AND t.scheduled_at <= $2 AND t.status IN ('DONE', 'SKIPPED', 'FAILED')
+             -- In one order every time: the report sums floats over these rows.
+             ORDER BY t.scheduled_at, t.id",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
         )
         .await?;

@@ -2,7 +2,7 @@
 
 use axum::extract::{Extension, State};
 use axum::http::{StatusCode, Uri};
-use chrono::{TimeZone, Utc};
+use chrono::{DurationRound, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -50,6 +50,9 @@ pub struct StatusResponse {
     pub models: std::collections::BTreeMap<&'static str, String>,
     /// Each persona's actions since midnight UTC.
     pub personas_today: Vec<ActivitySince>,
+    /// Posts, comments and votes by personas and by people in each of the last 72 hours, oldest first,
+    /// the hour in progress last.
+    pub actions_per_hour: Vec<crate::db::activity::HourActivity>,
     /// The last 24 hours of what personas published, measured as `persona-engine audit` does (on at
     /// most the newest 1,000 texts, so the call stays cheap).
     pub content_health: AuditSummary,
@@ -112,6 +115,9 @@ pub async fn kinds(State(state): State<AdminState>) -> axum::Json<Vec<KindInfo>>
 /// Texts `GET /status` audits at most.
 const STATUS_AUDIT_TEXTS: i64 = 1000;
 
+/// Hours of activity `GET /status` lists: three days, the console's chart.
+const ACTIVITY_HOURS: i32 = 72;
+
 /// Queue counts, running tasks, the last day's failures and tokens, and per-persona activity today.
 #[utoipa::path(get, path = "/status", responses(
     (status = 200, body = StatusResponse),
@@ -127,6 +133,10 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
     let content_health =
         audit::run(&**client, now - chrono::Duration::hours(24), now, cap, STATUS_AUDIT_TEXTS).await?.summary();
     let spend = crate::spend::report(&**client, &engine.config.budget, now).await?;
+    // The last three days to the end of this hour, the hour in progress last.
+    let this_hour = now.duration_trunc(chrono::Duration::hours(1)).unwrap_or(now);
+    let from = this_hour - chrono::Duration::hours(i64::from(ACTIVITY_HOURS) - 1);
+    let actions_per_hour = crate::db::activity::per_hour(&**client, from, ACTIVITY_HOURS).await?;
     Ok(axum::Json(StatusResponse {
         running: queue.by_status.get("RUNNING").copied().unwrap_or(0),
         queue,
@@ -136,6 +146,7 @@ pub async fn status(State(state): State<AdminState>) -> Result<axum::Json<Status
             .map(|class| (class.name(), engine.model.model_for(class).to_owned()))
             .collect(),
         personas_today,
+        actions_per_hour,
         content_health,
         spend,
         limits: Limits {

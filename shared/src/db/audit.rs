@@ -33,16 +33,17 @@ pub async fn published_texts(
     let rows = c
         .query_typed(
             "SELECT username, kind, board_id, text, created_at FROM (
-                 SELECT pe.username, 'post' AS kind, p.board_id, p.title || E'\\n\\n' || p.body AS text, p.created_at
+                 SELECT pe.username, 'post' AS kind, p.board_id, p.title || E'\\n\\n' || p.body AS text, p.created_at,
+                        p.id
                  FROM posts p JOIN personas pe ON pe.id = p.persona_id
                  WHERE p.created_at > $1 AND p.created_at <= $2
                  UNION ALL
                  SELECT pe.username, CASE WHEN cm.parent_id IS NULL THEN 'comment' ELSE 'reply' END, po.board_id,
-                        cm.body, cm.created_at
+                        cm.body, cm.created_at, cm.id
                  FROM comments cm JOIN personas pe ON pe.id = cm.persona_id JOIN posts po ON po.id = cm.post_id
                  WHERE cm.created_at > $1 AND cm.created_at <= $2 AND cm.deleted_at IS NULL
              ) published
-             ORDER BY created_at DESC
+             ORDER BY created_at DESC, id DESC
              LIMIT $3",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
         )
@@ -73,7 +74,7 @@ pub async fn reply_latencies(
             "SELECT extract(epoch FROM r.created_at - parent.created_at)::float8 / 60, parent.author_id IS NOT NULL
              FROM comments r JOIN comments parent ON parent.id = r.parent_id
              WHERE r.persona_id IS NOT NULL AND r.created_at > $1 AND r.created_at <= $2
-             ORDER BY r.created_at DESC
+             ORDER BY r.created_at DESC, r.id DESC
              LIMIT $3",
             &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
         )

@@ -230,8 +230,8 @@ pub async fn top_level_comments(
                 "SELECT * FROM (
                      SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
                      WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL
-                     ORDER BY c.created_at DESC LIMIT $2
-                 ) newest ORDER BY created_at"
+                     ORDER BY c.created_at DESC, c.id DESC LIMIT $2
+                 ) newest ORDER BY created_at, id"
             ),
             &[(&post_id, Type::UUID), (&limit, Type::INT8)],
         )
@@ -261,11 +261,11 @@ pub async fn first_replies(
                 "SELECT {COMMENT_COLUMNS} FROM unnest($1::uuid[]) AS parent(id)
                  CROSS JOIN LATERAL (
                      SELECT r.id FROM comments r WHERE r.parent_id = parent.id AND r.deleted_at IS NULL
-                     ORDER BY r.created_at LIMIT $2
+                     ORDER BY r.created_at, r.id LIMIT $2
                  ) first
                  JOIN comments c ON c.id = first.id
                  {COMMENT_JOINS}
-                 ORDER BY c.created_at"
+                 ORDER BY c.created_at, c.id"
             ),
             &[(&parents, Type::UUID_ARRAY), (&per_parent, Type::INT8)],
         )
@@ -311,8 +311,8 @@ pub async fn replies_to(
                      SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
                      WHERE c.post_id = $1 AND c.parent_id IS NOT DISTINCT FROM $2 AND c.deleted_at IS NULL
                        AND c.id IS DISTINCT FROM $3
-                     ORDER BY c.created_at DESC LIMIT $4
-                 ) newest ORDER BY created_at"
+                     ORDER BY c.created_at DESC, c.id DESC LIMIT $4
+                 ) newest ORDER BY created_at, id"
             ),
             &[(&post_id, Type::UUID), (&parent, Type::UUID), (&except, Type::UUID), (&limit, Type::INT8)],
         )
@@ -326,7 +326,7 @@ pub async fn board(c: &impl GenericClient, id: Uuid, titles: i64) -> Result<Opti
         .query_typed_opt(
             "SELECT b.id, b.slug, b.name, b.description, b.topics,
                     ARRAY(SELECT title FROM posts WHERE board_id = b.id AND status = 'PUBLISHED'
-                          ORDER BY created_at DESC LIMIT $2) AS recent_titles,
+                          ORDER BY created_at DESC, id DESC LIMIT $2) AS recent_titles,
                     ARRAY(SELECT t.topic FROM trends t
                           WHERE t.ended_at IS NULL AND t.source = 'tag' AND b.id = ANY (t.boards)
                           ORDER BY t.rank LIMIT 10) AS trending

@@ -6,6 +6,7 @@
 //! prepared statements between transactions.
 
 pub mod accounts;
+pub mod activity;
 pub mod audit;
 pub mod content;
 pub mod memory;

@@ -430,15 +430,15 @@ pub async fn recent_texts(c: &impl GenericClient, persona_id: Uuid, limit: i64) 
     let rows = c
         .query_typed(
             "(SELECT 'post' AS kind, title || E'\\n\\n' || body AS text, created_at,
-                     EXISTS (SELECT 1 FROM votes v WHERE v.post_id = posts.id AND v.value < 0) AS downvoted
+                     EXISTS (SELECT 1 FROM votes v WHERE v.post_id = posts.id AND v.value < 0) AS downvoted, id
               FROM posts
-              WHERE persona_id = $1 AND status = 'PUBLISHED' ORDER BY created_at DESC LIMIT $2)
+              WHERE persona_id = $1 AND status = 'PUBLISHED' ORDER BY created_at DESC, id DESC LIMIT $2)
              UNION ALL
              (SELECT CASE WHEN parent_id IS NULL THEN 'comment' ELSE 'reply' END, body, created_at,
-                     EXISTS (SELECT 1 FROM votes v WHERE v.comment_id = comments.id AND v.value < 0)
+                     EXISTS (SELECT 1 FROM votes v WHERE v.comment_id = comments.id AND v.value < 0), id
               FROM comments
-              WHERE persona_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC LIMIT $2)
-             ORDER BY created_at DESC LIMIT $2",
+              WHERE persona_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2)
+             ORDER BY created_at DESC, id DESC LIMIT $2",
             &[(&persona_id, Type::UUID), (&limit, Type::INT8)],
         )
         .await?;
@@ -458,13 +458,13 @@ pub async fn published_texts(
 ) -> Result<Vec<String>, DbError> {
     let rows = c
         .query_typed(
-            "(SELECT left(title || E'\\n\\n' || body, $3) AS text, created_at FROM posts
-              WHERE persona_id IS NOT NULL AND created_at > $1 ORDER BY created_at DESC LIMIT $2)
+            "(SELECT left(title || E'\\n\\n' || body, $3) AS text, created_at, id FROM posts
+              WHERE persona_id IS NOT NULL AND created_at > $1 ORDER BY created_at DESC, id DESC LIMIT $2)
              UNION ALL
-             (SELECT left(body, $3), created_at FROM comments
+             (SELECT left(body, $3), created_at, id FROM comments
               WHERE persona_id IS NOT NULL AND created_at > $1 AND deleted_at IS NULL
-              ORDER BY created_at DESC LIMIT $2)
-             ORDER BY created_at DESC LIMIT $2",
+              ORDER BY created_at DESC, id DESC LIMIT $2)
+             ORDER BY created_at DESC, id DESC LIMIT $2",
             &[(&since, Type::TIMESTAMPTZ), (&limit, Type::INT8), (&chars, Type::INT4)],
         )
         .await?;

@@ -98,7 +98,7 @@ pub async fn unseen_human_replies(
                                  AND m.action_type IN ('viewed', 'replied'))
                AND NOT EXISTS (SELECT 1 FROM persona_tasks t
                                WHERE t.comment_id = h.id AND t.persona_id = answered.persona_id AND t.task_type = $4)
-             ORDER BY h.created_at
+             ORDER BY h.created_at, h.id
              LIMIT $3",
             &[(&since, Type::TIMESTAMPTZ), (&now, Type::TIMESTAMPTZ), (&limit, Type::INT8), (&reply_type, Type::TEXT)],
         )

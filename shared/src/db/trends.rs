@@ -119,7 +119,7 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
                  RETURNING 1),
              recent AS (
                  SELECT p.id, p.board_id, p.persona_id IS NOT NULL AS by_persona, p.created_at,
-                        greatest(extract(epoch FROM $1 - p.created_at) / 3600.0, 1.0)::float8 AS age_hours
+                        greatest(extract(epoch FROM $1 - p.created_at) / 3600.0, 1.0) AS age_hours
                  FROM posts p
                  WHERE p.created_at > $1 - make_interval(hours => $4::int) AND p.created_at <= $1
                    AND p.status = 'PUBLISHED'),
@@ -147,9 +147,12 @@ pub async fn refresh(c: &impl GenericClient, now: DateTime<Utc>, persona_weight:
                  GROUP BY post_id, topic),
              ranked AS (
                  SELECT pt.topic, bool_or(pt.from_board) AS from_board,
+                        -- In numeric, which sums exactly: a float sum depends on the order rows arrive in
+                        -- (a parallel plan's workers decide it), and topics on the same posts must tie
+                        -- exactly for the ranking to break the tie by name.
                         sum((coalesce(u.people, 0) + 2.5 * coalesce(a.people, 0)
-                             + $2 * (coalesce(u.personas, 0) + 2.5 * coalesce(a.personas, 0))) / r.age_hours)::float8
-                            AS velocity,
+                             + $2::numeric * (coalesce(u.personas, 0) + 2.5 * coalesce(a.personas, 0)))
+                            / r.age_hours)::float8 AS velocity,
                         count(*)::int4 AS posts,
                         sum(coalesce(u.people, 0))::int4 AS people_upvotes,
                         sum(coalesce(a.people, 0))::int4 AS people_comments,

@@ -5,6 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use chrono::DurationRound;
 use fantoccini::{Client, ClientBuilder, Locator};
 use secrecy::SecretString;
 use shared::db::Type;
@@ -12,7 +13,7 @@ use testkit::TestDb;
 use tooling::demo_world::{DemoWorld, id_for};
 use uuid::Uuid;
 
-use crate::helpers::{offline_engine, t0};
+use crate::helpers::{engine_with, t0};
 
 const KEY: &str = "console-test-key-0123456789abcdef0123456789";
 
@@ -88,8 +89,30 @@ async fn text(client: &Client, css: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
     let db = TestDb::new().await;
-    let (engine, _clock) = offline_engine(&db);
+    let (engine, clock) =
+        engine_with(&db, std::sync::Arc::new(shared::ai::offline::OfflineWriter), &[("DAILY_BUDGET_USD", "0.05")]);
     DemoWorld::embedded().seed(&**engine.pool.get().await.unwrap(), t0()).await.unwrap();
+    // A task due 33 days ago and still waiting, and spend on two of the last seven days (one over the
+    // budget), for the figures and charts in words and pictures.
+    let marisol = id_for("persona", "marisol_cooks");
+    {
+        let c = engine.pool.get().await.unwrap();
+        let long_ago = t0() - chrono::Duration::days(33) - chrono::Duration::hours(2);
+        c.query_typed(
+            "INSERT INTO persona_tasks (persona_id, task_type, board_id, status, scheduled_at)
+             VALUES ($1, 'post', $2, 'PENDING', $3)",
+            &[(&marisol, Type::UUID), (&id_for("board", "photo-walk"), Type::UUID), (&long_ago, Type::TIMESTAMPTZ)],
+        )
+        .await
+        .unwrap();
+        let today = t0().date_naive();
+        shared::db::spend::record(&**c, today - chrono::Duration::days(1), marisol, "comment", 30_000, 40)
+            .await
+            .unwrap();
+        shared::db::spend::record(&**c, today - chrono::Duration::days(3), marisol, "image_post", 60_000, 2)
+            .await
+            .unwrap();
+    }
     // A task that failed, as the console should show it.
     let failed: Uuid = {
         let c = engine.pool.get().await.unwrap();
@@ -208,8 +231,94 @@ async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
     let escape = reqwest::get(format!("{app}/console/media/..%2F..%2Fetc%2Fpasswd.png")).await.unwrap();
     assert_eq!(escape.status(), 404, "nothing outside MEDIA_DIR");
 
+    // Durations in words, not seconds.
+    assert_eq!(text(&client, "[data-figure='oldest_due'] dd").await, "33 days");
+    let page = text(&client, "#app").await;
+    let in_seconds = regex::Regex::new(r"\b\d{3,} s\b").unwrap();
+    assert!(!in_seconds.is_match(&page), "no raw seconds: {page}");
+    // Usernames, not ids, wherever a task's persona is shown.
+    let shown: Vec<String> = serde_json::from_value(
+        client
+            .execute(
+                "return Array.from(document.querySelectorAll('#failed-tasks td.persona, #pending-tasks td.persona')).map(td => td.textContent);",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!shown.is_empty() && shown.iter().all(|name| name == "@marisol_cooks"), "{shown:?}");
+    assert!(!page.contains(&marisol.to_string()[..8]), "no persona id on the page");
+    // A persona that has done nothing today: "—", not "never" or a zero time.
+    let last_actions: Vec<String> = serde_json::from_value(
+        client
+            .execute("return Array.from(document.querySelectorAll('#persona-table tbody tr td:nth-child(6)')).map(td => td.textContent);", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(last_actions.iter().any(|a| a == "\u{2014}"), "{last_actions:?}");
+
+    // Actions per hour over three days, personas beside people, as the database counts them.
+    let hours = client
+        .execute(
+            "const s = document.querySelector('#activity-chart svg'); return s ? Number(s.dataset.hours) : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hours.as_i64(), Some(72));
+    let this_hour = t0().duration_trunc(chrono::Duration::hours(1)).unwrap();
+    let (from, until) = (this_hour - chrono::Duration::hours(71), this_hour + chrono::Duration::hours(1));
+    let counted: (i64, i64) = {
+        let row = db
+            .client()
+            .await
+            .query_typed_one(
+                "SELECT count(*) FILTER (WHERE by_persona), count(*) FILTER (WHERE NOT by_persona) FROM (
+                     SELECT persona_id IS NOT NULL AS by_persona FROM posts WHERE created_at >= $1 AND created_at < $2
+                     UNION ALL SELECT persona_id IS NOT NULL FROM comments
+                     WHERE created_at >= $1 AND created_at < $2 AND deleted_at IS NULL
+                     UNION ALL SELECT persona_id IS NOT NULL FROM votes WHERE created_at >= $1 AND created_at < $2) a",
+                &[(&from, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(counted.0 > 0 && counted.1 > 0, "the demo world has both in the window: {counted:?}");
+    let legend = text(&client, "#activity-chart figcaption").await;
+    assert!(
+        legend.contains(&format!("personas: {}", counted.0)) && legend.contains(&format!("people: {}", counted.1)),
+        "{legend}"
+    );
+    let series = client
+        .execute("return Array.from(document.querySelectorAll('#activity-chart polyline')).map(p => [p.dataset.series, p.points.length]);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(series, serde_json::json!([["people", 72], ["personas", 72]]));
+    // Spend per day against the budget: seven days, the one over it marked, the budget's line.
+    let spend = client
+        .execute(
+            "return { days: document.querySelectorAll('#spend-chart [data-day]').length, \
+                      over: Array.from(document.querySelectorAll('#spend-chart rect.over')).map(r => r.parentNode.dataset.day), \
+                      budget: document.querySelector('#spend-chart [data-budget]')?.dataset.budget };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let over_day = (t0().date_naive() - chrono::Duration::days(3)).to_string();
+    assert_eq!(spend, serde_json::json!({"days": 7, "over": [over_day], "budget": "50000"}));
+    // Under the strict policy the charts still drew: the page reported no violation.
+    let violations = client.execute("return window.cspViolations || 0;", vec![]).await.unwrap();
+    assert_eq!(violations.as_i64(), Some(0));
+
+    // The test keeps a picture of the console as it looks (docs/console.png is a copy).
+    let screenshot = client.screenshot().await.unwrap();
+    assert!(screenshot.starts_with(b"\x89PNG") && screenshot.len() > 20_000, "a real picture");
+    std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console.png"), &screenshot).unwrap();
     if let Ok(path) = std::env::var("CONSOLE_SCREENSHOT") {
-        std::fs::write(path, client.screenshot().await.unwrap()).unwrap();
+        std::fs::write(path, &screenshot).unwrap();
     }
 
     // A retry click makes the task due again.
@@ -247,6 +356,15 @@ async fn the_console_shows_live_figures_and_a_retry_click_changes_a_task() {
     }
     assert!(trail.contains(&format!("POST /tasks/{failed}/retry")) && trail.contains("ok"), "{trail}");
     assert!(!trail.contains(KEY), "the key itself is never shown");
+
+    // Ten days on, nothing has happened yet in the charts' windows: "—" rather than empty axes or zeros.
+    clock.advance(chrono::Duration::days(10));
+    client.find(Locator::Css("#refresh")).await.unwrap().click().await.unwrap();
+    for css in ["[data-empty='activity']", "[data-empty='spend']"] {
+        assert!(text(&client, css).await.starts_with('\u{2014}'), "{css}");
+    }
+    assert_eq!(text(&client, "[data-figure='median_words'] dd").await, "\u{2014}", "no texts in the last day");
+    assert_eq!(text(&client, "[data-figure='answer_people'] dd").await, "\u{2014}");
 
     // A wrong key is refused and asked for again.
     client

@@ -38,13 +38,118 @@ async function api(method, path, body) {
   return data;
 }
 
-const usd = (micros) => "$" + (micros / 1e6).toFixed(micros < 10000 ? 4 : 2);
+const usd = (micros) => (micros === 0 ? "$0" : "$" + (micros / 1e6).toFixed(micros < 10000 ? 4 : 2));
+// Shown where there is nothing to measure yet.
+const NONE = "\u2014";
+
+// A length of time in words, in its largest whole unit: "33 days", "5 hours", "1 minute".
+function duration(secs) {
+  if (!(secs >= 1)) return NONE;
+  for (const [size, unit] of [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]]) {
+    if (secs >= size) {
+      const n = Math.floor(secs / size);
+      return n + " " + unit + (n === 1 ? "" : "s");
+    }
+  }
+  return NONE;
+}
+
+// The server's clock (the engine's, which a simulation or test may set), so "ago" agrees with its data.
+let serverNow = Date.now();
 const ago = (iso) => {
-  if (!iso) return "never";
-  const minutes = Math.round((Date.now() - Date.parse(iso)) / 60000);
-  return minutes < 1 ? "just now" : minutes < 120 ? minutes + " min ago" : Math.round(minutes / 60) + " h ago";
+  if (!iso) return NONE;
+  const secs = (serverNow - Date.parse(iso)) / 1000;
+  return secs < 60 ? "just now" : duration(secs) + " ago";
 };
 const short = (id) => (id || "").slice(0, 8);
+
+// Persona ids to usernames, from the latest status.
+let usernames = new Map();
+const persona = (id) => (!id ? NONE : usernames.has(id) ? "@" + usernames.get(id) : short(id));
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// Each chart's drawing area (in the SVG's own units; it scales to its box): wide for the hours, narrow
+// for the days, so the labels read at the same size.
+const HOURS = { width: 900, height: 200, left: 44, right: 12, top: 14, bottom: 24 };
+const DAYS = { width: 380, height: 180, left: 52, right: 8, top: 16, bottom: 22 };
+
+// The y position of `value` on a chart whose top is `most`.
+const yOf = (box, value, most) => box.top + (box.height - box.top - box.bottom) * (1 - value / most);
+
+function axes(box, most, label) {
+  const bottom = box.height - box.bottom;
+  return [
+    svg("line", { class: "axis", x1: box.left, y1: bottom, x2: box.width - box.right, y2: bottom }),
+    svg("line", { class: "axis", x1: box.left, y1: box.top, x2: box.width - box.right, y2: box.top }),
+    svg("text", { class: "label", x: box.left - 6, y: box.top + 4, "text-anchor": "end" }, label(most)),
+    svg("text", { class: "label", x: box.left - 6, y: bottom + 4, "text-anchor": "end" }, label(0)),
+  ];
+}
+
+// Posts, comments and votes per hour: personas beside people, one line each.
+function renderActivity(hours) {
+  const chart = $("activity-chart");
+  const total = (who) => hours.reduce((sum, h) => sum + h[who], 0);
+  if (!hours.length || total("personas") + total("people") === 0) {
+    chart.replaceChildren(el("p", { class: "muted", "data-empty": "activity" }, NONE + " no posts, comments or votes in these three days yet"));
+    return;
+  }
+  const box = HOURS;
+  const most = Math.max(1, ...hours.map((h) => Math.max(h.personas, h.people)));
+  const step = (box.width - box.left - box.right) / Math.max(1, hours.length - 1);
+  const xOf = (i) => box.left + i * step;
+  const line = (who) => svg("polyline", { class: "line " + (who === "personas" ? "persona" : "person"), "data-series": who,
+    points: hours.map((h, i) => xOf(i).toFixed(1) + "," + yOf(box, h[who], most).toFixed(1)).join(" ") });
+  // A mark at each UTC midnight, labelled with the day.
+  const days = hours.flatMap((h, i) => new Date(h.hour).getUTCHours() === 0 ? [svg("g", {},
+    svg("line", { class: "axis", x1: xOf(i), y1: box.top, x2: xOf(i), y2: box.height - box.bottom }),
+    svg("text", { class: "label", x: xOf(i) + 4, y: box.height - 8 },
+      new Date(h.hour).toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" })))] : []);
+  chart.replaceChildren(
+    svg("svg", { viewBox: "0 0 " + box.width + " " + box.height, role: "img", "data-hours": hours.length },
+      ...axes(box, most, (v) => v + "/h"), ...days, line("people"), line("personas")),
+    el("figcaption", { class: "legend" },
+      el("span", { class: "persona" }, "personas: " + total("personas")), el("span", { class: "person" }, "people: " + total("people")),
+      el("span", {}, "hours in UTC")));
+}
+
+// Spend per UTC day, a bar each, against the daily budget's line.
+function renderSpendDays(days, budget) {
+  const chart = $("spend-chart");
+  if (!days.length || days.every((d) => d.micros === 0)) {
+    chart.replaceChildren(el("p", { class: "muted", "data-empty": "spend" }, NONE + " nothing spent in these seven days yet"));
+    return;
+  }
+  const box = DAYS;
+  const most = Math.max(1, budget || 0, ...days.map((d) => d.micros));
+  const slot = (box.width - box.left - box.right) / days.length;
+  const bottom = box.height - box.bottom;
+  const bars = days.map((d, i) => {
+    const x = box.left + i * slot + slot * 0.2;
+    const y = yOf(box, d.micros, most);
+    const over = budget !== null && d.micros >= budget;
+    return svg("g", { "data-day": d.day },
+      svg("rect", { class: "day" + (over ? " over" : ""), x: x.toFixed(1), y: y.toFixed(1), width: (slot * 0.6).toFixed(1), height: (bottom - y).toFixed(1) }),
+      svg("text", { class: "label", x: (x + slot * 0.3).toFixed(1), y: (y - 3).toFixed(1), "text-anchor": "middle" }, d.micros ? usd(d.micros) : ""),
+      svg("text", { class: "label", x: (x + slot * 0.3).toFixed(1), y: box.height - 8, "text-anchor": "middle" },
+        new Date(d.day + "T00:00:00Z").toLocaleDateString(undefined, { weekday: "short", day: "numeric", timeZone: "UTC" })));
+  });
+  const line = budget === null ? [] : [
+    svg("line", { class: "budget", "data-budget": budget, x1: box.left, y1: yOf(box, budget, most), x2: box.width - box.right, y2: yOf(box, budget, most) }),
+    svg("text", { class: "label", x: box.width - box.right, y: yOf(box, budget, most) - 4, "text-anchor": "end" }, "daily budget " + usd(budget)),
+  ];
+  chart.replaceChildren(svg("svg", { viewBox: "0 0 " + box.width + " " + box.height, role: "img" }, ...axes(box, most, usd), ...bars, ...line));
+}
 
 function figures(target, pairs) {
   const list = $(target);
@@ -55,6 +160,9 @@ function figures(target, pairs) {
 }
 
 function renderStatus(status) {
+  serverNow = Date.parse(status.queue.at);
+  usernames = new Map(status.personas_today.map((p) => [p.persona_id, p.username]));
+  renderPersonaChoice(status.personas_today);
   $("provider").textContent = "provider: " + status.provider;
   const by = status.queue.by_status || {};
   figures("queue-figures", [
@@ -63,7 +171,7 @@ function renderStatus(status) {
     ["done", by.DONE || 0, "DONE"],
     ["failed", by.FAILED || 0, "FAILED"],
     ["skipped", by.SKIPPED || 0, "SKIPPED"],
-    ["oldest due", Math.round(status.queue.oldest_due_age_secs) + " s", "oldest_due"],
+    ["oldest due", duration(status.queue.oldest_due_age_secs), "oldest_due"],
     ["failed, 24 h", status.queue.failed_last_24h, "failed_24h"],
   ]);
   const spend = status.spend;
@@ -75,21 +183,26 @@ function renderStatus(status) {
   $("budget-state").textContent = spend.daily_budget_reached
     ? "The daily budget is reached: tasks that call a model wait for the next UTC day."
     : spend.personas_at_budget.length
-      ? "At their own budget today: " + spend.personas_at_budget.join(", ")
+      ? "At their own budget today: " + spend.personas_at_budget.map((name) => "@" + name).join(", ")
       : "";
   const kinds = $("spend-kinds").tBodies[0];
   kinds.replaceChildren(...spend.today.by_kind.map((k) => el("tr", {}, el("td", {}, k.kind), el("td", {}, usd(k.micros)), el("td", {}, k.calls))));
+  renderSpendDays(spend.by_day, spend.daily_budget_micros);
+  renderActivity(status.actions_per_hour);
   const h = status.content_health;
+  // Nothing published in the last day: no figure means anything yet.
+  const measured = (text) => (h.texts ? text : NONE);
+  const percent = (share) => measured((100 * share).toFixed(1) + "%");
   figures("health-figures", [
-    ["texts", h.texts],
-    ["median words", h.length_median.toFixed(0)],
-    ["em-dash rate", (100 * h.em_dash_rate).toFixed(1) + "%"],
-    ["stock phrases", (100 * h.stock_phrase_rate).toFixed(1) + "%"],
-    ["question endings", (100 * h.question_ending_rate).toFixed(1) + "%"],
-    ["near-duplicates", h.near_duplicate_pairs + h.cross_persona_near_duplicates],
-    ["activity Gini", h.activity_gini.toFixed(2)],
-    ["at the hourly cap", (100 * h.at_cap_share).toFixed(1) + "%"],
-    ["minutes to answer people", h.reply_minutes_to_people.toFixed(0)],
+    ["texts", h.texts, "texts"],
+    ["median words", measured(h.length_median.toFixed(0)), "median_words"],
+    ["em-dash rate", percent(h.em_dash_rate)],
+    ["stock phrases", percent(h.stock_phrase_rate)],
+    ["question endings", percent(h.question_ending_rate)],
+    ["near-duplicates", measured(h.near_duplicate_pairs + h.cross_persona_near_duplicates)],
+    ["activity Gini", measured(h.activity_gini.toFixed(2))],
+    ["at the hourly cap", percent(h.at_cap_share)],
+    ["time to answer people", duration(60 * h.reply_minutes_to_people), "answer_people"],
   ]);
   const cap = status.limits.posts_per_day;
   const rows = status.personas_today.map((p) => {
@@ -110,7 +223,7 @@ function renderTasks(failed, pending) {
   $("failed-tasks").tBodies[0].replaceChildren(...failed.tasks.map((t) => {
     const retry = el("button", { type: "button", "data-retry": t.id }, "Retry");
     retry.addEventListener("click", () => act("POST", "/tasks/" + t.id + "/retry", "task " + short(t.id) + " is due again"));
-    return el("tr", { "data-task": t.id }, el("td", {}, t.task_type), el("td", {}, short(t.persona_id)),
+    return el("tr", { "data-task": t.id }, el("td", {}, t.task_type), el("td", { class: "persona" }, persona(t.persona_id)),
       el("td", {}, t.error_message || t.last_error || ""),
       el("td", {}, el("details", {}, el("summary", {}, (t.decisions || []).length + " decisions"), el("pre", {}, JSON.stringify(t.decisions, null, 2)))),
       el("td", {}, retry));
@@ -118,15 +231,15 @@ function renderTasks(failed, pending) {
   $("pending-tasks").tBodies[0].replaceChildren(...pending.tasks.map((t) => {
     const cancel = el("button", { type: "button", "data-cancel": t.id }, "Cancel");
     cancel.addEventListener("click", () => act("POST", "/tasks/" + t.id + "/cancel", "task " + short(t.id) + " cancelled"));
-    return el("tr", { "data-task": t.id }, el("td", {}, t.task_type), el("td", {}, short(t.persona_id)),
-      el("td", {}, new Date(t.scheduled_at).toLocaleString()), el("td", {}, t.last_error || ""), el("td", {}, cancel));
+    return el("tr", { "data-task": t.id }, el("td", {}, t.task_type), el("td", { class: "persona" }, persona(t.persona_id)),
+      el("td", {}, new Date(t.scheduled_at).toLocaleString()), el("td", {}, t.last_error || NONE), el("td", {}, cancel));
   }));
 }
 
 function author(a) {
-  const persona = a.Persona !== undefined;
-  const name = persona ? a.Persona.username : (a.Human.name || "member " + short(a.Human.id));
-  return el("span", {}, el("span", { class: "who" }, name), el("span", { class: "mark " + (persona ? "persona" : "person") }, persona ? "persona" : "person"));
+  const byPersona = a.Persona !== undefined;
+  const name = byPersona ? a.Persona.username : (a.Human.name || "member " + short(a.Human.id));
+  return el("span", {}, el("span", { class: "who" }, name), el("span", { class: "mark " + (byPersona ? "persona" : "person") }, byPersona ? "persona" : "person"));
 }
 
 // Where the page fetches a post's picture or clip: storage's public address, or (with MEDIA_DIR) this
@@ -216,6 +329,15 @@ function showLogin(error) {
   $("login-error").textContent = error || "";
 }
 
+// Who a trigger is for: a persona by name, or the selector's pick.
+function renderPersonaChoice(personas) {
+  const select = $("trigger-persona");
+  const chosen = select.value;
+  select.replaceChildren(el("option", { value: "" }, "the selector picks"),
+    ...personas.map((p) => el("option", { value: p.persona_id }, "@" + p.username)));
+  if (personas.some((p) => p.persona_id === chosen)) select.value = chosen;
+}
+
 // The kinds this engine runs, from its registry: each with the targets it takes.
 let knownKinds = [];
 
@@ -238,10 +360,10 @@ function renderTargets() {
 async function trigger(event) {
   event.preventDefault();
   const body = {};
-  const persona = $("trigger-persona").value.trim();
+  const chosen = $("trigger-persona").value;
   const field = $("trigger-field").value;
   const target = $("trigger-target").value.trim();
-  if (persona) body.persona_id = persona;
+  if (chosen) body.persona_id = chosen;
   if (field && target) body[field] = target;
   const query = $("trigger-dry").checked ? "?dry_run=true" : "";
   try {
@@ -252,6 +374,12 @@ async function trigger(event) {
     $("trigger-result").textContent = e.message;
   }
 }
+
+// Anything the page's policy blocks (a picture from another origin, say) is counted and said, not lost.
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations = (window.cspViolations || 0) + 1;
+  say("The page's security policy blocked " + (event.blockedURI || "an inline " + event.effectiveDirective));
+});
 
 document.addEventListener("DOMContentLoaded", () => {
   $("trigger-kind").addEventListener("change", renderTargets);
