@@ -352,6 +352,53 @@ fn the_simulator_replays_a_seed_exactly_and_writes_its_report_and_charts() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// A seeded run replays byte for byte on a database that plans and orders rows its own way. A busy
+/// machine changed a simulated week's figures through the database, not the engine's clock: Postgres
+/// chose parallel plans, whose workers hand rows back in whatever order they finish, and a float sum
+/// (trend velocity) or a tie in a timestamp ordering (rows stamped at the same simulated instant) then
+/// came out differently. Here every statement that can run in parallel does, against the private
+/// database's run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_seeded_run_replays_exactly_when_the_database_runs_every_statement_in_parallel() {
+    let db = TestDb::new().await;
+    let parallel = [
+        "parallel_setup_cost = 0",
+        "parallel_tuple_cost = 0",
+        "min_parallel_table_scan_size = 0",
+        "min_parallel_index_scan_size = 0",
+        "max_parallel_workers_per_gather = 4",
+    ];
+    for setting in parallel {
+        db.client().await.batch_execute(&format!("ALTER DATABASE \"{}\" SET {setting}", db.name())).await.unwrap();
+    }
+    let base = std::env::temp_dir().join(format!("pe-sim-parallel-{}", std::process::id()));
+    let args = ["simulate", "--hours", "24", "--personas", "12", "--seed", "3", "--out"];
+    let private = simulate_for(&base.join("private"), "24", "12", "3");
+    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+        .args(args)
+        .arg(base.join("parallel"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+    // A new connection, as the simulator's were, sees the database's settings.
+    let plans: i64 = db
+        .connect()
+        .await
+        .query_typed_one("SELECT count(*) FROM pg_settings WHERE name = 'parallel_setup_cost' AND setting = '0'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(plans, 1, "the database's own settings were in force");
+    let parallel: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(base.join("parallel").join("report.json")).unwrap()).unwrap();
+    assert!(private["totals"]["comments"].as_i64().unwrap() > 0, "a day with something in it");
+    assert_eq!(private, parallel, "the same seed gives the same report, whatever the database's plans");
+    let _ = std::fs::remove_dir_all(&base);
+}
+
 /// A simulated day with 20 personas on the offline writer reads as people: sentences rarely repeat, none
 /// more than three times, no machine marks, and people are answered no slower than personas.
 #[test]
