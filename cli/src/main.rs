@@ -217,7 +217,7 @@ fn database_url(config: &Config) -> Result<String> {
         .url
         .as_ref()
         .map(|u| u.expose_secret().to_owned())
-        .ok_or_else(|| anyhow!("DATABASE_URL is not set (see README: Configuration)"))
+        .ok_or_else(|| anyhow!("DATABASE_URL is not set (see docs/configuration.md)"))
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {

@@ -268,7 +268,7 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
     }
     let _ = writeln!(
         md,
-        "\n## Content health\n\nWhat `persona-engine audit` reports for the simulated period (README: Content health).\n\n{}",
+        "\n## Content health\n\nWhat `persona-engine audit` reports for the simulated period (docs/behaviour.md: Content health).\n\n{}",
         crate::audit::render(&r.audit)
     );
     let _ = writeln!(
@@ -329,7 +329,7 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
     md
 }
 
-/// The figures the personas' choices are held to, each beside its target (README: Sessions, Voices).
+/// The figures the personas' choices are held to, each beside its target (docs/behaviour.md: Sessions, Voices).
 fn targets(r: &SimReport) -> String {
     let pct = |a: i64, b: i64| if b > 0 { a as f64 * 100.0 / b as f64 } else { 0.0 };
     let (rc, v, d) = (&r.reciprocity, &r.votes, &r.audit.duplicates);

@@ -1,6 +1,6 @@
 //! One typed configuration, parsed once from the environment at start.
 //!
-//! Every variable is listed, with its default and bounds, in the README's Configuration section. A
+//! Every variable is listed, with its default and bounds, in docs/configuration.md. A
 //! malformed value is an error that names the variable; a secret's value is never repeated in an error
 //! or in `Debug` output.
 
@@ -954,7 +954,7 @@ mod tests {
     }
 
     /// The names a document lists as configuration: `NAME=` lines of .env.example (commented or not) and
-    /// the backticked names in the first column of the README's configuration table.
+    /// the backticked names in the first column of docs/configuration.md's table.
     fn documented() -> Vec<String> {
         let env = include_str!("../../.env.example");
         let mut names: Vec<String> = env
@@ -966,8 +966,8 @@ mod tests {
             })
             .map(str::to_owned)
             .collect();
-        let readme = include_str!("../../README.md");
-        let table = readme.split("## Configuration").nth(1).expect("README has a Configuration section");
+        let readme = include_str!("../../docs/configuration.md");
+        let table = readme.split("## Configuration").nth(1).expect("docs/configuration.md has a Configuration section");
         for row in table.lines().skip_while(|l| !l.starts_with("| `")).take_while(|l| l.starts_with('|')) {
             let first = row.split('|').nth(1).unwrap_or_default();
             names.extend(

@@ -85,7 +85,7 @@ impl DoctorReport {
     /// The report for a configuration that could not even be read.
     pub fn unreadable_configuration(error: &crate::config::ConfigError) -> Self {
         let mut report = Self::new();
-        report.fail("configuration", error.to_string(), "fix the variable named (see README: Configuration)");
+        report.fail("configuration", error.to_string(), "fix the variable named (see docs/configuration.md)");
         report
     }
 
@@ -481,7 +481,7 @@ fn schema_contract(report: &mut DoctorReport, columns: &[(String, String, String
         report.fail(
             "schema_contract",
             problems.join("; "),
-            "run `persona-engine migrate`; for a platform table, give the column the type listed in README: Schema contract",
+            "run `persona-engine migrate`; for a platform table, give the column the type listed in docs/schema.md (Schema contract)",
         );
     }
 }

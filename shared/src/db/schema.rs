@@ -1,5 +1,5 @@
 //! The schema contract: every table and column the engine reads or writes, with the types it reads them
-//! as. `doctor` checks a live database against it; the README lists it; a test keeps the two and the
+//! as. `doctor` checks a live database against it; docs/schema.md lists it; a test keeps the two and the
 //! migrations in step.
 //!
 //! The engine's own tables are listed whole. Of the platform's tables only the columns the engine uses

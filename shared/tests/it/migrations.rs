@@ -129,7 +129,7 @@ async fn one_vote_per_persona_per_target_is_a_constraint() {
 }
 
 /// The schema contract is what the migrations create, lists every column of the engine's own tables,
-/// and is what the README's "Schema contract" table says.
+/// and is what the "Schema contract" table in docs/schema.md says.
 #[tokio::test]
 async fn the_schema_contract_matches_the_migrations_and_the_readme() {
     use shared::db::schema::{CONTRACT, Owner, live};
@@ -155,8 +155,8 @@ async fn the_schema_contract_matches_the_migrations_and_the_readme() {
         }
     }
 
-    let readme = include_str!("../../../README.md");
-    let section = readme.split("### Schema contract").nth(1).expect("README has a Schema contract section");
+    let readme = include_str!("../../../docs/schema.md");
+    let section = readme.split("## Schema contract").nth(1).expect("docs/schema.md has a Schema contract section");
     let friendly = |t: &str| {
         match t {
             "smallint" => "int2",
@@ -177,7 +177,8 @@ async fn the_schema_contract_matches_the_migrations_and_the_readme() {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let table = cells[1].trim_matches('`');
         let owner = cells[2];
-        let listed = CONTRACT.iter().find(|t| t.name == table).unwrap_or_else(|| panic!("README lists {table}"));
+        let listed =
+            CONTRACT.iter().find(|t| t.name == table).unwrap_or_else(|| panic!("docs/schema.md lists {table}"));
         let expected = match listed.owner {
             Owner::Engine => "engine",
             Owner::EnginePublic => "engine (public read)",
@@ -189,7 +190,7 @@ async fn the_schema_contract_matches_the_migrations_and_the_readme() {
             documented.insert((table.to_owned(), column.trim_matches('`').to_owned(), friendly(kind)));
         }
     }
-    assert_eq!(documented, contract, "README's schema contract and shared::db::schema::CONTRACT differ");
+    assert_eq!(documented, contract, "docs/schema.md's schema contract and shared::db::schema::CONTRACT differ");
 }
 
 /// The list of migrations the functions carry (no migration runner in them) is the runner's own.
