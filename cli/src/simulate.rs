@@ -195,6 +195,21 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
         tr.started_by_people,
         tr.started_by_personas
     );
+    let clips = &r.clips;
+    if clips.published > 0 {
+        let _ = writeln!(
+            md,
+            "## Clips\n\n{} clips published; each took a median {:.0} looks at the provider (at most {:.0}) and {:.0} \
+             min from asking to publishing (at most {:.0}); ${:.2} a clip at list price (its seconds, start frame and \
+             text).\n",
+            clips.published,
+            clips.polls.median,
+            clips.polls.max,
+            clips.minutes.median,
+            clips.minutes.max,
+            clips.usd_per_clip
+        );
+    }
     let ch = &r.choosing;
     let act = &r.audit.activity;
     let threads: usize = r.thread_depths.values().sum();

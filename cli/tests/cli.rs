@@ -470,6 +470,16 @@ fn two_simulated_days_of_thirty_personas_choose_like_a_community() {
     }
     let ahead = ["comment", "reply"].iter().map(|k| cost["by_kind"][k]["written_ahead"].as_i64().unwrap()).sum::<i64>();
     assert!(ahead > 0, "sessions where someone answered write some of what they choose: {cost}");
+    // Every clip published is in the clips' figures, each looked at at least once and published after it
+    // was asked for.
+    let clips = &report["clips"];
+    let published_clips = cost["by_kind"]["video_post"]["published"].as_u64().unwrap_or(0);
+    assert_eq!(clips["published"].as_u64(), Some(published_clips), "{clips}");
+    if published_clips > 0 {
+        assert!(clips["polls"]["p10"].as_f64().unwrap() >= 1.0, "{clips}");
+        assert!(clips["minutes"]["p10"].as_f64().unwrap() > 0.0, "{clips}");
+        assert!(clips["usd_per_clip"].as_f64().unwrap() > 0.5, "seconds of video at list price: {clips}");
+    }
     let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
     for section in ["## Choosing", "## Against the baselines", "Moltbook", "## Cost at list price"] {
         assert!(markdown.contains(section), "{section}: the report sets its figures beside the baselines");

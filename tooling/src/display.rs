@@ -118,6 +118,26 @@ pub struct ModelWork {
     pub written_ahead: bool,
 }
 
+/// Each clip published in `(since, until]`, in the order they were: how many times the worker looked at
+/// the provider's operation (one for each time the task waited: after the submission and after every look
+/// that found the clip still being made) and the minutes from the submission to publication.
+pub async fn clips(c: &impl GenericClient, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<(i64, f64)>, DbError> {
+    let rows = c
+        .query_typed(
+            "SELECT (SELECT count(*) FROM jsonb_array_elements(t.decisions) d
+                     WHERE d->>'stage' = 'render' AND d->>'verdict' = 'waiting'),
+                    extract(epoch FROM v.created_at - (SELECT min((d->>'at')::timestamptz)
+                                                       FROM jsonb_array_elements(t.decisions) d
+                                                       WHERE d->>'stage' = 'render'))::float8 / 60
+             FROM persona_video_clips v JOIN persona_tasks t ON t.id = v.task_id
+             WHERE v.created_at > $1 AND v.created_at <= $2
+             ORDER BY v.created_at, v.post_id",
+            &[(&since, Type::TIMESTAMPTZ), (&until, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<_, Option<f64>>(1)?.unwrap_or(0.0)))).collect()
+}
+
 /// Every finished task scheduled in `(since, until]` with what it asked of the model.
 pub async fn model_work(
     c: &impl GenericClient,

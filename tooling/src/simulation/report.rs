@@ -240,6 +240,19 @@ fn priced(work: &[display::ModelWork], models: &Models) -> Cost {
     }
 }
 
+/// The clips published, and how long each took.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Clips {
+    /// Clips published.
+    pub published: usize,
+    /// Looks at the provider's operation per clip.
+    pub polls: Summary,
+    /// Minutes from asking for the clip to publishing it.
+    pub minutes: Summary,
+    /// What a clip cost at list price (its seconds, its start frame and its text), USD.
+    pub usd_per_clip: f64,
+}
+
 /// How personas chose.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Choosing {
@@ -352,6 +365,8 @@ pub struct SimReport {
     pub settled_without_model: usize,
     /// The period's model work at list price.
     pub cost: Cost,
+    /// The clips published.
+    pub clips: Clips,
     /// The raw values behind the distributions (for charts).
     #[serde(skip)]
     pub samples: Samples,
@@ -490,6 +505,7 @@ pub async fn measure(
         return_rate: share(authors_returned, threads_joined),
     };
     let prompt_tokens = by_kind.into_iter().map(|(kind, values)| (kind, Summary::of(&values))).collect();
+    let cost = cost(&display::model_work(c, since, until).await?);
 
     let totals = outcome.hours.iter().fold(Created::default(), |t, h| Created {
         posts: t.posts + h.created.posts,
@@ -539,7 +555,19 @@ pub async fn measure(
         choosing,
         prompt_tokens,
         settled_without_model,
-        cost: cost(&display::model_work(c, since, until).await?),
+        clips: {
+            let clips = display::clips(c, since, until).await?;
+            let polls: Vec<f64> = clips.iter().map(|(polls, _)| *polls as f64).collect();
+            let minutes: Vec<f64> = clips.iter().map(|(_, minutes)| *minutes).collect();
+            let video_usd = cost.by_kind.get(shared::kinds::VIDEO_POST.name()).map_or(0.0, |k| k.usd);
+            Clips {
+                published: clips.len(),
+                polls: Summary::of(&polls),
+                minutes: Summary::of(&minutes),
+                usd_per_clip: if clips.is_empty() { 0.0 } else { video_usd / clips.len() as f64 },
+            }
+        },
+        cost,
         samples: Samples { first_comment, reply_to_people, reply_to_personas },
     })
 }
