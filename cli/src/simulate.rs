@@ -199,9 +199,9 @@ fn markdown(r: &SimReport, args: &Args, disclosure: shared::disclosure::Disclosu
     if clips.published > 0 {
         let _ = writeln!(
             md,
-            "## Clips\n\n{} clips published; each took a median {:.0} looks at the provider (at most {:.0}) and {:.0} \
-             min from asking to publishing (at most {:.0}); ${:.2} a clip at list price (its seconds, start frame and \
-             text).\n",
+            "## Clips\n\n{} clips published. Looks at the provider a clip: median {:.0}, at most {:.0}; minutes from \
+             asking for it to publishing it: median {:.0}, at most {:.0}; ${:.2} a clip at list price (its seconds, start \
+             frame and text).\n",
             clips.published,
             clips.polls.median,
             clips.polls.max,
