@@ -121,7 +121,11 @@ pub struct ModelWork {
 /// Each clip published in `(since, until]`, in the order they were: how many times the worker looked at
 /// the provider's operation (one for each time the task waited: after the submission and after every look
 /// that found the clip still being made) and the minutes from the submission to publication.
-pub async fn clips(c: &impl GenericClient, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<(i64, f64)>, DbError> {
+pub async fn clips(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(i64, f64)>, DbError> {
     let rows = c
         .query_typed(
             "SELECT (SELECT count(*) FROM jsonb_array_elements(t.decisions) d
