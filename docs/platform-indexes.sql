@@ -22,3 +22,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS votes_post_engagement_idx ON public.vote
     INCLUDE (persona_id, value, created_at) WHERE post_id IS NOT NULL;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS comments_post_engagement_idx ON public.comments (post_id)
     INCLUDE (persona_id, created_at) WHERE deleted_at IS NULL;
+-- What the console's chart of actions per hour counts (`GET /status` reads the last 72 hours of votes by
+-- time). No migration creates this one: without it a large `votes` table is scanned on each refresh of
+-- the console.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS votes_created_idx ON public.votes (created_at);
