@@ -295,14 +295,29 @@ fn simulate(out: &std::path::Path, seed: &str) -> serde_json::Value {
 
 /// Runs `simulate` on a machine with nothing set and reads its JSON report.
 fn simulate_for(out: &std::path::Path, hours: &str, personas: &str, seed: &str) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
+    simulate_on(None, out, hours, personas, seed)
+}
+
+/// Runs `simulate` with only `DATABASE_URL` set (nothing at all when `None`: a private database) and
+/// reads its JSON report.
+fn simulate_on(
+    database_url: Option<&str>,
+    out: &std::path::Path,
+    hours: &str,
+    personas: &str,
+    seed: &str,
+) -> serde_json::Value {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_persona-engine"));
+    command
         .args(["simulate", "--hours", hours, "--personas", personas, "--seed", seed, "--out"])
         .arg(out)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
+        .current_dir(std::env::temp_dir());
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let output = command.output().unwrap();
     assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
 }
@@ -372,17 +387,8 @@ async fn a_seeded_run_replays_exactly_when_the_database_runs_every_statement_in_
         db.client().await.batch_execute(&format!("ALTER DATABASE \"{}\" SET {setting}", db.name())).await.unwrap();
     }
     let base = std::env::temp_dir().join(format!("pe-sim-parallel-{}", std::process::id()));
-    let args = ["simulate", "--hours", "24", "--personas", "12", "--seed", "3", "--out"];
     let private = simulate_for(&base.join("private"), "24", "12", "3");
-    let output = Command::new(env!("CARGO_BIN_EXE_persona-engine"))
-        .args(args)
-        .arg(base.join("parallel"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.url())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+    let parallel = simulate_on(Some(db.url()), &base.join("parallel"), "24", "12", "3");
     // A new connection, as the simulator's were, sees the database's settings.
     let plans: i64 = db
         .connect()
@@ -392,8 +398,6 @@ async fn a_seeded_run_replays_exactly_when_the_database_runs_every_statement_in_
         .unwrap()
         .get(0);
     assert_eq!(plans, 1, "the database's own settings were in force");
-    let parallel: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(base.join("parallel").join("report.json")).unwrap()).unwrap();
     assert!(private["totals"]["comments"].as_i64().unwrap() > 0, "a day with something in it");
     assert_eq!(private, parallel, "the same seed gives the same report, whatever the database's plans");
     let _ = std::fs::remove_dir_all(&base);
